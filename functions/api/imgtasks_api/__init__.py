@@ -1,0 +1,1 @@
+"""The imgtasks HTTP API function."""

@@ -1,0 +1,114 @@
+"""Request bodies that Powertools' validation does not cover: endpoints that take JSON or
+multipart on the same path, and the OAuth form."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from email import policy
+from email.parser import BytesParser
+from typing import Any, TypeVar
+from urllib.parse import parse_qs
+
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from imgtasks.errors import InvalidInput, UnsupportedMediaType
+
+from .problems import summary, validation_errors
+
+Model = TypeVar("Model")
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def media_type(event: APIGatewayProxyEventV2) -> str:
+    header = event.headers.get("content-type") or event.headers.get("Content-Type") or ""
+    return header.split(";", 1)[0].strip().lower()
+
+
+def raw_body(event: APIGatewayProxyEventV2) -> bytes:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body)
+        except (binascii.Error, ValueError) as error:
+            raise InvalidInput("the request body is not valid base64") from error
+    return body.encode("utf-8")
+
+
+def parse_json(data: bytes | str, model: Any, *, loc_prefix: tuple[str, ...] = ("body",)) -> Any:
+    """Validates JSON against a model (or a tagged union); errors become one 400 entry per field."""
+    try:
+        document = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidInput(
+            f"the body is not valid JSON: {error}",
+            errors=[{"loc": list(loc_prefix), "msg": "not valid JSON", "type": "json_invalid"}],
+        ) from error
+    return validate(document, model, loc_prefix=loc_prefix)
+
+
+def validate(document: Any, model: Any, *, loc_prefix: tuple[str, ...] = ("body",)) -> Any:
+    adapter = model if isinstance(model, TypeAdapter) else TypeAdapter(model)
+    try:
+        return adapter.validate_python(document)
+    except ValidationError as error:
+        raw = [{**e, "loc": (*loc_prefix, *e["loc"])} for e in error.errors()]
+        entries = validation_errors(raw)
+        raise InvalidInput(summary(entries), errors=entries) from error
+
+
+def require_json(event: APIGatewayProxyEventV2) -> bytes:
+    if media_type(event) != "application/json":
+        raise UnsupportedMediaType(
+            f"send the body as application/json (got {media_type(event) or 'no content type'})"
+        )
+    return raw_body(event)
+
+
+def parse_form(event: APIGatewayProxyEventV2) -> dict[str, str]:
+    """application/x-www-form-urlencoded; a repeated field is an error, as RFC 6749 asks."""
+    fields = parse_qs(raw_body(event).decode("utf-8", errors="strict"), keep_blank_values=True)
+    repeated = [name for name, values in fields.items() if len(values) > 1]
+    if repeated:
+        raise ValueError(f"repeated parameter: {', '.join(repeated)}")
+    return {name: values[0] for name, values in fields.items()}
+
+
+def parse_multipart(event: APIGatewayProxyEventV2) -> tuple[dict[str, str], dict[str, UploadedFile]]:
+    """multipart/form-data: text fields and file parts, by field name."""
+    content_type = event.headers.get("content-type") or event.headers.get("Content-Type") or ""
+    if "boundary=" not in content_type:
+        raise InvalidInput("the multipart body has no boundary in its Content-Type")
+    envelope = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode() + raw_body(event)
+    message = BytesParser(policy=policy.HTTP).parsebytes(envelope)
+    if not message.is_multipart():
+        raise InvalidInput("the multipart body could not be read")
+    fields: dict[str, str] = {}
+    files: dict[str, UploadedFile] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        filename = part.get_filename()
+        if filename is not None:
+            files[name] = UploadedFile(filename=filename, content_type=part.get_content_type(), data=data)
+        else:
+            fields[name] = data.decode(part.get_content_charset() or "utf-8", errors="replace")
+    return fields, files
+
+
+def model_json_schema(model: type[BaseModel] | Any) -> dict[str, Any]:
+    adapter = model if isinstance(model, TypeAdapter) else TypeAdapter(model)
+    schema: dict[str, Any] = adapter.json_schema()
+    return schema

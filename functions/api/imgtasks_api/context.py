@@ -1,0 +1,49 @@
+"""What a route reads from the resolver's context: the services and the authenticated caller."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from imgtasks.auth import Identity
+
+from .services import Services
+
+
+def services(router: Router) -> Services:
+    found: Services = router.context["services"]
+    return found
+
+
+def caller(router: Router) -> Identity:
+    found: Identity = router.context["identity"]
+    return found
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps(body, separators=(",", ":")),
+        headers=headers,
+    )
+
+
+def problem_responses(*statuses: int) -> dict[int, dict[str, Any]]:
+    """OpenAPI entries for the problem-details answers a route can give."""
+    from .schemas import Problem
+
+    return {
+        status: {
+            "description": "Problem details (RFC 9457)",
+            "content": {"application/problem+json": {"model": Problem}},
+        }
+        for status in statuses
+    }
+
+
+def ok_response(status: int, model: Any, description: str) -> dict[int, dict[str, Any]]:
+    return {status: {"description": description, "content": {"application/json": {"model": model}}}}

@@ -1,0 +1,77 @@
+"""Lambda entry point of the HTTP API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from imgtasks.auth import Identity, TokenSigner
+from imgtasks.errors import Unauthorized
+from imgtasks.observability import logger, metrics, tracer
+
+from .app import app
+from .problems import problem
+from .services import Services, build_services
+from .settings import ApiSettings
+
+# Everything else needs a bearer token. Authentication runs before routing and validation, so a
+# caller without a valid token learns nothing about routes or parameters.
+PUBLIC_ROUTES = frozenset(
+    {
+        ("POST", "/auth/register"),
+        ("POST", "/auth/token"),
+        ("GET", "/health"),
+        ("GET", "/openapi.json"),
+        ("GET", "/docs"),
+    }
+)
+
+_services: Services | None = None
+
+
+def services() -> Services:
+    """Built on the first request of a container (cold start) and kept for the next ones."""
+    global _services
+    if _services is None:
+        _services = build_services(ApiSettings())  # type: ignore[call-arg]
+    return _services
+
+
+def authenticate(headers: dict[str, str], signer: TokenSigner) -> Identity:
+    authorization = next((value for name, value in headers.items() if name.lower() == "authorization"), "")
+    scheme, _, token = authorization.partition(" ")
+    if not authorization:
+        raise Unauthorized("this endpoint needs an Authorization: Bearer <access_token> header")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("the Authorization header must be 'Bearer <access_token>'")
+    return signer.verify(token.strip())
+
+
+def handle(event: dict[str, Any], context: LambdaContext, found: Services) -> dict[str, Any]:
+    app.append_context(services=found)
+    http = event.get("requestContext", {}).get("http", {})
+    route = (http.get("method", ""), event.get("rawPath", ""))
+    if route not in PUBLIC_ROUTES:
+        try:
+            identity = authenticate(event.get("headers") or {}, found.signer)
+        except Unauthorized as error:
+            app.clear_context()
+            answer = problem(401, error.detail)
+            return {
+                "statusCode": answer.status_code,
+                "headers": answer.headers,
+                "body": answer.body,
+                "isBase64Encoded": False,
+            }
+        app.append_context(identity=identity)
+        logger.append_keys(user_id=identity.user_id)
+    return app.resolve(event, context)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return handle(event, context, services())

@@ -1,0 +1,150 @@
+"""Files: upload (multipart, or a presigned POST for large files), list, read, content, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from imgtasks.errors import InvalidInput, UnsupportedMediaType
+from imgtasks.files import SMALL_UPLOAD_LIMIT, StartedUpload
+from imgtasks.models import FileRecord
+
+from ..bodies import UploadedFile, media_type, parse_json, parse_multipart, raw_body
+from ..context import caller, json_response, ok_response, problem_responses, services
+from ..schemas import FileOut, FilePage, StartedUploadOut
+
+router = Router()
+
+FileId = Annotated[str, Path(description="A file id", min_length=1, max_length=64)]
+Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1-100")]
+Cursor = Annotated[str | None, Query(max_length=512, description="next_cursor of the previous page")]
+
+
+class StartUpload(BaseModel):
+    """A large upload: the API answers with a presigned POST for S3."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    filename: str = Field(min_length=1, max_length=255)
+    content_type: str = Field(examples=["image/jpeg"])
+    size: int = Field(ge=1, description="Bytes; the presigned policy caps the upload at this size")
+
+
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            },
+            "application/json": {"schema": StartUpload.model_json_schema()},
+        },
+    }
+}
+
+
+def file_part(files: dict[str, UploadedFile]) -> UploadedFile:
+    upload = files.get("file")
+    if upload is None:
+        raise InvalidInput(
+            "the multipart body needs a part named 'file'",
+            errors=[{"loc": ["body", "file"], "msg": "field required", "type": "missing"}],
+        )
+    return upload
+
+
+def started_upload_body(started: StartedUpload) -> dict[str, object]:
+    return {
+        "file": started.file.public(),
+        "upload": {
+            "url": started.upload.url,
+            "method": "POST",
+            "fields": started.upload.fields,
+            "expires_at": started.expires_at,
+        },
+    }
+
+
+def created(record: FileRecord, body: object) -> Response:
+    return json_response(201, body, headers={"Location": f"/files/{record.id}"})
+
+
+@router.post(
+    "/files",
+    summary="Upload a file (multipart, at most 4 MiB) or start a presigned upload (JSON)",
+    tags=["files"],
+    responses={
+        **ok_response(201, FileOut, "multipart: the stored file (ready); JSON: StartedUpload"),
+        **problem_responses(400, 401, 413, 415),
+    },
+    openapi_extensions=UPLOAD_BODY,
+)
+def create_file():
+    event = router.current_event
+    owner = caller(router).user_id
+    files = services(router).files
+    kind = media_type(event)
+    if kind == "multipart/form-data":
+        _, parts = parse_multipart(event)
+        upload = file_part(parts)
+        record = files.upload(owner, upload.filename, upload.data)
+        return created(record, record.public())
+    if kind == "application/json":
+        request = parse_json(raw_body(event), StartUpload)
+        started = files.start_upload(owner, request.filename, request.content_type, request.size)
+        return created(started.file, started_upload_body(started))
+    raise UnsupportedMediaType(
+        f"send multipart/form-data with a 'file' part (at most {SMALL_UPLOAD_LIMIT} bytes), or application/json "
+        f"{{filename, content_type, size}} for a presigned upload (got {kind or 'no content type'})"
+    )
+
+
+@router.get(
+    "/files",
+    summary="The caller's files, newest first",
+    tags=["files"],
+    responses={**ok_response(200, FilePage, "A page of files"), **problem_responses(400, 401)},
+)
+def list_files(limit: Limit = 20, cursor: Cursor = None):
+    page = services(router).files.list(caller(router).user_id, limit, cursor)
+    return json_response(200, {"items": [record.public() for record in page.items], "next_cursor": page.next_cursor})
+
+
+@router.get(
+    "/files/<file_id>",
+    summary="A file",
+    tags=["files"],
+    responses={**ok_response(200, FileOut, "The file"), **problem_responses(401, 404)},
+)
+def get_file(file_id: FileId):
+    return json_response(200, services(router).files.get(caller(router).user_id, file_id).public())
+
+
+@router.get(
+    "/files/<file_id>/content",
+    summary="Redirect (302) to a presigned URL of the bytes, valid for 15 minutes",
+    tags=["files"],
+    responses={302: {"description": "Location: a presigned S3 URL"}, **problem_responses(401, 404, 409)},
+)
+def get_file_content(file_id: FileId):
+    url = services(router).files.content_url(caller(router).user_id, file_id)
+    return Response(status_code=302, headers={"Location": url, "Cache-Control": "no-store"}, body="")
+
+
+@router.delete(
+    "/files/<file_id>",
+    summary="Delete a file and its bytes",
+    tags=["files"],
+    responses={204: {"description": "Deleted"}, **problem_responses(401, 404)},
+)
+def delete_file(file_id: FileId):
+    services(router).files.delete(caller(router).user_id, file_id)
+    return Response(status_code=204, body="")

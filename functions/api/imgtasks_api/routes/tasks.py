@@ -1,0 +1,207 @@
+"""Tasks: create (JSON, or multipart file + spec), list, read, result, download, cancel, restart,
+delete; and the presets a process task can name."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import TypeAdapter
+
+from imgtasks.errors import InvalidInput, UnsupportedMediaType
+from imgtasks.ids import new_id
+from imgtasks.observability import logger, metrics
+from imgtasks.presets import describe_presets
+from imgtasks.specs import CreateTasks
+
+from ..bodies import media_type, parse_json, parse_multipart, raw_body, validate
+from ..context import caller, json_response, ok_response, problem_responses, services
+from ..routes.files import file_part
+from ..schemas import PresetList, TaskList, TaskOut, TaskPage, TaskResultOut
+
+router = Router()
+
+TaskId = Annotated[str, Path(description="A task id", min_length=1, max_length=64)]
+CREATE_TASKS = TypeAdapter(CreateTasks)
+
+CREATE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": CREATE_TASKS.json_schema(ref_template="#/components/schemas/{model}")},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "spec"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": "At most 4 MiB"},
+                        "spec": {"type": "string", "description": "The JSON task body without file_ids"},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+def _create_from_multipart(owner: str) -> list[Any]:
+    fields, parts = parse_multipart(router.current_event)
+    upload = file_part(parts)
+    if "spec" not in fields:
+        raise InvalidInput(
+            "the multipart body needs a part named 'spec' holding the task as JSON",
+            errors=[{"loc": ["body", "spec"], "msg": "field required", "type": "missing"}],
+        )
+    try:
+        spec = json.loads(fields["spec"])
+    except ValueError as error:
+        raise InvalidInput(
+            "the 'spec' part is not valid JSON",
+            errors=[{"loc": ["body", "spec"], "msg": "not valid JSON", "type": "json_invalid"}],
+        ) from error
+    if not isinstance(spec, dict) or "file_ids" in spec:
+        raise InvalidInput(
+            "the 'spec' part must be a JSON object without file_ids (the uploaded file is the input)",
+            errors=[{"loc": ["body", "spec"], "msg": "must be an object without file_ids", "type": "value_error"}],
+        )
+    # Validate the spec before storing the file, so a bad spec leaves nothing behind.
+    request = validate({**spec, "file_ids": [new_id()]}, CREATE_TASKS, loc_prefix=("body", "spec"))
+    found = services(router)
+    record = found.files.upload(owner, upload.filename, upload.data)
+    return found.tasks.create(owner, request.model_copy(update={"file_ids": [record.id]}))
+
+
+@router.post(
+    "/tasks",
+    summary="Create one task per file (JSON), or upload a file and create its task (multipart)",
+    tags=["tasks"],
+    responses={**ok_response(202, TaskList, "The queued tasks"), **problem_responses(400, 401, 413, 415)},
+    openapi_extensions=CREATE_BODY,
+)
+def create_tasks():
+    owner = caller(router).user_id
+    found = services(router)
+    kind = media_type(router.current_event)
+    if kind == "application/json":
+        request = parse_json(raw_body(router.current_event), CREATE_TASKS)
+        tasks = found.tasks.create(owner, request)
+    elif kind == "multipart/form-data":
+        tasks = _create_from_multipart(owner)
+    else:
+        raise UnsupportedMediaType(
+            f"send application/json, or multipart/form-data with 'file' and 'spec' parts (got {kind or 'none'})"
+        )
+    metrics.add_metric(name="TasksCreated", unit=MetricUnit.Count, value=len(tasks))
+    logger.info("tasks created", extra={"task_ids": [task.id for task in tasks]})
+    return json_response(202, {"tasks": [found.tasks.public(task) for task in tasks]})
+
+
+@router.get(
+    "/tasks",
+    summary="The caller's tasks",
+    tags=["tasks"],
+    responses={**ok_response(200, TaskPage, "A page of tasks"), **problem_responses(400, 401)},
+)
+def list_tasks(
+    status: Annotated[Literal["queued", "running", "done", "failed", "cancelled"] | None, Query()] = None,
+    task_type: Annotated[Literal["process", "infer"] | None, Query(alias="type")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    order: Annotated[Literal["-created_at", "created_at"], Query()] = "-created_at",
+):
+    found = services(router)
+    page = found.tasks.list(
+        caller(router).user_id,
+        limit=limit,
+        cursor=cursor,
+        status=status,
+        task_type=task_type,
+        newest_first=order == "-created_at",
+    )
+    return json_response(
+        200, {"items": [found.tasks.public(task) for task in page.items], "next_cursor": page.next_cursor}
+    )
+
+
+@router.get(
+    "/tasks/<task_id>",
+    summary="A task",
+    tags=["tasks"],
+    responses={**ok_response(200, TaskOut, "The task"), **problem_responses(401, 404)},
+)
+def get_task(task_id: TaskId):
+    found = services(router)
+    return json_response(200, found.tasks.public(found.tasks.get(caller(router).user_id, task_id)))
+
+
+@router.get(
+    "/tasks/<task_id>/result",
+    summary="A task's result (null until done)",
+    tags=["tasks"],
+    responses={**ok_response(200, TaskResultOut, "The result"), **problem_responses(401, 404)},
+)
+def get_task_result(task_id: TaskId):
+    found = services(router)
+    shown = found.tasks.public(found.tasks.get(caller(router).user_id, task_id))
+    return json_response(200, {"id": shown["id"], "status": shown["status"], "result": shown["result"]})
+
+
+@router.get(
+    "/tasks/<task_id>/download",
+    summary="Redirect (302) to a presigned URL of an output",
+    tags=["tasks"],
+    responses={302: {"description": "Location: a presigned S3 URL"}, **problem_responses(401, 404, 409)},
+)
+def download_task_output(
+    task_id: TaskId,
+    variant: Annotated[str | None, Query(max_length=64, description="An output name; default the first")] = None,
+):
+    url = services(router).tasks.download_url(caller(router).user_id, task_id, variant)
+    return Response(status_code=302, headers={"Location": url, "Cache-Control": "no-store"}, body="")
+
+
+@router.post(
+    "/tasks/<task_id>/cancel",
+    summary="Cancel a queued or running task",
+    tags=["tasks"],
+    responses={**ok_response(202, TaskOut, "The cancelled task"), **problem_responses(401, 404, 409)},
+)
+def cancel_task(task_id: TaskId):
+    found = services(router)
+    return json_response(202, found.tasks.public(found.tasks.cancel(caller(router).user_id, task_id)))
+
+
+@router.post(
+    "/tasks/<task_id>/restart",
+    summary="Queue a failed or cancelled task again",
+    tags=["tasks"],
+    responses={**ok_response(202, TaskOut, "The queued task"), **problem_responses(401, 404, 409)},
+)
+def restart_task(task_id: TaskId):
+    found = services(router)
+    return json_response(202, found.tasks.public(found.tasks.restart(caller(router).user_id, task_id)))
+
+
+@router.delete(
+    "/tasks/<task_id>",
+    summary="Delete a task (cancelling it first when active) and its outputs",
+    tags=["tasks"],
+    responses={204: {"description": "Deleted"}, **problem_responses(401, 404)},
+)
+def delete_task(task_id: TaskId):
+    services(router).tasks.delete(caller(router).user_id, task_id)
+    return Response(status_code=204, body="")
+
+
+@router.get(
+    "/presets",
+    summary="The presets a process task can name",
+    tags=["tasks"],
+    responses={**ok_response(200, PresetList, "The presets"), **problem_responses(401)},
+)
+def list_presets():
+    return json_response(200, {"presets": describe_presets()})

@@ -1,0 +1,1 @@
+"""The infer function: inference tasks with ONNX Runtime."""

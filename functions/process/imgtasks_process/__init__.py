@@ -1,0 +1,1 @@
+"""The process function: S3 upload events and process tasks."""

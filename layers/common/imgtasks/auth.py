@@ -1,0 +1,100 @@
+"""Passwords (argon2id) and access tokens (JWT, HS256, with issuer, audience and expiry)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import cached_property
+
+import jwt
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from .errors import Unauthorized
+from .ids import new_id
+
+TOKEN_AUDIENCE = "imgtasks-api"
+_ALGORITHM = "HS256"
+MIN_SECRET_BYTES = 32
+
+
+class Passwords:
+    """argon2id with the library's RFC 9106 low-memory profile."""
+
+    def __init__(self) -> None:
+        self._hasher = PasswordHasher(type=Type.ID)
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    @cached_property
+    def _dummy_hash(self) -> str:
+        return self._hasher.hash("imgtasks-dummy-password")
+
+    def burn_time(self, password: str) -> None:
+        """Spends what a verification costs, so an unknown username takes as long as a wrong
+        password and the two cannot be told apart by timing."""
+        self.verify(self._dummy_hash, password)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    expires_in: int
+
+
+@dataclass(frozen=True)
+class Identity:
+    user_id: str
+    username: str
+
+
+class TokenSigner:
+    def __init__(self, secret: str, issuer: str, ttl_seconds: int) -> None:
+        if len(secret.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"the token signing secret must be at least {MIN_SECRET_BYTES} bytes")
+        self._secret = secret
+        self._issuer = issuer
+        self._ttl = ttl_seconds
+
+    def issue(self, user_id: str, username: str) -> IssuedToken:
+        now = int(time.time())
+        claims = {
+            "iss": self._issuer,
+            "aud": TOKEN_AUDIENCE,
+            "sub": user_id,
+            "preferred_username": username,
+            "iat": now,
+            "nbf": now,
+            "exp": now + self._ttl,
+            "jti": new_id(),
+        }
+        token = jwt.encode(claims, self._secret, algorithm=_ALGORITHM)
+        return IssuedToken(access_token=token, expires_in=self._ttl)
+
+    def verify(self, token: str) -> Identity:
+        """Only HS256 with our key, issuer and audience, unexpired; anything else is Unauthorized."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[_ALGORITHM],
+                audience=TOKEN_AUDIENCE,
+                issuer=self._issuer,
+                leeway=5,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError as error:
+            raise Unauthorized("the access token has expired") from error
+        except jwt.InvalidTokenError as error:
+            raise Unauthorized("the access token is not valid") from error
+        subject, username = claims.get("sub"), claims.get("preferred_username")
+        if not isinstance(subject, str) or not isinstance(username, str):
+            raise Unauthorized("the access token is not valid")
+        return Identity(user_id=subject, username=username)

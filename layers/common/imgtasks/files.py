@@ -1,0 +1,190 @@
+"""Files: small uploads through the API, large ones through a presigned POST that the S3 event
+finishes, listing, content URLs and deletion."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from .clock import to_rfc3339, utc_now
+from .errors import Conflict, InvalidInput, PayloadTooLarge, PermanentTaskError
+from .ids import new_id
+from .inspection import CONTENT_TYPES, ImageInfo, inspect_image
+from .models import FileRecord, FileStatus
+from .repositories import FileRepository, Page
+from .storage import ObjectStore, PresignedPost
+
+SMALL_UPLOAD_LIMIT = 4 * 1024 * 1024
+CONTENT_URL_SECONDS = 900
+UPLOAD_URL_SECONDS = 900
+ACCEPTED_CONTENT_TYPES = frozenset(CONTENT_TYPES.values())
+
+# Keys written by the API itself do not match the bucket's event prefixes; only client uploads to
+# `uploads/` (and drop-ins to `inbox/`) produce S3 events.
+API_PREFIX = "files"
+UPLOAD_PREFIX = "uploads"
+_UPLOAD_KEY = re.compile(r"^uploads/(?P<owner>[0-9A-Z]{26})/(?P<file>[0-9A-Z]{26})$")
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_upload_bytes: int
+    max_pixels: int
+    max_frames: int
+
+
+@dataclass(frozen=True)
+class StartedUpload:
+    file: FileRecord
+    upload: PresignedPost
+    expires_at: str
+
+
+def clean_filename(filename: str) -> str:
+    """A name safe to show and to put in a Content-Disposition header."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable() and ch not in '"<>')
+    return name.strip()[:255] or "image"
+
+
+class FileService:
+    def __init__(self, files: FileRepository, store: ObjectStore, bucket: str, limits: Limits) -> None:
+        self._files = files
+        self._store = store
+        self._bucket = bucket
+        self._limits = limits
+
+    def inspect(self, data: bytes) -> ImageInfo:
+        return inspect_image(data, max_pixels=self._limits.max_pixels, max_frames=self._limits.max_frames)
+
+    def upload(self, owner_id: str, filename: str, data: bytes) -> FileRecord:
+        """A small upload through the API: stored and inspected at once, `ready` or a 400."""
+        if len(data) > SMALL_UPLOAD_LIMIT:
+            raise PayloadTooLarge(
+                f"the file is {len(data)} bytes; uploads through the API take at most {SMALL_UPLOAD_LIMIT} "
+                "bytes. Send JSON {filename, content_type, size} to POST /files for a presigned upload."
+            )
+        try:
+            info = self.inspect(data)
+        except PermanentTaskError as error:
+            raise InvalidInput(
+                error.message, errors=[{"loc": ["body", "file"], "msg": error.message, "type": error.code}]
+            ) from error
+        file_id = new_id()
+        record = FileRecord(
+            id=file_id,
+            owner_id=owner_id,
+            filename=clean_filename(filename),
+            content_type=info.content_type,
+            size=len(data),
+            status=FileStatus.READY,
+            bucket=self._bucket,
+            key=f"{API_PREFIX}/{owner_id}/{file_id}",
+            created_at=to_rfc3339(utc_now()),
+            format=info.format,
+            width=info.width,
+            height=info.height,
+            frames=info.frames,
+        )
+        self._store.put(self._bucket, record.key, data, info.content_type)
+        self._files.put(record)
+        return record
+
+    def start_upload(self, owner_id: str, filename: str, content_type: str, size: int) -> StartedUpload:
+        """A large upload: a `pending` record and a presigned POST whose policy caps the size and
+        pins the key and content type."""
+        errors = []
+        if content_type not in ACCEPTED_CONTENT_TYPES:
+            errors.append(
+                {"loc": ["body", "content_type"], "msg": f"must be one of: {', '.join(sorted(ACCEPTED_CONTENT_TYPES))}"}
+            )
+        if not 1 <= size <= self._limits.max_upload_bytes:
+            errors.append(
+                {"loc": ["body", "size"], "msg": f"must be between 1 and {self._limits.max_upload_bytes} bytes"}
+            )
+        if errors:
+            raise InvalidInput("the upload cannot be accepted: " + "; ".join(
+                f"{e['loc'][-1]} {e['msg']}" for e in errors), errors=errors)
+        now = utc_now()
+        file_id = new_id()
+        record = FileRecord(
+            id=file_id,
+            owner_id=owner_id,
+            filename=clean_filename(filename),
+            content_type=content_type,
+            size=size,
+            status=FileStatus.PENDING,
+            bucket=self._bucket,
+            key=f"{UPLOAD_PREFIX}/{owner_id}/{file_id}",
+            created_at=to_rfc3339(now),
+        )
+        self._files.put(record)
+        post = self._store.presigned_post(self._bucket, record.key, content_type, size, UPLOAD_URL_SECONDS)
+        expires_at = to_rfc3339(now + timedelta(seconds=UPLOAD_URL_SECONDS))
+        return StartedUpload(file=record, upload=post, expires_at=expires_at)
+
+    def finish_upload(self, key: str, size: int) -> FileRecord | None:
+        """The S3 event of a presigned upload: inspects the bytes and marks the file `ready` or
+        `rejected`. Returns the record to the one caller that finished it, None for a key that is
+        no upload of ours or a duplicate event."""
+        match = _UPLOAD_KEY.match(key)
+        if not match:
+            return None
+        record = self._files.get(match["file"])
+        if record is None or record.owner_id != match["owner"] or record.status != FileStatus.PENDING:
+            return None
+        # AWS enforces the POST policy; the check here is defence in depth (and what makes the
+        # emulator, which does not enforce it, behave the same).
+        if size > min(record.size, self._limits.max_upload_bytes):
+            return self._files.finish_inspection(
+                record.id,
+                {
+                    "status": FileStatus.REJECTED.value,
+                    "size": size,
+                    "error": f"the upload is {size} bytes, more than the {record.size} bytes announced",
+                },
+            )
+        try:
+            info = self.inspect(self._store.get(self._bucket, key))
+        except PermanentTaskError as error:
+            return self._files.finish_inspection(
+                record.id, {"status": FileStatus.REJECTED.value, "size": size, "error": error.message}
+            )
+        if info.content_type != record.content_type:
+            return self._files.finish_inspection(
+                record.id,
+                {
+                    "status": FileStatus.REJECTED.value,
+                    "size": size,
+                    "error": f"the upload is {info.format}, not the announced {record.content_type}",
+                },
+            )
+        return self._files.finish_inspection(
+            record.id,
+            {
+                "status": FileStatus.READY.value,
+                "size": size,
+                "format": info.format,
+                "width": info.width,
+                "height": info.height,
+                "frames": info.frames,
+            },
+        )
+
+    def get(self, owner_id: str, file_id: str) -> FileRecord:
+        return self._files.get_owned(owner_id, file_id)
+
+    def list(self, owner_id: str, limit: int, cursor: str | None) -> Page:
+        return self._files.list_owned(owner_id, limit, cursor)
+
+    def content_url(self, owner_id: str, file_id: str) -> str:
+        record = self._files.get_owned(owner_id, file_id)
+        if record.status != FileStatus.READY:
+            raise Conflict(f"file '{file_id}' is {record.status}; its content is not available")
+        return self._store.presigned_get(record.bucket, record.key, CONTENT_URL_SECONDS, record.filename)
+
+    def delete(self, owner_id: str, file_id: str) -> None:
+        record = self._files.get_owned(owner_id, file_id)
+        self._store.delete(record.bucket, [record.key])
+        self._files.delete(record.id)

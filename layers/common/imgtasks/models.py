@@ -1,0 +1,121 @@
+"""Domain records as stored and as shown. Stored spec and result are JSON text, so no float ever
+has to pass through DynamoDB's Decimal."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TaskStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class TaskType(StrEnum):
+    PROCESS = "process"
+    INFER = "infer"
+
+
+class FileStatus(StrEnum):
+    PENDING = "pending"
+    READY = "ready"
+    REJECTED = "rejected"
+
+
+class User(BaseModel):
+    id: str
+    username: str
+    password_hash: str
+    created_at: str
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "username": self.username, "created_at": self.created_at}
+
+
+class FileRecord(BaseModel):
+    model_config = ConfigDict(use_enum_values=True)
+
+    id: str
+    owner_id: str
+    filename: str
+    content_type: str
+    size: int
+    status: FileStatus
+    bucket: str
+    key: str
+    created_at: str
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
+    frames: int | None = None
+    error: str | None = None
+    # Set on outputs: the task that produced the file.
+    task_id: str | None = None
+    # Tasks created while the file was still pending; started when it becomes ready.
+    waiting_task_ids: list[str] = Field(default_factory=list)
+
+    def public(self) -> dict[str, Any]:
+        return self.model_dump(
+            include={
+                "id", "filename", "content_type", "size", "status", "format", "width", "height",
+                "frames", "created_at", "error",
+            }
+        )
+
+
+class TaskError(BaseModel):
+    code: str
+    message: str
+
+
+class Task(BaseModel):
+    model_config = ConfigDict(use_enum_values=True)
+
+    id: str
+    owner_id: str
+    type: TaskType
+    status: TaskStatus
+    file_id: str
+    spec: dict[str, Any]
+    created_at: str
+    updated_at: str
+    progress: int = 0
+    started_at: str | None = None
+    completed_at: str | None = None
+    duration_ms: int | None = None
+    attempts: int = 0
+    error: TaskError | None = None
+    result: dict[str, Any] | None = None
+    # Bumped by every restart; a message carries the run it was sent for, so a message from an
+    # earlier run can never act on a later one.
+    run: int = 1
+
+    def public(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"owner_id", "run"})
+
+    def to_item(self) -> dict[str, Any]:
+        item = self.model_dump(exclude={"spec", "result", "error"}, exclude_none=True)
+        item["spec_json"] = json.dumps(self.spec, separators=(",", ":"))
+        if self.result is not None:
+            item["result_json"] = json.dumps(self.result, separators=(",", ":"))
+        if self.error is not None:
+            item["error"] = self.error.model_dump()
+        return item
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Task:
+        data = {k: v for k, v in item.items() if not k.startswith(("PK", "SK", "GSI"))}
+        data["spec"] = json.loads(data.pop("spec_json", "{}"))
+        result_json = data.pop("result_json", None)
+        data["result"] = json.loads(result_json) if result_json else None
+        for number in ("progress", "attempts", "duration_ms", "run"):
+            if data.get(number) is not None:
+                data[number] = int(data[number])
+        return cls.model_validate(data)

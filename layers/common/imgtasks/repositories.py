@@ -1,0 +1,389 @@
+"""Users, files and tasks in the single DynamoDB table (key layout in infra/template.yaml).
+
+Each repository takes a boto3 `Table` resource; none creates a client of its own."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+
+from .clock import now_rfc3339
+from .errors import Conflict, InvalidInput, NotFound
+from .ids import is_valid_id
+from .models import FileRecord, FileStatus, Task, TaskStatus, User
+from .state import allowed_sources
+
+Item = dict[str, Any]
+
+
+def _is_condition_failure(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def _without_keys(item: Item) -> Item:
+    return {k: v for k, v in item.items() if k not in ("PK", "SK") and not k.startswith("GSI")}
+
+
+def _plain(item: Item) -> Item:
+    """DynamoDB returns every number as Decimal; the records hold ints."""
+    from decimal import Decimal
+
+    return {k: int(v) if isinstance(v, Decimal) else v for k, v in _without_keys(item).items()}
+
+
+# ------------------------------------------------------------------ pagination cursors
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    next_cursor: str | None
+
+
+def encode_cursor(last_id: str) -> str:
+    raw = json.dumps({"v": 1, "after": last_id}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    """The cursor names only the last id seen; the partition comes from the caller's identity, so a
+    cursor can never reach into another user's items."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        last_id = data["after"]
+        if data.get("v") != 1 or not isinstance(last_id, str) or not is_valid_id(last_id):
+            raise ValueError(last_id)
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as error:
+        raise InvalidInput(
+            "cursor is not valid: pass next_cursor from a previous page unchanged",
+            errors=[{"loc": ["query", "cursor"], "msg": "not a cursor this API issued"}],
+        ) from error
+    return last_id
+
+
+# ------------------------------------------------------------------ users
+class UserRepository:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    @staticmethod
+    def _key(username: str) -> Item:
+        return {"PK": f"USER#{username.lower()}", "SK": "USER"}
+
+    def create(self, user: User) -> None:
+        try:
+            self._table.put_item(
+                Item={**self._key(user.username), **user.model_dump()},
+                ConditionExpression="attribute_not_exists(PK)",
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                raise Conflict(f"username '{user.username}' is taken") from error
+            raise
+
+    def get_by_username(self, username: str) -> User | None:
+        item = self._table.get_item(Key=self._key(username), ConsistentRead=True).get("Item")
+        return User.model_validate(_plain(item)) if item else None
+
+
+# ------------------------------------------------------------------ files
+class FileRepository:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    @staticmethod
+    def _key(file_id: str) -> Item:
+        return {"PK": f"FILE#{file_id}", "SK": "FILE"}
+
+    @staticmethod
+    def _owner_partition(owner_id: str) -> str:
+        return f"OWNER#{owner_id}#FILE"
+
+    def put(self, record: FileRecord) -> None:
+        item = {
+            **self._key(record.id),
+            "GSI1PK": self._owner_partition(record.owner_id),
+            "GSI1SK": record.id,
+            **record.model_dump(exclude_none=True),
+        }
+        self._table.put_item(Item=item)
+
+    def get(self, file_id: str) -> FileRecord | None:
+        if not is_valid_id(file_id):
+            return None
+        item = self._table.get_item(Key=self._key(file_id), ConsistentRead=True).get("Item")
+        return FileRecord.model_validate(_plain(item)) if item else None
+
+    def get_owned(self, owner_id: str, file_id: str) -> FileRecord:
+        record = self.get(file_id)
+        if record is None or record.owner_id != owner_id:
+            raise NotFound(f"file '{file_id}' does not exist")
+        return record
+
+    def list_owned(self, owner_id: str, limit: int, cursor: str | None) -> Page:
+        query: Item = {
+            "IndexName": "GSI1",
+            "KeyConditionExpression": Key("GSI1PK").eq(self._owner_partition(owner_id)),
+            "ScanIndexForward": False,
+            "Limit": limit + 1,  # one more than a page tells whether another page exists
+        }
+        if cursor:
+            after = decode_cursor(cursor)
+            query["ExclusiveStartKey"] = {
+                **self._key(after),
+                "GSI1PK": self._owner_partition(owner_id),
+                "GSI1SK": after,
+            }
+        response = self._table.query(**query)
+        records = [FileRecord.model_validate(_plain(item)) for item in response["Items"]]
+        if len(records) > limit:
+            return Page(records[:limit], encode_cursor(records[limit - 1].id))
+        return Page(records, None)
+
+    def add_waiting_task(self, file_id: str, task_id: str) -> bool:
+        """Registers a task to start when the file becomes ready. False when the file is no longer
+        pending, in which case the caller starts (or fails) the task itself. One conditional
+        update on one item, so a task is never missed by a concurrent `finish_inspection`."""
+        try:
+            self._table.update_item(
+                Key=self._key(file_id),
+                UpdateExpression="SET waiting_task_ids = list_append(if_not_exists(waiting_task_ids, :empty), :task)",
+                ConditionExpression=Attr("status").eq(FileStatus.PENDING.value),
+                ExpressionAttributeValues={":empty": [], ":task": [task_id]},
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def finish_inspection(self, file_id: str, changes: Item) -> FileRecord | None:
+        """pending -> ready | rejected, once. Returns the record (with the waiting task ids) to the
+        one caller that made the change, None to a duplicate."""
+        names = {f"#{k}": k for k in changes}
+        values = {f":{k}": v for k, v in changes.items()}
+        values[":pending"] = FileStatus.PENDING.value
+        names["#status_now"] = "status"
+        try:
+            response = self._table.update_item(
+                Key=self._key(file_id),
+                UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in changes),
+                ConditionExpression="#status_now = :pending",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return None
+            raise
+        return FileRecord.model_validate(_plain(response["Attributes"]))
+
+    def delete(self, file_id: str) -> None:
+        self._table.delete_item(Key=self._key(file_id))
+
+
+# ------------------------------------------------------------------ tasks
+class TaskRepository:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    @staticmethod
+    def _key(task_id: str) -> Item:
+        return {"PK": f"TASK#{task_id}", "SK": "TASK"}
+
+    @staticmethod
+    def _owner_partition(owner_id: str) -> str:
+        return f"OWNER#{owner_id}#TASK"
+
+    @classmethod
+    def _status_partition(cls, owner_id: str, status: str) -> str:
+        return f"{cls._owner_partition(owner_id)}#{status}"
+
+    def put_new(self, task: Task) -> None:
+        item = {
+            **self._key(task.id),
+            "GSI1PK": self._owner_partition(task.owner_id),
+            "GSI1SK": task.id,
+            "GSI2PK": self._status_partition(task.owner_id, task.status),
+            "GSI2SK": task.id,
+            **task.to_item(),
+        }
+        self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(PK)")
+
+    def get(self, task_id: str) -> Task | None:
+        if not is_valid_id(task_id):
+            return None
+        item = self._table.get_item(Key=self._key(task_id), ConsistentRead=True).get("Item")
+        return Task.from_item(item) if item else None
+
+    def get_owned(self, owner_id: str, task_id: str) -> Task:
+        task = self.get(task_id)
+        if task is None or task.owner_id != owner_id:
+            raise NotFound(f"task '{task_id}' does not exist")
+        return task
+
+    def list_owned(
+        self,
+        owner_id: str,
+        *,
+        limit: int,
+        cursor: str | None,
+        status: str | None = None,
+        task_type: str | None = None,
+        newest_first: bool = True,
+    ) -> Page:
+        if status:
+            index, pk_name, sk_name = "GSI2", "GSI2PK", "GSI2SK"
+            partition = self._status_partition(owner_id, status)
+        else:
+            index, pk_name, sk_name = "GSI1", "GSI1PK", "GSI1SK"
+            partition = self._owner_partition(owner_id)
+        query: Item = {
+            "IndexName": index,
+            "KeyConditionExpression": Key(pk_name).eq(partition),
+            "ScanIndexForward": not newest_first,
+        }
+        if task_type:
+            query["FilterExpression"] = Attr("type").eq(task_type)
+        after = decode_cursor(cursor) if cursor else None
+        # Read one more than a page, so a full last page does not leave a cursor to nothing. A type
+        # filter is applied after the read, so keep reading until the page is full.
+        read_size = limit + 1 if not task_type else max(2 * limit, 25)
+        tasks: list[Task] = []
+        while True:
+            if after:
+                query["ExclusiveStartKey"] = {**self._key(after), pk_name: partition, sk_name: after}
+            response = self._table.query(**query, Limit=read_size)
+            batch = [Task.from_item(item) for item in response["Items"]]
+            room = limit - len(tasks)
+            tasks.extend(batch[:room])
+            evaluated = response.get("LastEvaluatedKey")
+            if len(batch) > room:
+                return Page(tasks, encode_cursor(tasks[-1].id))
+            if not evaluated:
+                return Page(tasks, None)
+            after = evaluated[sk_name]
+
+    def transition(
+        self,
+        owner_id: str,
+        task_id: str,
+        target: TaskStatus,
+        *,
+        changes: Item | None = None,
+        sources: frozenset[TaskStatus] | None = None,
+        run: int | None = None,
+    ) -> Task:
+        """Moves a task to `target` if its current status allows it (and, when given, it is still
+        on `run`). Raises Conflict naming the current status otherwise."""
+        sources = sources if sources is not None else allowed_sources(target)
+        now = now_rfc3339()
+        changes = {"status": target.value, "updated_at": now, **(changes or {})}
+        task = self._conditional_update(owner_id, task_id, changes, sources, run)
+        if task is None:
+            current = self.get(task_id)
+            if current is None:
+                raise NotFound(f"task '{task_id}' does not exist")
+            raise Conflict(
+                f"task '{task_id}' is {current.status}; it cannot become {target.value}"
+                + (f" (allowed from: {', '.join(sorted(sources))})" if sources else "")
+            )
+        return task
+
+    def claim(self, owner_id: str, task_id: str, run: int) -> Task | None:
+        """A worker takes a task: queued -> running, or running -> running again when an earlier
+        worker died mid-task and SQS redelivered the message. None when the task is finished,
+        cancelled or on another run, so the message is dropped without work."""
+        now = now_rfc3339()
+        sources = frozenset({TaskStatus.QUEUED, TaskStatus.RUNNING})
+        changes = {"status": TaskStatus.RUNNING.value, "updated_at": now}
+        return self._conditional_update(owner_id, task_id, changes, sources, run, claim_started_at=now)
+
+    def set_progress(self, task_id: str, run: int, progress: int) -> None:
+        try:
+            self._table.update_item(
+                Key=self._key(task_id),
+                UpdateExpression="SET progress = :p, updated_at = :now",
+                ConditionExpression="#s = :running AND #r = :run",
+                ExpressionAttributeNames={"#s": "status", "#r": "run"},
+                ExpressionAttributeValues={
+                    ":p": progress,
+                    ":now": now_rfc3339(),
+                    ":running": TaskStatus.RUNNING.value,
+                    ":run": run,
+                },
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+
+    def delete(self, task_id: str) -> None:
+        self._table.delete_item(Key=self._key(task_id))
+
+    def _conditional_update(
+        self,
+        owner_id: str,
+        task_id: str,
+        changes: Item,
+        sources: frozenset[TaskStatus],
+        run: int | None,
+        *,
+        claim_started_at: str | None = None,
+    ) -> Task | None:
+        names: dict[str, str] = {"#status": "status", "#owner": "owner_id"}
+        values: Item = {":owner": owner_id}
+        sets: list[str] = []
+        removes: list[str] = []
+        for index, (name, value) in enumerate(changes.items()):
+            names[f"#f{index}"] = name
+            if value is None:
+                removes.append(f"#f{index}")
+            else:
+                values[f":v{index}"] = value
+                sets.append(f"#f{index} = :v{index}")
+        if "status" in changes:
+            # Keep the per-status index in step with the status, in the same write.
+            names["#gsi2pk"] = "GSI2PK"
+            values[":gsi2pk"] = self._status_partition(owner_id, changes["status"])
+            sets.append("#gsi2pk = :gsi2pk")
+        if claim_started_at is not None:
+            names["#attempts"] = "attempts"
+            names["#started"] = "started_at"
+            values[":one"] = 1
+            values[":started"] = claim_started_at
+            sets.append("#attempts = #attempts + :one")
+            sets.append("#started = if_not_exists(#started, :started)")
+        conditions = ["attribute_exists(PK)", "#owner = :owner"]
+        if sources:
+            placeholders = []
+            for index, source in enumerate(sorted(sources)):
+                values[f":s{index}"] = source.value
+                placeholders.append(f":s{index}")
+            conditions.append(f"#status IN ({', '.join(placeholders)})")
+        if run is not None:
+            names["#run"] = "run"
+            values[":run"] = run
+            conditions.append("#run = :run")
+        expression = "SET " + ", ".join(sets)
+        if removes:
+            expression += " REMOVE " + ", ".join(removes)
+        try:
+            response = self._table.update_item(
+                Key=self._key(task_id),
+                UpdateExpression=expression,
+                ConditionExpression=" AND ".join(conditions),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return None
+            raise
+        return Task.from_item(response["Attributes"])

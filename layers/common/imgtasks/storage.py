@@ -1,0 +1,69 @@
+"""S3 access for file bytes and presigned URLs. The buckets are private: clients only ever get
+presigned URLs that expire."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+
+@dataclass(frozen=True)
+class PresignedPost:
+    url: str
+    fields: dict[str, str]
+
+
+class ObjectStore:
+    def __init__(self, s3_client: Any) -> None:
+        self._s3 = s3_client
+
+    def put(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
+        self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+
+    def get(self, bucket: str, key: str) -> bytes:
+        response = self._s3.get_object(Bucket=bucket, Key=key)
+        data: bytes = response["Body"].read()
+        return data
+
+    def size(self, bucket: str, key: str) -> int | None:
+        """The object's size, or None when it does not exist."""
+        try:
+            response = self._s3.head_object(Bucket=bucket, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return int(response["ContentLength"])
+
+    def delete(self, bucket: str, keys: list[str]) -> None:
+        for start in range(0, len(keys), 1000):
+            chunk = keys[start : start + 1000]
+            self._s3.delete_objects(
+                Bucket=bucket, Delete={"Objects": [{"Key": key} for key in chunk], "Quiet": True}
+            )
+
+    def presigned_get(self, bucket: str, key: str, expires_in: int, download_name: str | None = None) -> str:
+        params: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if download_name:
+            safe = download_name.replace('"', "").replace("\\", "")
+            params["ResponseContentDisposition"] = f'inline; filename="{safe}"'
+        url: str = self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
+        return url
+
+    def presigned_post(
+        self, bucket: str, key: str, content_type: str, max_bytes: int, expires_in: int
+    ) -> PresignedPost:
+        """A POST policy that pins the key and content type and caps the size (AWS enforces it)."""
+        response = self._s3.generate_presigned_post(
+            Bucket=bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=[
+                {"Content-Type": content_type},
+                ["content-length-range", 1, max_bytes],
+            ],
+            ExpiresIn=expires_in,
+        )
+        return PresignedPost(url=response["url"], fields=response["fields"])

@@ -1,0 +1,240 @@
+"""Task use cases: create (one task per file), read, list, cancel, restart, delete, download."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .clock import millis_between, now_rfc3339
+from .errors import Conflict, InvalidInput, NotFound
+from .ids import new_id
+from .models import FileRecord, FileStatus, Task, TaskError, TaskStatus, TaskType
+from .presets import resolve
+from .queues import TaskQueue
+from .repositories import FileRepository, Page, TaskRepository
+from .specs import CreateInferTasks, CreateProcessTasks, InferSpec, ProcessSpec
+from .state import ACTIVE
+from .storage import ObjectStore
+
+DOWNLOAD_URL_SECONDS = 900
+FILE_REJECTED = "file_rejected"
+
+
+class TaskService:
+    def __init__(
+        self,
+        tasks: TaskRepository,
+        files: FileRepository,
+        queue: TaskQueue,
+        store: ObjectStore,
+        *,
+        model_ids: dict[str, list[str]] | None = None,
+    ) -> None:
+        self._tasks = tasks
+        self._files = files
+        self._queue = queue
+        self._store = store
+        self._model_ids = model_ids
+
+    # ------------------------------------------------------------ create
+    def create(self, owner_id: str, request: CreateProcessTasks | CreateInferTasks) -> list[Task]:
+        spec = self._validated_spec(request)
+        sources = self._owned_sources(owner_id, request.file_ids)
+        now = now_rfc3339()
+        created: list[Task] = []
+        for record in sources:
+            task = Task(
+                id=new_id(),
+                owner_id=owner_id,
+                type=TaskType(request.type),
+                status=TaskStatus.QUEUED,
+                file_id=record.id,
+                spec=spec,
+                created_at=now,
+                updated_at=now,
+            )
+            self._tasks.put_new(task)
+            created.append(task)
+        self._start(created, {record.id: record for record in sources})
+        return [self._tasks.get(task.id) or task for task in created]
+
+    def _validated_spec(self, request: CreateProcessTasks | CreateInferTasks) -> dict[str, Any]:
+        spec = request.spec()
+        if isinstance(spec, ProcessSpec):
+            resolve(spec)  # an unknown preset, or one mixed with operations, is a 400 now
+            return spec.model_dump(exclude_unset=True, exclude_none=True)
+        self._check_models(spec)
+        return spec.model_dump(exclude_none=True)
+
+    def _check_models(self, spec: InferSpec) -> None:
+        if self._model_ids is None:
+            return
+        errors = []
+        for field, kind in (("detection_model", "detection"), ("classification_model", "classification")):
+            wanted = getattr(spec, field)
+            valid = self._model_ids.get(kind, [])
+            if wanted is not None and wanted not in valid:
+                errors.append({"loc": ["body", field], "msg": f"unknown model; valid ids: {', '.join(valid) or 'none'}"})
+        if errors:
+            raise InvalidInput("; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in errors), errors=errors)
+
+    def _owned_sources(self, owner_id: str, file_ids: list[str]) -> list[FileRecord]:
+        records: list[FileRecord] = []
+        errors = []
+        for index, file_id in enumerate(file_ids):
+            record = self._files.get(file_id)
+            if record is None or record.owner_id != owner_id:
+                errors.append({"loc": ["body", "file_ids", index], "msg": f"file '{file_id}' does not exist"})
+            elif record.status == FileStatus.REJECTED:
+                errors.append({"loc": ["body", "file_ids", index], "msg": f"file '{file_id}' was rejected: {record.error}"})
+            else:
+                records.append(record)
+        if errors:
+            raise InvalidInput("; ".join(str(e["msg"]) for e in errors), errors=errors)
+        return records
+
+    def _start(self, tasks: list[Task], sources: dict[str, FileRecord]) -> None:
+        """Queues the tasks whose file is ready; a task on a pending file waits on the file record
+        and is queued by `file_finished` when the upload lands."""
+        ready: list[Task] = []
+        for task in tasks:
+            record = sources[task.file_id]
+            if record.status == FileStatus.PENDING and self._files.add_waiting_task(record.id, task.id):
+                continue
+            if record.status == FileStatus.PENDING:
+                # The upload landed between our read and our registration: read what it became.
+                latest = self._files.get(record.id)
+                if latest is not None and latest.status == FileStatus.REJECTED:
+                    self.fail_for_rejected_file(task, latest)
+                    continue
+            ready.append(task)
+        if ready:
+            self._queue.send(ready)
+
+    def file_finished(self, record: FileRecord) -> None:
+        """Called once when a pending file becomes ready or rejected: starts or fails its waiters."""
+        waiting = [task for task_id in record.waiting_task_ids if (task := self._tasks.get(task_id))]
+        waiting = [task for task in waiting if task.status == TaskStatus.QUEUED]
+        if record.status == FileStatus.READY:
+            if waiting:
+                self._queue.send(waiting)
+            return
+        for task in waiting:
+            self.fail_for_rejected_file(task, record)
+
+    def fail_for_rejected_file(self, task: Task, record: FileRecord) -> None:
+        now = now_rfc3339()
+        error = TaskError(code=FILE_REJECTED, message=f"the input file was rejected: {record.error}")
+        try:
+            self._tasks.transition(
+                task.owner_id,
+                task.id,
+                TaskStatus.FAILED,
+                changes={"error": error.model_dump(), "completed_at": now},
+                sources=frozenset({TaskStatus.QUEUED}),
+            )
+        except Conflict:
+            pass  # cancelled meanwhile: nothing to fail
+
+    # ------------------------------------------------------------ read
+    def get(self, owner_id: str, task_id: str) -> Task:
+        return self._tasks.get_owned(owner_id, task_id)
+
+    def list(
+        self,
+        owner_id: str,
+        *,
+        limit: int,
+        cursor: str | None,
+        status: str | None,
+        task_type: str | None,
+        newest_first: bool,
+    ) -> Page:
+        return self._tasks.list_owned(
+            owner_id, limit=limit, cursor=cursor, status=status, task_type=task_type, newest_first=newest_first
+        )
+
+    def public(self, task: Task) -> dict[str, Any]:
+        """The task as clients see it: outputs carry presigned URLs instead of storage keys."""
+        shown = task.public()
+        shown["result"] = self._public_result(task.result)
+        return shown
+
+    def _public_result(self, result: dict[str, Any] | None) -> dict[str, Any] | None:
+        if result is None or "outputs" not in result:
+            return result
+        outputs = []
+        for output in result["outputs"]:
+            shown = {k: v for k, v in output.items() if k not in ("bucket", "key")}
+            shown["url"] = self._store.presigned_get(output["bucket"], output["key"], DOWNLOAD_URL_SECONDS)
+            outputs.append(shown)
+        return {**result, "outputs": outputs}
+
+    def download_url(self, owner_id: str, task_id: str, variant: str | None) -> str:
+        task = self._tasks.get_owned(owner_id, task_id)
+        if task.status != TaskStatus.DONE:
+            raise Conflict(f"task '{task_id}' is {task.status}; outputs can be downloaded once it is done")
+        outputs = (task.result or {}).get("outputs") or []
+        if not outputs:
+            raise NotFound(f"task '{task_id}' has no downloadable output")
+        if variant is None:
+            chosen = outputs[0]
+        else:
+            matches = [output for output in outputs if output["name"] == variant]
+            if not matches:
+                names = ", ".join(output["name"] for output in outputs)
+                raise NotFound(f"task '{task_id}' has no output '{variant}'; its outputs: {names}")
+            chosen = matches[0]
+        filename = f"{task.id}-{chosen['name']}.{chosen['format'].replace('jpeg', 'jpg')}"
+        return self._store.presigned_get(chosen["bucket"], chosen["key"], DOWNLOAD_URL_SECONDS, filename)
+
+    # ------------------------------------------------------------ change
+    def cancel(self, owner_id: str, task_id: str) -> Task:
+        task = self._tasks.get_owned(owner_id, task_id)
+        now = now_rfc3339()
+        changes: dict[str, Any] = {"completed_at": now}
+        if task.started_at:
+            changes["duration_ms"] = millis_between(task.started_at, now)
+        return self._tasks.transition(owner_id, task_id, TaskStatus.CANCELLED, changes=changes)
+
+    def restart(self, owner_id: str, task_id: str) -> Task:
+        task = self._tasks.get_owned(owner_id, task_id)
+        restarted = self._tasks.transition(
+            owner_id,
+            task_id,
+            TaskStatus.QUEUED,
+            changes={
+                "run": task.run + 1,
+                "progress": 0,
+                "error": None,
+                "result_json": None,
+                "started_at": None,
+                "completed_at": None,
+                "duration_ms": None,
+            },
+        )
+        record = self._files.get(task.file_id)
+        if record is None:
+            return self._fail_missing_file(restarted)
+        self._start([restarted], {record.id: record})
+        return self._tasks.get(task_id) or restarted
+
+    def _fail_missing_file(self, task: Task) -> Task:
+        error = TaskError(code="file_missing", message="the input file was deleted")
+        return self._tasks.transition(
+            task.owner_id,
+            task.id,
+            TaskStatus.FAILED,
+            changes={"error": error.model_dump(), "completed_at": now_rfc3339()},
+        )
+
+    def delete(self, owner_id: str, task_id: str) -> None:
+        task = self._tasks.get_owned(owner_id, task_id)
+        if task.status in ACTIVE:
+            try:
+                task = self.cancel(owner_id, task_id)
+            except Conflict:
+                task = self._tasks.get_owned(owner_id, task_id)
+        for output in (task.result or {}).get("outputs") or []:
+            self._store.delete(output["bucket"], [output["key"]])
+            self._files.delete(output["file_id"])
+        self._tasks.delete(task_id)

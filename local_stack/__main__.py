@@ -1,0 +1,88 @@
+"""`python -m local_stack`: runs imgtasks on this machine in the foreground (what `make run` does)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from .stack import DEFAULT_TEMPLATE, ROOT, LocalStack, StackConfig
+
+
+def parse_args(argv: list[str]) -> StackConfig:
+    parser = argparse.ArgumentParser(prog="python -m local_stack", description=__doc__)
+    parser.add_argument(
+        "--endpoint",
+        default=os.environ.get("AWS_ENDPOINT_URL"),
+        help="use a running LocalStack (or other emulator) at this URL instead of the embedded moto server",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--emulator-port", type=int, default=4566)
+    parser.add_argument("--api-port", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=2, help="worker processes per function")
+    parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE)
+    parser.add_argument("--stack-name", default="imgtasks-local")
+    parser.add_argument("--state-dir", type=Path, default=ROOT / ".local", help="where outputs.json is written")
+    parser.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="a template parameter override"
+    )
+    parser.add_argument(
+        "--visibility-timeout", type=int, default=None, metavar="SECONDS",
+        help="testing: shorten the queues' visibility timeout so retries happen in seconds",
+    )
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    parameters = {}
+    for item in args.param:
+        name, separator, value = item.partition("=")
+        if not separator:
+            parser.error(f"--param takes NAME=VALUE, got {item!r}")
+        parameters[name] = value
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    return StackConfig(
+        template=args.template,
+        stack_name=args.stack_name,
+        endpoint_url=args.endpoint,
+        host=args.host,
+        emulator_port=args.emulator_port,
+        api_port=args.api_port,
+        concurrency=args.concurrency,
+        parameters=parameters,
+        state_dir=args.state_dir,
+        visibility_timeout_s=args.visibility_timeout,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    config = parse_args(sys.argv[1:] if argv is None else argv)
+    stack = LocalStack(config)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    stack.start()
+    outputs = stack.outputs
+    print(
+        "\nimgtasks is running\n"
+        f"  API            {outputs['ApiUrl']}   (docs: {outputs['ApiUrl']}/docs)\n"
+        f"  AWS endpoint   {outputs['EndpointUrl']}   (region {outputs['Region']}, any access key)\n"
+        f"  uploads bucket {outputs['UploadsBucketName']}\n"
+        f"  results bucket {outputs['ResultsBucketName']}\n"
+        f"  models bucket  {outputs['ModelsBucketName']}\n"
+        f"  table          {outputs['TableName']}\n"
+        f"  outputs        {config.state_dir / 'outputs.json'}\n"
+        "Press Ctrl-C to stop.\n",
+        flush=True,
+    )
+    stopped.wait()
+    print("stopping...", flush=True)
+    stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""The HTTP API on 127.0.0.1:3000: each request becomes the payload-format-2.0 event API Gateway
+sends to Lambda, and the function's answer becomes the HTTP response. It refuses what AWS refuses:
+bodies over 10 MB and events over Lambda's 6 MB invocation limit (413), a function past its
+timeout (503), a function error (500)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+import uuid
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from .runtime import FunctionPool
+from .template import ACCOUNT_ID
+
+log = logging.getLogger("local_stack.gateway")
+
+MAX_BODY_BYTES = 10 * 1024 * 1024
+MAX_EVENT_BYTES = 6 * 1024 * 1024
+
+_TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
+
+
+def _is_text(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media.startswith(_TEXT_TYPES) or media.endswith(("+json", "+xml"))
+
+
+def build_event(
+    method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str, api_id: str = "local"
+) -> dict[str, Any]:
+    parts = urlsplit(target)
+    lowered: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in headers:
+        key = name.lower()
+        if key == "cookie":
+            cookies.extend(c.strip() for c in value.split(";") if c.strip())
+            continue
+        lowered[key] = f"{lowered[key]},{value}" if key in lowered else value
+    query: dict[str, str] = {}
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        query[name] = f"{query[name]},{value}" if name in query else value
+    now = datetime.now(UTC)
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": parts.path or "/",
+        "rawQueryString": parts.query,
+        "headers": lowered,
+        "requestContext": {
+            "accountId": ACCOUNT_ID,
+            "apiId": api_id,
+            "domainName": lowered.get("host", "127.0.0.1"),
+            "domainPrefix": lowered.get("host", "127.0.0.1").split(".", 1)[0],
+            "http": {
+                "method": method,
+                "path": parts.path or "/",
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": lowered.get("user-agent", ""),
+            },
+            "requestId": uuid.uuid4().hex[:20],
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if query:
+        event["queryStringParameters"] = query
+    if body:
+        if _is_text(lowered.get("content-type", "")):
+            try:
+                event["body"] = body.decode("utf-8")
+            except UnicodeDecodeError:
+                event["body"] = base64.b64encode(body).decode()
+                event["isBase64Encoded"] = True
+        else:
+            event["body"] = base64.b64encode(body).decode()
+            event["isBase64Encoded"] = True
+    return event
+
+
+def translate_response(payload: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Payload format 2.0: a dict with statusCode, or any JSON value meaning 200 with that body."""
+    if not isinstance(payload, dict) or "statusCode" not in payload:
+        return 200, [("Content-Type", "application/json")], json.dumps(payload).encode()
+    headers: list[tuple[str, str]] = [(k, str(v)) for k, v in (payload.get("headers") or {}).items()]
+    for name, values in (payload.get("multiValueHeaders") or {}).items():
+        headers.extend((name, str(v)) for v in values)
+    headers.extend(("Set-Cookie", cookie) for cookie in payload.get("cookies") or [])
+    body = payload.get("body") or ""
+    data = base64.b64decode(body) if payload.get("isBase64Encoded") else str(body).encode("utf-8")
+    return int(payload["statusCode"]), headers, data
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: GatewayServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's name
+        log.info("%s %s", self.address_string(), format % args)
+
+    def _reply(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.send_response(status)
+        names = {name.lower() for name, _ in headers}
+        for name, value in headers:
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        if "content-type" not in names and body:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("apigw-requestid", uuid.uuid4().hex[:16])
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _message(self, status: int, message: str) -> None:
+        self._reply(status, [("Content-Type", "application/json")], json.dumps({"message": message}).encode())
+
+    def _handle(self) -> None:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            self.close_connection = True
+            self._message(411, "Length Required")
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True
+            self._message(413, "Request Entity Too Large")
+            return
+        body = self.rfile.read(length) if length else b""
+        event = build_event(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
+        if len(json.dumps(event)) > MAX_EVENT_BYTES:
+            self._message(413, "Request Entity Too Large")
+            return
+        started = time.monotonic()
+        result = self.server.function.invoke(event)
+        elapsed_ms = (time.monotonic() - started) * 1000
+        log.debug("%s %s -> invoked in %.0f ms", self.command, self.path, elapsed_ms)
+        if result.timed_out:
+            self._message(503, "Service Unavailable")
+        elif not result.ok:
+            log.error("function error: %s", (result.error or {}).get("errorMessage"))
+            self._message(500, "Internal Server Error")
+        else:
+            try:
+                self._reply(*translate_response(result.payload))
+            except (KeyError, ValueError, TypeError):
+                log.exception("malformed function response")
+                self._message(500, "Internal Server Error")
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle  # noqa: N815
+
+
+class GatewayServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], function: FunctionPool) -> None:
+        super().__init__(address, _Handler)
+        self.function = function
