@@ -31,7 +31,10 @@ def parse_args(argv: list[str]) -> StackConfig:
         "--param", action="append", default=[], metavar="NAME=VALUE", help="a template parameter override"
     )
     parser.add_argument(
-        "--visibility-timeout", type=int, default=None, metavar="SECONDS",
+        "--visibility-timeout",
+        type=int,
+        default=None,
+        metavar="SECONDS",
         help="testing: shorten the queues' visibility timeout so retries happen in seconds",
     )
     parser.add_argument("--log-level", default="INFO")

@@ -34,7 +34,7 @@ def _error_code(error: ClientError) -> str:
 
 
 class Provisioner:
-    def __init__(self, stack: Stack, session: boto3.session.Session, endpoint_url: str) -> None:
+    def __init__(self, stack: Stack, session: boto3.session.Session, endpoint_url: str | None) -> None:
         self.stack = stack
         self.endpoint_url = endpoint_url
         self._s3 = session.client("s3", endpoint_url=endpoint_url)
@@ -97,7 +97,9 @@ class Provisioner:
         if "CorsConfiguration" in props:
             rules = []
             for rule in props["CorsConfiguration"]["CorsRules"]:
-                converted = {k: v for k, v in rule.items() if k in ("AllowedMethods", "AllowedOrigins", "AllowedHeaders")}
+                converted = {
+                    k: v for k, v in rule.items() if k in ("AllowedMethods", "AllowedOrigins", "AllowedHeaders")
+                }
                 if "ExposedHeaders" in rule:
                     converted["ExposeHeaders"] = rule["ExposedHeaders"]
                 if "MaxAge" in rule:
@@ -136,17 +138,35 @@ class Provisioner:
     def _queue(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
         name = props.get("QueueName") or self._name(logical_id)
         attributes: dict[str, str] = {}
-        for prop in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "MaximumMessageSize",
-                     "ReceiveMessageWaitTimeSeconds", "SqsManagedSseEnabled", "FifoQueue", "ContentBasedDeduplication"):
+        for prop in (
+            "VisibilityTimeout",
+            "MessageRetentionPeriod",
+            "DelaySeconds",
+            "MaximumMessageSize",
+            "ReceiveMessageWaitTimeSeconds",
+            "SqsManagedSseEnabled",
+            "FifoQueue",
+            "ContentBasedDeduplication",
+        ):
             if prop in props:
                 value = props[prop]
                 attributes[prop] = str(value).lower() if isinstance(value, bool) else str(value)
         if "RedrivePolicy" in props:
             policy = props["RedrivePolicy"]
             attributes["RedrivePolicy"] = json.dumps(
-                {"deadLetterTargetArn": policy["deadLetterTargetArn"], "maxReceiveCount": int(policy["maxReceiveCount"])}
+                {
+                    "deadLetterTargetArn": policy["deadLetterTargetArn"],
+                    "maxReceiveCount": int(policy["maxReceiveCount"]),
+                }
             )
-        url = self._sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        try:
+            url = self._sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        except ClientError as error:
+            if _error_code(error) not in ("QueueAlreadyExists", "AWS.SimpleQueueService.QueueNameExists"):
+                raise
+            # Provisioned before (a long-lived LocalStack): bring its attributes up to date.
+            url = self._sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            self._sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
         arn = self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         return PhysicalResource(ref=url, attributes={"Arn": arn, "QueueName": name, "QueueUrl": url})
 

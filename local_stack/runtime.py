@@ -105,8 +105,14 @@ def _worker_main(spec: FunctionSpec, environment: dict[str, str], connection: Co
         except Exception as error:
             traceback.print_exc()
             connection.send(
-                ("error", {"errorType": type(error).__name__, "errorMessage": str(error),
-                           "stackTrace": traceback.format_exc().splitlines()})
+                (
+                    "error",
+                    {
+                        "errorType": type(error).__name__,
+                        "errorMessage": str(error),
+                        "stackTrace": traceback.format_exc().splitlines(),
+                    },
+                )
             )
 
 
@@ -160,7 +166,9 @@ class FunctionPool:
         try:
             worker.connection.send((event, request_id, deadline))
             if not worker.connection.poll(self.spec.timeout_s + 0.5):
-                log.warning("%s timed out after %ss (request %s)", self.spec.logical_id, self.spec.timeout_s, request_id)
+                log.warning(
+                    "%s timed out after %ss (request %s)", self.spec.logical_id, self.spec.timeout_s, request_id
+                )
                 self._replace(worker)
                 return Invocation(ok=False, timed_out=True)
             kind, payload = worker.connection.recv()

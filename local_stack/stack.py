@@ -75,7 +75,11 @@ class LocalStack:
         return f"http://{self.config.host}:{self.config.api_port}"
 
     def session(self) -> boto3.session.Session:
-        return boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name=REGION)
+        return boto3.session.Session(
+            aws_access_key_id="test",
+            aws_secret_access_key="test",  # noqa: S106 - the emulator takes any key
+            region_name=REGION,
+        )
 
     def start(self) -> None:
         if self.config.endpoint_url is None:
@@ -100,12 +104,16 @@ class LocalStack:
         for spec in self.functions:
             for source in spec.sqs_sources:
                 for _ in range(self.config.concurrency):
-                    poller = SqsPoller(sqs, urls_by_arn[source.queue_arn], source, self._pools[spec.logical_id], self._stop)
+                    poller = SqsPoller(
+                        sqs, urls_by_arn[source.queue_arn], source, self._pools[spec.logical_id], self._stop
+                    )
                     poller.start()
                     self._pollers.append(poller)
         api_functions = [spec for spec in self.functions if spec.http_api]
         if api_functions:
-            self._gateway = GatewayServer((self.config.host, self.config.api_port), self._pools[api_functions[0].logical_id])
+            self._gateway = GatewayServer(
+                (self.config.host, self.config.api_port), self._pools[api_functions[0].logical_id]
+            )
             threading.Thread(target=self._gateway.serve_forever, name="gateway", daemon=True).start()
         self.outputs = {
             **self.provisioned.outputs,

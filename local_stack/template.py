@@ -35,8 +35,24 @@ def _tag(name: str) -> Any:
     return construct
 
 
-for _name in ("Ref", "GetAtt", "Sub", "Join", "If", "Equals", "Not", "And", "Or", "Select", "Split",
-              "FindInMap", "Base64", "GetAZs", "ImportValue", "Condition"):
+for _name in (
+    "Ref",
+    "GetAtt",
+    "Sub",
+    "Join",
+    "If",
+    "Equals",
+    "Not",
+    "And",
+    "Or",
+    "Select",
+    "Split",
+    "FindInMap",
+    "Base64",
+    "GetAZs",
+    "ImportValue",
+    "Condition",
+):
     _CfnLoader.add_constructor(f"!{_name}", _tag(_name))
 
 
@@ -119,7 +135,7 @@ class Stack:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, argument), = value.items()
+            ((key, argument),) = value.items()
             if key == "Ref":
                 return self.ref(argument)
             if key == "Fn::GetAtt":
@@ -167,7 +183,7 @@ class Stack:
         return self._evaluate(definition)
 
     def _evaluate(self, expression: Any) -> bool:
-        (key, argument), = expression.items()
+        ((key, argument),) = expression.items()
         if key == "Fn::Equals":
             left, right = (self.resolve(item) for item in argument)
             return str(left) == str(right)

@@ -68,9 +68,7 @@ def validate(document: Any, model: Any, *, loc_prefix: tuple[str, ...] = ("body"
 
 def require_json(event: APIGatewayProxyEventV2) -> bytes:
     if media_type(event) != "application/json":
-        raise UnsupportedMediaType(
-            f"send the body as application/json (got {media_type(event) or 'no content type'})"
-        )
+        raise UnsupportedMediaType(f"send the body as application/json (got {media_type(event) or 'no content type'})")
     return raw_body(event)
 
 

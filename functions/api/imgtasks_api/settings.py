@@ -10,7 +10,7 @@ class ApiSettings(FunctionSettings):
     infer_queue_url: str
     token_secret_arn: str
     token_ttl_seconds: int = 3600
-    token_issuer: str = "imgtasks"
+    token_issuer: str = "imgtasks"  # noqa: S105 - a name, not a secret
     allow_registration: bool = True
     max_upload_bytes: int = 100 * 1024 * 1024
     max_image_pixels: int = 50_000_000

@@ -79,8 +79,7 @@ def _color(hex_color: str) -> tuple[int, int, int, int]:
 def resize_box(width: int, height: int, op: ResizeOperation) -> tuple[int, int]:
     """The size the image is scaled to before any crop (cover) or pad (contain)."""
     target_w, target_h = op.width, op.height
-    if op.fit == "fill":
-        assert target_w is not None and target_h is not None
+    if op.fit == "fill" and target_w is not None and target_h is not None:
         if not op.upscale:
             return min(target_w, width), min(target_h, height)
         return target_w, target_h
@@ -193,9 +192,7 @@ def _largest_request(spec: ProcessSpec, width: int, height: int) -> tuple[int, i
     operation is a resize (the common case); None when the full image is needed."""
     if not spec.operations or not isinstance(spec.operations[0], ResizeOperation):
         return None
-    first = spec.operations[0]
-    box = resize_box(width, height, first)
-    return box
+    return resize_box(width, height, spec.operations[0])
 
 
 def decode(data: bytes, spec: ProcessSpec, limits: Limits) -> tuple[Image.Image, Source]:
@@ -218,9 +215,7 @@ def decode(data: bytes, spec: ProcessSpec, limits: Limits) -> tuple[Image.Image,
     try:
         image.load()
     except Exception as error:
-        raise PermanentTaskError(
-            "invalid_image", "the image is truncated or corrupt and cannot be decoded"
-        ) from error
+        raise PermanentTaskError("invalid_image", "the image is truncated or corrupt and cannot be decoded") from error
     transposed = ImageOps.exif_transpose(image)
     return (transposed if transposed is not None else image), source
 
@@ -258,7 +253,7 @@ def encode(image: Image.Image, output: OutputSpec, source_format: str) -> tuple[
 
 def _flatten(image: Image.Image, background: str) -> Image.Image:
     rgba = image.convert("RGBA")
-    canvas = Image.new("RGBA", rgba.size, _color(background)[:3] + (255,))
+    canvas = Image.new("RGBA", rgba.size, (*_color(background)[:3], 255))
     canvas.alpha_composite(rgba)
     return canvas.convert("RGB")
 

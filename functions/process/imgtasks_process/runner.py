@@ -45,9 +45,7 @@ def output_file_id(task: Task, name: str) -> str:
 
 
 class TaskRunner:
-    def __init__(
-        self, tasks: TaskRepository, files: FileRepository, store: ObjectStore, config: RunnerConfig
-    ) -> None:
+    def __init__(self, tasks: TaskRepository, files: FileRepository, store: ObjectStore, config: RunnerConfig) -> None:
         self._tasks = tasks
         self._files = files
         self._store = store

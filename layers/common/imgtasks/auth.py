@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from .errors import Unauthorized
 from .ids import new_id
 
-TOKEN_AUDIENCE = "imgtasks-api"
+TOKEN_AUDIENCE = "imgtasks-api"  # noqa: S105 - a name, not a secret
 _ALGORITHM = "HS256"
 MIN_SECRET_BYTES = 32
 

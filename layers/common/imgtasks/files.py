@@ -104,8 +104,10 @@ class FileService:
                 {"loc": ["body", "size"], "msg": f"must be between 1 and {self._limits.max_upload_bytes} bytes"}
             )
         if errors:
-            raise InvalidInput("the upload cannot be accepted: " + "; ".join(
-                f"{e['loc'][-1]} {e['msg']}" for e in errors), errors=errors)
+            raise InvalidInput(
+                "the upload cannot be accepted: " + "; ".join(f"{e['loc'][-1]} {e['msg']}" for e in errors),
+                errors=errors,
+            )
         now = utc_now()
         file_id = new_id()
         record = FileRecord(

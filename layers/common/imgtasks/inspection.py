@@ -56,7 +56,5 @@ def inspect_image(data: bytes, *, max_pixels: int, max_frames: int) -> ImageInfo
             "invalid_image", "the file is not an image this service can read (JPEG, PNG, WebP or GIF)"
         ) from error
     if frames > max_frames:
-        raise PermanentTaskError(
-            "image_too_large", f"the image has {frames} frames; the limit is {max_frames} frames"
-        )
+        raise PermanentTaskError("image_too_large", f"the image has {frames} frames; the limit is {max_frames} frames")
     return ImageInfo(format=SUPPORTED_FORMATS[pillow_format], width=width, height=height, frames=frames)

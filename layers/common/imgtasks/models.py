@@ -64,8 +64,17 @@ class FileRecord(BaseModel):
     def public(self) -> dict[str, Any]:
         return self.model_dump(
             include={
-                "id", "filename", "content_type", "size", "status", "format", "width", "height",
-                "frames", "created_at", "error",
+                "id",
+                "filename",
+                "content_type",
+                "size",
+                "status",
+                "format",
+                "width",
+                "height",
+                "frames",
+                "created_at",
+                "error",
             }
         )
 

@@ -40,9 +40,7 @@ class ObjectStore:
     def delete(self, bucket: str, keys: list[str]) -> None:
         for start in range(0, len(keys), 1000):
             chunk = keys[start : start + 1000]
-            self._s3.delete_objects(
-                Bucket=bucket, Delete={"Objects": [{"Key": key} for key in chunk], "Quiet": True}
-            )
+            self._s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": key} for key in chunk], "Quiet": True})
 
     def presigned_get(self, bucket: str, key: str, expires_in: int, download_name: str | None = None) -> str:
         params: dict[str, Any] = {"Bucket": bucket, "Key": key}

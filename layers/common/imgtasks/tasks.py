@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from .clock import millis_between, now_rfc3339
@@ -73,7 +74,9 @@ class TaskService:
             wanted = getattr(spec, field)
             valid = self._model_ids.get(kind, [])
             if wanted is not None and wanted not in valid:
-                errors.append({"loc": ["body", field], "msg": f"unknown model; valid ids: {', '.join(valid) or 'none'}"})
+                errors.append(
+                    {"loc": ["body", field], "msg": f"unknown model; valid ids: {', '.join(valid) or 'none'}"}
+                )
         if errors:
             raise InvalidInput("; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in errors), errors=errors)
 
@@ -85,7 +88,9 @@ class TaskService:
             if record is None or record.owner_id != owner_id:
                 errors.append({"loc": ["body", "file_ids", index], "msg": f"file '{file_id}' does not exist"})
             elif record.status == FileStatus.REJECTED:
-                errors.append({"loc": ["body", "file_ids", index], "msg": f"file '{file_id}' was rejected: {record.error}"})
+                errors.append(
+                    {"loc": ["body", "file_ids", index], "msg": f"file '{file_id}' was rejected: {record.error}"}
+                )
             else:
                 records.append(record)
         if errors:
@@ -124,7 +129,7 @@ class TaskService:
     def fail_for_rejected_file(self, task: Task, record: FileRecord) -> None:
         now = now_rfc3339()
         error = TaskError(code=FILE_REJECTED, message=f"the input file was rejected: {record.error}")
-        try:
+        with contextlib.suppress(Conflict):  # cancelled meanwhile: nothing to fail
             self._tasks.transition(
                 task.owner_id,
                 task.id,
@@ -132,8 +137,6 @@ class TaskService:
                 changes={"error": error.model_dump(), "completed_at": now},
                 sources=frozenset({TaskStatus.QUEUED}),
             )
-        except Conflict:
-            pass  # cancelled meanwhile: nothing to fail
 
     # ------------------------------------------------------------ read
     def get(self, owner_id: str, task_id: str) -> Task:

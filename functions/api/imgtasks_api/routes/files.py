@@ -82,7 +82,9 @@ def created(record: FileRecord, body: object) -> Response:
     summary="Upload a file (multipart, at most 4 MiB) or start a presigned upload (JSON)",
     tags=["files"],
     responses={
-        **ok_response(201, FileOut, "multipart: the stored file (ready); JSON: StartedUpload"),
+        **ok_response(
+            201, FileOut | StartedUploadOut, "multipart: the stored file (ready); JSON: the file and its upload"
+        ),
         **problem_responses(400, 401, 413, 415),
     },
     openapi_extensions=UPLOAD_BODY,

@@ -1,0 +1,75 @@
+"""Unit fixtures: AWS through moto's mock_aws, with every resource made from the SAM template by
+the local stack's own provisioner, so tests and infrastructure cannot drift."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from imgtasks import aws
+from local_stack.functions import FunctionSpec, function_specs
+from local_stack.provision import Provisioned, Provisioner
+from local_stack.template import Stack, load_template
+from tests.helpers import TEMPLATE
+
+
+@dataclass
+class MockedStack:
+    provisioned: Provisioned
+    functions: dict[str, FunctionSpec]
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        return self.provisioned.outputs
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name="us-east-1")
+
+    def use_environment_of(self, logical_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        for name, value in self.functions[logical_id].environment.items():
+            monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def mocked_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockedStack]:
+    with mock_aws():
+        aws.session.cache_clear()
+        aws.client.cache_clear()
+        aws.table.cache_clear()
+        stack = Stack(load_template(TEMPLATE), "imgtasks-test")
+        provisioned = Provisioner(stack, boto3.session.Session(), None).run()
+        functions = {spec.logical_id: spec for spec in function_specs(stack, TEMPLATE.parent)}
+        yield MockedStack(provisioned, functions)
+        aws.session.cache_clear()
+        aws.client.cache_clear()
+        aws.table.cache_clear()
+
+
+@pytest.fixture
+def api(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The API function's handler with the environment the template gives it."""
+    from imgtasks_api.services import build_services
+    from imgtasks_api.settings import ApiSettings
+    from tests.unit.api_client import ApiClient
+
+    mocked_stack.use_environment_of("ApiFunction", monkeypatch)
+    return ApiClient(build_services(ApiSettings()))  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def process(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Runs the process function on what is waiting in the process queue, as Lambda's poller would."""
+    from imgtasks_process import handler
+    from tests.unit.queue_driver import QueueDriver
+
+    mocked_stack.use_environment_of("ProcessFunction", monkeypatch)
+    handler._worker = None
+    driver = QueueDriver(mocked_stack.client("sqs"), mocked_stack.outputs["ProcessQueueUrl"], handler.lambda_handler)
+    driver.drain()  # S3's s3:TestEvent, sent when the bucket's notifications were configured
+    yield driver
+    handler._worker = None

@@ -1,0 +1,45 @@
+"""Takes messages from a (mocked) queue and hands them to a handler as Lambda's SQS poller does,
+deleting only what the handler did not report as failed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from local_stack.pollers import messages_to_delete, sqs_record
+from tests.helpers import FakeLambdaContext
+
+
+class QueueDriver:
+    def __init__(self, sqs: Any, queue_url: str, handler: Callable[[dict[str, Any], Any], Any]) -> None:
+        self.sqs = sqs
+        self.url = queue_url
+        self.handler = handler
+        self.arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+    def receive(self, max_messages: int = 10) -> list[dict[str, Any]]:
+        response = self.sqs.receive_message(
+            QueueUrl=self.url, MaxNumberOfMessages=max_messages, AttributeNames=["All"], WaitTimeSeconds=0
+        )
+        return list(response.get("Messages", []))
+
+    def deliver(self, messages: list[dict[str, Any]]) -> Any:
+        result = self.handler({"Records": [sqs_record(m, self.arn) for m in messages]}, FakeLambdaContext())
+        done = messages_to_delete(messages, result, reports_failures=True)
+        for message in done:
+            self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+        return result
+
+    def drain(self, rounds: int = 5) -> int:
+        """Delivers everything waiting (and what that enqueues), returning how many were handled."""
+        handled = 0
+        for _ in range(rounds):
+            messages = self.receive()
+            if not messages:
+                break
+            self.deliver(messages)
+            handled += len(messages)
+        return handled
+
+    def send_raw(self, body: str) -> None:
+        self.sqs.send_message(QueueUrl=self.url, MessageBody=body)

@@ -1,0 +1,115 @@
+"""The local stack's translation layers: template resolution, the v2 event, responses, batches."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from local_stack.functions import function_specs
+from local_stack.gateway import build_event, translate_response
+from local_stack.pollers import messages_to_delete
+from local_stack.template import PhysicalResource, Stack, load_template
+from tests.helpers import TEMPLATE
+
+
+def test_a_json_request_becomes_an_http_api_v2_event() -> None:
+    event = build_event(
+        "POST",
+        "/tasks?limit=5&status=done&status=failed",
+        [
+            ("Host", "127.0.0.1:3000"),
+            ("Content-Type", "application/json"),
+            ("Cookie", "a=1; b=2"),
+            ("X-Multi", "1"),
+            ("X-Multi", "2"),
+        ],
+        b'{"a": 1}',
+        "127.0.0.1",
+    )
+    assert event["version"] == "2.0"
+    assert event["routeKey"] == "$default"
+    assert event["rawPath"] == "/tasks"
+    assert event["rawQueryString"] == "limit=5&status=done&status=failed"
+    assert event["queryStringParameters"] == {"limit": "5", "status": "done,failed"}
+    assert event["headers"]["content-type"] == "application/json"
+    assert event["headers"]["x-multi"] == "1,2"
+    assert "cookie" not in event["headers"]
+    assert event["cookies"] == ["a=1", "b=2"]
+    assert (event["body"], event["isBase64Encoded"]) == ('{"a": 1}', False)
+    http = event["requestContext"]["http"]
+    assert (http["method"], http["path"], http["sourceIp"]) == ("POST", "/tasks", "127.0.0.1")
+    assert event["requestContext"]["requestId"]
+    assert isinstance(event["requestContext"]["timeEpoch"], int)
+
+
+def test_a_binary_body_is_base64_encoded() -> None:
+    data = bytes(range(256))
+    event = build_event("POST", "/files", [("Content-Type", "multipart/form-data; boundary=x")], data, "127.0.0.1")
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == data
+
+
+def test_a_function_response_becomes_status_headers_cookies_and_body() -> None:
+    status, headers, body = translate_response(
+        {"statusCode": 302, "headers": {"Location": "http://x"}, "cookies": ["s=1; HttpOnly"], "body": ""}
+    )
+    assert status == 302
+    assert ("Location", "http://x") in headers and ("Set-Cookie", "s=1; HttpOnly") in headers
+    assert body == b""
+    _, _, binary = translate_response(
+        {"statusCode": 200, "body": base64.b64encode(b"\x00\x01").decode(), "isBase64Encoded": True}
+    )
+    assert binary == b"\x00\x01"
+
+
+def test_a_bare_json_answer_means_200_json_as_in_payload_format_2() -> None:
+    status, _, body = translate_response({"message": "hi"})
+    assert status == 200
+    assert json.loads(body) == {"message": "hi"}
+
+
+def test_partial_batch_failures_keep_only_the_failed_messages() -> None:
+    batch = [{"MessageId": "a"}, {"MessageId": "b"}, {"MessageId": "c"}]
+    assert messages_to_delete(batch, {"batchItemFailures": [{"itemIdentifier": "b"}]}, True) == [batch[0], batch[2]]
+    assert messages_to_delete(batch, {"batchItemFailures": []}, True) == batch
+    # An id not in the batch means the response cannot be trusted: keep everything, as Lambda does.
+    assert messages_to_delete(batch, {"batchItemFailures": [{"itemIdentifier": "zzz"}]}, True) == []
+    assert messages_to_delete(batch, None, True) == batch
+
+
+def test_template_references_resolve_against_created_resources() -> None:
+    stack = Stack(load_template(TEMPLATE), "demo")
+    stack.physical["HttpApi"] = PhysicalResource(ref="abc123")
+    assert stack.resolve({"Fn::Sub": "${AWS::StackName}-uploads-${AWS::AccountId}"}) == "demo-uploads-123456789012"
+    assert stack.resolve({"Ref": "MaxImagePixels"}) == "50000000"
+    assert stack.resolve({"Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}) == (
+        "https://abc123.execute-api.us-east-1.amazonaws.com"
+    )
+
+
+def test_queues_are_created_before_the_bucket_that_notifies_them() -> None:
+    order = Stack(load_template(TEMPLATE), "demo").creation_order()
+    assert order.index("ProcessQueue") < order.index("ProcessQueuePolicy") < order.index("UploadsBucket")
+    assert order.index("ProcessDeadLetterQueue") < order.index("ProcessQueue")
+
+
+def test_queue_visibility_is_at_least_six_times_the_function_timeout() -> None:
+    template = load_template(TEMPLATE)
+    for function, queue in (("ProcessFunction", "ProcessQueue"), ("InferFunction", "InferQueue")):
+        timeout = template["Resources"][function]["Properties"]["Timeout"]
+        properties = template["Resources"][queue]["Properties"]
+        assert properties["VisibilityTimeout"] >= 6 * timeout
+        assert properties["RedrivePolicy"]["maxReceiveCount"] == 3
+
+
+def test_every_variable_a_function_reads_is_declared_for_it_in_the_template() -> None:
+    from imgtasks_api.settings import ApiSettings
+    from imgtasks_process.settings import ProcessSettings
+
+    stack = Stack(load_template(TEMPLATE), "demo")
+    for logical_id in stack.resources:
+        stack.physical[logical_id] = PhysicalResource(ref=logical_id, attributes={"Arn": "arn", "QueueName": "q"})
+    specs = {spec.logical_id: spec for spec in function_specs(stack, TEMPLATE.parent)}
+    for logical_id, settings in (("ApiFunction", ApiSettings), ("ProcessFunction", ProcessSettings)):
+        declared = {name.lower() for name in specs[logical_id].environment}
+        assert set(settings.model_fields) <= declared, logical_id

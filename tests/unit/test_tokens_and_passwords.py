@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import jwt
+import pytest
+
+from imgtasks.auth import TOKEN_AUDIENCE, Passwords, TokenSigner
+from imgtasks.errors import Unauthorized
+
+SECRET = "s" * 48
+
+
+def signer(issuer: str = "imgtasks-test", ttl: int = 60) -> TokenSigner:
+    return TokenSigner(SECRET, issuer, ttl)
+
+
+def test_an_issued_token_verifies_to_its_user() -> None:
+    token = signer().issue("01JUSER", "alice")
+    identity = signer().verify(token.access_token)
+    assert (identity.user_id, identity.username) == ("01JUSER", "alice")
+    assert token.expires_in == 60
+
+
+def test_an_expired_token_is_refused() -> None:
+    claims = {
+        "iss": "imgtasks-test",
+        "aud": TOKEN_AUDIENCE,
+        "sub": "u",
+        "preferred_username": "a",
+        "iat": int(time.time()) - 120,
+        "exp": int(time.time()) - 60,
+    }
+    token = jwt.encode(claims, SECRET, algorithm="HS256")
+    with pytest.raises(Unauthorized, match="expired"):
+        signer().verify(token)
+
+
+def test_a_token_signed_with_another_key_is_refused() -> None:
+    forged = TokenSigner("x" * 48, "imgtasks-test", 60).issue("u", "a").access_token
+    with pytest.raises(Unauthorized):
+        signer().verify(forged)
+
+
+def test_an_unsigned_token_with_alg_none_is_refused() -> None:
+    def part(data: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    claims = {
+        "iss": "imgtasks-test",
+        "aud": TOKEN_AUDIENCE,
+        "sub": "u",
+        "preferred_username": "a",
+        "iat": int(time.time()),
+        "exp": int(time.time()) + 60,
+    }
+    token = f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+    with pytest.raises(Unauthorized):
+        signer().verify(token)
+
+
+def test_a_token_with_another_algorithm_is_refused() -> None:
+    claims = {
+        "iss": "imgtasks-test",
+        "aud": TOKEN_AUDIENCE,
+        "sub": "u",
+        "preferred_username": "a",
+        "iat": int(time.time()),
+        "exp": int(time.time()) + 60,
+    }
+    token = jwt.encode(claims, SECRET, algorithm="HS512")
+    with pytest.raises(Unauthorized):
+        signer().verify(token)
+
+
+def test_a_token_for_another_issuer_or_audience_is_refused() -> None:
+    with pytest.raises(Unauthorized):
+        signer().verify(signer(issuer="someone-else").issue("u", "a").access_token)
+    claims = {
+        "iss": "imgtasks-test",
+        "aud": "another-api",
+        "sub": "u",
+        "preferred_username": "a",
+        "iat": int(time.time()),
+        "exp": int(time.time()) + 60,
+    }
+    with pytest.raises(Unauthorized):
+        signer().verify(jwt.encode(claims, SECRET, algorithm="HS256"))
+
+
+def test_a_token_without_expiry_is_refused() -> None:
+    claims = {
+        "iss": "imgtasks-test",
+        "aud": TOKEN_AUDIENCE,
+        "sub": "u",
+        "preferred_username": "a",
+        "iat": int(time.time()),
+    }
+    with pytest.raises(Unauthorized):
+        signer().verify(jwt.encode(claims, SECRET, algorithm="HS256"))
+
+
+def test_garbage_is_refused() -> None:
+    with pytest.raises(Unauthorized):
+        signer().verify("not-a-token")
+
+
+def test_a_short_signing_secret_is_rejected_at_start() -> None:
+    with pytest.raises(ValueError, match="at least"):
+        TokenSigner("short", "i", 60)
+
+
+def test_passwords_are_hashed_with_argon2id_and_verified() -> None:
+    passwords = Passwords()
+    hashed = passwords.hash("correct-horse")
+    assert hashed.startswith("$argon2id$")
+    assert "correct-horse" not in hashed
+    assert passwords.verify(hashed, "correct-horse")
+    assert not passwords.verify(hashed, "wrong-horse")
+    assert not passwords.verify("not-a-hash", "correct-horse")
