@@ -4,37 +4,21 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
 import imgtasks
 from imgtasks.errors import DomainError
 from imgtasks.observability import logger
 
+from . import openapi
 from .context import json_response, ok_response
 from .problems import from_domain_error, problem, summary, validation_errors
 from .routes import auth, files, tasks
 from .schemas import HealthOut
 
-TITLE = "imgtasks"
-DESCRIPTION = (
-    "Asynchronous image tasks: upload images, queue process (resize, rotate, convert, thumbnails, "
-    "animation) or inference tasks, follow their status and download the results. Errors are RFC 9457 "
-    "problem details; validation failures are 400 with one `errors` entry per bad field."
-)
-
 app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(auth.router)
 app.include_router(files.router)
 app.include_router(tasks.router)
-
-OPENAPI_SETTINGS = {
-    "title": TITLE,
-    "version": imgtasks.__version__,
-    "description": DESCRIPTION,
-    "security_schemes": {"bearerAuth": HTTPBearer(bearerFormat="JWT")},
-    "security": [{"bearerAuth": []}],
-}
-app.enable_swagger(path="/docs", **OPENAPI_SETTINGS)  # type: ignore[arg-type]
 
 
 @app.get("/health", summary="Liveness", tags=["service"], responses=ok_response(200, HealthOut, "The service is up"))
@@ -42,13 +26,14 @@ def health():
     return json_response(200, {"status": "ok", "version": imgtasks.__version__})
 
 
-@app.get("/openapi.json", summary="This document", tags=["service"])
+@app.get("/openapi.json", summary="This document (OpenAPI 3.1)", tags=["service"])
 def openapi_document():
-    return Response(
-        status_code=200,
-        content_type="application/json",
-        body=app.get_openapi_json_schema(**OPENAPI_SETTINGS),  # type: ignore[arg-type]
-    )
+    return Response(status_code=200, content_type="application/json", body=openapi.document_json(app))
+
+
+@app.get("/docs", summary="Swagger UI", tags=["service"], include_in_schema=False)
+def swagger_ui():
+    return Response(status_code=200, content_type="text/html", body=openapi.swagger_page(app))
 
 
 @app.exception_handler(DomainError)

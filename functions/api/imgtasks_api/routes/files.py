@@ -45,7 +45,7 @@ UPLOAD_BODY = {
                     "properties": {"file": {"type": "string", "format": "binary"}},
                 }
             },
-            "application/json": {"schema": StartUpload.model_json_schema()},
+            "application/json": {"schema": StartUpload.model_json_schema(ref_template="#/components/schemas/{model}")},
         },
     }
 }

@@ -1,0 +1,69 @@
+"""The OpenAPI document, generated from the routes, and Swagger UI showing it.
+
+Powertools documents a 422 for every validated route; this API answers validation failures with
+400 problem details instead, so the 422 entries are dropped from the document."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import aws_lambda_powertools.event_handler as event_handler
+from aws_lambda_powertools.event_handler.api_gateway import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
+
+import imgtasks
+
+TITLE = "imgtasks"
+DESCRIPTION = (
+    "Asynchronous image tasks: upload images, queue process (resize, rotate, convert, thumbnails, "
+    "animation) or inference tasks, follow their status and download the results. Errors are RFC 9457 "
+    "problem details; validation failures are 400 with one `errors` entry per bad field. Every endpoint "
+    "but /health, /openapi.json, /docs, /auth/register and /auth/token needs `Authorization: Bearer <token>`."
+)
+PUBLIC_PATHS = ("/health", "/openapi.json", "/auth/register", "/auth/token")
+
+
+def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
+    schema = json.loads(
+        app.get_openapi_json_schema(
+            title=TITLE,
+            version=imgtasks.__version__,
+            description=DESCRIPTION,
+            security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT")},
+            security=[{"bearerAuth": []}],
+        )
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for path, operations in schema.get("paths", {}).items():
+        for operation in operations.values():
+            operation.get("responses", {}).pop("422", None)
+            if path in PUBLIC_PATHS:
+                operation["security"] = []
+            # Request bodies documented by hand (JSON or multipart on one path) bring their own
+            # definitions; their $refs point at the components, so put the definitions there.
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                components.update(media.get("schema", {}).pop("$defs", {}))
+    components.pop("HTTPValidationError", None)
+    return schema
+
+
+@cache
+def document_json(app: APIGatewayHttpResolver) -> str:
+    """Built once per container: the routes do not change while it runs."""
+    return json.dumps(document(app), separators=(",", ":"))
+
+
+@cache
+def swagger_page(app: APIGatewayHttpResolver) -> str:
+    assets = Path(event_handler.__file__).parent / "openapi" / "swagger_ui"
+    return generate_swagger_html(
+        document_json(app).replace("</", "<\\/"),
+        (assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
+        (assets / "swagger-ui.min.css").read_text(encoding="utf-8"),
+        "",
+        None,
+    )

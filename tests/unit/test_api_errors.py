@@ -1,0 +1,152 @@
+"""Every input that can be wrong gets a clear 4xx problem; logs carry a correlation id, never a secret."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+
+from tests.helpers import FakeLambdaContext, http_event, image_bytes
+
+
+def test_malformed_json_is_a_400_that_says_so(api: Any) -> None:
+    api.sign_up()
+    answer = api.call("POST", "/tasks", body=b'{"type": "process",', headers={"content-type": "application/json"})
+    assert answer.status == 400
+    assert "not valid JSON" in answer.problem["detail"]
+
+
+def test_a_misspelt_field_is_rejected_with_one_error_per_bad_field(api: Any) -> None:
+    api.sign_up()
+    file_id = api.upload(image_bytes()).body["id"]
+    answer = api.call(
+        "POST",
+        "/tasks",
+        json_body={
+            "type": "process",
+            "file_ids": [file_id],
+            "operatons": [],
+            "output": {"format": "bmp", "quality": 0},
+        },
+    )
+    assert answer.status == 400
+    errors = {tuple(e["loc"]): e["msg"] for e in answer.problem["errors"]}
+    assert errors[("body", "operatons")] == "unknown field"
+    assert ("body", "output", "format") in errors
+    assert ("body", "output", "quality") in errors
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    problem = answer.problem
+    assert {"type", "title", "status", "detail", "errors"} <= set(problem)
+    assert problem["status"] == 400
+
+
+def test_register_rejects_unknown_fields_bad_names_short_passwords_and_taken_names(api: Any) -> None:
+    unknown = api.call(
+        "POST", "/auth/register", json_body={"username": "alice", "password": "correct-horse", "admin": True}
+    )
+    assert (unknown.status, unknown.problem["errors"][0]["loc"]) == (400, ["body", "admin"])
+    bad = api.call("POST", "/auth/register", json_body={"username": "a b", "password": "short"})
+    assert bad.status == 400
+    assert {tuple(e["loc"]) for e in bad.problem["errors"]} == {("body", "username"), ("body", "password")}
+    assert (
+        api.call("POST", "/auth/register", json_body={"username": "alice", "password": "correct-horse"}).status == 201
+    )
+    taken = api.call("POST", "/auth/register", json_body={"username": "Alice", "password": "correct-horse"})
+    assert taken.status == 409
+    assert "taken" in taken.problem["detail"]
+
+
+def test_registration_can_be_switched_off(mocked_stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from imgtasks_api.services import build_services
+    from imgtasks_api.settings import ApiSettings
+    from tests.unit.api_client import ApiClient
+
+    mocked_stack.use_environment_of("ApiFunction", monkeypatch)
+    monkeypatch.setenv("ALLOW_REGISTRATION", "false")
+    api = ApiClient(build_services(ApiSettings()))  # type: ignore[call-arg]
+    answer = api.call("POST", "/auth/register", json_body={"username": "alice", "password": "correct-horse"})
+    assert answer.status == 403
+    assert "switched off" in answer.problem["detail"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("limit=many", "limit"),
+        ("status=sleeping", "status"),
+        ("order=name", "order"),
+        ("type=video", "type"),
+    ],
+)
+def test_absurd_list_parameters_are_a_400_naming_the_parameter(api: Any, query: str, field: str) -> None:
+    api.sign_up()
+    answer = api.call("GET", f"/tasks?{query}")
+    assert answer.status == 400
+    assert answer.problem["errors"][0]["loc"] == ["query", field]
+
+
+def test_a_cursor_the_api_did_not_issue_is_a_400(api: Any) -> None:
+    api.sign_up()
+    for path in ("/tasks?cursor=bogus", "/files?cursor=eyJ2IjoxfQ"):
+        answer = api.call("GET", path)
+        assert answer.status == 400
+        assert "cursor" in answer.problem["detail"]
+
+
+def test_a_body_of_the_wrong_content_type_is_a_415(api: Any) -> None:
+    api.sign_up()
+    for path in ("/tasks", "/files"):
+        answer = api.call("POST", path, body=b"<xml/>", headers={"content-type": "application/xml"})
+        assert answer.status == 415
+        assert "application/json" in answer.problem["detail"]
+
+
+def test_an_unknown_route_is_a_404_problem(api: Any) -> None:
+    api.sign_up()
+    answer = api.call("GET", "/nothing-here")
+    assert answer.status == 404
+    assert answer.problem["detail"] == "no such endpoint: GET /nothing-here"
+
+
+def test_an_unexpected_error_is_a_500_without_a_trace(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    api.sign_up()
+
+    def explode(*_: Any, **__: Any) -> None:
+        raise RuntimeError("secret internals at /var/task/x.py line 3")
+
+    monkeypatch.setattr(api.services.files, "list", explode)
+    answer = api.call("GET", "/files")
+    assert answer.status == 500
+    assert "secret internals" not in json.dumps(answer.body)
+    assert "Traceback" not in json.dumps(answer.body)
+
+
+def test_logs_are_json_with_the_request_id_as_correlation_id_and_never_a_token(
+    api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from imgtasks_api import handler
+
+    monkeypatch.setattr(handler, "_services", api.services)
+    buffer = io.StringIO()
+    previous = handler.logger.registered_handler.setStream(buffer)  # type: ignore[attr-defined]
+    handler.logger.setLevel("INFO")
+    event = http_event("POST", "/auth/register", json_body={"username": "carol", "password": "hunter2-hunter2"})
+    assert handler.lambda_handler(event, FakeLambdaContext())["statusCode"] == 201
+    token_event = http_event(
+        "POST", "/auth/token", form={"grant_type": "password", "username": "carol", "password": "hunter2-hunter2"}
+    )
+    token = json.loads(handler.lambda_handler(token_event, FakeLambdaContext())["body"])["access_token"]
+    upload = http_event("GET", "/files", token=token)
+    handler.lambda_handler(upload, FakeLambdaContext())
+    handler.logger.setLevel("WARNING")
+    handler.logger.registered_handler.setStream(previous)  # type: ignore[attr-defined]
+    lines = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    registered = next(line for line in lines if line["message"] == "user registered")
+    assert registered["correlation_id"] == event["requestContext"]["requestId"]
+    everything = json.dumps(lines)
+    assert token not in everything
+    assert "hunter2" not in everything
