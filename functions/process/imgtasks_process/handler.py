@@ -21,7 +21,7 @@ from imgtasks.repositories import FileRepository, TaskRepository
 from imgtasks.storage import ObjectStore
 from imgtasks.tasks import TaskService
 
-from .engine import Limits as EngineLimits
+from .imaging import Limits as EngineLimits
 from .runner import RunnerConfig, TaskRunner
 from .settings import ProcessSettings
 

@@ -24,7 +24,7 @@ from imgtasks.repositories import FileRepository, TaskRepository
 from imgtasks.specs import ProcessSpec
 from imgtasks.storage import ObjectStore
 
-from . import engine
+from . import imaging
 
 RETRIES_EXHAUSTED = "retries_exhausted"
 EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif"}
@@ -33,7 +33,7 @@ EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif"}
 @dataclass(frozen=True)
 class RunnerConfig:
     results_bucket: str
-    limits: engine.Limits
+    limits: imaging.Limits
     max_receive_count: int
 
 
@@ -86,7 +86,7 @@ class TaskRunner:
         def progress(percent: int) -> None:
             self._tasks.set_progress(task.id, task.run, percent)
 
-        rendering = engine.render(data, spec, self._config.limits, progress)
+        rendering = imaging.render(data, spec, self._config.limits, progress)
         outputs = []
         for rendered in rendering.outputs:
             outputs.append(self._store_output(task, source, rendered))
@@ -101,7 +101,7 @@ class TaskRunner:
             },
         }
 
-    def _store_output(self, task: Task, source: FileRecord, rendered: engine.Rendered) -> dict[str, object]:
+    def _store_output(self, task: Task, source: FileRecord, rendered: imaging.Rendered) -> dict[str, object]:
         file_id = output_file_id(task, rendered.name)
         extension = EXTENSIONS[rendered.format]
         key = f"results/{task.owner_id}/{task.id}/{task.run}/{rendered.name}.{extension}"

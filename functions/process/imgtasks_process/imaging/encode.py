@@ -1,0 +1,135 @@
+"""Encoding: colour to sRGB, alpha flattened where the format has none, and encoder settings
+picked for speed at a size a person accepts (PNG level 3, WebP method 4, GIF via FASTOCTREE)."""
+
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+from typing import Any
+
+from PIL import Image, ImageCms
+
+from imgtasks.errors import PermanentTaskError
+from imgtasks.specs import OutputSpec
+
+from .frames import Frames
+from .operations import color, has_alpha
+
+PNG_COMPRESS_LEVEL = 3
+WEBP_METHOD = 4
+_METADATA_KEYS = ("icc_profile", "exif", "xmp", "XML:com.adobe.xmp", "comment")
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+@lru_cache(maxsize=8)
+def _to_srgb_transform(profile: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+    except (OSError, ImageCms.PyCMSError):
+        return None  # an unreadable profile: keep the pixels as they are
+    description = (ImageCms.getProfileDescription(source) or "").lower()
+    if "srgb" in description and mode != "CMYK":
+        return None
+    output_mode = "RGBA" if mode == "RGBA" else "RGB"
+    return ImageCms.buildTransform(source, _SRGB, mode, output_mode, renderingIntent=ImageCms.Intent.PERCEPTUAL)
+
+
+def to_srgb(image: Image.Image, profile: bytes | None) -> Image.Image:
+    """Pixels in sRGB, so that an output without a profile shows the colours the input had."""
+    if profile and image.mode in ("RGB", "RGBA", "CMYK"):
+        transform = _to_srgb_transform(profile, image.mode)
+        if transform is not None:
+            return ImageCms.applyTransform(image, transform) or image
+    if image.mode == "CMYK":
+        return image.convert("RGB")
+    return image
+
+
+def flatten(image: Image.Image, background: str) -> Image.Image:
+    rgba = image.convert("RGBA")
+    canvas = Image.new("RGBA", rgba.size, (*color(background)[:3], 255))
+    canvas.alpha_composite(rgba)
+    return canvas.convert("RGB")
+
+
+def _for_jpeg(image: Image.Image, output: OutputSpec) -> Image.Image:
+    if has_alpha(image):
+        return flatten(image, output.background)
+    return image if image.mode in ("RGB", "L") else image.convert("RGB")
+
+
+def _to_palette(image: Image.Image) -> Image.Image:
+    """256 colours by fast octree, with fully see-through pixels kept see-through."""
+    if image.mode == "P":
+        return image
+    if not has_alpha(image) or image.convert("RGBA").getchannel("A").getextrema()[0] >= 128:  # type: ignore[index]
+        return image.convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.FLOYDSTEINBERG)
+    rgba = image.convert("RGBA")
+    paletted = rgba.convert("RGB").quantize(255, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.FLOYDSTEINBERG)
+    transparent = rgba.getchannel("A").point(lambda a: 255 if a < 128 else 0)
+    paletted.paste(255, mask=transparent)
+    paletted.info["transparency"] = 255
+    return paletted
+
+
+def encode(
+    frames: Frames,
+    output: OutputSpec,
+    source_format: str,
+    icc_profile: bytes | None = None,
+    exif: bytes | None = None,
+) -> tuple[bytes, str, int]:
+    """Returns the bytes, the format and the number of frames written. JPEG and PNG take the first
+    frame of an animation; GIF and WebP keep every frame with its timing."""
+    fmt = output.format or source_format
+    keep = not output.strip_metadata
+    metadata: dict[str, Any] = {}
+    if keep and icc_profile:
+        metadata["icc_profile"] = icc_profile
+    if keep and exif and fmt in ("jpeg", "webp", "png"):
+        metadata["exif"] = exif
+
+    def colour(image: Image.Image) -> Image.Image:
+        # Some encoders fall back to image.info for the profile and EXIF; they travel separately
+        # (`metadata`), so clear them here and add them back only when asked to keep them.
+        for key in _METADATA_KEYS:
+            image.info.pop(key, None)
+        # Stripping metadata drops the profile, so the pixels must already be sRGB.
+        return image if keep else to_srgb(image, icc_profile)
+
+    buffer = io.BytesIO()
+    animated = frames.animated and fmt in ("gif", "webp")
+    images = [colour(image) for image in (frames.images if animated else [frames.first])]
+    if fmt == "jpeg":
+        _for_jpeg(images[0], output).save(
+            buffer, "JPEG", quality=output.quality, optimize=True, progressive=True, **metadata
+        )
+    elif fmt == "png":
+        image = images[0]
+        if image.mode not in ("RGB", "RGBA", "L", "LA", "P", "1", "I;16"):
+            image = image.convert("RGBA" if has_alpha(image) else "RGB")
+        image.save(buffer, "PNG", compress_level=PNG_COMPRESS_LEVEL, **metadata)
+    elif fmt == "webp":
+        converted = [
+            im if im.mode in ("RGB", "RGBA") else im.convert("RGBA" if has_alpha(im) else "RGB") for im in images
+        ]
+        options: dict[str, Any] = {"quality": output.quality, "lossless": output.lossless, "method": WEBP_METHOD}
+        if animated:
+            options.update(save_all=True, append_images=converted[1:], duration=frames.durations, loop=frames.loop)
+        converted[0].save(buffer, "WEBP", **options, **metadata)
+    elif fmt == "gif":
+        paletted = [_to_palette(image) for image in images]
+        options = {"optimize": False}
+        if animated:
+            see_through = any("transparency" in image.info for image in paletted)
+            options.update(
+                save_all=True,
+                append_images=paletted[1:],
+                duration=frames.durations,
+                loop=frames.loop,
+                disposal=2 if see_through else 1,
+            )
+        paletted[0].save(buffer, "GIF", **options)
+    else:
+        raise PermanentTaskError("invalid_output", f"output format {fmt} is not supported")
+    return buffer.getvalue(), fmt, len(images)

@@ -1,0 +1,147 @@
+"""Geometry and filters on one frame. Every function takes and returns a Pillow image."""
+
+from __future__ import annotations
+
+from PIL import Image, ImageFilter
+
+from imgtasks.errors import PermanentTaskError
+from imgtasks.specs import (
+    BlurOperation,
+    CropOperation,
+    FlipOperation,
+    GrayscaleOperation,
+    Operation,
+    ResizeOperation,
+    RotateOperation,
+    SharpenOperation,
+)
+
+RESAMPLE = Image.Resampling.LANCZOS
+# Reduce by an integer factor (box filter, cheap) while the image is more than twice the target,
+# then resample; measured to lose nothing visible behind JPEG's own noise (performance.md).
+REDUCING_GAP = 2.0
+
+
+def color(hex_color: str) -> tuple[int, int, int, int]:
+    value = hex_color.lstrip("#")
+    if len(value) == 6:
+        value += "ff"
+    return (int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16), int(value[6:8], 16))
+
+
+def has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (image.mode == "P" and "transparency" in image.info)
+
+
+def resize_box(width: int, height: int, op: ResizeOperation) -> tuple[int, int]:
+    """The size the image is scaled to before a cover crop or a contain pad."""
+    if op.fit == "fill" and op.width is not None and op.height is not None:
+        if op.upscale:
+            return op.width, op.height
+        return min(op.width, width), min(op.height, height)
+    scales = []
+    if op.width is not None:
+        scales.append(op.width / width)
+    if op.height is not None:
+        scales.append(op.height / height)
+    scale = max(scales) if op.fit == "cover" else min(scales)
+    if not op.upscale:
+        scale = min(scale, 1.0)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def output_size(width: int, height: int, op: ResizeOperation) -> tuple[int, int]:
+    """The size a resize produces (after a cover crop or a contain pad)."""
+    box = resize_box(width, height, op)
+    if op.fit == "cover" and op.width and op.height:
+        return min(op.width, box[0]), min(op.height, box[1])
+    if op.fit == "contain" and op.width and op.height:
+        return op.width, op.height
+    return box
+
+
+def scale_to(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    if image.size == size:
+        return image
+    if image.mode == "P":
+        image = image.convert("RGBA" if has_alpha(image) else "RGB")
+    return image.resize(size, RESAMPLE, reducing_gap=REDUCING_GAP)
+
+
+def resize(image: Image.Image, op: ResizeOperation, box: tuple[int, int] | None = None) -> Image.Image:
+    """`box` overrides the computed scale size: variants made from a larger variant pass the size
+    computed from the source, so a cascade gives exactly the sizes a fresh resize would."""
+    image = scale_to(image, box or resize_box(image.width, image.height, op))
+    if op.fit == "cover" and op.width and op.height:
+        crop_w, crop_h = min(op.width, image.width), min(op.height, image.height)
+        left, top = (image.width - crop_w) // 2, (image.height - crop_h) // 2
+        image = image.crop((left, top, left + crop_w, top + crop_h))
+    elif op.fit == "contain" and op.width and op.height and image.size != (op.width, op.height):
+        canvas = Image.new("RGBA", (op.width, op.height), color(op.background))
+        canvas.paste(image.convert("RGBA"), ((op.width - image.width) // 2, (op.height - image.height) // 2))
+        image = canvas
+    return image
+
+
+_QUARTER_TURNS = {
+    90.0: Image.Transpose.ROTATE_270,  # Pillow's ROTATE_n turns counter-clockwise
+    180.0: Image.Transpose.ROTATE_180,
+    270.0: Image.Transpose.ROTATE_90,
+}
+
+
+def rotate(image: Image.Image, op: RotateOperation) -> Image.Image:
+    degrees = op.clockwise_degrees
+    if degrees == 0.0:
+        return image
+    if degrees in _QUARTER_TURNS:
+        return image.transpose(_QUARTER_TURNS[degrees])
+    fill = color(op.background)
+    if image.mode not in ("RGB", "RGBA", "L", "LA"):
+        image = image.convert("RGBA" if has_alpha(image) else "RGB")
+    if fill[3] < 255 and image.mode in ("RGB", "L"):
+        image = image.convert("RGBA" if image.mode == "RGB" else "LA")  # the corners are see-through
+    grey = round(0.299 * fill[0] + 0.587 * fill[1] + 0.114 * fill[2])
+    fillcolor = {"RGBA": fill, "RGB": fill[:3], "LA": (grey, fill[3]), "L": grey}[image.mode]
+    return image.rotate(-degrees, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=fillcolor)
+
+
+def crop(image: Image.Image, op: CropOperation) -> Image.Image:
+    if op.left >= image.width or op.top >= image.height:
+        raise PermanentTaskError(
+            "invalid_operation",
+            f"crop starts at ({op.left}, {op.top}), outside the {image.width}x{image.height} image",
+        )
+    right, bottom = min(op.left + op.width, image.width), min(op.top + op.height, image.height)
+    return image.crop((op.left, op.top, right, bottom))
+
+
+def grayscale(image: Image.Image) -> Image.Image:
+    return image.convert("LA" if has_alpha(image) else "L")
+
+
+def filterable(image: Image.Image) -> Image.Image:
+    """Filters need a true-colour or grey mode."""
+    if image.mode in ("RGB", "RGBA", "L", "LA"):
+        return image
+    return image.convert("RGBA" if has_alpha(image) else "RGB")
+
+
+def apply(image: Image.Image, op: Operation) -> Image.Image:
+    """One operation on one frame; `frames` is handled on the sequence (animation.py)."""
+    if isinstance(op, ResizeOperation):
+        return resize(image, op)
+    if isinstance(op, RotateOperation):
+        return rotate(image, op)
+    if isinstance(op, FlipOperation):
+        horizontal = op.orientation == "horizontal"
+        return image.transpose(Image.Transpose.FLIP_LEFT_RIGHT if horizontal else Image.Transpose.FLIP_TOP_BOTTOM)
+    if isinstance(op, CropOperation):
+        return crop(image, op)
+    if isinstance(op, GrayscaleOperation):
+        return grayscale(image)
+    if isinstance(op, BlurOperation):
+        return filterable(image).filter(ImageFilter.GaussianBlur(op.radius))
+    if isinstance(op, SharpenOperation):
+        return filterable(image).filter(ImageFilter.UnsharpMask(op.radius, op.percent, op.threshold))
+    return image
