@@ -127,6 +127,9 @@ class OutputSpec(StrictModel):
     quality: int = Field(default=85, ge=1, le=100)
     strip_metadata: bool = True
     lossless: bool = Field(default=False, description="WebP only")
+    fast: bool = Field(
+        default=False, description="Trade size for speed: WebP method 1 instead of 4, PNG level 1 instead of 3"
+    )
     background: Color = Field(default="#ffffff", description="Flattens alpha for formats without it")
 
 

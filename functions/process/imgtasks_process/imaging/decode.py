@@ -107,6 +107,8 @@ def _decode_still(image: Image.Image, header: Header, smallest_needed: tuple[int
         # DCT scaling: decode at 1/2, 1/4 or 1/8 while staying at least `request` in both sides.
         image.draft("RGB" if image.mode not in ("L", "CMYK") else image.mode, request)
     image.load()
+    if header.orientation == 1:
+        return image  # exif_transpose would copy the whole image to change nothing
     upright = ImageOps.exif_transpose(image)
     return upright if upright is not None else image
 

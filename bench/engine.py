@@ -1,0 +1,302 @@
+"""The imaging engine's speed and memory against naive Pillow and pyvips, in one run on one core.
+
+    make bench            (or: .venv/bin/python bench/engine.py [--runs 7])
+
+Builds its own corpus (12 MP photo-like JPEGs, a 2 MP PNG, a 30-frame 480x270 GIF), then for each
+job times the engine (the code the process function runs), a naive Pillow baseline doing the same
+work (open, convert, LANCZOS resize per output, save) and pyvips (`thumbnail_buffer`). Prints
+medians, images/s and ratios from this run, so the numbers compare like with like on any machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import math
+import multiprocessing
+import os
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "layers" / "common"), str(ROOT / "functions" / "process")]
+
+from PIL import Image, ImageChops, ImageStat  # noqa: E402
+
+from imgtasks.presets import PRESETS  # noqa: E402
+from imgtasks.specs import ProcessSpec  # noqa: E402
+from imgtasks_process.imaging import Limits, render  # noqa: E402
+
+try:
+    import pyvips
+except (ImportError, OSError):  # the benchmark runs without it, minus the pyvips columns
+    pyvips = None
+
+LIMITS = Limits(max_pixels=50_000_000, max_frames=500)
+
+
+# ------------------------------------------------------------------ corpus
+def photo_like(size: tuple[int, int], seed: int) -> Image.Image:
+    """Smooth gradients, a fractal's fine detail and sensor-like noise, like a photo's spectrum."""
+    red = Image.linear_gradient("L").resize(size)
+    green = Image.radial_gradient("L").resize(size)
+    blue = Image.effect_mandelbrot(size, (-2.2 + seed * 0.01, -1.2, 1.0, 1.2), 120)
+    noise = Image.effect_noise(size, 18)
+    rgb = Image.merge("RGB", (red, green, blue))
+    return Image.blend(rgb, Image.merge("RGB", (noise, noise, noise)), 0.15)
+
+
+def corpus() -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    for index in range(2):
+        buffer = io.BytesIO()
+        photo_like((4000, 3000), index).save(buffer, "JPEG", quality=90)
+        files[f"jpeg12mp-{index}"] = buffer.getvalue()
+    buffer = io.BytesIO()
+    photo_like((1920, 1080), 7).save(buffer, "PNG", compress_level=6)
+    files["png2mp"] = buffer.getvalue()
+    frames = [photo_like((480, 270), i).quantize(256, method=Image.Quantize.FASTOCTREE) for i in range(30)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=66, loop=0)
+    files["gif30"] = buffer.getvalue()
+    return files
+
+
+# ------------------------------------------------------------------ the engine
+def engine(spec: ProcessSpec) -> Callable[[bytes], object]:
+    return lambda data: render(data, spec, LIMITS)
+
+
+ROTATE_90 = ProcessSpec.model_validate({"operations": [{"op": "rotate", "angle": 90}], "output": {"format": "jpeg"}})
+THREE_JPEGS = ProcessSpec.model_validate(
+    {
+        "output": {"format": "jpeg"},
+        "variants": [
+            {"name": str(s), "operations": [{"op": "resize", "width": s, "height": s}]} for s in (1024, 512, 128)
+        ],
+    }
+)
+GIF_240 = ProcessSpec.model_validate({"operations": [{"op": "resize", "width": 240}], "output": {"format": "gif"}})
+
+
+# ------------------------------------------------------------------ naive Pillow
+def fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
+    scale = min(box[0] / size[0], box[1] / size[1], 1.0)
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+
+
+def save(image: Image.Image, fmt: str, **options: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def naive_web(data: bytes) -> bytes:
+    image = Image.open(io.BytesIO(data)).convert("RGB")
+    return save(image.resize(fit(image.size, (800, 600)), Image.Resampling.LANCZOS), "JPEG", quality=85)
+
+
+def naive_thumbnails(data: bytes) -> list[bytes]:
+    image = Image.open(io.BytesIO(data)).convert("RGB")
+    return [
+        save(image.resize(fit(image.size, (side, side)), Image.Resampling.LANCZOS), "WEBP", quality=80)
+        for side in (1024, 512, 128)
+    ]
+
+
+def naive_three_jpegs(data: bytes) -> list[bytes]:
+    image = Image.open(io.BytesIO(data)).convert("RGB")
+    return [
+        save(image.resize(fit(image.size, (side, side)), Image.Resampling.LANCZOS), "JPEG", quality=85)
+        for side in (1024, 512, 128)
+    ]
+
+
+def naive_rotate(data: bytes) -> bytes:
+    image = Image.open(io.BytesIO(data)).convert("RGB")
+    return save(image.transpose(Image.Transpose.ROTATE_270), "JPEG", quality=85)
+
+
+def naive_gif(data: bytes) -> bytes:
+    source = Image.open(io.BytesIO(data))
+    frames, durations = [], []
+    for index in range(source.n_frames):
+        source.seek(index)
+        durations.append(source.info.get("duration", 100))
+        frame = source.convert("RGB")
+        frames.append(frame.resize(fit(frame.size, (240, 10_000)), Image.Resampling.LANCZOS))
+    return save(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0)
+
+
+def draft_decode(data: bytes) -> Image.Image:
+    """The floor: decoding at the DCT scale the web preset needs, and nothing else."""
+    image = Image.open(io.BytesIO(data))
+    image.draft("RGB", (800, 600))
+    image.load()
+    return image
+
+
+# ------------------------------------------------------------------ pyvips
+def vips_web(data: bytes) -> bytes:
+    return bytes(pyvips.Image.thumbnail_buffer(data, 800, height=600).jpegsave_buffer(Q=85))
+
+
+def vips_thumbnails(data: bytes) -> list[bytes]:
+    return [bytes(pyvips.Image.thumbnail_buffer(data, side).webpsave_buffer(Q=80)) for side in (1024, 512, 128)]
+
+
+def vips_three_jpegs(data: bytes) -> list[bytes]:
+    return [bytes(pyvips.Image.thumbnail_buffer(data, side).jpegsave_buffer(Q=85)) for side in (1024, 512, 128)]
+
+
+def vips_rotate(data: bytes) -> bytes:
+    return bytes(pyvips.Image.new_from_buffer(data, "").rot90().jpegsave_buffer(Q=85))
+
+
+def vips_gif(data: bytes) -> bytes:
+    return bytes(pyvips.Image.thumbnail_buffer(data, 240, option_string="n=-1").gifsave_buffer())
+
+
+# ------------------------------------------------------------------ timing
+def median_ms(jobs: dict[str, Callable[[bytes], object]], inputs: list[bytes], runs: int) -> dict[str, float]:
+    """Medians per job, the jobs taking turns run by run, so that drift in the machine's speed
+    (a shared host) falls on every column alike and the ratios stay fair."""
+    for job in jobs.values():
+        job(inputs[0])  # warm up: imports, caches, first-call costs
+    samples: dict[str, list[float]] = {name: [] for name in jobs}
+    for run in range(runs):
+        data = inputs[run % len(inputs)]
+        for name, job in jobs.items():
+            started = time.perf_counter()
+            job(data)
+            samples[name].append((time.perf_counter() - started) * 1000)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def peak_rss_rise_mb(job_name: str, data: bytes) -> float:
+    """Peak RSS above the baseline of a fresh process that has imported everything and read the
+    input, for one run of the job (measured in a child process, so earlier runs do not count)."""
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        return float(pool.apply(_measure_rss, (job_name, data)))
+
+
+def _measure_rss(job_name: str, data: bytes) -> float:
+    job = {"engine-web": engine(PRESETS["web"]), "naive-web": naive_web}[job_name]
+    job(image_bytes_warmup())
+    status = Path("/proc/self/status")
+    if status.exists():
+        # Linux: "5" resets the peak RSS mark (VmHWM) to the current RSS.
+        Path("/proc/self/clear_refs").write_text("5")
+        baseline_kb = _status_kb(status, "VmHWM")
+        job(data)
+        return (_status_kb(status, "VmHWM") - baseline_kb) / 1024
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    job(data)
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - baseline) / 1024
+
+
+def _status_kb(status: Path, field: str) -> int:
+    line = next(line for line in status.read_text().splitlines() if line.startswith(f"{field}:"))
+    return int(line.split()[1])
+
+
+def psnr(a: Image.Image, b: Image.Image) -> float:
+    difference = ImageChops.difference(a.convert("RGB"), b.convert("RGB"))
+    mse = sum(rms * rms for rms in ImageStat.Stat(difference).rms) / 3
+    return 10 * math.log10(255**2 / mse) if mse else float("inf")
+
+
+def encode_like(image: Image.Image, fmt: str | None) -> Image.Image:
+    options = {"quality": 85} if fmt == "JPEG" else {"quality": 80}
+    return Image.open(io.BytesIO(save(image, fmt or "JPEG", **options)))
+
+
+def image_bytes_warmup() -> bytes:
+    return save(Image.new("RGB", (64, 48), (120, 80, 40)), "JPEG")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=9)
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as in performance.md
+    if pyvips is not None:
+        pyvips.cache_set_max(0)  # no caching of results between runs
+        pyvips.concurrency_set(1)
+    print(
+        f"Pillow {Image.__version__}; pyvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}"
+        if pyvips
+        else f"Pillow {Image.__version__}; pyvips not installed"
+    )
+    print("building the corpus...", flush=True)
+    files = corpus()
+    jpegs = [files["jpeg12mp-0"], files["jpeg12mp-1"]]
+    jobs: list[
+        tuple[str, list[bytes], Callable[[bytes], object], Callable[[bytes], object], Callable[[bytes], object] | None]
+    ] = [
+        ("web preset, 12 MP JPEG", jpegs, engine(PRESETS["web"]), naive_web, vips_web),
+        (
+            "thumbnails preset (3 sizes), 12 MP JPEG",
+            jpegs,
+            engine(PRESETS["thumbnails"]),
+            naive_thumbnails,
+            vips_thumbnails,
+        ),
+        ("the same 3 sizes as JPEG, 12 MP JPEG", jpegs, engine(THREE_JPEGS), naive_three_jpegs, vips_three_jpegs),
+        ("rotate 90 + JPEG, 12 MP JPEG", jpegs, engine(ROTATE_90), naive_rotate, vips_rotate),
+        ("web preset, 2 MP PNG", [files["png2mp"]], engine(PRESETS["web"]), naive_web, vips_web),
+        ("GIF resize to 240 px, 30 frames 480x270", [files["gif30"]], engine(GIF_240), naive_gif, vips_gif),
+    ]
+    print(f"\nmedian of {args.runs} runs, one core; ratio > 1 means the engine is faster\n")
+    header = (
+        f"{'job':42} {'engine ms':>10} {'img/s':>7} {'naive ms':>9} {'x naive':>8} {'pyvips ms':>10} {'x pyvips':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    results: dict[str, tuple[float, float, float | None]] = {}
+    draft_ms = 0.0
+    for name, inputs, ours, naive, vips in jobs:
+        contenders = {"engine": ours, "naive": naive}
+        if vips is not None and pyvips is not None:
+            contenders["pyvips"] = vips
+        if name == "web preset, 12 MP JPEG":
+            contenders["draft"] = draft_decode
+        medians = median_ms(contenders, inputs, args.runs)
+        ours_ms, naive_ms, vips_ms = medians["engine"], medians["naive"], medians.get("pyvips")
+        draft_ms = medians.get("draft", draft_ms)
+        results[name] = (ours_ms, naive_ms, vips_ms)
+        vips_cells = f"{vips_ms:10.1f} {vips_ms / ours_ms:9.2f}" if vips_ms else f"{'-':>10} {'-':>9}"
+        print(
+            f"{name:42} {ours_ms:10.1f} {1000 / ours_ms:7.1f} {naive_ms:9.1f} {naive_ms / ours_ms:8.2f} {vips_cells}",
+            flush=True,
+        )
+    web_ms = results["web preset, 12 MP JPEG"][0]
+    print(
+        f"\nbare draft decode of the 12 MP JPEG: {draft_ms:.1f} ms; web preset / draft decode = {web_ms / draft_ms:.2f}"
+    )
+    reference = Image.open(io.BytesIO(jpegs[0])).convert("RGB")
+    for name, job, box in (
+        ("web preset", engine(PRESETS["web"]), (800, 600)),
+        ("thumbnail 1024", engine(PRESETS["thumbnails"]), (1024, 768)),
+    ):
+        produced = Image.open(io.BytesIO(job(jpegs[0]).outputs[0].data))  # type: ignore[attr-defined]
+        lanczos = reference.resize(box, Image.Resampling.LANCZOS)
+        own_encoder = psnr(encode_like(lanczos, produced.format), lanczos)
+        print(
+            f"PSNR of the engine's {name} against a full-decode LANCZOS resize: {psnr(produced, lanczos):.2f} dB "
+            f"(the same LANCZOS image through its own encoder: {own_encoder:.2f} dB)"
+        )
+    engine_rss = peak_rss_rise_mb("engine-web", jpegs[0])
+    naive_rss = peak_rss_rise_mb("naive-web", jpegs[0])
+    print(f"peak RSS rise, web preset on a 12 MP JPEG: engine {engine_rss:.1f} MB, naive Pillow {naive_rss:.1f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
