@@ -37,6 +37,13 @@ def parse_args(argv: list[str]) -> StackConfig:
         metavar="SECONDS",
         help="testing: shorten the queues' visibility timeout so retries happen in seconds",
     )
+    parser.add_argument(
+        "--function-timeout",
+        type=int,
+        default=None,
+        metavar="SECONDS",
+        help="testing: cap every function's timeout (pair with --visibility-timeout)",
+    )
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     parameters = {}
@@ -58,6 +65,7 @@ def parse_args(argv: list[str]) -> StackConfig:
         parameters=parameters,
         state_dir=args.state_dir,
         visibility_timeout_s=args.visibility_timeout,
+        function_timeout_s=args.function_timeout,
     )
 
 

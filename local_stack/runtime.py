@@ -16,6 +16,7 @@ import traceback
 import uuid
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from .functions import FunctionSpec
@@ -54,6 +55,11 @@ class LambdaContext:
         return max(0, int((self._deadline - time.time()) * 1000))
 
 
+def worker_name(spec: FunctionSpec) -> str:
+    """The OS process name of the function's workers (Linux keeps 15 characters)."""
+    return f"fn-{spec.logical_id}"[:15]
+
+
 def function_environment(spec: FunctionSpec, endpoint_url: str) -> dict[str, str]:
     env = {name: os.environ[name] for name in _INHERITED if name in os.environ}
     env.update(
@@ -80,6 +86,9 @@ def function_environment(spec: FunctionSpec, endpoint_url: str) -> dict[str, str
 
 
 def _worker_main(spec: FunctionSpec, environment: dict[str, str], connection: Connection) -> None:
+    comm = Path("/proc/self/comm")
+    if comm.exists():  # Linux: `ps` shows which function a worker runs
+        comm.write_text(worker_name(spec)[:15])
     os.environ.clear()
     os.environ.update(environment)
     for path in reversed((str(spec.code_dir), *(str(p) for p in spec.layer_dirs))):

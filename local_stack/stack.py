@@ -6,7 +6,7 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,10 @@ class StackConfig:
     # Testing knob: a shorter visibility timeout than the template's, so retries and redrive can
     # be watched in seconds. Off by default: the template's value is used, as on AWS.
     visibility_timeout_s: int | None = None
+    # Testing knob that goes with it: every function's timeout at most this, keeping AWS's rule of
+    # visibility >= 6x timeout in spirit (a crashed worker's in-progress lock ends before the
+    # message comes back).
+    function_timeout_s: int | None = None
 
 
 def _wait_until_up(url: str, seconds: float = 30.0) -> None:
@@ -91,6 +95,10 @@ class LocalStack:
         stack = Stack(load_template(self.config.template), self.config.stack_name, self.config.parameters)
         self.provisioned = Provisioner(stack, self.session(), self.endpoint_url).run()
         self.functions = function_specs(stack, self.config.template.parent)
+        if self.config.function_timeout_s is not None:
+            self.functions = [
+                replace(spec, timeout_s=min(spec.timeout_s, self.config.function_timeout_s)) for spec in self.functions
+            ]
         sqs = self.session().client("sqs", endpoint_url=self.endpoint_url)
         if self.config.visibility_timeout_s is not None:
             self._shorten_visibility(sqs, stack)

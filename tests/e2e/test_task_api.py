@@ -119,7 +119,7 @@ def test_a_task_on_an_upload_that_turns_out_not_to_be_an_image_fails(stack: Any)
     ).json()["tasks"][0]["id"]
     presigned_post(started, junk)
     failed = client.wait_for(task_id)
-    assert (failed["status"], failed["error"]["code"]) == ("failed", "file_rejected")
+    assert (failed["status"], failed["error"]["code"]) == ("failed", "invalid_image")
     assert wait_for_file(client, started["file"]["id"])["status"] == "rejected"
 
 

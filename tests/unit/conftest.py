@@ -73,3 +73,17 @@ def process(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Any:
     driver.drain()  # S3's s3:TestEvent, sent when the bucket's notifications were configured
     yield driver
     handler._worker = None
+
+
+@pytest.fixture
+def dead_letters(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The dead-letter function on the process dead-letter queue."""
+    from imgtasks_process import dead_letters as module
+    from tests.unit.queue_driver import QueueDriver
+
+    mocked_stack.use_environment_of("DeadLetterFunction", monkeypatch)
+    module._dead_letters = None
+    yield QueueDriver(
+        mocked_stack.client("sqs"), mocked_stack.outputs["ProcessDeadLetterQueueUrl"], module.lambda_handler
+    )
+    module._dead_letters = None

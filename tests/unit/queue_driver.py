@@ -24,7 +24,12 @@ class QueueDriver:
         return list(response.get("Messages", []))
 
     def deliver(self, messages: list[dict[str, Any]]) -> Any:
-        result = self.handler({"Records": [sqs_record(m, self.arn) for m in messages]}, FakeLambdaContext())
+        """The handler's answer; an invocation that raised (as Powertools does when every record
+        of a batch failed) answers {"invocationError": ...} and, as in Lambda, deletes nothing."""
+        try:
+            result = self.handler({"Records": [sqs_record(m, self.arn) for m in messages]}, FakeLambdaContext())
+        except Exception as error:
+            return {"invocationError": str(error)}
         done = messages_to_delete(messages, result, reports_failures=True)
         for message in done:
             self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
@@ -43,3 +48,10 @@ class QueueDriver:
 
     def send_raw(self, body: str) -> None:
         self.sqs.send_message(QueueUrl=self.url, MessageBody=body)
+
+
+def returned_to_queue(result: Any, messages: list[dict[str, Any]]) -> list[str]:
+    """The ids of the messages SQS will deliver again after this answer."""
+    if "invocationError" in result:
+        return [m["MessageId"] for m in messages]
+    return [str(item["itemIdentifier"]) for item in result.get("batchItemFailures", [])]

@@ -122,8 +122,8 @@ def test_a_task_on_a_file_that_is_then_rejected_fails_with_a_clear_error(
     process.drain()
     task = api.call("GET", f"/tasks/{task_id}").body
     assert task["status"] == "failed"
-    assert task["error"]["code"] == "file_rejected"
-    assert "not an image" in task["error"]["message"]
+    assert task["error"]["code"] == "invalid_image"  # the file's own reason, not a generic one
+    assert "rejected" in task["error"]["message"] and "not an image" in task["error"]["message"]
 
 
 def test_a_task_on_an_already_rejected_file_is_a_400(api: Any, process: Any, mocked_stack: Any) -> None:

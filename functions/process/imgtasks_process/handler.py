@@ -10,19 +10,21 @@ from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from imgtasks import aws
+from imgtasks.dropins import INBOX_PREFIX, DropIn, DropIns
 from imgtasks.files import FileService
 from imgtasks.files import Limits as FileLimits
 from imgtasks.observability import logger, metrics, tracer
 from imgtasks.queues import TaskQueue, parse_task_message
-from imgtasks.repositories import FileRepository, TaskRepository
+from imgtasks.repositories import FileRepository, TaskRepository, UserRepository
 from imgtasks.storage import ObjectStore
 from imgtasks.tasks import TaskService
 
 from .imaging import Limits as EngineLimits
-from .runner import RunnerConfig, TaskRunner
+from .runner import IDEMPOTENCY_KEY, RunnerConfig, TaskRunner
 from .settings import ProcessSettings
 
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -33,6 +35,8 @@ class Worker:
     runner: TaskRunner
     files: FileService
     tasks: TaskService
+    dropins: DropIns
+    idempotency_config: IdempotencyConfig
 
     def handle(self, record: SQSRecord) -> None:
         message = parse_task_message(record.body)
@@ -65,6 +69,9 @@ class Worker:
             if record is not None:
                 logger.info("upload inspected", extra={"file_id": record.id, "status": record.status})
                 self.tasks.file_finished(record)
+        elif key.startswith(INBOX_PREFIX):
+            sequencer = str(s3_object.get("sequencer") or s3_object.get("eTag") or "")
+            self.dropins.accept(DropIn(key, size, str(s3_record.get("eventTime", "")), sequencer))
         else:
             logger.warning("object outside the known prefixes skipped", extra={"key": key})
 
@@ -88,10 +95,21 @@ def worker() -> Worker:
             limits=EngineLimits(max_pixels=settings.max_image_pixels, max_frames=settings.max_image_frames),
             max_receive_count=settings.max_receive_count,
         )
+        idempotency_config = IdempotencyConfig(
+            event_key_jmespath=IDEMPOTENCY_KEY, expires_after_seconds=24 * 3600, raise_on_no_idempotency_key=True
+        )
+        persistence = DynamoDBPersistenceLayer(
+            table_name=settings.idempotency_table_name, boto3_client=aws.client("dynamodb")
+        )
+        task_service = TaskService(tasks, files, queue, store)
         _worker = Worker(
-            runner=TaskRunner(tasks, files, store, config),
+            runner=TaskRunner(tasks, files, store, config, (persistence, idempotency_config)),
             files=FileService(files, store, settings.uploads_bucket, file_limits),
-            tasks=TaskService(tasks, files, queue, store),
+            tasks=task_service,
+            dropins=DropIns(
+                UserRepository(table), files, store, task_service, bucket=settings.uploads_bucket, limits=file_limits
+            ),
+            idempotency_config=idempotency_config,
         )
     return _worker
 
@@ -104,4 +122,7 @@ def record_handler(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # An in-progress idempotency record expires with this invocation's deadline, so a redelivery
+    # after a crash is not blocked longer than the function could have run.
+    worker().idempotency_config.register_lambda_context(context)
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -2,15 +2,23 @@
 
 Permanent errors (a corrupt image, a limit) fail the task at once. Anything else is raised so SQS
 retries the message; on the last delivery the task is failed with `retries_exhausted` instead, so
-no task stays `running` when its message goes to the dead-letter queue."""
+no task stays `running` when its message goes to the dead-letter queue (and if the worker dies on
+that delivery, the dead-letter function does it).
+
+Duplicate deliveries do the work once: Powertools Idempotency keyed on the task and its run (a
+concurrent duplicate waits and is retried; a late one gets the stored result), and output keys and
+file ids that are the same for the same run, so even a second execution overwrites, never adds."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from ulid import ULID
 
 from imgtasks.clock import millis_between, now_rfc3339
@@ -37,6 +45,9 @@ class RunnerConfig:
     max_receive_count: int
 
 
+IDEMPOTENCY_KEY = "[task_id, run]"
+
+
 def output_file_id(task: Task, name: str) -> str:
     """The same id for the same output of the same run, so a repeated delivery overwrites its
     own outputs instead of adding new ones; it sorts with the task's creation time."""
@@ -45,13 +56,32 @@ def output_file_id(task: Task, name: str) -> str:
 
 
 class TaskRunner:
-    def __init__(self, tasks: TaskRepository, files: FileRepository, store: ObjectStore, config: RunnerConfig) -> None:
+    def __init__(
+        self,
+        tasks: TaskRepository,
+        files: FileRepository,
+        store: ObjectStore,
+        config: RunnerConfig,
+        idempotency: tuple[BasePersistenceLayer, IdempotencyConfig] | None = None,
+    ) -> None:
         self._tasks = tasks
         self._files = files
         self._store = store
         self._config = config
+        self._run: Callable[..., object] = self._run_once
+        if idempotency is not None:
+            persistence, idempotency_config = idempotency
+            self._run = idempotent_function(
+                data_keyword_argument="message", persistence_store=persistence, config=idempotency_config
+            )(self._run_once)
 
     def handle(self, message: TaskMessage, receive_count: int) -> None:
+        self._run(message=message.model_dump(), receive_count=receive_count)
+
+    def _run_once(self, message: dict[str, object], receive_count: int) -> None:
+        self._handle(TaskMessage.model_validate(message), receive_count)
+
+    def _handle(self, message: TaskMessage, receive_count: int) -> None:
         task = self._tasks.get(message.task_id)
         if task is None or task.run != message.run or task.status not in (TaskStatus.QUEUED, TaskStatus.RUNNING):
             logger.info(
@@ -108,6 +138,9 @@ class TaskRunner:
         self._store.put(self._config.results_bucket, key, rendered.data, CONTENT_TYPES[rendered.format])
         stem = source.filename.rsplit(".", 1)[0] or "image"
         suffix = "" if rendered.name == "default" else f"-{rendered.name}"
+        if task.outbox:
+            outbox_key = f"{task.outbox}{suffix}.{extension}"
+            self._store.put(self._config.results_bucket, outbox_key, rendered.data, CONTENT_TYPES[rendered.format])
         self._files.put(
             FileRecord(
                 id=file_id,

@@ -145,13 +145,15 @@ class FileService:
                     "status": FileStatus.REJECTED.value,
                     "size": size,
                     "error": f"the upload is {size} bytes, more than the {record.size} bytes announced",
+                    "error_code": "file_too_large",
                 },
             )
         try:
             info = self.inspect(self._store.get(self._bucket, key))
         except PermanentTaskError as error:
             return self._files.finish_inspection(
-                record.id, {"status": FileStatus.REJECTED.value, "size": size, "error": error.message}
+                record.id,
+                {"status": FileStatus.REJECTED.value, "size": size, "error": error.message, "error_code": error.code},
             )
         if info.content_type != record.content_type:
             return self._files.finish_inspection(
@@ -160,6 +162,7 @@ class FileService:
                     "status": FileStatus.REJECTED.value,
                     "size": size,
                     "error": f"the upload is {info.format}, not the announced {record.content_type}",
+                    "error_code": "unsupported_format",
                 },
             )
         return self._files.finish_inspection(

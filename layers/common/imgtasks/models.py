@@ -56,6 +56,8 @@ class FileRecord(BaseModel):
     height: int | None = None
     frames: int | None = None
     error: str | None = None
+    # Why a rejected file was rejected (image_too_large, invalid_image, ...): its tasks fail with it.
+    error_code: str | None = None
     # Set on outputs: the task that produced the file.
     task_id: str | None = None
     # Tasks created while the file was still pending; started when it becomes ready.
@@ -105,9 +107,11 @@ class Task(BaseModel):
     # Bumped by every restart; a message carries the run it was sent for, so a message from an
     # earlier run can never act on a later one.
     run: int = 1
+    # S3 drop-ins: where copies of the outputs go in the results bucket (outbox/<user>/<preset>/<name>).
+    outbox: str | None = None
 
     def public(self) -> dict[str, Any]:
-        return self.model_dump(exclude={"owner_id", "run"})
+        return self.model_dump(exclude={"owner_id", "run", "outbox"})
 
     def to_item(self) -> dict[str, Any]:
         item = self.model_dump(exclude={"spec", "result", "error"}, exclude_none=True)

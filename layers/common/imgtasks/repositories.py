@@ -20,6 +20,7 @@ from .models import FileRecord, FileStatus, Task, TaskStatus, User
 from .state import allowed_sources
 
 Item = dict[str, Any]
+STARTED_PROGRESS = 5
 
 
 def _is_condition_failure(error: ClientError) -> bool:
@@ -104,14 +105,24 @@ class FileRepository:
     def _owner_partition(owner_id: str) -> str:
         return f"OWNER#{owner_id}#FILE"
 
-    def put(self, record: FileRecord) -> None:
+    def put(self, record: FileRecord, *, only_if_new: bool = False) -> bool:
+        """Stores the record; with only_if_new, False (and nothing written) when it exists."""
         item = {
             **self._key(record.id),
             "GSI1PK": self._owner_partition(record.owner_id),
             "GSI1SK": record.id,
             **record.model_dump(exclude_none=True),
         }
-        self._table.put_item(Item=item)
+        if not only_if_new:
+            self._table.put_item(Item=item)
+            return True
+        try:
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(PK)")
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
 
     def get(self, file_id: str) -> FileRecord | None:
         if not is_valid_id(file_id):
@@ -302,7 +313,7 @@ class TaskRepository:
         cancelled or on another run, so the message is dropped without work."""
         now = now_rfc3339()
         sources = frozenset({TaskStatus.QUEUED, TaskStatus.RUNNING})
-        changes = {"status": TaskStatus.RUNNING.value, "updated_at": now}
+        changes = {"status": TaskStatus.RUNNING.value, "updated_at": now, "progress": STARTED_PROGRESS}
         return self._conditional_update(owner_id, task_id, changes, sources, run, claim_started_at=now)
 
     def set_progress(self, task_id: str, run: int, progress: int) -> None:

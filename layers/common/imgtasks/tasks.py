@@ -40,23 +40,39 @@ class TaskService:
     def create(self, owner_id: str, request: CreateProcessTasks | CreateInferTasks) -> list[Task]:
         spec = self._validated_spec(request)
         sources = self._owned_sources(owner_id, request.file_ids)
-        now = now_rfc3339()
-        created: list[Task] = []
-        for record in sources:
-            task = Task(
-                id=new_id(),
-                owner_id=owner_id,
-                type=TaskType(request.type),
-                status=TaskStatus.QUEUED,
-                file_id=record.id,
-                spec=spec,
-                created_at=now,
-                updated_at=now,
-            )
-            self._tasks.put_new(task)
-            created.append(task)
+        created = [self._new_task(owner_id, TaskType(request.type), record, spec) for record in sources]
         self._start(created, {record.id: record for record in sources})
         return [self._tasks.get(task.id) or task for task in created]
+
+    def create_for_file(self, record: FileRecord, spec: ProcessSpec, *, outbox: str | None = None) -> Task:
+        """One process task on a file the service itself registered (an S3 drop-in)."""
+        resolve(spec)
+        task = self._new_task(
+            record.owner_id, TaskType.PROCESS, record, spec.model_dump(exclude_unset=True, exclude_none=True), outbox
+        )
+        if record.status == FileStatus.REJECTED:
+            self.fail_for_rejected_file(task, record)
+        else:
+            self._start([task], {record.id: record})
+        return self._tasks.get(task.id) or task
+
+    def _new_task(
+        self, owner_id: str, task_type: TaskType, record: FileRecord, spec: dict[str, Any], outbox: str | None = None
+    ) -> Task:
+        now = now_rfc3339()
+        task = Task(
+            id=new_id(),
+            owner_id=owner_id,
+            type=task_type,
+            status=TaskStatus.QUEUED,
+            file_id=record.id,
+            spec=spec,
+            created_at=now,
+            updated_at=now,
+            outbox=outbox,
+        )
+        self._tasks.put_new(task)
+        return task
 
     def _validated_spec(self, request: CreateProcessTasks | CreateInferTasks) -> dict[str, Any]:
         spec = request.spec()
@@ -128,7 +144,9 @@ class TaskService:
 
     def fail_for_rejected_file(self, task: Task, record: FileRecord) -> None:
         now = now_rfc3339()
-        error = TaskError(code=FILE_REJECTED, message=f"the input file was rejected: {record.error}")
+        error = TaskError(
+            code=record.error_code or FILE_REJECTED, message=f"the input file was rejected: {record.error}"
+        )
         with contextlib.suppress(Conflict):  # cancelled meanwhile: nothing to fail
             self._tasks.transition(
                 task.owner_id,
