@@ -3,6 +3,7 @@ concurrent duplicates, and what a task shows while it runs."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Any
@@ -79,9 +80,8 @@ def test_a_dead_upload_event_rejects_the_file_and_fails_its_tasks(api: Any, dead
     file_id = started["file"]["id"]
     task = api.call("POST", "/tasks", json_body={"type": "process", "file_ids": [file_id], "operations": RESIZE}).body
     key = started["upload"]["fields"]["key"]
-    dead_letters.send_raw(
-        '{"Records": [{"eventName": "ObjectCreated:Post", "s3": {"object": {"key": "%s", "size": 10}}}]}' % key
-    )
+    event = {"Records": [{"eventName": "ObjectCreated:Post", "s3": {"object": {"key": key, "size": 10}}}]}
+    dead_letters.send_raw(json.dumps(event))
     dead_letters.drain()
     file = api.call("GET", f"/files/{file_id}").body
     assert (file["status"], file["error"]) == ("rejected", "the upload could not be inspected in 3 attempts")
