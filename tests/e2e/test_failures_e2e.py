@@ -1,0 +1,112 @@
+"""Workers killed mid-task, on a local stack whose timeouts are short enough to watch: a killed
+worker's message comes back and the task completes; a message that kills its worker every time
+ends in the dead-letter queue and the task is failed, never left running."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.client import Client
+from tests.e2e.conftest import RunningStack, start_stack, stop_stack
+from tests.helpers import image_bytes
+
+PROCESS_WORKER = "fn-ProcessFunct"  # local_stack.runtime.worker_name, cut to Linux's 15 characters
+
+
+@pytest.fixture(scope="module")
+def short_timeouts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, RunningStack]]:
+    process, running = start_stack(
+        tmp_path_factory.mktemp("failures"),
+        "--function-timeout",
+        "10",
+        "--visibility-timeout",
+        "12",
+        "--concurrency",
+        "1",
+    )
+    try:
+        yield process, running
+    finally:
+        stop_stack(process)
+
+
+def descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def kill_process_workers(stack_pid: int) -> int:
+    killed = 0
+    for pid in descendants(stack_pid):
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() == PROCESS_WORKER:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+        except (OSError, ProcessLookupError):
+            continue
+    return killed
+
+
+def slow_task(client: Client) -> str:
+    # About two seconds of work for one worker: full decode, a wide blur, an arbitrary rotation.
+    file_id = client.upload(image_bytes((4000, 3000), quality=60)).json()["id"]
+    body = {
+        "type": "process",
+        "file_ids": [file_id],
+        "operations": [{"op": "blur", "radius": 60}, {"op": "rotate", "angle": 33}, {"op": "sharpen"}],
+        "output": {"format": "png"},
+    }
+    return str(client.request("POST", "/tasks", json=body).json()["tasks"][0]["id"])
+
+
+def kill_while_running(client: Client, stack_pid: int, task_id: str, attempt: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        task = client.request("GET", f"/tasks/{task_id}").json()
+        if task["status"] == "running" and task["attempts"] == attempt:
+            assert kill_process_workers(stack_pid) >= 1
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"attempt {attempt} never started: {task}")
+
+
+def test_a_worker_killed_mid_task_leaves_a_message_that_completes_the_task(short_timeouts: Any) -> None:
+    process, stack = short_timeouts
+    client = Client(stack.api)
+    client.sign_up()
+    task_id = slow_task(client)
+    kill_while_running(client, process.pid, task_id, attempt=1)
+    task = client.wait_for(task_id, seconds=90)
+    assert (task["status"], task["attempts"]) == ("done", 2), task
+    assert len(task["result"]["outputs"]) == 1
+
+
+def test_a_message_that_kills_its_worker_every_time_ends_failed_via_the_dead_letter_queue(short_timeouts: Any) -> None:
+    process, stack = short_timeouts
+    client = Client(stack.api)
+    client.sign_up()
+    task_id = slow_task(client)
+    for attempt in (1, 2, 3):
+        kill_while_running(client, process.pid, task_id, attempt)
+    task = client.wait_for(task_id, statuses=("failed", "done"), seconds=120)
+    assert (task["status"], task["error"]["code"], task["attempts"]) == ("failed", "retries_exhausted", 3), task
+    assert "DeadLetterFunction" in stack.log() or "retries exhausted" in stack.log()
