@@ -60,6 +60,7 @@ test: install lint typecheck validate build
 	$(PY) -m pytest tests
 
 bench: $(VENV)/.installed
+	$(PY) -m pip install $(PIP_FLAGS) -r requirements/bench.txt
 	$(PY) bench/engine.py
 
 clean:
