@@ -10,7 +10,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test install lint format typecheck validate build unit integration e2e bench clean
+.PHONY: run test install lint format typecheck validate build unit integration e2e bench bench-models train-models publish-model clean
 
 $(VENV)/.installed: requirements/runtime.txt requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,19 @@ e2e: $(VENV)/.installed
 
 test: install lint typecheck validate build
 	$(PY) -m pytest tests
+
+# Trains the default models (PyTorch CPU, in a venv of its own) and writes models/<id>/.
+train-models:
+	test -x .venv-train/bin/python || $(PYTHON) -m venv .venv-train
+	.venv-train/bin/python -m pip install $(PIP_FLAGS) -r requirements/train.txt
+	.venv-train/bin/python training/train_models.py all
+
+# make publish-model MODEL=models/shapes [STACK=imgtasks | BUCKET=name]
+publish-model: $(VENV)/.installed
+	$(PY) scripts/publish_model.py $(MODEL) $(if $(STACK),--stack $(STACK)) $(if $(BUCKET),--bucket $(BUCKET))
+
+bench-models: $(VENV)/.installed
+	$(PY) bench/models.py
 
 bench: $(VENV)/.installed
 	$(PY) -m pip install $(PIP_FLAGS) -r requirements/bench.txt

@@ -44,6 +44,7 @@ def parse_args(argv: list[str]) -> StackConfig:
         metavar="SECONDS",
         help="testing: cap every function's timeout (pair with --visibility-timeout)",
     )
+    parser.add_argument("--no-models", action="store_true", help="do not publish the models under models/ at start")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     parameters = {}
@@ -66,6 +67,7 @@ def parse_args(argv: list[str]) -> StackConfig:
         state_dir=args.state_dir,
         visibility_timeout_s=args.visibility_timeout,
         function_timeout_s=args.function_timeout,
+        models_dir=None if args.no_models else ROOT / "models",
     )
 
 

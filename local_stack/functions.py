@@ -33,11 +33,13 @@ class FunctionSpec:
     sqs_sources: tuple[SqsSource, ...] = field(default_factory=tuple)
 
 
-def _merge(globals_value: Any, own: Any) -> Any:
+def _merge(globals_value: Any, own: Any, key: str = "") -> Any:
+    if key == "Layers" and isinstance(globals_value, list) and isinstance(own, list):
+        return globals_value + own  # SAM adds a function's layers to the Globals' layers
     if isinstance(globals_value, dict) and isinstance(own, dict):
         merged = dict(globals_value)
         for key, value in own.items():
-            merged[key] = _merge(globals_value.get(key), value)
+            merged[key] = _merge(globals_value.get(key), value, key)
         return merged
     return own if own is not None else globals_value
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -44,6 +45,8 @@ class StackConfig:
     # visibility >= 6x timeout in spirit (a crashed worker's in-progress lock ends before the
     # message comes back).
     function_timeout_s: int | None = None
+    # Models published to the models bucket at start (every folder with a manifest.json).
+    models_dir: Path | None = ROOT / "models"
 
 
 def _wait_until_up(url: str, seconds: float = 30.0) -> None:
@@ -94,6 +97,7 @@ class LocalStack:
         _wait_until_up(self.endpoint_url)
         stack = Stack(load_template(self.config.template), self.config.stack_name, self.config.parameters)
         self.provisioned = Provisioner(stack, self.session(), self.endpoint_url).run()
+        self._publish_models(self.provisioned.outputs.get("ModelsBucketName"))
         self.functions = function_specs(stack, self.config.template.parent)
         if self.config.function_timeout_s is not None:
             self.functions = [
@@ -131,6 +135,17 @@ class LocalStack:
         }
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
         (self.config.state_dir / "outputs.json").write_text(json.dumps(self.outputs, indent=2) + "\n")
+
+    def _publish_models(self, bucket: str | None) -> None:
+        if self.config.models_dir is None or bucket is None:
+            return
+        sys.path.insert(0, str(ROOT / "layers" / "common"))
+        from imgtasks.model_registry import publish
+
+        s3 = self.session().client("s3", endpoint_url=self.endpoint_url)
+        for manifest in sorted(self.config.models_dir.glob("*/manifest.json")):
+            published = publish(s3, bucket, manifest.parent)
+            log.info("published model %s version %s", published.id, published.version)
 
     def _shorten_visibility(self, sqs: Any, stack: Stack) -> None:
         for logical_id, resource in stack.resources.items():

@@ -12,13 +12,14 @@ from imgtasks.observability import logger
 from . import openapi
 from .context import json_response, ok_response
 from .problems import from_domain_error, problem, summary, validation_errors
-from .routes import auth, files, tasks
+from .routes import auth, files, models, tasks
 from .schemas import HealthOut
 
 app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(auth.router)
 app.include_router(files.router)
 app.include_router(tasks.router)
+app.include_router(models.router)
 
 
 @app.get("/health", summary="Liveness", tags=["service"], responses=ok_response(200, HealthOut, "The service is up"))

@@ -113,3 +113,17 @@ class PresetList(BaseModel):
 class HealthOut(BaseModel):
     status: Literal["ok"]
     version: str
+
+
+class ModelOut(BaseModel):
+    id: str
+    name: str
+    version: str
+    labels: list[str]
+    input_size: list[int]
+    description: str
+
+
+class ModelList(BaseModel):
+    detection_models: list[ModelOut]
+    classification_models: list[ModelOut]

@@ -10,6 +10,7 @@ from imgtasks import aws
 from imgtasks.accounts import Accounts
 from imgtasks.auth import Passwords, TokenSigner
 from imgtasks.files import FileService, Limits
+from imgtasks.model_registry import ModelRegistry
 from imgtasks.queues import TaskQueue
 from imgtasks.repositories import FileRepository, TaskRepository, UserRepository
 from imgtasks.storage import ObjectStore
@@ -25,6 +26,7 @@ class Services:
     signer: TokenSigner
     files: FileService
     tasks: TaskService
+    models: ModelRegistry
 
 
 def build_services(settings: ApiSettings) -> Services:
@@ -33,6 +35,7 @@ def build_services(settings: ApiSettings) -> Services:
     secrets = SecretsProvider(boto3_client=aws.client("secretsmanager"))
     secret = secrets.get(settings.token_secret_arn, max_age=300)
     files = FileRepository(table)
+    models = ModelRegistry(aws.client("s3"), settings.models_bucket)
     limits = Limits(
         max_upload_bytes=settings.max_upload_bytes,
         max_pixels=settings.max_image_pixels,
@@ -48,7 +51,7 @@ def build_services(settings: ApiSettings) -> Services:
             files,
             TaskQueue(aws.client("sqs"), settings.process_queue_url, settings.infer_queue_url),
             store,
-            # No inference model is registered yet: every infer task is refused with the (empty) list.
-            model_ids={"detection": [], "classification": []},
+            known_models=models.ids,
         ),
+        models=models,
     )

@@ -15,3 +15,4 @@ class ApiSettings(FunctionSettings):
     max_upload_bytes: int = 100 * 1024 * 1024
     max_image_pixels: int = 50_000_000
     max_image_frames: int = 500
+    models_bucket: str

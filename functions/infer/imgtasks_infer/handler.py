@@ -1,11 +1,9 @@
-"""Lambda entry point of the infer function.
-
-No model is registered yet, so the API refuses every infer task (400, listing the valid model
-ids: none) and nothing reaches this queue in normal operation. A message that does arrive marks
-its task failed with `model_unavailable` rather than leaving it queued."""
+"""Lambda entry point of the infer function: claim and read each record (partial batch failures
+from Powertools' BatchProcessor), then run the models once over the batch."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -13,46 +11,51 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from imgtasks import aws
-from imgtasks.clock import now_rfc3339
-from imgtasks.errors import Conflict, NotFound
-from imgtasks.models import TaskError, TaskStatus
+from imgtasks.model_registry import ModelRegistry
 from imgtasks.observability import logger, metrics, tracer
-from imgtasks.queues import parse_task_message
-from imgtasks.repositories import TaskRepository
-from imgtasks.settings import FunctionSettings
+from imgtasks.repositories import FileRepository, TaskRepository
+from imgtasks.storage import ObjectStore
+
+from .models import ModelCache
+from .settings import InferSettings
+from .worker import InferWorker, Job
 
 processor = BatchProcessor(event_type=EventType.SQS)
-_tasks: TaskRepository | None = None
+_worker: InferWorker | None = None
 
 
-def tasks() -> TaskRepository:
-    global _tasks
-    if _tasks is None:
-        _tasks = TaskRepository(aws.table(FunctionSettings().table_name))  # type: ignore[call-arg]
-    return _tasks
-
-
-def record_handler(record: SQSRecord) -> None:
-    message = parse_task_message(record.body)
-    if message is None:
-        logger.error("unexpected message dropped", extra={"message_id": record.message_id})
-        return
-    error = TaskError(code="model_unavailable", message="no inference model is registered in this deployment")
-    try:
-        tasks().transition(
-            message.owner_id,
-            message.task_id,
-            TaskStatus.FAILED,
-            changes={"error": error.model_dump(), "completed_at": now_rfc3339()},
-            sources=frozenset({TaskStatus.QUEUED}),
-            run=message.run,
+def worker() -> InferWorker:
+    """Built on the first batch of a container (cold start); models load on first use."""
+    global _worker
+    if _worker is None:
+        settings = InferSettings()  # type: ignore[call-arg]
+        table = aws.table(settings.table_name)
+        registry = ModelRegistry(aws.client("s3"), settings.models_bucket)
+        _worker = InferWorker(
+            TaskRepository(table),
+            FileRepository(table),
+            ObjectStore(aws.client("s3")),
+            ModelCache(registry, Path(settings.model_cache_dir)),
+            max_pixels=settings.max_image_pixels,
+            max_receive_count=settings.max_receive_count,
         )
-    except (Conflict, NotFound):
-        logger.info("infer message skipped: the task moved on", extra={"task_id": message.task_id})
+    return _worker
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    jobs: list[Job] = []
+
+    def record_handler(record: SQSRecord) -> None:
+        job = worker().prepare(record)
+        if job is not None:
+            jobs.append(job)
+
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+    retry = worker().run(jobs)
+    response["batchItemFailures"] = [*response.get("batchItemFailures", []), *({"itemIdentifier": m} for m in retry)]
+    return response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from .clock import millis_between, now_rfc3339
@@ -28,13 +29,15 @@ class TaskService:
         queue: TaskQueue,
         store: ObjectStore,
         *,
-        model_ids: dict[str, list[str]] | None = None,
+        known_models: Callable[[], dict[str, list[str]]] | None = None,
     ) -> None:
         self._tasks = tasks
         self._files = files
         self._queue = queue
         self._store = store
-        self._model_ids = model_ids
+        # The registered model ids by task ("detection", "classification"); None skips the check
+        # (the workers, which read specs the API already checked).
+        self._known_models = known_models
 
     # ------------------------------------------------------------ create
     def create(self, owner_id: str, request: CreateProcessTasks | CreateInferTasks) -> list[Task]:
@@ -83,12 +86,13 @@ class TaskService:
         return spec.model_dump(exclude_none=True)
 
     def _check_models(self, spec: InferSpec) -> None:
-        if self._model_ids is None:
+        if self._known_models is None:
             return
+        known = self._known_models()
         errors = []
         for field, kind in (("detection_model", "detection"), ("classification_model", "classification")):
             wanted = getattr(spec, field)
-            valid = self._model_ids.get(kind, [])
+            valid = known.get(kind, [])
             if wanted is not None and wanted not in valid:
                 errors.append(
                     {"loc": ["body", field], "msg": f"unknown model; valid ids: {', '.join(valid) or 'none'}"}

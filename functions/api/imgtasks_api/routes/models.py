@@ -1,0 +1,27 @@
+"""GET /models: what inference tasks can name."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from ..context import json_response, ok_response, problem_responses, services
+from ..schemas import ModelList
+
+router = Router()
+
+
+@router.get(
+    "/models",
+    summary="The detection and classification models an infer task can name",
+    tags=["models"],
+    responses={**ok_response(200, ModelList, "The registered models"), **problem_responses(401)},
+)
+def list_models():
+    manifests = services(router).models.manifests()
+    return json_response(
+        200,
+        {
+            "detection_models": [m.public() for m in manifests if m.task == "detection"],
+            "classification_models": [m.public() for m in manifests if m.task == "classification"],
+        },
+    )
