@@ -33,7 +33,7 @@ class Shape:
     angle: float  # radians, clockwise, in [0, PERIOD[label])
 
     def corners(self) -> list[tuple[float, float]]:
-        """The rotated box's corners (for IoU)."""
+        """The rotated box's corners."""
         cos, sin = math.cos(self.angle), math.sin(self.angle)
         half_w, half_h = self.width / 2, self.height / 2
         return [
@@ -164,52 +164,3 @@ def make_scene(
                 shapes.append(shape)
                 break
     return Scene(image, kind, shapes)
-
-
-# ------------------------------------------------------------------ evaluation helpers
-def _clip(subject: list[tuple[float, float]], clip: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Sutherland-Hodgman: the part of a convex polygon inside another (both clockwise or both not)."""
-    output = subject
-    for index in range(len(clip)):
-        a, b = clip[index], clip[(index + 1) % len(clip)]
-        points, output = output, []
-        if not points:
-            break
-
-        def inside(p: tuple[float, float], a: tuple[float, float] = a, b: tuple[float, float] = b) -> bool:
-            return (b[0] - a[0]) * (p[1] - a[1]) - (b[1] - a[1]) * (p[0] - a[0]) >= 0
-
-        for i, current in enumerate(points):
-            previous = points[i - 1]
-            if inside(current):
-                if not inside(previous):
-                    output.append(_intersection(previous, current, a, b))
-                output.append(current)
-            elif inside(previous):
-                output.append(_intersection(previous, current, a, b))
-    return output
-
-
-def _intersection(
-    p1: tuple[float, float], p2: tuple[float, float], a: tuple[float, float], b: tuple[float, float]
-) -> tuple[float, float]:
-    dx, dy = p2[0] - p1[0], p2[1] - p1[1]
-    ex, ey = b[0] - a[0], b[1] - a[1]
-    denominator = dx * ey - dy * ex
-    if abs(denominator) < 1e-12:
-        return p2
-    t = ((a[0] - p1[0]) * ey - (a[1] - p1[1]) * ex) / denominator
-    return p1[0] + t * dx, p1[1] + t * dy
-
-
-def _area(polygon: list[tuple[float, float]]) -> float:
-    return (
-        abs(sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(polygon, polygon[1:] + polygon[:1], strict=True))) / 2
-    )
-
-
-def rotated_iou(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> float:
-    """IoU of two convex quadrilaterals given by their corners in order."""
-    inter = _area(_clip(a, b)) if a and b else 0.0
-    union = _area(a) + _area(b) - inter
-    return inter / union if union > 0 else 0.0

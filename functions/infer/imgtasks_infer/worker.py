@@ -9,7 +9,6 @@ with a code; anything else is raised so SQS retries it, and the last delivery fa
 from __future__ import annotations
 
 import io
-import json
 import time
 from dataclasses import dataclass, field
 
@@ -18,8 +17,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from PIL import Image, ImageOps
 
-from imgtasks.clock import millis_between, now_rfc3339
-from imgtasks.errors import Conflict, NotFound, PermanentTaskError
+from imgtasks import outcomes
+from imgtasks.errors import PermanentTaskError
 from imgtasks.inspection import inspect_image
 from imgtasks.models import FileStatus, Task, TaskError, TaskStatus
 from imgtasks.observability import logger, metrics
@@ -171,40 +170,7 @@ class InferWorker:
             **job.result,
             "models": {kind: {"id": m.manifest.id, "version": m.manifest.version} for kind, m in job.models.items()},
         }
-        now = now_rfc3339()
-        try:
-            self._tasks.transition(
-                job.task.owner_id,
-                job.task.id,
-                TaskStatus.DONE,
-                changes={
-                    "progress": 100,
-                    "result_json": json.dumps(result, separators=(",", ":")),
-                    "completed_at": now,
-                    "duration_ms": millis_between(job.task.started_at or now, now),
-                },
-                run=job.task.run,
-            )
-        except (Conflict, NotFound):
-            logger.info("infer task moved on while it ran; result dropped", extra={"task_id": job.task.id})
-            return
-        metrics.add_metric(name="TasksCompleted", unit=MetricUnit.Count, value=1)
+        outcomes.complete(self._tasks, job.task, result)
 
     def _fail(self, task: Task, code: str, message: str) -> None:
-        now = now_rfc3339()
-        try:
-            self._tasks.transition(
-                task.owner_id,
-                task.id,
-                TaskStatus.FAILED,
-                changes={
-                    "error": TaskError(code=code, message=message).model_dump(),
-                    "completed_at": now,
-                    "duration_ms": millis_between(task.started_at or now, now),
-                },
-                run=task.run,
-            )
-        except (Conflict, NotFound):
-            return
-        metrics.add_metric(name="TasksFailed", unit=MetricUnit.Count, value=1)
-        logger.warning("infer task failed", extra={"task_id": task.id, "code": code, "error": message})
+        outcomes.fail(self._tasks, task, code, message)

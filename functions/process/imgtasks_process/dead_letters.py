@@ -11,16 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from imgtasks import aws
-from imgtasks.clock import now_rfc3339
-from imgtasks.errors import Conflict, NotFound
+from imgtasks import aws, outcomes
 from imgtasks.files import UPLOAD_PREFIX
-from imgtasks.models import FileStatus, TaskError, TaskStatus
+from imgtasks.models import FileStatus, TaskStatus
 from imgtasks.observability import logger, metrics, tracer
 from imgtasks.queues import TaskMessage, TaskQueue, parse_task_message
 from imgtasks.repositories import FileRepository, TaskRepository
@@ -64,24 +61,17 @@ class DeadLetters:
                 logger.error("dead S3 event dropped: nothing to mark", extra={"key": key})
 
     def _task_died(self, message: TaskMessage) -> None:
-        error = TaskError(
-            code=RETRIES_EXHAUSTED,
-            message=f"the task could not be completed in {self.max_receive_count} attempts",
-        )
-        try:
-            self.tasks.transition(
-                message.owner_id,
-                message.task_id,
-                TaskStatus.FAILED,
-                changes={"error": error.model_dump(), "completed_at": now_rfc3339()},
-                sources=frozenset({TaskStatus.QUEUED, TaskStatus.RUNNING}),
-                run=message.run,
-            )
-        except (Conflict, NotFound):
+        task = self.tasks.get(message.task_id)
+        if task is None or task.run != message.run:
             logger.info("dead task message: the task had moved on", extra={"task_id": message.task_id})
             return
-        metrics.add_metric(name="TasksFailed", unit=MetricUnit.Count, value=1)
-        logger.warning("task failed: retries exhausted", extra={"task_id": message.task_id})
+        outcomes.fail(
+            self.tasks,
+            task,
+            RETRIES_EXHAUSTED,
+            f"the task could not be completed in {self.max_receive_count} attempts",
+            sources=frozenset({TaskStatus.QUEUED, TaskStatus.RUNNING}),
+        )
 
     def _upload_died(self, key: str) -> None:
         file_id = key.rsplit("/", 1)[-1]

@@ -12,20 +12,19 @@ file ids that are the same for the same run, so even a second execution overwrit
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from ulid import ULID
 
-from imgtasks.clock import millis_between, now_rfc3339
-from imgtasks.errors import Conflict, NotFound, PermanentTaskError
+from imgtasks import outcomes
+from imgtasks.clock import now_rfc3339
+from imgtasks.errors import PermanentTaskError
 from imgtasks.inspection import CONTENT_TYPES
-from imgtasks.models import FileRecord, FileStatus, Task, TaskError, TaskStatus
-from imgtasks.observability import logger, metrics
+from imgtasks.models import FileRecord, FileStatus, Task, TaskStatus
+from imgtasks.observability import logger
 from imgtasks.presets import resolve
 from imgtasks.queues import TaskMessage
 from imgtasks.repositories import FileRepository, TaskRepository
@@ -172,27 +171,9 @@ class TaskRunner:
         }
 
     def _finish(self, task: Task, result: dict[str, object]) -> None:
-        now = now_rfc3339()
-        try:
-            self._tasks.transition(
-                task.owner_id,
-                task.id,
-                TaskStatus.DONE,
-                changes={
-                    "progress": 100,
-                    "result_json": json.dumps(result, separators=(",", ":")),
-                    "completed_at": now,
-                    "duration_ms": millis_between(task.started_at or now, now),
-                },
-                run=task.run,
-            )
-        except (Conflict, NotFound):
+        if not outcomes.complete(self._tasks, task, result):
             # Cancelled, restarted or deleted while it ran: its outputs belong to nobody.
             self._discard_outputs(result)
-            logger.info("task finished after it was cancelled; outputs discarded", extra={"task_id": task.id})
-            return
-        metrics.add_metric(name="TasksCompleted", unit=MetricUnit.Count, value=1)
-        logger.info("task done", extra={"task_id": task.id, "outputs": len(result["outputs"])})  # type: ignore[arg-type]
 
     def _discard_outputs(self, result: dict[str, object]) -> None:
         for output in result["outputs"]:  # type: ignore[attr-defined]
@@ -200,21 +181,4 @@ class TaskRunner:
             self._files.delete(output["file_id"])
 
     def _fail(self, task: Task, code: str, message: str) -> None:
-        now = now_rfc3339()
-        try:
-            self._tasks.transition(
-                task.owner_id,
-                task.id,
-                TaskStatus.FAILED,
-                changes={
-                    "error": TaskError(code=code, message=message).model_dump(),
-                    "completed_at": now,
-                    "duration_ms": millis_between(task.started_at or now, now),
-                },
-                run=task.run,
-            )
-        except (Conflict, NotFound):
-            logger.info("task could not be marked failed: it moved on", extra={"task_id": task.id})
-            return
-        metrics.add_metric(name="TasksFailed", unit=MetricUnit.Count, value=1)
-        logger.warning("task failed", extra={"task_id": task.id, "code": code, "error": message})
+        outcomes.fail(self._tasks, task, code, message)
