@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from imgtasks.auth import Identity
 
+from .schemas import Problem
 from .services import Services
 
 
@@ -34,8 +35,6 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 
 def problem_responses(*statuses: int) -> dict[int, dict[str, Any]]:
     """OpenAPI entries for the problem-details answers a route can give."""
-    from .schemas import Problem
-
     return {
         status: {
             "description": "Problem details (RFC 9457)",
