@@ -258,7 +258,7 @@ def train_shapes(samples: int, epochs: int, seed: int) -> dict[str, object]:
             "pad": PAD,
         },
         "output": {"layout": "yolov8-obb", "boxes": "cxcywh-pixels", "angle": "radians-clockwise"},
-        "thresholds": {"score": 0.35, "nms_iou": 0.45},
+        "thresholds": {"score": 0.25, "nms_iou": 0.45},
         "max_detections": 50,
     }
     (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
