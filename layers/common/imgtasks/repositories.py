@@ -8,6 +8,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
@@ -33,8 +34,6 @@ def _without_keys(item: Item) -> Item:
 
 def _plain(item: Item) -> Item:
     """DynamoDB returns every number as Decimal; the records hold ints."""
-    from decimal import Decimal
-
     return {k: int(v) if isinstance(v, Decimal) else v for k, v in _without_keys(item).items()}
 
 
