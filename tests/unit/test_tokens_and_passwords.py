@@ -17,6 +17,21 @@ def signer(issuer: str = "imgtasks-test", ttl: int = 60) -> TokenSigner:
     return TokenSigner(SECRET, issuer, ttl)
 
 
+def claims(**changes: object) -> dict[str, object]:
+    """Claims our signer would accept, with `changes` applied (None removes a claim)."""
+    now = int(time.time())
+    base: dict[str, object] = {
+        "iss": "imgtasks-test",
+        "aud": TOKEN_AUDIENCE,
+        "sub": "u",
+        "preferred_username": "a",
+        "iat": now,
+        "exp": now + 60,
+    }
+    base.update(changes)
+    return {key: value for key, value in base.items() if value is not None}
+
+
 def test_an_issued_token_verifies_to_its_user() -> None:
     token = signer().issue("01JUSER", "alice")
     identity = signer().verify(token.access_token)
@@ -24,18 +39,19 @@ def test_an_issued_token_verifies_to_its_user() -> None:
     assert token.expires_in == 60
 
 
+def encode(payload: dict[str, object], algorithm: str = "HS256") -> str:
+    return jwt.encode(payload, SECRET, algorithm=algorithm)
+
+
+def test_the_claims_the_refusal_tests_start_from_are_accepted() -> None:
+    # The control for every test below: each changes one thing from this accepted token.
+    assert signer().verify(encode(claims())).user_id == "u"
+
+
 def test_an_expired_token_is_refused() -> None:
-    claims = {
-        "iss": "imgtasks-test",
-        "aud": TOKEN_AUDIENCE,
-        "sub": "u",
-        "preferred_username": "a",
-        "iat": int(time.time()) - 120,
-        "exp": int(time.time()) - 60,
-    }
-    token = jwt.encode(claims, SECRET, algorithm="HS256")
+    now = int(time.time())
     with pytest.raises(Unauthorized, match="expired"):
-        signer().verify(token)
+        signer().verify(encode(claims(iat=now - 120, exp=now - 60)))
 
 
 def test_a_token_signed_with_another_key_is_refused() -> None:
@@ -48,58 +64,26 @@ def test_an_unsigned_token_with_alg_none_is_refused() -> None:
     def part(data: dict[str, object]) -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
-    claims = {
-        "iss": "imgtasks-test",
-        "aud": TOKEN_AUDIENCE,
-        "sub": "u",
-        "preferred_username": "a",
-        "iat": int(time.time()),
-        "exp": int(time.time()) + 60,
-    }
-    token = f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+    token = f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims())}."
     with pytest.raises(Unauthorized):
         signer().verify(token)
 
 
 def test_a_token_with_another_algorithm_is_refused() -> None:
-    claims = {
-        "iss": "imgtasks-test",
-        "aud": TOKEN_AUDIENCE,
-        "sub": "u",
-        "preferred_username": "a",
-        "iat": int(time.time()),
-        "exp": int(time.time()) + 60,
-    }
-    token = jwt.encode(claims, SECRET, algorithm="HS512")
     with pytest.raises(Unauthorized):
-        signer().verify(token)
+        signer().verify(encode(claims(), algorithm="HS512"))
 
 
 def test_a_token_for_another_issuer_or_audience_is_refused() -> None:
     with pytest.raises(Unauthorized):
         signer().verify(signer(issuer="someone-else").issue("u", "a").access_token)
-    claims = {
-        "iss": "imgtasks-test",
-        "aud": "another-api",
-        "sub": "u",
-        "preferred_username": "a",
-        "iat": int(time.time()),
-        "exp": int(time.time()) + 60,
-    }
     with pytest.raises(Unauthorized):
-        signer().verify(jwt.encode(claims, SECRET, algorithm="HS256"))
+        signer().verify(encode(claims(aud="another-api")))
 
 
 def test_a_token_without_expiry_is_refused() -> None:
-    claims = {
-        "iss": "imgtasks-test",
-        "aud": TOKEN_AUDIENCE,
-        "sub": "u",
-        "preferred_username": "a",
-        "iat": int(time.time()),
-    }
     with pytest.raises(Unauthorized):
-        signer().verify(jwt.encode(claims, SECRET, algorithm="HS256"))
+        signer().verify(encode(claims(exp=None)))
 
 
 def test_garbage_is_refused() -> None:
