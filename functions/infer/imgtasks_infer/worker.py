@@ -31,8 +31,6 @@ from .decoders import classify, detect
 from .models import LoadedModel, ModelCache
 from .preprocess import prepare
 
-RETRIES_EXHAUSTED = "retries_exhausted"
-
 
 @dataclass
 class Job:
@@ -101,10 +99,8 @@ class InferWorker:
             self._fail(claimed, error.code, error.message)
             return None
         except Exception as error:
-            if receive_count >= self._max_receive_count:
-                self._fail(claimed, RETRIES_EXHAUSTED, f"the task failed {receive_count} times; last error: {error}")
-                return None
-            raise
+            outcomes.fail_if_last_delivery(self._tasks, claimed, error, receive_count, self._max_receive_count)
+            return None
         self._tasks.set_progress(claimed.id, claimed.run, 30)
         return Job(record.message_id, claimed, image, models)
 

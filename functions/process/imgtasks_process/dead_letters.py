@@ -25,8 +25,6 @@ from imgtasks.settings import FunctionSettings
 from imgtasks.storage import ObjectStore
 from imgtasks.tasks import TaskService
 
-RETRIES_EXHAUSTED = "retries_exhausted"
-
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
@@ -68,7 +66,7 @@ class DeadLetters:
         outcomes.fail(
             self.tasks,
             task,
-            RETRIES_EXHAUSTED,
+            outcomes.RETRIES_EXHAUSTED,
             f"the task could not be completed in {self.max_receive_count} attempts",
             sources=frozenset({TaskStatus.QUEUED, TaskStatus.RUNNING}),
         )

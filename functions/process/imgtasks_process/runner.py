@@ -33,7 +33,6 @@ from imgtasks.storage import ObjectStore
 
 from . import imaging
 
-RETRIES_EXHAUSTED = "retries_exhausted"
 EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif"}
 
 
@@ -98,11 +97,8 @@ class TaskRunner:
             self._fail(claimed, error.code, error.message)
             return
         except Exception as error:
-            if receive_count >= self._config.max_receive_count:
-                logger.exception("task failed on its last delivery", extra={"task_id": task.id})
-                self._fail(claimed, RETRIES_EXHAUSTED, f"the task failed {receive_count} times; last error: {error}")
-                return
-            raise
+            outcomes.fail_if_last_delivery(self._tasks, claimed, error, receive_count, self._config.max_receive_count)
+            return
         self._finish(claimed, result)
 
     def _execute(self, task: Task) -> dict[str, object]:

@@ -15,6 +15,8 @@ from .models import Task, TaskError, TaskStatus
 from .observability import logger, metrics
 from .repositories import TaskRepository
 
+RETRIES_EXHAUSTED = "retries_exhausted"
+
 
 def complete(tasks: TaskRepository, task: Task, result: dict[str, Any]) -> bool:
     """running -> done with the result; False when the task moved on while it ran."""
@@ -60,3 +62,15 @@ def fail(
     metrics.add_metric(name="TasksFailed", unit=MetricUnit.Count, value=1)
     logger.warning("task failed", extra={"task_id": task.id, "code": code, "error": message})
     return True
+
+
+def fail_if_last_delivery(
+    tasks: TaskRepository, task: Task, error: Exception, receive_count: int, max_receive_count: int
+) -> None:
+    """A transient error: raised again so SQS retries the message, except on the last delivery,
+    when the task fails with retries_exhausted instead (its message goes to the dead-letter queue
+    next, and the task must not stay running)."""
+    if receive_count < max_receive_count:
+        raise error
+    logger.exception("task failed on its last delivery", extra={"task_id": task.id})
+    fail(tasks, task, RETRIES_EXHAUSTED, f"the task failed {receive_count} times; last error: {error}")
