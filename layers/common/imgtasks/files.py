@@ -139,32 +139,15 @@ class FileService:
         # AWS enforces the POST policy; the check here is defence in depth (and what makes the
         # emulator, which does not enforce it, behave the same).
         if size > min(record.size, self._limits.max_upload_bytes):
-            return self._files.finish_inspection(
-                record.id,
-                {
-                    "status": FileStatus.REJECTED.value,
-                    "size": size,
-                    "error": f"the upload is {size} bytes, more than the {record.size} bytes announced",
-                    "error_code": "file_too_large",
-                },
-            )
+            message = f"the upload is {size} bytes, more than the {record.size} bytes announced"
+            return self._reject(record, size, "file_too_large", message)
         try:
             info = self.inspect(self._store.get(self._bucket, key))
         except PermanentTaskError as error:
-            return self._files.finish_inspection(
-                record.id,
-                {"status": FileStatus.REJECTED.value, "size": size, "error": error.message, "error_code": error.code},
-            )
+            return self._reject(record, size, error.code, error.message)
         if info.content_type != record.content_type:
-            return self._files.finish_inspection(
-                record.id,
-                {
-                    "status": FileStatus.REJECTED.value,
-                    "size": size,
-                    "error": f"the upload is {info.format}, not the announced {record.content_type}",
-                    "error_code": "unsupported_format",
-                },
-            )
+            message = f"the upload is {info.format}, not the announced {record.content_type}"
+            return self._reject(record, size, "unsupported_format", message)
         return self._files.finish_inspection(
             record.id,
             {
@@ -176,6 +159,10 @@ class FileService:
                 "frames": info.frames,
             },
         )
+
+    def _reject(self, record: FileRecord, size: int, code: str, message: str) -> FileRecord | None:
+        changes = {"status": FileStatus.REJECTED.value, "size": size, "error": message, "error_code": code}
+        return self._files.finish_inspection(record.id, changes)
 
     def get(self, owner_id: str, file_id: str) -> FileRecord:
         return self._files.get_owned(owner_id, file_id)
