@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -44,8 +43,7 @@ class TaskService:
         spec = self._validated_spec(request)
         sources = self._owned_sources(owner_id, request.file_ids)
         created = [self._new_task(owner_id, TaskType(request.type), record, spec) for record in sources]
-        self._start(created, {record.id: record for record in sources})
-        return [self._tasks.get(task.id) or task for task in created]
+        return self._start(created, {record.id: record for record in sources})
 
     def create_for_file(self, record: FileRecord, spec: ProcessSpec, *, outbox: str | None = None) -> Task:
         """One process task on a file the service itself registered (an S3 drop-in)."""
@@ -54,10 +52,8 @@ class TaskService:
             record.owner_id, TaskType.PROCESS, record, spec.model_dump(exclude_unset=True, exclude_none=True), outbox
         )
         if record.status == FileStatus.REJECTED:
-            self.fail_for_rejected_file(task, record)
-        else:
-            self._start([task], {record.id: record})
-        return self._tasks.get(task.id) or task
+            return self.fail_for_rejected_file(task, record) or task
+        return self._start([task], {record.id: record})[0]
 
     def _new_task(
         self, owner_id: str, task_type: TaskType, record: FileRecord, spec: dict[str, Any], outbox: str | None = None
@@ -117,11 +113,14 @@ class TaskService:
             raise InvalidInput("; ".join(str(e["msg"]) for e in errors), errors=errors)
         return records
 
-    def _start(self, tasks: list[Task], sources: dict[str, FileRecord]) -> None:
+    def _start(self, tasks: list[Task], sources: dict[str, FileRecord]) -> list[Task]:
         """Queues the tasks whose file is ready; a task on a pending file waits on the file record
-        and is queued by `file_finished` when the upload lands."""
+        and is queued by `file_finished` when the upload lands. Returns the tasks as they now
+        stand (one whose upload was rejected meanwhile is failed)."""
         ready: list[Task] = []
+        standing: list[Task] = []
         for task in tasks:
+            standing.append(task)
             record = sources[task.file_id]
             if record.status == FileStatus.PENDING and self._files.add_waiting_task(record.id, task.id):
                 continue
@@ -129,11 +128,12 @@ class TaskService:
                 # The upload landed between our read and our registration: read what it became.
                 latest = self._files.get(record.id)
                 if latest is not None and latest.status == FileStatus.REJECTED:
-                    self.fail_for_rejected_file(task, latest)
+                    standing[-1] = self.fail_for_rejected_file(task, latest) or task
                     continue
             ready.append(task)
         if ready:
             self._queue.send(ready)
+        return standing
 
     def file_finished(self, record: FileRecord) -> None:
         """Called once when a pending file becomes ready or rejected: starts or fails its waiters."""
@@ -146,19 +146,22 @@ class TaskService:
         for task in waiting:
             self.fail_for_rejected_file(task, record)
 
-    def fail_for_rejected_file(self, task: Task, record: FileRecord) -> None:
+    def fail_for_rejected_file(self, task: Task, record: FileRecord) -> Task | None:
+        """The failed task, or None when it was cancelled meanwhile (nothing to fail)."""
         now = now_rfc3339()
         error = TaskError(
             code=record.error_code or FILE_REJECTED, message=f"the input file was rejected: {record.error}"
         )
-        with contextlib.suppress(Conflict):  # cancelled meanwhile: nothing to fail
-            self._tasks.transition(
+        try:
+            return self._tasks.transition(
                 task.owner_id,
                 task.id,
                 TaskStatus.FAILED,
                 changes={"error": error.model_dump(), "completed_at": now},
                 sources=frozenset({TaskStatus.QUEUED}),
             )
+        except Conflict:
+            return None
 
     # ------------------------------------------------------------ read
     def get(self, owner_id: str, task_id: str) -> Task:
@@ -240,8 +243,7 @@ class TaskService:
         record = self._files.get(task.file_id)
         if record is None:
             return self._fail_missing_file(restarted)
-        self._start([restarted], {record.id: record})
-        return self._tasks.get(task_id) or restarted
+        return self._start([restarted], {record.id: record})[0]
 
     def _fail_missing_file(self, task: Task) -> Task:
         error = TaskError(code="file_missing", message="the input file was deleted")
