@@ -27,16 +27,16 @@ sys.path[:0] = [str(ROOT / "layers" / "common"), str(ROOT / "functions" / "proce
 
 from PIL import Image, ImageChops, ImageStat  # noqa: E402
 
-from imgtasks.presets import PRESETS  # noqa: E402
-from imgtasks.specs import ProcessSpec  # noqa: E402
-from imgtasks_process.imaging import Limits, render  # noqa: E402
+from imgtasks.domain.presets import PRESETS  # noqa: E402
+from imgtasks.domain.specs import ProcessSpec  # noqa: E402
+from imgtasks_process.imaging import DecodeLimits, render  # noqa: E402
 
 try:
     import pyvips
 except (ImportError, OSError):  # the benchmark runs without it, minus the pyvips columns
     pyvips = None
 
-LIMITS = Limits(max_pixels=50_000_000, max_frames=500)
+LIMITS = DecodeLimits(max_pixels=50_000_000, max_frames=500)
 
 
 # ------------------------------------------------------------------ corpus

@@ -26,7 +26,7 @@ sys.path[:0] = [str(ROOT / "layers" / "common"), str(ROOT / "functions" / "infer
 import onnxruntime as ort  # noqa: E402
 from synthetic import BACKGROUNDS, make_scene  # noqa: E402
 
-from imgtasks.model_registry import ModelManifest  # noqa: E402
+from imgtasks.domain.model_manifest import ModelManifest  # noqa: E402
 from imgtasks_infer.decoders import classify, corners, detect, rotated_iou  # noqa: E402
 from imgtasks_infer.preprocess import prepare  # noqa: E402
 

@@ -140,7 +140,7 @@ class LocalStack:
         if self.config.models_dir is None or bucket is None:
             return
         sys.path.insert(0, str(ROOT / "layers" / "common"))
-        from imgtasks.model_registry import publish
+        from imgtasks.adapters.model_registry import publish
 
         s3 = self.session().client("s3", endpoint_url=self.endpoint_url)
         for manifest in sorted(self.config.models_dir.glob("*/manifest.json")):

@@ -19,7 +19,7 @@ import boto3
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "layers" / "common"))
 
-from imgtasks.model_registry import publish  # noqa: E402
+from imgtasks.adapters.model_registry import publish  # noqa: E402
 
 
 def main() -> int:

@@ -11,7 +11,7 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
-from imgtasks import aws
+from imgtasks.adapters import aws
 from local_stack.functions import FunctionSpec, function_specs
 from local_stack.provision import Provisioned, Provisioner
 from local_stack.template import Stack, load_template

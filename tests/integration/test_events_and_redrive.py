@@ -30,9 +30,9 @@ def s3_records(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return records
 
 
-def test_the_uploads_bucket_notifies_the_process_queue_for_its_prefixes_only(emulated: Any) -> None:
+def test_the_uploads_bucket_notifies_the_upload_events_queue_for_its_prefixes_only(emulated: Any) -> None:
     s3, sqs = emulated.client("s3"), emulated.client("sqs")
-    bucket, queue = emulated.outputs["UploadsBucketName"], emulated.outputs["ProcessQueueUrl"]
+    bucket, queue = emulated.outputs["UploadsBucketName"], emulated.outputs["UploadEventsQueueUrl"]
     test_event = receive(sqs, queue)
     assert [json.loads(m["Body"]).get("Event") for m in test_event] == ["s3:TestEvent"]
     for message in test_event:
@@ -41,16 +41,24 @@ def test_the_uploads_bucket_notifies_the_process_queue_for_its_prefixes_only(emu
     s3.put_object(Bucket=bucket, Key="inbox/alice/web/my photo.jpg", Body=b"x")
     s3.put_object(Bucket=bucket, Key="files/not-notified.jpg", Body=b"x")
     s3.put_object(Bucket=bucket, Key="uploads/u/f", Body=b"xy")
-    records = s3_records(receive(sqs, queue))
+    messages = receive(sqs, queue)
+    records = s3_records(messages)
     raw_keys = [record["s3"]["object"]["key"] for record in records]
     assert any("my+photo.jpg" in key for key in raw_keys)  # URL-encoded, as S3 sends them
     assert sorted(unquote_plus(key) for key in raw_keys) == ["inbox/alice/web/my photo.jpg", "uploads/u/f"]
     assert all(record["eventName"].startswith("ObjectCreated:") for record in records)
+    # Each event parses with the upload function's record model (Powertools' S3 models).
+    from imgtasks_process.upload_events import UploadEvent, object_key
+
+    parsed = [UploadEvent.model_validate_json(message["Body"]) for message in messages]
+    assert sorted(object_key(r) for event in parsed for r in event.Records) == sorted(map(unquote_plus, raw_keys))
+    # One message kind per queue: the task queue hears nothing of it.
+    assert receive(sqs, emulated.outputs["ProcessQueueUrl"], wait=1) == []
 
 
 def test_a_presigned_post_upload_produces_an_object_created_post_event(emulated: Any) -> None:
     s3, sqs = emulated.client("s3"), emulated.client("sqs")
-    bucket, queue = emulated.outputs["UploadsBucketName"], emulated.outputs["ProcessQueueUrl"]
+    bucket, queue = emulated.outputs["UploadsBucketName"], emulated.outputs["UploadEventsQueueUrl"]
     receive(sqs, queue)  # the test event
     post = s3.generate_presigned_post(
         Bucket=bucket,
@@ -89,8 +97,8 @@ def test_a_message_that_keeps_failing_moves_to_the_dead_letter_queue_after_three
 @pytest.mark.usefixtures("emulated")
 def test_the_process_function_runs_a_task_against_the_emulator(emulated: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """API handler creates the task, the process handler runs it, both over HTTP to the emulator."""
+    from imgtasks.settings import ApiSettings
     from imgtasks_api.services import build_services
-    from imgtasks_api.settings import ApiSettings
     from imgtasks_process import handler as process_handler
     from tests.unit.api_client import ApiClient
 

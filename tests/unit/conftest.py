@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from imgtasks import aws
+from imgtasks.adapters import aws
 from local_stack.functions import FunctionSpec, function_specs
 from local_stack.provision import Provisioned, Provisioner
 from local_stack.template import Stack, load_template
@@ -53,8 +53,8 @@ def mocked_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockedStack]:
 @pytest.fixture
 def api(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The API function's handler with the environment the template gives it."""
+    from imgtasks.settings import ApiSettings
     from imgtasks_api.services import build_services
-    from imgtasks_api.settings import ApiSettings
     from tests.unit.api_client import ApiClient
 
     mocked_stack.use_environment_of("ApiFunction", monkeypatch)
@@ -62,28 +62,61 @@ def api(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 @pytest.fixture
-def process(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Runs the process function on what is waiting in the process queue, as Lambda's poller would."""
+def uploads(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Runs the upload function on what is waiting in the upload-events queue, as Lambda's poller would."""
+    from imgtasks_process import upload_events
+    from tests.unit.queue_driver import QueueDriver
+
+    mocked_stack.use_environment_of("UploadFunction", monkeypatch)
+    upload_events._upload_events = None
+    driver = QueueDriver(
+        mocked_stack.client("sqs"), mocked_stack.outputs["UploadEventsQueueUrl"], upload_events.lambda_handler
+    )
+    driver.drain()  # S3's s3:TestEvent, sent when the bucket's notifications were configured
+    yield driver
+    upload_events._upload_events = None
+
+
+@pytest.fixture
+def process(mocked_stack: MockedStack, uploads: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Runs the process function on what is waiting in the process queue; `drain` handles the
+    upload events first, as the upload function would (they start waiting tasks)."""
     from imgtasks_process import handler
     from tests.unit.queue_driver import QueueDriver
 
     mocked_stack.use_environment_of("ProcessFunction", monkeypatch)
-    handler._worker = None
-    driver = QueueDriver(mocked_stack.client("sqs"), mocked_stack.outputs["ProcessQueueUrl"], handler.lambda_handler)
-    driver.drain()  # S3's s3:TestEvent, sent when the bucket's notifications were configured
-    yield driver
-    handler._worker = None
+    handler._runner = None
+    yield QueueDriver(
+        mocked_stack.client("sqs"), mocked_stack.outputs["ProcessQueueUrl"], handler.lambda_handler, upstream=uploads
+    )
+    handler._runner = None
 
 
 @pytest.fixture
-def dead_letters(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Any:
+def dead_letters(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The dead-letter function on the process dead-letter queue."""
     from imgtasks_process import dead_letters as module
     from tests.unit.queue_driver import QueueDriver
 
     mocked_stack.use_environment_of("DeadLetterFunction", monkeypatch)
-    module._dead_letters = None
+    module._wiring = None
     yield QueueDriver(
-        mocked_stack.client("sqs"), mocked_stack.outputs["ProcessDeadLetterQueueUrl"], module.lambda_handler
+        mocked_stack.client("sqs"), mocked_stack.outputs["ProcessDeadLetterQueueUrl"], module.task_lambda_handler
     )
-    module._dead_letters = None
+    module._wiring = None
+
+
+@pytest.fixture
+def dead_uploads(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The dead-upload function on the upload-events dead-letter queue."""
+    from imgtasks_process import dead_letters as module
+    from tests.unit.queue_driver import QueueDriver
+
+    mocked_stack.use_environment_of("DeadUploadFunction", monkeypatch)
+    module._wiring = None
+    yield QueueDriver(
+        mocked_stack.client("sqs"),
+        mocked_stack.outputs["UploadEventsDeadLetterQueueUrl"],
+        module.upload_lambda_handler,
+    )
+    module._wiring = None

@@ -11,10 +11,19 @@ from tests.helpers import FakeLambdaContext
 
 
 class QueueDriver:
-    def __init__(self, sqs: Any, queue_url: str, handler: Callable[[dict[str, Any], Any], Any]) -> None:
+    def __init__(
+        self,
+        sqs: Any,
+        queue_url: str,
+        handler: Callable[[dict[str, Any], Any], Any],
+        *,
+        upstream: QueueDriver | None = None,
+    ) -> None:
         self.sqs = sqs
         self.url = queue_url
         self.handler = handler
+        # A queue whose handler feeds this one (upload events start tasks): drained first each round.
+        self.upstream = upstream
         self.arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
     def receive(self, max_messages: int = 10) -> list[dict[str, Any]]:
@@ -39,11 +48,13 @@ class QueueDriver:
         """Delivers everything waiting (and what that enqueues), returning how many were handled."""
         handled = 0
         for _ in range(rounds):
+            upstream = self.upstream.drain(rounds) if self.upstream else 0
             messages = self.receive()
-            if not messages:
+            if messages:
+                self.deliver(messages)
+            if not messages and not upstream:
                 break
-            self.deliver(messages)
-            handled += len(messages)
+            handled += upstream + len(messages)
         return handled
 
     def send_raw(self, body: str) -> None:

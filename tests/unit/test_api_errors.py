@@ -59,8 +59,8 @@ def test_register_rejects_unknown_fields_bad_names_short_passwords_and_taken_nam
 
 
 def test_registration_can_be_switched_off(mocked_stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from imgtasks.settings import ApiSettings
     from imgtasks_api.services import build_services
-    from imgtasks_api.settings import ApiSettings
     from tests.unit.api_client import ApiClient
 
     mocked_stack.use_environment_of("ApiFunction", monkeypatch)

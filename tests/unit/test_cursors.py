@@ -4,9 +4,9 @@ import time
 
 import pytest
 
-from imgtasks.errors import InvalidInput
-from imgtasks.ids import new_id
-from imgtasks.repositories import decode_cursor, encode_cursor
+from imgtasks.adapters.repositories import decode_cursor, encode_cursor
+from imgtasks.domain.errors import InvalidInput
+from imgtasks.domain.ids import new_id
 
 
 def test_a_cursor_round_trips_the_last_id() -> None:

@@ -34,12 +34,12 @@ def test_a_drop_in_becomes_a_task_of_the_user_with_outputs_in_the_outbox(
     assert sorted(keys) == [f"outbox/alice/thumbnails/holiday photo-{side}.webp" for side in ("1024", "128", "512")]
 
 
-def test_a_duplicate_s3_event_creates_nothing_more(api: Any, process: Any, mocked_stack: Any) -> None:
+def test_a_duplicate_s3_event_creates_nothing_more(api: Any, uploads: Any, process: Any, mocked_stack: Any) -> None:
     api.sign_up("alice")
     drop(mocked_stack, "inbox/alice/web/a.jpg", image_bytes((900, 600)))
-    messages = process.receive()
-    process.deliver(messages)
-    process.send_raw(messages[0]["Body"])  # S3 delivers at least once
+    messages = uploads.receive()
+    uploads.deliver(messages)
+    uploads.send_raw(messages[0]["Body"])  # S3 delivers at least once
     process.drain()
     tasks = api.call("GET", "/tasks").body["items"]
     assert len(tasks) == 1
@@ -75,6 +75,7 @@ def test_a_drop_in_that_is_not_an_image_fails_its_task_with_the_reason(
     assert api.call("GET", f"/files/{task['file_id']}").body["status"] == "rejected"
 
 
-def test_the_s3_test_event_is_skipped(process: Any) -> None:
-    process.send_raw(json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "b"}))
-    assert process.deliver(process.receive()) == {"batchItemFailures": []}
+def test_the_s3_test_event_is_skipped(uploads: Any) -> None:
+    uploads.send_raw(json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "b"}))
+    assert uploads.deliver(uploads.receive()) == {"batchItemFailures": []}
+    assert uploads.receive() == []

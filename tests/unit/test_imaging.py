@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from PIL import Image, ImageSequence
 
-from imgtasks.errors import PermanentTaskError
-from imgtasks.presets import PRESETS
-from imgtasks.specs import ProcessSpec
-from imgtasks_process.imaging import Limits, render
+from imgtasks.domain.errors import PermanentTaskError
+from imgtasks.domain.presets import PRESETS
+from imgtasks.domain.specs import ProcessSpec
+from imgtasks_process.imaging import DecodeLimits, render
 from tests.helpers import image_bytes
 
-LIMITS = Limits(max_pixels=50_000_000, max_frames=500)
+LIMITS = DecodeLimits(max_pixels=50_000_000, max_frames=500)
 RED, GREEN, BLUE, WHITE, BLACK = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255), (0, 0, 0)
 
 
@@ -416,7 +416,7 @@ def test_a_decompression_bomb_fails_fast_before_decoding() -> None:
 
 def test_too_many_frames_is_image_too_large() -> None:
     with pytest.raises(PermanentTaskError) as error:
-        render(animated_gif(COLOURS), spec(), Limits(max_pixels=50_000_000, max_frames=3))
+        render(animated_gif(COLOURS), spec(), DecodeLimits(max_pixels=50_000_000, max_frames=3))
     assert error.value.code == "image_too_large"
     assert "5 frames" in error.value.message
 

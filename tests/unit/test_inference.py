@@ -16,7 +16,8 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
-from imgtasks.model_registry import ModelManifest, publish
+from imgtasks.adapters.model_registry import publish
+from imgtasks.domain.model_manifest import ModelManifest
 from imgtasks_infer.decoders import classify, detect
 from imgtasks_infer.preprocess import prepare
 

@@ -89,27 +89,59 @@ def test_template_references_resolve_against_created_resources() -> None:
 
 def test_queues_are_created_before_the_bucket_that_notifies_them() -> None:
     order = Stack(load_template(TEMPLATE), "demo").creation_order()
-    assert order.index("ProcessQueue") < order.index("ProcessQueuePolicy") < order.index("UploadsBucket")
+    assert order.index("UploadEventsQueue") < order.index("UploadEventsQueuePolicy") < order.index("UploadsBucket")
+    assert order.index("UploadEventsDeadLetterQueue") < order.index("UploadEventsQueue")
     assert order.index("ProcessDeadLetterQueue") < order.index("ProcessQueue")
 
 
 def test_queue_visibility_is_at_least_six_times_the_function_timeout() -> None:
     template = load_template(TEMPLATE)
-    for function, queue in (("ProcessFunction", "ProcessQueue"), ("InferFunction", "InferQueue")):
+    pairs = (
+        ("ProcessFunction", "ProcessQueue"),
+        ("InferFunction", "InferQueue"),
+        ("UploadFunction", "UploadEventsQueue"),
+    )
+    for function, queue in pairs:
         timeout = template["Resources"][function]["Properties"]["Timeout"]
         properties = template["Resources"][queue]["Properties"]
         assert properties["VisibilityTimeout"] >= 6 * timeout
-        assert properties["RedrivePolicy"]["maxReceiveCount"] == 3
+
+
+def test_every_redrive_policy_and_every_function_takes_max_receive_count_from_the_one_parameter() -> None:
+    template = load_template(TEMPLATE)
+    assert template["Parameters"]["MaxReceiveCount"]["Default"] == 3
+    redrives = [
+        resource["Properties"]["RedrivePolicy"]
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in resource["Properties"]
+    ]
+    assert len(redrives) == 3
+    assert all(policy["maxReceiveCount"] == {"Ref": "MaxReceiveCount"} for policy in redrives)
+    environment = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert environment["MAX_RECEIVE_COUNT"] == {"Ref": "MaxReceiveCount"}
+    stack = Stack(template, "demo")
+    for logical_id in stack.resources:
+        stack.physical[logical_id] = PhysicalResource(ref=logical_id, attributes={"Arn": "arn", "QueueName": "q"})
+    for spec in function_specs(stack, TEMPLATE.parent):
+        assert spec.environment["MAX_RECEIVE_COUNT"] == "3", spec.logical_id
 
 
 def test_every_variable_a_function_reads_is_declared_for_it_in_the_template() -> None:
-    from imgtasks_api.settings import ApiSettings
-    from imgtasks_process.settings import ProcessSettings
+    from imgtasks.settings import ApiSettings, FunctionSettings, InferSettings, ProcessSettings
 
     stack = Stack(load_template(TEMPLATE), "demo")
     for logical_id in stack.resources:
         stack.physical[logical_id] = PhysicalResource(ref=logical_id, attributes={"Arn": "arn", "QueueName": "q"})
     specs = {spec.logical_id: spec for spec in function_specs(stack, TEMPLATE.parent)}
-    for logical_id, settings in (("ApiFunction", ApiSettings), ("ProcessFunction", ProcessSettings)):
+    read_by = {
+        "ApiFunction": ApiSettings,
+        "ProcessFunction": ProcessSettings,
+        "InferFunction": InferSettings,
+        "UploadFunction": FunctionSettings,
+        "DeadLetterFunction": FunctionSettings,
+        "DeadUploadFunction": FunctionSettings,
+    }
+    assert set(read_by) == set(specs)
+    for logical_id, settings in read_by.items():
         declared = {name.lower() for name in specs[logical_id].environment}
         assert set(settings.model_fields) <= declared, logical_id

@@ -74,18 +74,33 @@ def test_a_dead_message_of_a_finished_task_changes_nothing(api: Any, process: An
     assert api.call("GET", f"/tasks/{task_id}").body["status"] == "done"
 
 
-def test_a_dead_upload_event_rejects_the_file_and_fails_its_tasks(api: Any, dead_letters: Any) -> None:
+def test_a_dead_upload_event_rejects_the_file_and_fails_its_tasks(api: Any, dead_uploads: Any) -> None:
     api.sign_up()
     started = api.call("POST", "/files", json_body={"filename": "a.png", "content_type": "image/png", "size": 10}).body
     file_id = started["file"]["id"]
     task = api.call("POST", "/tasks", json_body={"type": "process", "file_ids": [file_id], "operations": RESIZE}).body
     key = started["upload"]["fields"]["key"]
-    event = {"Records": [{"eventName": "ObjectCreated:Post", "s3": {"object": {"key": key, "size": 10}}}]}
-    dead_letters.send_raw(json.dumps(event))
-    dead_letters.drain()
+    record = {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": "us-east-1",
+        "eventTime": "2026-11-23T10:00:00.000Z",
+        "eventName": "ObjectCreated:Post",
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": "uploads",
+            "bucket": {"name": "b", "arn": "arn:aws:s3:::b"},
+            "object": {"key": key, "size": 10, "eTag": "0123456789abcdef0123456789abcdef"},
+        },
+    }
+    dead_uploads.send_raw(json.dumps({"Records": [record]}))
+    dead_uploads.send_raw('{"Records": [{"s3": null}]}')  # a poison dead letter is dropped, never looped
+    assert dead_uploads.deliver(dead_uploads.receive()) == {"batchItemFailures": []}
+    assert dead_uploads.receive() == []
     file = api.call("GET", f"/files/{file_id}").body
     assert (file["status"], file["error"]) == ("rejected", "the upload could not be inspected in 3 attempts")
-    assert api.call("GET", f"/tasks/{task['tasks'][0]['id']}").body["status"] == "failed"
+    failed = api.call("GET", f"/tasks/{task['tasks'][0]['id']}").body
+    assert (failed["status"], failed["error"]["code"]) == ("failed", "retries_exhausted")
 
 
 def test_a_concurrent_duplicate_delivery_waits_instead_of_working_twice(
@@ -113,11 +128,11 @@ def test_a_concurrent_duplicate_delivery_waits_instead_of_working_twice(
     assert slow_started.wait(10)
     # The same message in a second container while the first still works on it. (One process
     # runs one invocation at a time in Lambda, so the second goes straight to the runner here.)
-    from imgtasks.queues import TaskMessage
+    from imgtasks.domain.messages import TaskMessage
     from imgtasks_process import handler
 
     with pytest.raises(IdempotencyAlreadyInProgressError):
-        handler.worker().runner.handle(TaskMessage.model_validate_json(message["Body"]), receive_count=2)
+        handler.runner().run(TaskMessage.model_validate_json(message["Body"]), receive_count=2)
     first.join()
     assert results == [{"batchItemFailures": []}]
     assert len(renders) == 1
@@ -129,13 +144,22 @@ def test_a_running_task_shows_it_started(api: Any, process: Any) -> None:
     api.sign_up()
     task_id, _ = create_task(api)
     owner = api.services.signer.verify(api.token).user_id
-    from imgtasks.repositories import TaskRepository
+    from imgtasks.domain.messages import TaskMessage
 
-    repository = TaskRepository(api.services.tasks._tasks._table)
-    claimed = repository.claim(owner, task_id, 1)
+    lifecycle = api.services.tasks._lifecycle
+    claimed = lifecycle.claim(TaskMessage(task_id=task_id, owner_id=owner, run=1))
     assert claimed is not None
     assert (claimed.status, claimed.progress, claimed.attempts) == ("running", 5, 1)
     assert claimed.started_at
+    shown = api.call("GET", f"/tasks/{task_id}").body
+    assert (shown["status"], shown["progress"], shown["started_at"]) == ("running", 5, claimed.started_at)
+    # A worker that died mid-task: SQS redelivers, and the task is claimed again on the same run.
+    again = lifecycle.claim(TaskMessage(task_id=task_id, owner_id=owner, run=1))
+    assert again is not None
+    assert (again.status, again.attempts, again.started_at) == ("running", 2, claimed.started_at)
+    # A message of another run, or of another owner, claims nothing.
+    assert lifecycle.claim(TaskMessage(task_id=task_id, owner_id=owner, run=2)) is None
+    assert lifecycle.claim(TaskMessage(task_id=task_id, owner_id="01ARZ3NDEKTSV4RRFFQ69G5FAV", run=1)) is None
 
 
 def test_outputs_never_land_where_they_could_trigger_the_process_function() -> None:
@@ -150,6 +174,6 @@ def test_outputs_never_land_where_they_could_trigger_the_process_function() -> N
         for rule in config["Filter"]["S3Key"]["Rules"]
     }
     assert prefixes == {"uploads/", "inbox/"}
-    from imgtasks.files import API_PREFIX
+    from imgtasks.services.files import API_PREFIX
 
     assert f"{API_PREFIX}/" not in prefixes  # files stored by the API itself raise no event

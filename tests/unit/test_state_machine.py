@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from imgtasks.models import TaskStatus as S
-from imgtasks.state import TRANSITIONS, allowed_sources, can_move
+from imgtasks.domain.records import TaskStatus as S
+from imgtasks.services.lifecycle import TRANSITIONS, allowed_sources, can_move
 
 
 @pytest.mark.parametrize(
@@ -17,6 +17,7 @@ from imgtasks.state import TRANSITIONS, allowed_sources, can_move
         (S.FAILED, S.QUEUED),
         (S.CANCELLED, S.QUEUED),
         (S.QUEUED, S.FAILED),
+        (S.RUNNING, S.RUNNING),  # claimed again after its worker died
     ],
 )
 def test_documented_transitions_are_allowed(source: S, target: S) -> None:
@@ -46,3 +47,10 @@ def test_done_is_final() -> None:
 
 def test_restart_is_only_from_failed_or_cancelled() -> None:
     assert allowed_sources(S.QUEUED) == {S.FAILED, S.CANCELLED}
+
+
+def test_every_move_a_worker_or_user_makes_is_derived_from_the_one_table() -> None:
+    assert allowed_sources(S.RUNNING) == {S.QUEUED, S.RUNNING}
+    assert allowed_sources(S.DONE) == {S.RUNNING}
+    assert allowed_sources(S.FAILED) == {S.QUEUED, S.RUNNING}
+    assert allowed_sources(S.CANCELLED) == {S.QUEUED, S.RUNNING}

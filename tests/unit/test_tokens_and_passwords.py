@@ -7,8 +7,8 @@ import time
 import jwt
 import pytest
 
-from imgtasks.auth import TOKEN_AUDIENCE, Passwords, TokenSigner
-from imgtasks.errors import Unauthorized
+from imgtasks.domain.errors import Unauthorized
+from imgtasks.services.credentials import TOKEN_AUDIENCE, Passwords, TokenSigner
 
 SECRET = "s" * 48
 

@@ -6,28 +6,35 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 import imgtasks
-from imgtasks.errors import DomainError
+from imgtasks.domain.errors import DomainError
 from imgtasks.observability import logger
 
 from . import openapi
 from .context import json_response, ok_response
 from .problems import from_domain_error, problem, summary, validation_errors
-from .routes import auth, files, models, tasks
+from .routes import auth, files, inference_models, tasks
 from .schemas import HealthOut
 
-app = APIGatewayHttpResolver(enable_validation=True)
+# A response that does not match its model is our bug: 500, never a 4xx blaming the client.
+app = APIGatewayHttpResolver(enable_validation=True, response_validation_error_http_code=500)
 app.include_router(auth.router)
 app.include_router(files.router)
 app.include_router(tasks.router)
-app.include_router(models.router)
+app.include_router(inference_models.router)
 
 
-@app.get("/health", summary="Liveness", tags=["service"], responses=ok_response(200, HealthOut, "The service is up"))
-def health():
-    return json_response(200, {"status": "ok", "version": imgtasks.__version__})
+@app.get(
+    "/health",
+    summary="Liveness",
+    operation_id="health",
+    tags=["service"],
+    responses=ok_response(200, HealthOut, "The service is up"),
+)
+def health() -> Response[HealthOut]:
+    return json_response(200, HealthOut(status="ok", version=imgtasks.__version__))
 
 
-@app.get("/openapi.json", summary="This document (OpenAPI 3.1)", tags=["service"])
+@app.get("/openapi.json", summary="This document (OpenAPI 3.1)", operation_id="openapi_document", tags=["service"])
 def openapi_document():
     return Response(status_code=200, content_type="application/json", body=openapi.document_json(app))
 

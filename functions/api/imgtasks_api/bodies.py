@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from imgtasks.errors import InvalidInput, UnsupportedMediaType
+from imgtasks.domain.errors import InvalidInput, UnsupportedMediaType
 
 from .problems import summary, validation_errors
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from imgtasks.auth import Identity
+from imgtasks.services.credentials import Identity
 
 from .schemas import Problem
 from .services import Services
+
+Model = TypeVar("Model")
 
 
 def services(router: Router) -> Services:
@@ -24,13 +25,10 @@ def caller(router: Router) -> Identity:
     return found
 
 
-def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        status_code=status,
-        content_type="application/json",
-        body=json.dumps(body, separators=(",", ":")),
-        headers=headers,
-    )
+def json_response(status: int, body: Model, headers: dict[str, str] | None = None) -> Response[Model]:
+    """A JSON answer; Powertools validates `body` against the route's `Response[...]` annotation
+    and serializes it."""
+    return Response(status_code=status, content_type="application/json", body=body, headers=headers)
 
 
 def problem_responses(*statuses: int) -> dict[int, dict[str, Any]]:

@@ -7,14 +7,14 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from imgtasks.auth import Identity, TokenSigner
-from imgtasks.errors import Unauthorized
-from imgtasks.observability import logger, metrics, tracer
+from imgtasks.domain.errors import Unauthorized
+from imgtasks.observability import logger, metrics
+from imgtasks.services.credentials import Identity, TokenSigner
+from imgtasks.settings import ApiSettings
 
 from .app import app
 from .problems import problem
 from .services import Services, build_services
-from .settings import ApiSettings
 
 # Everything else needs a bearer token. Authentication runs before routing and validation, so a
 # caller without a valid token learns nothing about routes or parameters.
@@ -71,7 +71,6 @@ def handle(event: dict[str, Any], context: LambdaContext, found: Services) -> di
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle(event, context, services())

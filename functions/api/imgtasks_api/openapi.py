@@ -17,6 +17,8 @@ from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate
 
 import imgtasks
 
+from .problems import PROBLEM_CONTENT_TYPE
+
 TITLE = "imgtasks"
 DESCRIPTION = (
     "Asynchronous image tasks: upload images, queue process (resize, rotate, convert, thumbnails, "
@@ -38,9 +40,14 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
         )
     )
     components = schema.setdefault("components", {}).setdefault("schemas", {})
+    internal_error = {
+        "description": "Problem details (RFC 9457); the trace is in the log, never in the answer",
+        "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
     for path, operations in schema.get("paths", {}).items():
         for operation in operations.values():
             operation.get("responses", {}).pop("422", None)
+            operation["responses"]["500"] = internal_error
             if path in PUBLIC_PATHS:
                 operation["security"] = []
             # Request bodies documented by hand (JSON or multipart on one path) bring their own
@@ -48,6 +55,7 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
             for media in operation.get("requestBody", {}).get("content", {}).values():
                 components.update(media.get("schema", {}).pop("$defs", {}))
     components.pop("HTTPValidationError", None)
+    components.pop("ResponseValidationError", None)
     return schema
 
 

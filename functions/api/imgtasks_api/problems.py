@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 
-from imgtasks.errors import (
+from imgtasks.domain.errors import (
     Conflict,
     DomainError,
     Forbidden,

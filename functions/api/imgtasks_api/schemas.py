@@ -1,10 +1,17 @@
-"""Response shapes, for the OpenAPI document (api-v1.md is the contract they follow)."""
+"""Response shapes: what every route returns, validated by Powertools on the way out and named in
+the OpenAPI document (api-v1.md is the contract they follow)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
+
+from imgtasks.domain.errors import ErrorCode, catalog_markdown
+from imgtasks.domain.records import Task
+from imgtasks.domain.results import InferResult, OutputFile, ProcessResult, SourceImage
+from imgtasks.domain.specs import InferSpec, ProcessSpec
 
 
 class Problem(BaseModel):
@@ -64,17 +71,51 @@ class StartedUploadOut(BaseModel):
 
 
 class TaskErrorOut(BaseModel):
-    code: str
-    message: str
+    code: Annotated[
+        ErrorCode,
+        Field(description="Why the task failed; every code the service gives:\n" + catalog_markdown()),
+    ]
+    message: str = Field(description="A sentence for a person")
+
+
+class OutputOut(BaseModel):
+    name: str = Field(description="`default`, or the variant's name")
+    file_id: str
+    format: str
+    width: int
+    height: int
+    frames: int
+    size: int = Field(description="Bytes")
+    url: str = Field(description="A presigned URL that expires within 15 minutes")
+
+
+class ProcessResultOut(BaseModel):
+    outputs: list[OutputOut]
+    source: SourceImage
+
+    @classmethod
+    def from_result(cls, result: ProcessResult, output_url: Callable[[OutputFile], str]) -> ProcessResultOut:
+        outputs = [
+            OutputOut(**output.model_dump(exclude={"bucket", "key"}), url=output_url(output))
+            for output in result.outputs
+        ]
+        return cls(outputs=outputs, source=result.source)
+
+
+TaskResult = ProcessResultOut | InferResult
 
 
 class TaskOut(BaseModel):
+    # The document shows `spec` as the models it is validated with; serializing it only leaves
+    # out what the client left out.
+    model_config = ConfigDict(json_schema_mode_override="validation")
+
     id: str
     type: Literal["process", "infer"]
     status: Literal["queued", "running", "done", "failed", "cancelled"]
     progress: int = Field(ge=0, le=100)
     file_id: str
-    spec: dict[str, Any]
+    spec: ProcessSpec | InferSpec = Field(description="The task as it was asked for (fields left out stay out)")
     created_at: str
     updated_at: str
     started_at: str | None
@@ -82,7 +123,21 @@ class TaskOut(BaseModel):
     duration_ms: int | None
     attempts: int
     error: TaskErrorOut | None
-    result: dict[str, Any] | None
+    result: TaskResult | None
+
+    @field_serializer("spec")
+    def _spec_as_asked(self, spec: ProcessSpec | InferSpec) -> dict[str, Any]:
+        return spec.model_dump(exclude_unset=True, exclude_none=True)
+
+    @classmethod
+    def from_task(cls, task: Task, output_url: Callable[[OutputFile], str]) -> TaskOut:
+        shown = task.model_dump(exclude={"owner_id", "run", "outbox", "result"})
+        result = task.result
+        if isinstance(result, ProcessResult):
+            shown["result"] = ProcessResultOut.from_result(result, output_url)
+        else:
+            shown["result"] = result
+        return cls.model_validate(shown)
 
 
 class TaskList(BaseModel):
@@ -96,14 +151,20 @@ class TaskPage(BaseModel):
 
 class TaskResultOut(BaseModel):
     id: str
-    status: str
-    result: dict[str, Any] | None
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
+    result: TaskResult | None
 
 
 class PresetOut(BaseModel):
+    model_config = ConfigDict(json_schema_mode_override="validation")
+
     name: str
     description: str
-    spec: dict[str, Any]
+    spec: ProcessSpec
+
+    @field_serializer("spec")
+    def _spec_as_written(self, spec: ProcessSpec) -> dict[str, Any]:
+        return spec.model_dump(exclude_none=True)
 
 
 class PresetList(BaseModel):

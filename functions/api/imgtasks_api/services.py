@@ -1,4 +1,4 @@
-"""The API's collaborators, built once per cold start from the settings."""
+"""The API's collaborators, built once per cold start from the settings through the shared wiring."""
 
 from __future__ import annotations
 
@@ -6,17 +6,14 @@ from dataclasses import dataclass
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-from imgtasks import aws
-from imgtasks.accounts import Accounts
-from imgtasks.auth import Passwords, TokenSigner
-from imgtasks.files import FileService, Limits
-from imgtasks.model_registry import ModelRegistry
-from imgtasks.queues import TaskQueue
-from imgtasks.repositories import FileRepository, TaskRepository, UserRepository
-from imgtasks.storage import ObjectStore
-from imgtasks.tasks import TaskService
-
-from .settings import ApiSettings
+from imgtasks.adapters import aws
+from imgtasks.adapters.model_registry import ModelRegistry
+from imgtasks.services.accounts import Accounts
+from imgtasks.services.credentials import Passwords, TokenSigner
+from imgtasks.services.files import FileService
+from imgtasks.services.tasks import TaskService
+from imgtasks.settings import ApiSettings
+from imgtasks.wiring import Wiring
 
 
 @dataclass(frozen=True)
@@ -30,28 +27,16 @@ class Services:
 
 
 def build_services(settings: ApiSettings) -> Services:
-    table = aws.table(settings.table_name)
-    store = ObjectStore(aws.client("s3"))
-    secrets = SecretsProvider(boto3_client=aws.client("secretsmanager"))
-    secret = secrets.get(settings.token_secret_arn, max_age=300)
-    files = FileRepository(table)
-    models = ModelRegistry(aws.client("s3"), settings.models_bucket)
-    limits = Limits(
-        max_upload_bytes=settings.max_upload_bytes,
-        max_pixels=settings.max_image_pixels,
-        max_frames=settings.max_image_frames,
-    )
+    wiring = Wiring(settings)
+    secret = SecretsProvider(boto3_client=aws.client("secretsmanager")).get(settings.token_secret_arn, max_age=300)
+    models = wiring.model_registry
     return Services(
         settings=settings,
-        accounts=Accounts(UserRepository(table), Passwords(), registration_open=settings.allow_registration),
+        accounts=Accounts(wiring.users, Passwords(), registration_open=settings.allow_registration),
         signer=TokenSigner(str(secret), settings.token_issuer, settings.token_ttl_seconds),
-        files=FileService(files, store, settings.uploads_bucket, limits),
+        files=wiring.file_service,
         tasks=TaskService(
-            TaskRepository(table),
-            files,
-            TaskQueue(aws.client("sqs"), settings.process_queue_url, settings.infer_queue_url),
-            store,
-            known_models=models.ids,
+            wiring.tasks, wiring.files, wiring.task_queue, wiring.store, wiring.lifecycle, known_models=models.ids
         ),
         models=models,
     )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from imgtasks.model_registry import ModelManifest
+from imgtasks.domain.model_manifest import ModelManifest
 
 from .preprocess import Placement
 

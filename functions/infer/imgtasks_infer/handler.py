@@ -1,5 +1,6 @@
 """Lambda entry point of the infer function: claim and read each record (partial batch failures
-from Powertools' BatchProcessor), then run the models once over the batch."""
+from Powertools' BatchProcessor, each body parsed by `TaskMessageRecord`), then run the models once
+over the batch."""
 
 from __future__ import annotations
 
@@ -7,20 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from imgtasks import aws
-from imgtasks.model_registry import ModelRegistry
-from imgtasks.observability import logger, metrics, tracer
-from imgtasks.repositories import FileRepository, TaskRepository
-from imgtasks.storage import ObjectStore
+from imgtasks.adapters.task_queue import TaskMessageRecord
+from imgtasks.observability import logger, metrics
+from imgtasks.settings import InferSettings
+from imgtasks.wiring import Wiring
 
-from .models import ModelCache
-from .settings import InferSettings
+from .model_cache import ModelCache
 from .worker import InferWorker, Job
 
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = BatchProcessor(event_type=EventType.SQS, model=TaskMessageRecord)
 _worker: InferWorker | None = None
 
 
@@ -29,27 +27,24 @@ def worker() -> InferWorker:
     global _worker
     if _worker is None:
         settings = InferSettings()  # type: ignore[call-arg]
-        table = aws.table(settings.table_name)
-        registry = ModelRegistry(aws.client("s3"), settings.models_bucket)
+        wiring = Wiring(settings)
         _worker = InferWorker(
-            TaskRepository(table),
-            FileRepository(table),
-            ObjectStore(aws.client("s3")),
-            ModelCache(registry, Path(settings.model_cache_dir)),
+            wiring.files,
+            wiring.store,
+            wiring.lifecycle,
+            ModelCache(wiring.model_registry, Path(settings.model_cache_dir)),
             max_pixels=settings.max_image_pixels,
-            max_receive_count=settings.max_receive_count,
         )
     return _worker
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     jobs: list[Job] = []
 
-    def record_handler(record: SQSRecord) -> None:
-        job = worker().prepare(record)
+    def record_handler(record: TaskMessageRecord) -> None:
+        job = worker().prepare(record.body, record.messageId, int(record.attributes.ApproximateReceiveCount))
         if job is not None:
             jobs.append(job)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from imgtasks.model_registry import ModelManifest
+from imgtasks.domain.model_manifest import ModelManifest
 
 
 @dataclass(frozen=True)

@@ -14,21 +14,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from PIL import Image, ImageOps
 
-from imgtasks import outcomes
-from imgtasks.errors import PermanentTaskError
-from imgtasks.inspection import inspect_image
-from imgtasks.models import FileStatus, Task, TaskError, TaskStatus
+from imgtasks.adapters.repositories import FileRepository
+from imgtasks.adapters.storage import ObjectStore
+from imgtasks.domain.errors import ErrorCode, PermanentTaskError
+from imgtasks.domain.inspection import inspect_image
+from imgtasks.domain.messages import TaskMessage
+from imgtasks.domain.records import FileStatus, Task, TaskError
+from imgtasks.domain.results import Detection, ImageClass, InferResult, ModelUsed
+from imgtasks.domain.specs import InferSpec
 from imgtasks.observability import logger, metrics
-from imgtasks.queues import parse_task_message
-from imgtasks.repositories import FileRepository, TaskRepository
-from imgtasks.specs import InferSpec
-from imgtasks.storage import ObjectStore
+from imgtasks.services.lifecycle import TaskLifecycle
 
 from .decoders import classify, detect
-from .models import LoadedModel, ModelCache
+from .model_cache import LoadedModel, ModelCache
 from .preprocess import prepare
 
 
@@ -38,7 +38,9 @@ class Job:
     task: Task
     image: Image.Image
     models: dict[str, LoadedModel]  # "detection" / "classification" -> model
-    result: dict[str, object] = field(default_factory=lambda: {"image_class": None, "detections": []})
+    image_class: ImageClass | None = None
+    detections: list[Detection] = field(default_factory=list)
+    error: TaskError | None = None
 
 
 def load_image(data: bytes, max_pixels: int) -> Image.Image:
@@ -49,46 +51,38 @@ def load_image(data: bytes, max_pixels: int) -> Image.Image:
         upright = ImageOps.exif_transpose(image) or image
         return upright.convert("RGB")
     except Exception as error:
-        raise PermanentTaskError("invalid_image", "the image is truncated or corrupt and cannot be decoded") from error
+        raise PermanentTaskError(
+            ErrorCode.INVALID_IMAGE, "the image is truncated or corrupt and cannot be decoded"
+        ) from error
 
 
 class InferWorker:
     def __init__(
         self,
-        tasks: TaskRepository,
         files: FileRepository,
         store: ObjectStore,
+        lifecycle: TaskLifecycle,
         models: ModelCache,
         *,
         max_pixels: int,
-        max_receive_count: int,
     ) -> None:
-        self._tasks = tasks
         self._files = files
         self._store = store
+        self._lifecycle = lifecycle
         self._models = models
         self._max_pixels = max_pixels
-        self._max_receive_count = max_receive_count
 
     # ------------------------------------------------------------ phase 1, per record
-    def prepare(self, record: SQSRecord) -> Job | None:
-        message = parse_task_message(record.body)
-        if message is None:
-            logger.error("unexpected message dropped", extra={"message_id": record.message_id})
-            return None
-        task = self._tasks.get(message.task_id)
-        if task is None or task.run != message.run or task.status not in (TaskStatus.QUEUED, TaskStatus.RUNNING):
-            logger.info("infer message skipped", extra={"task_id": message.task_id})
-            return None
-        claimed = self._tasks.claim(task.owner_id, task.id, message.run)
+    def prepare(self, message: TaskMessage, message_id: str, receive_count: int) -> Job | None:
+        claimed = self._lifecycle.claim(message)
         if claimed is None:
+            logger.info("infer message skipped: the task moved on", extra={"task_id": message.task_id})
             return None
-        receive_count = int(record.attributes.approximate_receive_count)
         try:
             spec = InferSpec.model_validate(claimed.spec)
             source = self._files.get(claimed.file_id)
             if source is None or source.status != FileStatus.READY:
-                raise PermanentTaskError("file_missing", "the input file no longer exists or is not ready")
+                raise PermanentTaskError(ErrorCode.FILE_MISSING, "the input file no longer exists or is not ready")
             models = {}
             if spec.detection_model:
                 models["detection"] = self._models.get(spec.detection_model)
@@ -96,13 +90,13 @@ class InferWorker:
                 models["classification"] = self._models.get(spec.classification_model)
             image = load_image(self._store.get(source.bucket, source.key), self._max_pixels)
         except PermanentTaskError as error:
-            self._fail(claimed, error.code, error.message)
+            self._lifecycle.fail(claimed, error.code, error.message)
             return None
         except Exception as error:
-            outcomes.fail_if_last_delivery(self._tasks, claimed, error, receive_count, self._max_receive_count)
+            self._lifecycle.retry_or_fail(claimed, error, receive_count)
             return None
-        self._tasks.set_progress(claimed.id, claimed.run, 30)
-        return Job(record.message_id, claimed, image, models)
+        self._lifecycle.progress(claimed, 30)
+        return Job(message_id, claimed, image, models)
 
     # ------------------------------------------------------------ phase 2, per batch
     def run(self, jobs: list[Job]) -> list[str]:
@@ -143,30 +137,28 @@ class InferWorker:
                 ]
         except Exception as error:
             for job in jobs:
-                job.result = {"error": TaskError(code="inference_failed", message=f"{manifest.id}: {error}")}
+                job.error = TaskError(code=ErrorCode.INFERENCE_FAILED, message=f"{manifest.id}: {error}")
             return
         elapsed_ms = (time.perf_counter() - started) * 1000
         metrics.add_metric(
             name="InferenceMillisecondsPerImage", unit=MetricUnit.Milliseconds, value=elapsed_ms / len(jobs)
         )
         for job, outputs, (_, placement) in zip(jobs, per_image, prepared, strict=True):
-            if "error" in job.result:
+            if job.error is not None:
                 continue
             if kind == "classification":
-                job.result["image_class"] = classify(outputs[0], manifest)
+                job.image_class = ImageClass.model_validate(classify(outputs[0], manifest))
             else:
-                job.result["detections"] = detect(dict(zip(output_names, outputs, strict=True)), manifest, placement)
+                found = detect(dict(zip(output_names, outputs, strict=True)), manifest, placement)
+                job.detections = [Detection.model_validate(detection) for detection in found]
 
     def _finish(self, job: Job) -> None:
-        error = job.result.get("error")
-        if isinstance(error, TaskError):
-            self._fail(job.task, error.code, error.message)
+        if job.error is not None:
+            self._lifecycle.fail(job.task, ErrorCode(job.error.code), job.error.message)
             return
-        result = {
-            **job.result,
-            "models": {kind: {"id": m.manifest.id, "version": m.manifest.version} for kind, m in job.models.items()},
-        }
-        outcomes.complete(self._tasks, job.task, result)
-
-    def _fail(self, task: Task, code: str, message: str) -> None:
-        outcomes.fail(self._tasks, task, code, message)
+        result = InferResult(
+            image_class=job.image_class,
+            detections=job.detections,
+            models={kind: ModelUsed(id=m.manifest.id, version=m.manifest.version) for kind, m in job.models.items()},
+        )
+        self._lifecycle.complete(job.task, result)

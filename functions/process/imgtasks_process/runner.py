@@ -13,34 +13,28 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from ulid import ULID
 
-from imgtasks import outcomes
-from imgtasks.clock import now_rfc3339
-from imgtasks.errors import PermanentTaskError
-from imgtasks.inspection import CONTENT_TYPES
-from imgtasks.models import FileRecord, FileStatus, Task, TaskStatus
+from imgtasks.adapters.repositories import FileRepository
+from imgtasks.adapters.storage import ObjectStore
+from imgtasks.domain.clock import now_rfc3339
+from imgtasks.domain.errors import ErrorCode, PermanentTaskError
+from imgtasks.domain.inspection import CONTENT_TYPES
+from imgtasks.domain.messages import TaskMessage
+from imgtasks.domain.presets import resolve
+from imgtasks.domain.records import FileRecord, FileStatus, Task
+from imgtasks.domain.results import OutputFile, ProcessResult, SourceImage
+from imgtasks.domain.specs import ProcessSpec
 from imgtasks.observability import logger
-from imgtasks.presets import resolve
-from imgtasks.queues import TaskMessage
-from imgtasks.repositories import FileRepository, TaskRepository
-from imgtasks.specs import ProcessSpec
-from imgtasks.storage import ObjectStore
+from imgtasks.services.lifecycle import TaskLifecycle
 
 from . import imaging
 
 EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif"}
-
-
-@dataclass(frozen=True)
-class RunnerConfig:
-    results_bucket: str
-    limits: imaging.Limits
-    max_receive_count: int
 
 
 IDEMPOTENCY_KEY = "[task_id, run]"
@@ -56,16 +50,20 @@ def output_file_id(task: Task, name: str) -> str:
 class TaskRunner:
     def __init__(
         self,
-        tasks: TaskRepository,
         files: FileRepository,
         store: ObjectStore,
-        config: RunnerConfig,
+        lifecycle: TaskLifecycle,
+        *,
+        results_bucket: str,
+        limits: imaging.DecodeLimits,
         idempotency: tuple[BasePersistenceLayer, IdempotencyConfig] | None = None,
     ) -> None:
-        self._tasks = tasks
         self._files = files
         self._store = store
-        self._config = config
+        self._lifecycle = lifecycle
+        self._results_bucket = results_bucket
+        self._limits = limits
+        self._idempotency_config = idempotency[1] if idempotency else None
         self._run: Callable[..., object] = self._run_once
         if idempotency is not None:
             persistence, idempotency_config = idempotency
@@ -73,69 +71,63 @@ class TaskRunner:
                 data_keyword_argument="message", persistence_store=persistence, config=idempotency_config
             )(self._run_once)
 
-    def handle(self, message: TaskMessage, receive_count: int) -> None:
+    def register_lambda_context(self, context: LambdaContext) -> None:
+        if self._idempotency_config is not None:
+            self._idempotency_config.register_lambda_context(context)
+
+    def run(self, message: TaskMessage, receive_count: int) -> None:
         self._run(message=message.model_dump(), receive_count=receive_count)
 
     def _run_once(self, message: dict[str, object], receive_count: int) -> None:
-        self._handle(TaskMessage.model_validate(message), receive_count)
+        self._claim_and_render(TaskMessage.model_validate(message), receive_count)
 
-    def _handle(self, message: TaskMessage, receive_count: int) -> None:
-        task = self._tasks.get(message.task_id)
-        if task is None or task.run != message.run or task.status not in (TaskStatus.QUEUED, TaskStatus.RUNNING):
-            logger.info(
-                "task message skipped",
-                extra={"task_id": message.task_id, "run": message.run, "status": task.status if task else None},
-            )
-            return
-        claimed = self._tasks.claim(task.owner_id, task.id, message.run)
-        if claimed is None:
-            logger.info("task message skipped: the task moved on", extra={"task_id": task.id})
+    def _claim_and_render(self, message: TaskMessage, receive_count: int) -> None:
+        task = self._lifecycle.claim(message)
+        if task is None:
+            logger.info("task message skipped: the task moved on", extra={"task_id": message.task_id})
             return
         try:
-            result = self._execute(claimed)
+            result = self._render(task)
         except PermanentTaskError as error:
-            self._fail(claimed, error.code, error.message)
+            self._lifecycle.fail(task, error.code, error.message)
             return
         except Exception as error:
-            outcomes.fail_if_last_delivery(self._tasks, claimed, error, receive_count, self._config.max_receive_count)
+            self._lifecycle.retry_or_fail(task, error, receive_count)
             return
-        self._finish(claimed, result)
+        if not self._lifecycle.complete(task, result):
+            # Cancelled, restarted or deleted while it ran: its outputs belong to nobody.
+            self._discard_outputs(result)
 
-    def _execute(self, task: Task) -> dict[str, object]:
+    def _render(self, task: Task) -> ProcessResult:
         source = self._files.get(task.file_id)
         if source is None or source.status != FileStatus.READY:
-            raise PermanentTaskError("file_missing", "the input file no longer exists or is not ready")
+            raise PermanentTaskError(ErrorCode.FILE_MISSING, "the input file no longer exists or is not ready")
         spec = resolve(ProcessSpec.model_validate(task.spec))
         data = self._store.get(source.bucket, source.key)
 
         def progress(percent: int) -> None:
-            self._tasks.set_progress(task.id, task.run, percent)
+            self._lifecycle.progress(task, percent)
 
-        rendering = imaging.render(data, spec, self._config.limits, progress)
-        outputs = []
-        for rendered in rendering.outputs:
-            outputs.append(self._store_output(task, source, rendered))
-        return {
-            "outputs": outputs,
-            "source": {
-                "format": rendering.source.format,
-                "width": rendering.source.width,
-                "height": rendering.source.height,
-                "frames": rendering.source.frames,
-                "size": rendering.source.size,
-            },
-        }
+        rendering = imaging.render(data, spec, self._limits, progress)
+        outputs = [self._store_output(task, source, rendered) for rendered in rendering.outputs]
+        found = rendering.source
+        return ProcessResult(
+            outputs=outputs,
+            source=SourceImage(
+                format=found.format, width=found.width, height=found.height, frames=found.frames, size=found.size
+            ),
+        )
 
-    def _store_output(self, task: Task, source: FileRecord, rendered: imaging.Rendered) -> dict[str, object]:
+    def _store_output(self, task: Task, source: FileRecord, rendered: imaging.Rendered) -> OutputFile:
         file_id = output_file_id(task, rendered.name)
         extension = EXTENSIONS[rendered.format]
         key = f"results/{task.owner_id}/{task.id}/{task.run}/{rendered.name}.{extension}"
-        self._store.put(self._config.results_bucket, key, rendered.data, CONTENT_TYPES[rendered.format])
+        self._store.put(self._results_bucket, key, rendered.data, CONTENT_TYPES[rendered.format])
         stem = source.filename.rsplit(".", 1)[0] or "image"
         suffix = "" if rendered.name == "default" else f"-{rendered.name}"
         if task.outbox:
             outbox_key = f"{task.outbox}{suffix}.{extension}"
-            self._store.put(self._config.results_bucket, outbox_key, rendered.data, CONTENT_TYPES[rendered.format])
+            self._store.put(self._results_bucket, outbox_key, rendered.data, CONTENT_TYPES[rendered.format])
         self._files.put(
             FileRecord(
                 id=file_id,
@@ -144,7 +136,7 @@ class TaskRunner:
                 content_type=CONTENT_TYPES[rendered.format],
                 size=len(rendered.data),
                 status=FileStatus.READY,
-                bucket=self._config.results_bucket,
+                bucket=self._results_bucket,
                 key=key,
                 created_at=now_rfc3339(),
                 format=rendered.format,
@@ -154,27 +146,19 @@ class TaskRunner:
                 task_id=task.id,
             )
         )
-        return {
-            "name": rendered.name,
-            "file_id": file_id,
-            "format": rendered.format,
-            "width": rendered.width,
-            "height": rendered.height,
-            "frames": rendered.frames,
-            "size": len(rendered.data),
-            "bucket": self._config.results_bucket,
-            "key": key,
-        }
+        return OutputFile(
+            name=rendered.name,
+            file_id=file_id,
+            format=rendered.format,
+            width=rendered.width,
+            height=rendered.height,
+            frames=rendered.frames,
+            size=len(rendered.data),
+            bucket=self._results_bucket,
+            key=key,
+        )
 
-    def _finish(self, task: Task, result: dict[str, object]) -> None:
-        if not outcomes.complete(self._tasks, task, result):
-            # Cancelled, restarted or deleted while it ran: its outputs belong to nobody.
-            self._discard_outputs(result)
-
-    def _discard_outputs(self, result: dict[str, object]) -> None:
-        for output in result["outputs"]:  # type: ignore[attr-defined]
-            self._store.delete(output["bucket"], [output["key"]])
-            self._files.delete(output["file_id"])
-
-    def _fail(self, task: Task, code: str, message: str) -> None:
-        outcomes.fail(self._tasks, task, code, message)
+    def _discard_outputs(self, result: ProcessResult) -> None:
+        for output in result.outputs:
+            self._store.delete(output.bucket, [output.key])
+            self._files.delete(output.file_id)

@@ -1,9 +1,13 @@
-"""One Logger, Tracer and Metrics per process, configured by the POWERTOOLS_* variables."""
+"""One Logger and Metrics per process, configured by the POWERTOOLS_* variables.
+
+There is no tracer object: Lambda's active tracing (Tracing: Active in the template) records each
+invocation in X-Ray without an SDK in the function, and the X-Ray SDK is in maintenance mode since
+February 2026, with AWS recommending OpenTelemetry (the ADOT Lambda layer) for deeper traces. The
+README says how to add that layer; the functions need no change for it."""
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()

@@ -1,5 +1,6 @@
-"""Configuration every function reads. Each function extends this with its own variables; every
-variable is declared in infra/template.yaml and parsed once per cold start."""
+"""Configuration every function reads, parsed once per cold start. Every variable is declared in
+infra/template.yaml, which alone holds the values: no field here has a default that would repeat
+(and could drift from) the template."""
 
 from __future__ import annotations
 
@@ -7,8 +8,32 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class FunctionSettings(BaseSettings):
+    """The variables the template's Globals give every function."""
+
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
 
     table_name: str
     uploads_bucket: str
     results_bucket: str
+    models_bucket: str
+    process_queue_url: str
+    infer_queue_url: str
+    max_receive_count: int
+    max_upload_bytes: int
+    max_image_pixels: int
+    max_image_frames: int
+
+
+class ApiSettings(FunctionSettings):
+    token_secret_arn: str
+    token_ttl_seconds: int
+    token_issuer: str
+    allow_registration: bool
+
+
+class ProcessSettings(FunctionSettings):
+    idempotency_table_name: str
+
+
+class InferSettings(FunctionSettings):
+    model_cache_dir: str

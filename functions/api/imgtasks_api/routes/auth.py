@@ -7,8 +7,8 @@ import json
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from imgtasks.accounts import Registration
 from imgtasks.observability import logger
+from imgtasks.services.accounts import Registration
 
 from ..bodies import media_type, parse_form
 from ..context import json_response, ok_response, problem_responses, services
@@ -22,13 +22,14 @@ FORM = "application/x-www-form-urlencoded"
 @router.post(
     "/auth/register",
     summary="Create an account",
+    operation_id="register",
     tags=["auth"],
     responses={**ok_response(201, UserOut, "The new user"), **problem_responses(400, 403, 409)},
 )
-def register(registration: Registration):
+def register(registration: Registration) -> Response[UserOut]:
     user = services(router).accounts.register(registration)
     logger.info("user registered", extra={"user_id": user.id})
-    return json_response(201, user.public())
+    return json_response(201, UserOut.model_validate(user.public()))
 
 
 def oauth_error(error: str, description: str, status: int = 400):
@@ -44,6 +45,7 @@ def oauth_error(error: str, description: str, status: int = 400):
 @router.post(
     "/auth/token",
     summary="Get an access token (OAuth 2.0 password grant, form-encoded)",
+    operation_id="issue_token",
     tags=["auth"],
     responses={
         **ok_response(200, TokenOut, "A bearer token"),

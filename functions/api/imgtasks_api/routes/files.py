@@ -6,16 +6,16 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from imgtasks.errors import InvalidInput, UnsupportedMediaType
-from imgtasks.files import SMALL_UPLOAD_LIMIT, StartedUpload
-from imgtasks.models import FileRecord
+from imgtasks.domain.errors import InvalidInput, UnsupportedMediaType
+from imgtasks.domain.records import FileRecord
+from imgtasks.services.files import SMALL_UPLOAD_LIMIT, StartedUpload
 
 from ..bodies import UploadedFile, media_type, parse_json, parse_multipart, raw_body
-from ..context import caller, json_response, ok_response, problem_responses, services
-from ..schemas import FileOut, FilePage, StartedUploadOut
+from ..context import Model, caller, json_response, ok_response, problem_responses, services
+from ..schemas import FileOut, FilePage, StartedUploadOut, UploadOut
 
 router = Router()
 
@@ -34,7 +34,7 @@ class StartUpload(BaseModel):
     size: int = Field(ge=1, description="Bytes; the presigned policy caps the upload at this size")
 
 
-UPLOAD_BODY = {
+MULTIPART_FILE_BODY = {
     "requestBody": {
         "required": True,
         "content": {
@@ -42,10 +42,9 @@ UPLOAD_BODY = {
                 "schema": {
                     "type": "object",
                     "required": ["file"],
-                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "properties": {"file": {"type": "string", "format": "binary", "description": "At most 4 MiB"}},
                 }
-            },
-            "application/json": {"schema": StartUpload.model_json_schema(ref_template="#/components/schemas/{model}")},
+            }
         },
     }
 }
@@ -61,25 +60,36 @@ def file_part(files: dict[str, UploadedFile]) -> UploadedFile:
     return upload
 
 
-def started_upload_body(started: StartedUpload) -> dict[str, object]:
-    return {
-        "file": started.file.public(),
-        "upload": {
-            "url": started.upload.url,
-            "method": "POST",
-            "fields": started.upload.fields,
-            "expires_at": started.expires_at,
-        },
-    }
+def started_upload(started: StartedUpload) -> StartedUploadOut:
+    return StartedUploadOut(
+        file=FileOut.model_validate(started.file.public()),
+        upload=UploadOut(
+            url=started.upload.url, method="POST", fields=started.upload.fields, expires_at=started.expires_at
+        ),
+    )
 
 
-def created(record: FileRecord, body: object) -> Response:
+def created(record: FileRecord, body: Model) -> Response[Model]:
     return json_response(201, body, headers={"Location": f"/files/{record.id}"})
+
+
+def start_upload(request: StartUpload) -> Response[StartedUploadOut]:
+    started = services(router).files.start_upload(
+        caller(router).user_id, request.filename, request.content_type, request.size
+    )
+    return created(started.file, started_upload(started))
 
 
 @router.post(
     "/files",
-    summary="Upload a file (multipart, at most 4 MiB) or start a presigned upload (JSON)",
+    summary="Upload a file (multipart, at most 4 MiB)",
+    description=(
+        "Stores the file and inspects it at once: 201 with the file `ready`, or 400 when the bytes are not a "
+        "supported image. This path also accepts the JSON body of `POST /files/presigned` (the contract's first "
+        "form); the document lists that form under its own operation so that generated clients get one body type "
+        "per operation."
+    ),
+    operation_id="upload_file",
     tags=["files"],
     responses={
         **ok_response(
@@ -87,52 +97,72 @@ def created(record: FileRecord, body: object) -> Response:
         ),
         **problem_responses(400, 401, 413, 415),
     },
-    openapi_extensions=UPLOAD_BODY,
+    openapi_extensions=MULTIPART_FILE_BODY,
 )
-def create_file():
+def create_file() -> Response[FileOut | StartedUploadOut]:
     event = router.current_event
-    owner = caller(router).user_id
-    files = services(router).files
     kind = media_type(event)
     if kind == "multipart/form-data":
         _, parts = parse_multipart(event)
         upload = file_part(parts)
-        record = files.upload(owner, upload.filename, upload.data)
-        return created(record, record.public())
+        record = services(router).files.upload(caller(router).user_id, upload.filename, upload.data)
+        return created(record, FileOut.model_validate(record.public()))
     if kind == "application/json":
-        request = parse_json(raw_body(event), StartUpload)
-        started = files.start_upload(owner, request.filename, request.content_type, request.size)
-        return created(started.file, started_upload_body(started))
+        return start_upload(parse_json(raw_body(event), StartUpload))  # type: ignore[return-value]
     raise UnsupportedMediaType(
         f"send multipart/form-data with a 'file' part (at most {SMALL_UPLOAD_LIMIT} bytes), or application/json "
         f"{{filename, content_type, size}} for a presigned upload (got {kind or 'no content type'})"
     )
 
 
+@router.post(
+    "/files/presigned",
+    summary="Start a large upload: a pending file and a presigned POST to S3",
+    description=(
+        "The client posts the bytes straight to `upload.url` with `upload.fields`; the S3 event then inspects "
+        "them and marks the file `ready` or `rejected`. The policy caps the size and pins the key and content type."
+    ),
+    operation_id="start_presigned_upload",
+    tags=["files"],
+    responses={
+        **ok_response(201, StartedUploadOut, "The pending file and its upload"),
+        **problem_responses(400, 401, 415),
+    },
+)
+def start_presigned_upload(request: Annotated[StartUpload, Body()]) -> Response[StartedUploadOut]:
+    return start_upload(request)
+
+
 @router.get(
     "/files",
     summary="The caller's files, newest first",
+    operation_id="list_files",
     tags=["files"],
     responses={**ok_response(200, FilePage, "A page of files"), **problem_responses(400, 401)},
 )
-def list_files(limit: Limit = 20, cursor: Cursor = None):
+def list_files(limit: Limit = 20, cursor: Cursor = None) -> Response[FilePage]:
     page = services(router).files.list(caller(router).user_id, limit, cursor)
-    return json_response(200, {"items": [record.public() for record in page.items], "next_cursor": page.next_cursor})
+    items = [FileOut.model_validate(record.public()) for record in page.items]
+    return json_response(200, FilePage(items=items, next_cursor=page.next_cursor))
 
 
 @router.get(
     "/files/<file_id>",
     summary="A file",
+    operation_id="get_file",
     tags=["files"],
     responses={**ok_response(200, FileOut, "The file"), **problem_responses(401, 404)},
 )
-def get_file(file_id: FileId):
-    return json_response(200, services(router).files.get(caller(router).user_id, file_id).public())
+def get_file(file_id: FileId) -> Response[FileOut]:
+    return json_response(
+        200, FileOut.model_validate(services(router).files.get(caller(router).user_id, file_id).public())
+    )
 
 
 @router.get(
     "/files/<file_id>/content",
     summary="Redirect (302) to a presigned URL of the bytes, valid for 15 minutes",
+    operation_id="get_file_content",
     tags=["files"],
     responses={302: {"description": "Location: a presigned S3 URL"}, **problem_responses(401, 404, 409)},
 )
@@ -144,6 +174,7 @@ def get_file_content(file_id: FileId):
 @router.delete(
     "/files/<file_id>",
     summary="Delete a file and its bytes",
+    operation_id="delete_file",
     tags=["files"],
     responses={204: {"description": "Deleted"}, **problem_responses(401, 404)},
 )

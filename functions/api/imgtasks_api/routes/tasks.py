@@ -4,7 +4,7 @@ delete; and the presets a process task can name."""
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -12,27 +12,34 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import TypeAdapter
 
-from imgtasks.errors import InvalidInput, UnsupportedMediaType
-from imgtasks.ids import new_id
+from imgtasks.domain.errors import InvalidInput, UnsupportedMediaType
+from imgtasks.domain.ids import new_id
+from imgtasks.domain.presets import describe_presets
+from imgtasks.domain.records import Task
+from imgtasks.domain.specs import CreateTasks
 from imgtasks.observability import logger, metrics
-from imgtasks.presets import describe_presets
-from imgtasks.specs import CreateTasks
 
 from ..bodies import media_type, parse_json, parse_multipart, raw_body, validate
 from ..context import caller, json_response, ok_response, problem_responses, services
 from ..routes.files import file_part
 from ..schemas import PresetList, TaskList, TaskOut, TaskPage, TaskResultOut
+from ..services import Services
 
 router = Router()
 
 TaskId = Annotated[str, Path(description="A task id", min_length=1, max_length=64)]
 CREATE_TASKS = TypeAdapter(CreateTasks)
 
-CREATE_BODY = {
+
+def shown(found: Services, task: Task) -> TaskOut:
+    """The task as clients see it: outputs carry presigned URLs instead of storage keys."""
+    return TaskOut.from_task(task, found.tasks.output_url)
+
+
+MULTIPART_TASK_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": CREATE_TASKS.json_schema(ref_template="#/components/schemas/{model}")},
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
@@ -46,9 +53,17 @@ CREATE_BODY = {
         },
     }
 }
+JSON_TASK_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": CREATE_TASKS.json_schema(ref_template="#/components/schemas/{model}")},
+        },
+    }
+}
 
 
-def _create_from_multipart(owner: str) -> list[Any]:
+def _create_from_multipart(owner: str) -> list[Task]:
     fields, parts = parse_multipart(router.current_event)
     upload = file_part(parts)
     if "spec" not in fields:
@@ -75,34 +90,58 @@ def _create_from_multipart(owner: str) -> list[Any]:
     return found.tasks.create(owner, request.model_copy(update={"file_ids": [record.id]}))
 
 
+def queued(found: Services, tasks: list[Task]) -> Response[TaskList]:
+    metrics.add_metric(name="TasksCreated", unit=MetricUnit.Count, value=len(tasks))
+    logger.info("tasks created", extra={"task_ids": [task.id for task in tasks]})
+    return json_response(202, TaskList(tasks=[shown(found, task) for task in tasks]))
+
+
 @router.post(
     "/tasks",
-    summary="Create one task per file (JSON), or upload a file and create its task (multipart)",
+    summary="Create one task per file",
+    description=(
+        "One task per entry of `file_ids` (1 to 50); a task whose file is still `pending` waits and starts when "
+        "the upload lands. This path also accepts the multipart body of `POST /tasks/upload` (the contract's "
+        "second form); the document lists that form under its own operation so that generated clients get one "
+        "body type per operation."
+    ),
+    operation_id="create_tasks",
     tags=["tasks"],
     responses={**ok_response(202, TaskList, "The queued tasks"), **problem_responses(400, 401, 413, 415)},
-    openapi_extensions=CREATE_BODY,
+    openapi_extensions=JSON_TASK_BODY,
 )
-def create_tasks():
+def create_tasks() -> Response[TaskList]:
     owner = caller(router).user_id
     found = services(router)
     kind = media_type(router.current_event)
     if kind == "application/json":
-        request = parse_json(raw_body(router.current_event), CREATE_TASKS)
-        tasks = found.tasks.create(owner, request)
-    elif kind == "multipart/form-data":
-        tasks = _create_from_multipart(owner)
-    else:
-        raise UnsupportedMediaType(
-            f"send application/json, or multipart/form-data with 'file' and 'spec' parts (got {kind or 'none'})"
-        )
-    metrics.add_metric(name="TasksCreated", unit=MetricUnit.Count, value=len(tasks))
-    logger.info("tasks created", extra={"task_ids": [task.id for task in tasks]})
-    return json_response(202, {"tasks": [found.tasks.public(task) for task in tasks]})
+        return queued(found, found.tasks.create(owner, parse_json(raw_body(router.current_event), CREATE_TASKS)))
+    if kind == "multipart/form-data":
+        return queued(found, _create_from_multipart(owner))
+    raise UnsupportedMediaType(
+        f"send application/json, or multipart/form-data with 'file' and 'spec' parts (got {kind or 'none'})"
+    )
+
+
+@router.post(
+    "/tasks/upload",
+    summary="Upload a file (multipart, at most 4 MiB) and create its task",
+    operation_id="upload_file_and_create_task",
+    tags=["tasks"],
+    responses={**ok_response(202, TaskList, "The queued task"), **problem_responses(400, 401, 413, 415)},
+    openapi_extensions=MULTIPART_TASK_BODY,
+)
+def upload_and_create_task() -> Response[TaskList]:
+    kind = media_type(router.current_event)
+    if kind != "multipart/form-data":
+        raise UnsupportedMediaType(f"send multipart/form-data with 'file' and 'spec' parts (got {kind or 'none'})")
+    return queued(services(router), _create_from_multipart(caller(router).user_id))
 
 
 @router.get(
     "/tasks",
     summary="The caller's tasks",
+    operation_id="list_tasks",
     tags=["tasks"],
     responses={**ok_response(200, TaskPage, "A page of tasks"), **problem_responses(400, 401)},
 )
@@ -112,7 +151,7 @@ def list_tasks(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     order: Annotated[Literal["-created_at", "created_at"], Query()] = "-created_at",
-):
+) -> Response[TaskPage]:
     found = services(router)
     page = found.tasks.list(
         caller(router).user_id,
@@ -122,37 +161,38 @@ def list_tasks(
         task_type=task_type,
         newest_first=order == "-created_at",
     )
-    return json_response(
-        200, {"items": [found.tasks.public(task) for task in page.items], "next_cursor": page.next_cursor}
-    )
+    return json_response(200, TaskPage(items=[shown(found, task) for task in page.items], next_cursor=page.next_cursor))
 
 
 @router.get(
     "/tasks/<task_id>",
     summary="A task",
+    operation_id="get_task",
     tags=["tasks"],
     responses={**ok_response(200, TaskOut, "The task"), **problem_responses(401, 404)},
 )
-def get_task(task_id: TaskId):
+def get_task(task_id: TaskId) -> Response[TaskOut]:
     found = services(router)
-    return json_response(200, found.tasks.public(found.tasks.get(caller(router).user_id, task_id)))
+    return json_response(200, shown(found, found.tasks.get(caller(router).user_id, task_id)))
 
 
 @router.get(
     "/tasks/<task_id>/result",
     summary="A task's result (null until done)",
+    operation_id="get_task_result",
     tags=["tasks"],
     responses={**ok_response(200, TaskResultOut, "The result"), **problem_responses(401, 404)},
 )
-def get_task_result(task_id: TaskId):
+def get_task_result(task_id: TaskId) -> Response[TaskResultOut]:
     found = services(router)
-    shown = found.tasks.public(found.tasks.get(caller(router).user_id, task_id))
-    return json_response(200, {"id": shown["id"], "status": shown["status"], "result": shown["result"]})
+    task = shown(found, found.tasks.get(caller(router).user_id, task_id))
+    return json_response(200, TaskResultOut(id=task.id, status=task.status, result=task.result))
 
 
 @router.get(
     "/tasks/<task_id>/download",
     summary="Redirect (302) to a presigned URL of an output",
+    operation_id="download_task_output",
     tags=["tasks"],
     responses={302: {"description": "Location: a presigned S3 URL"}, **problem_responses(401, 404, 409)},
 )
@@ -167,28 +207,31 @@ def download_task_output(
 @router.post(
     "/tasks/<task_id>/cancel",
     summary="Cancel a queued or running task",
+    operation_id="cancel_task",
     tags=["tasks"],
     responses={**ok_response(202, TaskOut, "The cancelled task"), **problem_responses(401, 404, 409)},
 )
-def cancel_task(task_id: TaskId):
+def cancel_task(task_id: TaskId) -> Response[TaskOut]:
     found = services(router)
-    return json_response(202, found.tasks.public(found.tasks.cancel(caller(router).user_id, task_id)))
+    return json_response(202, shown(found, found.tasks.cancel(caller(router).user_id, task_id)))
 
 
 @router.post(
     "/tasks/<task_id>/restart",
     summary="Queue a failed or cancelled task again",
+    operation_id="restart_task",
     tags=["tasks"],
     responses={**ok_response(202, TaskOut, "The queued task"), **problem_responses(401, 404, 409)},
 )
-def restart_task(task_id: TaskId):
+def restart_task(task_id: TaskId) -> Response[TaskOut]:
     found = services(router)
-    return json_response(202, found.tasks.public(found.tasks.restart(caller(router).user_id, task_id)))
+    return json_response(202, shown(found, found.tasks.restart(caller(router).user_id, task_id)))
 
 
 @router.delete(
     "/tasks/<task_id>",
     summary="Delete a task (cancelling it first when active) and its outputs",
+    operation_id="delete_task",
     tags=["tasks"],
     responses={204: {"description": "Deleted"}, **problem_responses(401, 404)},
 )
@@ -200,8 +243,9 @@ def delete_task(task_id: TaskId):
 @router.get(
     "/presets",
     summary="The presets a process task can name",
+    operation_id="list_presets",
     tags=["tasks"],
     responses={**ok_response(200, PresetList, "The presets"), **problem_responses(401)},
 )
-def list_presets():
-    return json_response(200, {"presets": describe_presets()})
+def list_presets() -> Response[PresetList]:
+    return json_response(200, PresetList.model_validate({"presets": describe_presets()}))

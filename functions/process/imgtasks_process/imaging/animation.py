@@ -9,8 +9,8 @@ from itertools import accumulate
 
 from PIL import Image
 
-from imgtasks.errors import PermanentTaskError
-from imgtasks.specs import FramesOperation
+from imgtasks.domain.errors import ErrorCode, PermanentTaskError
+from imgtasks.domain.specs import FramesOperation
 
 from .frames import Frames
 
@@ -33,7 +33,7 @@ def retime(frames: Frames, op: FramesOperation, max_frames: int) -> Frames:
     window_end = min(op.end * 1000, total) if op.end is not None else total
     if window_start >= total:
         raise PermanentTaskError(
-            "invalid_operation", f"frames start at {op.start}s, after the animation ends ({total / 1000:.2f}s)"
+            ErrorCode.INVALID_OPERATION, f"frames start at {op.start}s, after the animation ends ({total / 1000:.2f}s)"
         )
     picked: list[Image.Image] = []
     picked_durations: list[float] = []
@@ -41,7 +41,9 @@ def retime(frames: Frames, op: FramesOperation, max_frames: int) -> Frames:
         step = 1000 / op.fps
         count = int((window_end - window_start) / step + 0.999)
         if count > max_frames:
-            raise PermanentTaskError("image_too_large", f"{count} frames at {op.fps} fps; the limit is {max_frames}")
+            raise PermanentTaskError(
+                ErrorCode.IMAGE_TOO_LARGE, f"{count} frames at {op.fps} fps; the limit is {max_frames}"
+            )
         for index in range(max(1, count)):
             moment = window_start + index * step
             picked.append(frames.images[bisect_right(starts, moment) - 1])
@@ -62,7 +64,7 @@ def retime(frames: Frames, op: FramesOperation, max_frames: int) -> Frames:
     images, merged = _merge_repeats(picked, picked_durations)
     if len(images) > max_frames:
         raise PermanentTaskError(
-            "image_too_large", f"the result would have {len(images)} frames; the limit is {max_frames}"
+            ErrorCode.IMAGE_TOO_LARGE, f"the result would have {len(images)} frames; the limit is {max_frames}"
         )
     return replace(frames, images=images, durations=[max(MIN_DURATION_MS, round(d)) for d in merged])
 

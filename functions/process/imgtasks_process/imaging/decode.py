@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps
 
-from imgtasks.errors import PermanentTaskError
-from imgtasks.inspection import SUPPORTED_FORMATS
+from imgtasks.domain.errors import ErrorCode, PermanentTaskError
+from imgtasks.domain.inspection import SUPPORTED_FORMATS
 
 from .frames import Frames
 
@@ -47,28 +47,29 @@ def _open(data: bytes) -> Image.Image:
         return Image.open(io.BytesIO(data))
     except Exception as error:  # Pillow raises many kinds for input it cannot read
         raise PermanentTaskError(
-            "invalid_image", "the file is not an image this service can read (JPEG, PNG, WebP or GIF)"
+            ErrorCode.INVALID_IMAGE, "the file is not an image this service can read (JPEG, PNG, WebP or GIF)"
         ) from error
 
 
 def read_header(image: Image.Image, max_pixels: int, max_frames: int) -> Header:
     if image.format not in SUPPORTED_FORMATS:
-        raise PermanentTaskError("unsupported_format", f"{image.format or 'this'} images are not supported")
+        raise PermanentTaskError(ErrorCode.UNSUPPORTED_FORMAT, f"{image.format or 'this'} images are not supported")
     width, height = image.size
     if width * height > max_pixels:
         raise PermanentTaskError(
-            "image_too_large", f"the image is {width}x{height} ({width * height} pixels); the limit is {max_pixels}"
+            ErrorCode.IMAGE_TOO_LARGE,
+            f"the image is {width}x{height} ({width * height} pixels); the limit is {max_pixels}",
         )
     try:
         frames = int(getattr(image, "n_frames", 1))
         orientation = int(image.getexif().get(_ORIENTATION, 1)) if frames == 1 else 1
     except Exception as error:
-        raise PermanentTaskError("invalid_image", "the image's header is corrupt") from error
+        raise PermanentTaskError(ErrorCode.INVALID_IMAGE, "the image's header is corrupt") from error
     if frames > max_frames:
-        raise PermanentTaskError("image_too_large", f"the image has {frames} frames; the limit is {max_frames}")
+        raise PermanentTaskError(ErrorCode.IMAGE_TOO_LARGE, f"the image has {frames} frames; the limit is {max_frames}")
     if frames > 1 and width * height * frames > MAX_ANIMATION_PIXELS:
         raise PermanentTaskError(
-            "image_too_large",
+            ErrorCode.IMAGE_TOO_LARGE,
             f"the animation is {frames} frames of {width}x{height}; at most {MAX_ANIMATION_PIXELS} pixels in all",
         )
     return Header(SUPPORTED_FORMATS[image.format], width, height, frames, orientation)
@@ -95,7 +96,9 @@ def decode(
     except PermanentTaskError:
         raise
     except Exception as error:
-        raise PermanentTaskError("invalid_image", "the image is truncated or corrupt and cannot be decoded") from error
+        raise PermanentTaskError(
+            ErrorCode.INVALID_IMAGE, "the image is truncated or corrupt and cannot be decoded"
+        ) from error
     exif = frames.first.info.get("exif")
     return Decoded(header, frames, icc_profile, exif if isinstance(exif, bytes) else None)
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from PIL import Image, ImageCms
 
-from imgtasks.errors import PermanentTaskError
-from imgtasks.specs import OutputSpec
+from imgtasks.domain.errors import ErrorCode, PermanentTaskError
+from imgtasks.domain.specs import OutputSpec
 
 from .frames import Frames
 from .operations import color, has_alpha
@@ -138,5 +138,5 @@ def encode(
             )
         paletted[0].save(buffer, "GIF", **options)
     else:
-        raise PermanentTaskError("invalid_output", f"output format {fmt} is not supported")
+        raise PermanentTaskError(ErrorCode.INVALID_OUTPUT, f"output format {fmt} is not supported")
     return buffer.getvalue(), fmt, len(images)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PIL import Image, ImageFilter
 
-from imgtasks.errors import PermanentTaskError
-from imgtasks.specs import (
+from imgtasks.domain.errors import ErrorCode, PermanentTaskError
+from imgtasks.domain.specs import (
     BlurOperation,
     CropOperation,
     FlipOperation,
@@ -115,7 +115,7 @@ def rotate(image: Image.Image, op: RotateOperation) -> Image.Image:
 def crop(image: Image.Image, op: CropOperation) -> Image.Image:
     if op.left >= image.width or op.top >= image.height:
         raise PermanentTaskError(
-            "invalid_operation",
+            ErrorCode.INVALID_OPERATION,
             f"crop starts at ({op.left}, {op.top}), outside the {image.width}x{image.height} image",
         )
     right, bottom = min(op.left + op.width, image.width), min(op.top + op.height, image.height)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from imgtasks.errors import PermanentTaskError
-from imgtasks.specs import FramesOperation, Operation, OutputSpec, ProcessSpec, ResizeOperation, VariantSpec
+from imgtasks.domain.errors import ErrorCode, PermanentTaskError
+from imgtasks.domain.specs import FramesOperation, Operation, OutputSpec, ProcessSpec, ResizeOperation, VariantSpec
 
 from .animation import retime
 from .decode import decode
@@ -24,7 +24,7 @@ ProgressCallback = Callable[[int], None]
 
 
 @dataclass(frozen=True)
-class Limits:
+class DecodeLimits:
     max_pixels: int
     max_frames: int
 
@@ -75,19 +75,19 @@ def smallest_needed(spec: ProcessSpec, width: int, height: int) -> tuple[int, in
     return max(box[0] for box in boxes), max(box[1] for box in boxes)
 
 
-def _apply(frames: Frames, op: Operation, limits: Limits) -> Frames:
+def _apply(frames: Frames, op: Operation, limits: DecodeLimits) -> Frames:
     if isinstance(op, FramesOperation):
         return retime(frames, op, limits.max_frames)
     result = frames.map(lambda image: apply(image, op))
     width, height = result.size
     if width * height > MAX_OUTPUT_PIXELS:
         raise PermanentTaskError(
-            "image_too_large", f"the output would be {width}x{height}; at most {MAX_OUTPUT_PIXELS} pixels"
+            ErrorCode.IMAGE_TOO_LARGE, f"the output would be {width}x{height}; at most {MAX_OUTPUT_PIXELS} pixels"
         )
     return result
 
 
-def render(data: bytes, spec: ProcessSpec, limits: Limits, progress: ProgressCallback | None = None) -> Rendering:
+def render(data: bytes, spec: ProcessSpec, limits: DecodeLimits, progress: ProgressCallback | None = None) -> Rendering:
     report = progress or (lambda _: None)
     decoded = decode(
         data,
@@ -142,7 +142,7 @@ def _scale(frames: Frames, op: ResizeOperation, box: tuple[int, int]) -> Frames:
     return frames.map(lambda image: resize(image, op, box))
 
 
-def _apply_all(frames: Frames, operations: list[Operation], limits: Limits) -> Frames:
+def _apply_all(frames: Frames, operations: list[Operation], limits: DecodeLimits) -> Frames:
     for op in operations:
         frames = _apply(frames, op, limits)
     return frames

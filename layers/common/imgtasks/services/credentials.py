@@ -10,8 +10,8 @@ import jwt
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from .errors import Unauthorized
-from .ids import new_id
+from imgtasks.domain.errors import Unauthorized
+from imgtasks.domain.ids import new_id
 
 TOKEN_AUDIENCE = "imgtasks-api"  # noqa: S105 - a name, not a secret
 _ALGORITHM = "HS256"

@@ -14,14 +14,11 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from .clock import now_rfc3339
-from .errors import Conflict, InvalidInput, NotFound
-from .ids import is_valid_id
-from .models import FileRecord, FileStatus, Task, TaskStatus, User
-from .state import allowed_sources
+from imgtasks.domain.errors import Conflict, InvalidInput, NotFound
+from imgtasks.domain.ids import is_valid_id
+from imgtasks.domain.records import FileRecord, FileStatus, Task, TaskStatus, User
 
 Item = dict[str, Any]
-STARTED_PROGRESS = 5
 
 
 def _is_condition_failure(error: ClientError) -> bool:
@@ -280,72 +277,23 @@ class TaskRepository:
                 return Page(tasks, None)
             after = evaluated[sk_name]
 
-    def transition(
-        self,
-        owner_id: str,
-        task_id: str,
-        target: TaskStatus,
-        *,
-        changes: Item | None = None,
-        sources: frozenset[TaskStatus] | None = None,
-        run: int | None = None,
-    ) -> Task:
-        """Moves a task to `target` if its current status allows it (and, when given, it is still
-        on `run`). Raises Conflict naming the current status otherwise."""
-        sources = sources if sources is not None else allowed_sources(target)
-        now = now_rfc3339()
-        changes = {"status": target.value, "updated_at": now, **(changes or {})}
-        task = self._conditional_update(owner_id, task_id, changes, sources, run)
-        if task is None:
-            current = self.get(task_id)
-            if current is None:
-                raise NotFound(f"task '{task_id}' does not exist")
-            raise Conflict(
-                f"task '{task_id}' is {current.status}; it cannot become {target.value}"
-                + (f" (allowed from: {', '.join(sorted(sources))})" if sources else "")
-            )
-        return task
-
-    def claim(self, owner_id: str, task_id: str, run: int) -> Task | None:
-        """A worker takes a task: queued -> running, or running -> running again when an earlier
-        worker died mid-task and SQS redelivered the message. None when the task is finished,
-        cancelled or on another run, so the message is dropped without work."""
-        now = now_rfc3339()
-        sources = frozenset({TaskStatus.QUEUED, TaskStatus.RUNNING})
-        changes = {"status": TaskStatus.RUNNING.value, "updated_at": now, "progress": STARTED_PROGRESS}
-        return self._conditional_update(owner_id, task_id, changes, sources, run, claim_started_at=now)
-
-    def set_progress(self, task_id: str, run: int, progress: int) -> None:
-        try:
-            self._table.update_item(
-                Key=self._key(task_id),
-                UpdateExpression="SET progress = :p, updated_at = :now",
-                ConditionExpression="#s = :running AND #r = :run",
-                ExpressionAttributeNames={"#s": "status", "#r": "run"},
-                ExpressionAttributeValues={
-                    ":p": progress,
-                    ":now": now_rfc3339(),
-                    ":running": TaskStatus.RUNNING.value,
-                    ":run": run,
-                },
-            )
-        except ClientError as error:
-            if not _is_condition_failure(error):
-                raise
-
     def delete(self, task_id: str) -> None:
         self._table.delete_item(Key=self._key(task_id))
 
-    def _conditional_update(
+    def update_if(
         self,
         owner_id: str,
         task_id: str,
         changes: Item,
-        sources: frozenset[TaskStatus],
-        run: int | None,
         *,
-        claim_started_at: str | None = None,
+        sources: frozenset[TaskStatus],
+        run: int | None = None,
+        claimed_at: str | None = None,
     ) -> Task | None:
+        """One conditional write: applies `changes` (None removes an attribute) if the task exists,
+        is the owner's, has one of the `sources` statuses and, when given, is on `run`; with
+        `claimed_at`, also counts an attempt and sets started_at once. The task as written, or None
+        when the condition failed. Which moves are allowed is imgtasks.services.lifecycle's to say."""
         names: dict[str, str] = {"#status": "status", "#owner": "owner_id"}
         values: Item = {":owner": owner_id}
         sets: list[str] = []
@@ -362,16 +310,16 @@ class TaskRepository:
             names["#gsi2pk"] = "GSI2PK"
             values[":gsi2pk"] = self._status_partition(owner_id, changes["status"])
             sets.append("#gsi2pk = :gsi2pk")
-        if claim_started_at is not None:
+        if claimed_at is not None:
             names["#attempts"] = "attempts"
             names["#started"] = "started_at"
             values[":one"] = 1
-            values[":started"] = claim_started_at
+            values[":started"] = claimed_at
             sets.append("#attempts = #attempts + :one")
             sets.append("#started = if_not_exists(#started, :started)")
         conditions = ["attribute_exists(PK)", "#owner = :owner"]
         if sources:
-            placeholders = []
+            placeholders: list[str] = []
             for index, source in enumerate(sorted(sources)):
                 values[f":s{index}"] = source.value
                 placeholders.append(f":s{index}")

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import onnxruntime as ort
 
-from imgtasks.errors import PermanentTaskError
-from imgtasks.model_registry import ModelManifest, ModelRegistry
+from imgtasks.adapters.model_registry import ModelRegistry
+from imgtasks.domain.errors import ErrorCode, PermanentTaskError
+from imgtasks.domain.model_manifest import ModelManifest
 from imgtasks.observability import logger, metrics
 
 
@@ -44,7 +45,7 @@ class ModelCache:
     def get(self, model_id: str) -> LoadedModel:
         manifest = self._registry.get(model_id)
         if manifest is None:
-            raise PermanentTaskError("model_unavailable", f"model '{model_id}' is not in the registry")
+            raise PermanentTaskError(ErrorCode.MODEL_UNAVAILABLE, f"model '{model_id}' is not in the registry")
         key = (manifest.id, manifest.version)
         if key not in self._loaded:
             self._loaded[key] = self._load(manifest)
@@ -57,7 +58,8 @@ class ModelCache:
             data = self._registry.weights(manifest)
             if manifest.sha256 and hashlib.sha256(data).hexdigest() != manifest.sha256:
                 raise PermanentTaskError(
-                    "model_unavailable", f"model '{manifest.id}' version {manifest.version} does not match its checksum"
+                    ErrorCode.MODEL_UNAVAILABLE,
+                    f"model '{manifest.id}' version {manifest.version} does not match its checksum",
                 )
             path.parent.mkdir(parents=True, exist_ok=True)
             partial = path.with_suffix(".part")
@@ -71,7 +73,7 @@ class ModelCache:
             session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as error:  # a file ONNX Runtime cannot load is not going to load on a retry
             raise PermanentTaskError(
-                "model_unavailable", f"model '{manifest.id}' could not be loaded: {error}"
+                ErrorCode.MODEL_UNAVAILABLE, f"model '{manifest.id}' could not be loaded: {error}"
             ) from error
         elapsed_ms = (time.perf_counter() - started) * 1000
         metrics.add_metric(name="ModelLoadMilliseconds", unit="Milliseconds", value=elapsed_ms)

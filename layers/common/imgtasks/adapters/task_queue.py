@@ -1,21 +1,23 @@
-"""Task messages on SQS. A message names a task and the run it was sent for; the worker reads the
-task record for everything else, so a message never carries stale state."""
+"""The task queues on SQS: sending task messages, and the record model the workers parse them with."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from pydantic import Json
 
-from .models import Task, TaskType
+from imgtasks.domain.messages import TaskMessage
+from imgtasks.domain.records import Task, TaskType
+
+SQS_BATCH_LIMIT = 10
 
 
-class TaskMessage(BaseModel):
-    kind: str = "task"
-    task_id: str
-    owner_id: str
-    run: int
+class TaskMessageRecord(SqsRecordModel):
+    """An SQS record of a task queue with its body parsed: the `model` of the workers'
+    BatchProcessor, so a body that is not a task message fails that record alone."""
+
+    body: Json[TaskMessage]
 
 
 class TaskQueue:
@@ -28,8 +30,8 @@ class TaskQueue:
         for task in tasks:
             by_queue.setdefault(self._urls[task.type], []).append(task)
         for url, queued in by_queue.items():
-            for start in range(0, len(queued), 10):
-                chunk = queued[start : start + 10]
+            for start in range(0, len(queued), SQS_BATCH_LIMIT):
+                chunk = queued[start : start + SQS_BATCH_LIMIT]
                 entries = [
                     {
                         "Id": str(index),
@@ -41,17 +43,3 @@ class TaskQueue:
                 if response.get("Failed"):
                     failed = ", ".join(f"{f['Id']}: {f.get('Message', f.get('Code'))}" for f in response["Failed"])
                     raise RuntimeError(f"SQS refused task messages ({failed})")
-
-
-def parse_task_message(body: str) -> TaskMessage | None:
-    """The message if the body is a task message, None for anything else."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or data.get("kind") != "task":
-        return None
-    try:
-        return TaskMessage.model_validate(data)
-    except ValidationError:
-        return None

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
-from .errors import PermanentTaskError
+from imgtasks.domain.errors import ErrorCode, PermanentTaskError
 
 # Format names as the API shows them, by Pillow's name.
 SUPPORTED_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
@@ -33,19 +33,19 @@ def inspect_image(data: bytes, *, max_pixels: int, max_frames: int) -> ImageInfo
     """Raises PermanentTaskError with code `invalid_image`, `unsupported_format` or
     `image_too_large`, each with a sentence a person can act on."""
     if not data:
-        raise PermanentTaskError("invalid_image", "the file is empty")
+        raise PermanentTaskError(ErrorCode.INVALID_IMAGE, "the file is empty")
     try:
         with Image.open(io.BytesIO(data)) as image:
             pillow_format = image.format or ""
             if pillow_format not in SUPPORTED_FORMATS:
                 raise PermanentTaskError(
-                    "unsupported_format",
+                    ErrorCode.UNSUPPORTED_FORMAT,
                     f"{pillow_format or 'this'} images are not supported; send JPEG, PNG, WebP or GIF",
                 )
             width, height = image.size
             if width * height > max_pixels:
                 raise PermanentTaskError(
-                    "image_too_large",
+                    ErrorCode.IMAGE_TOO_LARGE,
                     f"the image is {width}x{height} ({width * height} pixels); the limit is {max_pixels} pixels",
                 )
             frames = int(getattr(image, "n_frames", 1))
@@ -53,8 +53,10 @@ def inspect_image(data: bytes, *, max_pixels: int, max_frames: int) -> ImageInfo
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
         raise PermanentTaskError(
-            "invalid_image", "the file is not an image this service can read (JPEG, PNG, WebP or GIF)"
+            ErrorCode.INVALID_IMAGE, "the file is not an image this service can read (JPEG, PNG, WebP or GIF)"
         ) from error
     if frames > max_frames:
-        raise PermanentTaskError("image_too_large", f"the image has {frames} frames; the limit is {max_frames} frames")
+        raise PermanentTaskError(
+            ErrorCode.IMAGE_TOO_LARGE, f"the image has {frames} frames; the limit is {max_frames} frames"
+        )
     return ImageInfo(format=SUPPORTED_FORMATS[pillow_format], width=width, height=height, frames=frames)

@@ -6,12 +6,12 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .auth import Passwords
-from .clock import now_rfc3339
-from .errors import Forbidden
-from .ids import new_id
-from .models import User
-from .repositories import UserRepository
+from imgtasks.adapters.repositories import UserRepository
+from imgtasks.domain.clock import now_rfc3339
+from imgtasks.domain.errors import Forbidden
+from imgtasks.domain.ids import new_id
+from imgtasks.domain.records import User
+from imgtasks.services.credentials import Passwords
 
 USERNAME_REGEX = r"^[A-Za-z0-9_.-]{3,64}$"
 USERNAME_PATTERN = re.compile(USERNAME_REGEX)

@@ -10,17 +10,18 @@ from datetime import datetime
 
 from ulid import ULID
 
-from .clock import now_rfc3339
-from .errors import PermanentTaskError
-from .files import Limits, clean_filename
-from .inspection import inspect_image
-from .models import FileRecord, FileStatus, Task
-from .observability import logger
-from .presets import PRESETS
-from .repositories import FileRepository, UserRepository
-from .specs import ProcessSpec
-from .storage import ObjectStore
-from .tasks import TaskService
+from imgtasks.adapters.repositories import FileRepository, UserRepository
+from imgtasks.adapters.storage import ObjectStore
+from imgtasks.domain.clock import now_rfc3339
+from imgtasks.domain.errors import ErrorCode, PermanentTaskError
+from imgtasks.domain.inspection import inspect_image
+from imgtasks.domain.limits import Limits
+from imgtasks.domain.presets import PRESETS
+from imgtasks.domain.records import FileRecord, FileStatus, Task
+from imgtasks.domain.specs import ProcessSpec
+from imgtasks.observability import logger
+from imgtasks.services.files import clean_filename
+from imgtasks.services.tasks import TaskService
 
 INBOX_PREFIX = "inbox/"
 _INBOX_KEY = re.compile(r"^inbox/(?P<username>[^/]+)/(?P<preset>[^/]+)/(?P<name>.+)$")
@@ -106,7 +107,7 @@ class DropIns:
                 update={
                     "status": FileStatus.REJECTED,
                     "error": f"the object is {drop.size} bytes; the limit is {self._limits.max_upload_bytes}",
-                    "error_code": "file_too_large",
+                    "error_code": ErrorCode.FILE_TOO_LARGE,
                 }
             )
         else:

@@ -7,13 +7,14 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from .clock import to_rfc3339, utc_now
-from .errors import Conflict, InvalidInput, PayloadTooLarge, PermanentTaskError
-from .ids import new_id
-from .inspection import CONTENT_TYPES, ImageInfo, inspect_image
-from .models import FileRecord, FileStatus
-from .repositories import FileRepository, Page
-from .storage import ObjectStore, PresignedPost
+from imgtasks.adapters.repositories import FileRepository, Page
+from imgtasks.adapters.storage import ObjectStore, PresignedPost
+from imgtasks.domain.clock import to_rfc3339, utc_now
+from imgtasks.domain.errors import Conflict, ErrorCode, InvalidInput, PayloadTooLarge, PermanentTaskError
+from imgtasks.domain.ids import new_id
+from imgtasks.domain.inspection import CONTENT_TYPES, ImageInfo, inspect_image
+from imgtasks.domain.limits import Limits
+from imgtasks.domain.records import FileRecord, FileStatus
 
 SMALL_UPLOAD_LIMIT = 4 * 1024 * 1024
 CONTENT_URL_SECONDS = 900
@@ -25,13 +26,6 @@ ACCEPTED_CONTENT_TYPES = frozenset(CONTENT_TYPES.values())
 API_PREFIX = "files"
 UPLOAD_PREFIX = "uploads"
 _UPLOAD_KEY = re.compile(r"^uploads/(?P<owner>[0-9A-Z]{26})/(?P<file>[0-9A-Z]{26})$")
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_upload_bytes: int
-    max_pixels: int
-    max_frames: int
 
 
 @dataclass(frozen=True)
@@ -140,14 +134,14 @@ class FileService:
         # emulator, which does not enforce it, behave the same).
         if size > min(record.size, self._limits.max_upload_bytes):
             message = f"the upload is {size} bytes, more than the {record.size} bytes announced"
-            return self._reject(record, size, "file_too_large", message)
+            return self._reject(record, size, ErrorCode.FILE_TOO_LARGE, message)
         try:
             info = self.inspect(self._store.get(self._bucket, key))
         except PermanentTaskError as error:
             return self._reject(record, size, error.code, error.message)
         if info.content_type != record.content_type:
             message = f"the upload is {info.format}, not the announced {record.content_type}"
-            return self._reject(record, size, "unsupported_format", message)
+            return self._reject(record, size, ErrorCode.UNSUPPORTED_FORMAT, message)
         return self._files.finish_inspection(
             record.id,
             {
@@ -160,8 +154,21 @@ class FileService:
             },
         )
 
-    def _reject(self, record: FileRecord, size: int, code: str, message: str) -> FileRecord | None:
-        changes = {"status": FileStatus.REJECTED.value, "size": size, "error": message, "error_code": code}
+    def upload_died(self, key: str, attempts: int) -> FileRecord | None:
+        """The dead-letter verdict on an upload event no worker could handle: the pending file is
+        rejected, once. The record to the one caller that rejected it, None otherwise."""
+        match = _UPLOAD_KEY.match(key)
+        if not match:
+            return None
+        changes = {
+            "status": FileStatus.REJECTED.value,
+            "error": f"the upload could not be inspected in {attempts} attempts",
+            "error_code": ErrorCode.RETRIES_EXHAUSTED.value,
+        }
+        return self._files.finish_inspection(match["file"], changes)
+
+    def _reject(self, record: FileRecord, size: int, code: ErrorCode, message: str) -> FileRecord | None:
+        changes = {"status": FileStatus.REJECTED.value, "size": size, "error": message, "error_code": code.value}
         return self._files.finish_inspection(record.id, changes)
 
     def get(self, owner_id: str, file_id: str) -> FileRecord:

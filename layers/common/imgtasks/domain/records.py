@@ -9,6 +9,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from imgtasks.domain.errors import ErrorCode
+from imgtasks.domain.results import InferResult, ProcessResult, TaskResult
+
 
 class TaskStatus(StrEnum):
     QUEUED = "queued"
@@ -57,7 +60,7 @@ class FileRecord(BaseModel):
     frames: int | None = None
     error: str | None = None
     # Why a rejected file was rejected (image_too_large, invalid_image, ...): its tasks fail with it.
-    error_code: str | None = None
+    error_code: ErrorCode | None = None
     # Set on outputs: the task that produced the file.
     task_id: str | None = None
     # Tasks created while the file was still pending; started when it becomes ready.
@@ -82,7 +85,9 @@ class FileRecord(BaseModel):
 
 
 class TaskError(BaseModel):
-    code: str
+    model_config = ConfigDict(use_enum_values=True)
+
+    code: ErrorCode
     message: str
 
 
@@ -103,7 +108,7 @@ class Task(BaseModel):
     duration_ms: int | None = None
     attempts: int = 0
     error: TaskError | None = None
-    result: dict[str, Any] | None = None
+    result: TaskResult | None = None
     # Bumped by every restart; a message carries the run it was sent for, so a message from an
     # earlier run can never act on a later one.
     run: int = 1
@@ -117,7 +122,7 @@ class Task(BaseModel):
         item = self.model_dump(exclude={"spec", "result", "error"}, exclude_none=True)
         item["spec_json"] = json.dumps(self.spec, separators=(",", ":"))
         if self.result is not None:
-            item["result_json"] = json.dumps(self.result, separators=(",", ":"))
+            item["result_json"] = self.result.model_dump_json()
         if self.error is not None:
             item["error"] = self.error.model_dump()
         return item
@@ -127,7 +132,8 @@ class Task(BaseModel):
         data = {k: v for k, v in item.items() if not k.startswith(("PK", "SK", "GSI"))}
         data["spec"] = json.loads(data.pop("spec_json", "{}"))
         result_json = data.pop("result_json", None)
-        data["result"] = json.loads(result_json) if result_json else None
+        result_type = ProcessResult if data.get("type") == TaskType.PROCESS else InferResult
+        data["result"] = result_type.model_validate_json(result_json) if result_json else None
         for number in ("progress", "attempts", "duration_ms", "run"):
             if data.get(number) is not None:
                 data[number] = int(data[number])

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import InvalidInput
-from .specs import ProcessSpec
+from imgtasks.domain.errors import InvalidInput
+from imgtasks.domain.specs import ProcessSpec
 
 _PRESETS: dict[str, dict[str, Any]] = {
     "web": {

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from ..context import json_response, ok_response, problem_responses, services
-from ..schemas import ModelList
+from ..schemas import ModelList, ModelOut
 
 router = Router()
 
@@ -13,15 +14,18 @@ router = Router()
 @router.get(
     "/models",
     summary="The detection and classification models an infer task can name",
+    operation_id="list_models",
     tags=["models"],
     responses={**ok_response(200, ModelList, "The registered models"), **problem_responses(401)},
 )
-def list_models():
+def list_models() -> Response[ModelList]:
     manifests = services(router).models.manifests()
     return json_response(
         200,
-        {
-            "detection_models": [m.public() for m in manifests if m.task == "detection"],
-            "classification_models": [m.public() for m in manifests if m.task == "classification"],
-        },
+        ModelList(
+            detection_models=[ModelOut.model_validate(m.public()) for m in manifests if m.task == "detection"],
+            classification_models=[
+                ModelOut.model_validate(m.public()) for m in manifests if m.task == "classification"
+            ],
+        ),
     )

@@ -5,19 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .clock import millis_between, now_rfc3339
-from .errors import Conflict, InvalidInput, NotFound
-from .ids import new_id
-from .models import FileRecord, FileStatus, Task, TaskError, TaskStatus, TaskType
-from .presets import resolve
-from .queues import TaskQueue
-from .repositories import FileRepository, Page, TaskRepository
-from .specs import CreateInferTasks, CreateProcessTasks, InferSpec, ProcessSpec
-from .state import ACTIVE
-from .storage import ObjectStore
+from imgtasks.adapters.repositories import FileRepository, Page, TaskRepository
+from imgtasks.adapters.storage import ObjectStore
+from imgtasks.adapters.task_queue import TaskQueue
+from imgtasks.domain.clock import now_rfc3339
+from imgtasks.domain.errors import Conflict, InvalidInput, NotFound
+from imgtasks.domain.ids import new_id
+from imgtasks.domain.presets import resolve
+from imgtasks.domain.records import FileRecord, FileStatus, Task, TaskStatus, TaskType
+from imgtasks.domain.results import OutputFile, ProcessResult
+from imgtasks.domain.specs import CreateInferTasks, CreateProcessTasks, InferSpec, ProcessSpec
+from imgtasks.services.lifecycle import ACTIVE, TaskLifecycle
 
 DOWNLOAD_URL_SECONDS = 900
-FILE_REJECTED = "file_rejected"
 
 
 class TaskService:
@@ -27,6 +27,7 @@ class TaskService:
         files: FileRepository,
         queue: TaskQueue,
         store: ObjectStore,
+        lifecycle: TaskLifecycle,
         *,
         known_models: Callable[[], dict[str, list[str]]] | None = None,
     ) -> None:
@@ -34,6 +35,7 @@ class TaskService:
         self._files = files
         self._queue = queue
         self._store = store
+        self._lifecycle = lifecycle
         # The registered model ids by task ("detection", "classification"); None skips the check
         # (the workers, which read specs the API already checked).
         self._known_models = known_models
@@ -52,7 +54,7 @@ class TaskService:
             record.owner_id, TaskType.PROCESS, record, spec.model_dump(exclude_unset=True, exclude_none=True), outbox
         )
         if record.status == FileStatus.REJECTED:
-            return self.fail_for_rejected_file(task, record) or task
+            return self._lifecycle.file_rejected(task, record) or task
         return self._start([task], {record.id: record})[0]
 
     def _new_task(
@@ -128,7 +130,7 @@ class TaskService:
                 # The upload landed between our read and our registration: read what it became.
                 latest = self._files.get(record.id)
                 if latest is not None and latest.status == FileStatus.REJECTED:
-                    standing[-1] = self.fail_for_rejected_file(task, latest) or task
+                    standing[-1] = self._lifecycle.file_rejected(task, latest) or task
                     continue
             ready.append(task)
         if ready:
@@ -144,24 +146,7 @@ class TaskService:
                 self._queue.send(waiting)
             return
         for task in waiting:
-            self.fail_for_rejected_file(task, record)
-
-    def fail_for_rejected_file(self, task: Task, record: FileRecord) -> Task | None:
-        """The failed task, or None when it was cancelled meanwhile (nothing to fail)."""
-        now = now_rfc3339()
-        error = TaskError(
-            code=record.error_code or FILE_REJECTED, message=f"the input file was rejected: {record.error}"
-        )
-        try:
-            return self._tasks.transition(
-                task.owner_id,
-                task.id,
-                TaskStatus.FAILED,
-                changes={"error": error.model_dump(), "completed_at": now},
-                sources=frozenset({TaskStatus.QUEUED}),
-            )
-        except Conflict:
-            return None
+            self._lifecycle.file_rejected(task, record)
 
     # ------------------------------------------------------------ read
     def get(self, owner_id: str, task_id: str) -> Task:
@@ -181,78 +166,38 @@ class TaskService:
             owner_id, limit=limit, cursor=cursor, status=status, task_type=task_type, newest_first=newest_first
         )
 
-    def public(self, task: Task) -> dict[str, Any]:
-        """The task as clients see it: outputs carry presigned URLs instead of storage keys."""
-        shown = task.public()
-        shown["result"] = self._public_result(task.result)
-        return shown
-
-    def _public_result(self, result: dict[str, Any] | None) -> dict[str, Any] | None:
-        if result is None or "outputs" not in result:
-            return result
-        outputs = []
-        for output in result["outputs"]:
-            shown = {k: v for k, v in output.items() if k not in ("bucket", "key")}
-            shown["url"] = self._store.presigned_get(output["bucket"], output["key"], DOWNLOAD_URL_SECONDS)
-            outputs.append(shown)
-        return {**result, "outputs": outputs}
+    def output_url(self, output: OutputFile) -> str:
+        """A presigned URL of one output, as results show it."""
+        return self._store.presigned_get(output.bucket, output.key, DOWNLOAD_URL_SECONDS)
 
     def download_url(self, owner_id: str, task_id: str, variant: str | None) -> str:
         task = self._tasks.get_owned(owner_id, task_id)
         if task.status != TaskStatus.DONE:
             raise Conflict(f"task '{task_id}' is {task.status}; outputs can be downloaded once it is done")
-        outputs = (task.result or {}).get("outputs") or []
+        outputs = task.result.outputs if isinstance(task.result, ProcessResult) else []
         if not outputs:
             raise NotFound(f"task '{task_id}' has no downloadable output")
         if variant is None:
             chosen = outputs[0]
         else:
-            matches = [output for output in outputs if output["name"] == variant]
+            matches = [output for output in outputs if output.name == variant]
             if not matches:
-                names = ", ".join(output["name"] for output in outputs)
+                names = ", ".join(output.name for output in outputs)
                 raise NotFound(f"task '{task_id}' has no output '{variant}'; its outputs: {names}")
             chosen = matches[0]
-        filename = f"{task.id}-{chosen['name']}.{chosen['format'].replace('jpeg', 'jpg')}"
-        return self._store.presigned_get(chosen["bucket"], chosen["key"], DOWNLOAD_URL_SECONDS, filename)
+        filename = f"{task.id}-{chosen.name}.{chosen.format.replace('jpeg', 'jpg')}"
+        return self._store.presigned_get(chosen.bucket, chosen.key, DOWNLOAD_URL_SECONDS, filename)
 
     # ------------------------------------------------------------ change
     def cancel(self, owner_id: str, task_id: str) -> Task:
-        task = self._tasks.get_owned(owner_id, task_id)
-        now = now_rfc3339()
-        changes: dict[str, Any] = {"completed_at": now}
-        if task.started_at:
-            changes["duration_ms"] = millis_between(task.started_at, now)
-        return self._tasks.transition(owner_id, task_id, TaskStatus.CANCELLED, changes=changes)
+        return self._lifecycle.cancel(owner_id, task_id)
 
     def restart(self, owner_id: str, task_id: str) -> Task:
-        task = self._tasks.get_owned(owner_id, task_id)
-        restarted = self._tasks.transition(
-            owner_id,
-            task_id,
-            TaskStatus.QUEUED,
-            changes={
-                "run": task.run + 1,
-                "progress": 0,
-                "error": None,
-                "result_json": None,
-                "started_at": None,
-                "completed_at": None,
-                "duration_ms": None,
-            },
-        )
-        record = self._files.get(task.file_id)
+        restarted = self._lifecycle.restart(owner_id, task_id)
+        record = self._files.get(restarted.file_id)
         if record is None:
-            return self._fail_missing_file(restarted)
+            return self._lifecycle.file_missing(restarted)
         return self._start([restarted], {record.id: record})[0]
-
-    def _fail_missing_file(self, task: Task) -> Task:
-        error = TaskError(code="file_missing", message="the input file was deleted")
-        return self._tasks.transition(
-            task.owner_id,
-            task.id,
-            TaskStatus.FAILED,
-            changes={"error": error.model_dump(), "completed_at": now_rfc3339()},
-        )
 
     def delete(self, owner_id: str, task_id: str) -> None:
         task = self._tasks.get_owned(owner_id, task_id)
@@ -261,7 +206,8 @@ class TaskService:
                 task = self.cancel(owner_id, task_id)
             except Conflict:
                 task = self._tasks.get_owned(owner_id, task_id)
-        for output in (task.result or {}).get("outputs") or []:
-            self._store.delete(output["bucket"], [output["key"]])
-            self._files.delete(output["file_id"])
+        if isinstance(task.result, ProcessResult):
+            for output in task.result.outputs:
+                self._store.delete(output.bucket, [output.key])
+                self._files.delete(output.file_id)
         self._tasks.delete(task_id)

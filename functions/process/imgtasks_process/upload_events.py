@@ -1,0 +1,120 @@
+"""Lambda entry point of the upload function: S3 ObjectCreated events from the upload-events
+queue, parsed with Powertools' S3 event models. An upload to uploads/ finishes its file (ready or
+rejected) and starts or fails the tasks waiting on it; an object in inbox/ is an S3 drop-in."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.parser.models import S3Model, S3RecordModel, SqsRecordModel
+from aws_lambda_powertools.utilities.parser.models.s3 import (
+    S3Bucket,
+    S3Identity,
+    S3Message,
+    S3OwnerIdentify,
+    S3RequestParameters,
+    S3ResponseElements,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Json
+
+from imgtasks.observability import logger, metrics
+from imgtasks.services.dropins import INBOX_PREFIX, DropIn, DropIns
+from imgtasks.services.files import UPLOAD_PREFIX, FileService
+from imgtasks.services.tasks import TaskService
+from imgtasks.settings import FunctionSettings
+from imgtasks.wiring import Wiring
+
+
+# Powertools' S3 event models, with the fields this function never reads made optional: AWS always
+# sends them, the embedded emulator (moto) leaves them out, and an event must parse on both.
+class EventBucket(S3Bucket):
+    ownerIdentity: S3OwnerIdentify | None = None  # type: ignore[assignment]  # noqa: N815
+
+
+class EventMessage(S3Message):
+    bucket: EventBucket
+
+
+class ObjectCreatedRecord(S3RecordModel):
+    userIdentity: S3Identity | None = None  # type: ignore[assignment]  # noqa: N815
+    requestParameters: S3RequestParameters | None = None  # type: ignore[assignment]  # noqa: N815
+    responseElements: S3ResponseElements | None = None  # type: ignore[assignment]  # noqa: N815
+    s3: EventMessage
+
+
+class UploadEvent(S3Model):
+    Records: list[ObjectCreatedRecord]
+
+
+class S3TestEvent(BaseModel):
+    """What S3 sends once when a bucket's notifications are configured."""
+
+    model_config = ConfigDict(extra="allow")
+
+    Event: Literal["s3:TestEvent"]
+    Bucket: str
+
+
+class UploadEventRecord(SqsRecordModel):
+    body: Json[UploadEvent | S3TestEvent]  # type: ignore[assignment]
+
+
+def object_key(s3_record: ObjectCreatedRecord) -> str:
+    """S3 URL-encodes keys in events (spaces as '+'); the emulator encodes slashes too."""
+    return unquote_plus(s3_record.s3.object.key)
+
+
+class UploadEvents:
+    def __init__(self, files: FileService, tasks: TaskService, dropins: DropIns) -> None:
+        self._files = files
+        self._tasks = tasks
+        self._dropins = dropins
+
+    def on_message(self, body: UploadEvent | S3TestEvent) -> None:
+        if isinstance(body, S3TestEvent):
+            logger.info("S3 test event skipped", extra={"bucket": body.Bucket})
+            return
+        for s3_record in body.Records:
+            if s3_record.eventName.startswith("ObjectCreated"):
+                self.on_object_created(s3_record)
+
+    def on_object_created(self, s3_record: ObjectCreatedRecord) -> None:
+        key = object_key(s3_record)
+        size = int(s3_record.s3.object.size or 0)
+        if key.startswith(f"{UPLOAD_PREFIX}/"):
+            record = self._files.finish_upload(key, size)
+            if record is not None:
+                logger.info("upload inspected", extra={"file_id": record.id, "status": record.status})
+                self._tasks.file_finished(record)
+        elif key.startswith(INBOX_PREFIX):
+            s3_object = s3_record.s3.object
+            sequencer = str(s3_object.sequencer or s3_object.eTag or "")
+            self._dropins.accept(DropIn(key, size, s3_record.eventTime.isoformat(), sequencer))
+        else:
+            logger.warning("object outside the known prefixes skipped", extra={"key": key})
+
+
+processor = BatchProcessor(event_type=EventType.SQS, model=UploadEventRecord)
+_upload_events: UploadEvents | None = None
+
+
+def upload_events() -> UploadEvents:
+    """Built on the first batch of a container (cold start) and kept for the next ones."""
+    global _upload_events
+    if _upload_events is None:
+        wiring = Wiring(FunctionSettings())  # type: ignore[call-arg]
+        _upload_events = UploadEvents(wiring.file_service, wiring.task_service, wiring.dropins)
+    return _upload_events
+
+
+def record_handler(record: UploadEventRecord) -> None:
+    upload_events().on_message(record.body)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

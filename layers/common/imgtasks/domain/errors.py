@@ -1,0 +1,116 @@
+"""The domain's exceptions and the catalog of error codes.
+
+The API maps each `DomainError` to one HTTP status in one place (problem details). A task that
+fails, or a file that is rejected, carries an `ErrorCode` from the catalog below: the one list of
+codes clients can see, documented in docs/api-v1.md and in the OpenAPI document."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class ErrorCode(StrEnum):
+    INVALID_IMAGE = "invalid_image"
+    UNSUPPORTED_FORMAT = "unsupported_format"
+    IMAGE_TOO_LARGE = "image_too_large"
+    FILE_TOO_LARGE = "file_too_large"
+    INVALID_OPERATION = "invalid_operation"
+    INVALID_OUTPUT = "invalid_output"
+    FILE_MISSING = "file_missing"
+    FILE_REJECTED = "file_rejected"
+    MODEL_UNAVAILABLE = "model_unavailable"
+    INFERENCE_FAILED = "inference_failed"
+    RETRIES_EXHAUSTED = "retries_exhausted"
+
+
+@dataclass(frozen=True)
+class ErrorCodeInfo:
+    meaning: str
+    # True: the service retried the work (SQS redelivery) before settling on this code. False: the
+    # code is permanent, the work fails on its first attempt and a retry could not change it.
+    retried: bool
+
+
+CATALOG: dict[ErrorCode, ErrorCodeInfo] = {
+    ErrorCode.INVALID_IMAGE: ErrorCodeInfo("the bytes are not a readable image, or are truncated or corrupt", False),
+    ErrorCode.UNSUPPORTED_FORMAT: ErrorCodeInfo(
+        "an image format the service does not read, or not the content type announced for the upload", False
+    ),
+    ErrorCode.IMAGE_TOO_LARGE: ErrorCodeInfo("more pixels or frames than the configured limits", False),
+    ErrorCode.FILE_TOO_LARGE: ErrorCodeInfo("more bytes than announced, or than the configured upload limit", False),
+    ErrorCode.INVALID_OPERATION: ErrorCodeInfo(
+        "an operation that cannot apply to this image (a crop outside it, a frame window after its end)", False
+    ),
+    ErrorCode.INVALID_OUTPUT: ErrorCodeInfo("the output would exceed the output size limit", False),
+    ErrorCode.FILE_MISSING: ErrorCodeInfo("the input file was deleted, or is not ready, when the task ran", False),
+    ErrorCode.FILE_REJECTED: ErrorCodeInfo(
+        "the input file was rejected for a reason with no code of its own (a rejected file's own code is used "
+        "when it has one)",
+        False,
+    ),
+    ErrorCode.MODEL_UNAVAILABLE: ErrorCodeInfo(
+        "the model is not in the registry, its weights do not match their checksum, or they cannot be loaded", False
+    ),
+    ErrorCode.INFERENCE_FAILED: ErrorCodeInfo("the model failed while running on this image", False),
+    ErrorCode.RETRIES_EXHAUSTED: ErrorCodeInfo(
+        "the work failed on every delivery (MaxReceiveCount, default 3) for a transient reason, or its worker died; "
+        "restarting the task may succeed",
+        True,
+    ),
+}
+
+
+def catalog_markdown() -> str:
+    """The catalog as a list, for the OpenAPI document's description of the code."""
+    return "\n".join(
+        f"- `{code.value}`: {info.meaning} ({'retried first' if info.retried else 'not retried'})"
+        for code, info in CATALOG.items()
+    )
+
+
+class DomainError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+
+
+class InvalidInput(DomainError):
+    """The caller sent something that can never work (400)."""
+
+
+class Unauthorized(DomainError):
+    """Missing, malformed, expired or forged credentials (401)."""
+
+
+class Forbidden(DomainError):
+    """Understood but not allowed, e.g. registration switched off (403)."""
+
+
+class NotFound(DomainError):
+    """No such resource for this caller; another user's resource is reported the same way (404)."""
+
+
+class Conflict(DomainError):
+    """The resource is in a state that does not allow this (409)."""
+
+
+class PayloadTooLarge(DomainError):
+    """The body or file is over a configured limit (413)."""
+
+
+class UnsupportedMediaType(DomainError):
+    """The request body has a content type this endpoint does not take (415)."""
+
+
+class PermanentTaskError(Exception):
+    """A task can never succeed (corrupt image, limits exceeded): mark it failed, do not retry."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(f"{code.value}: {message}")
+        self.code = code
+        self.message = message

@@ -1,0 +1,17 @@
+"""The message on a task queue. It names a task and the run it was sent for; the worker reads the
+task record for everything else, so a message never carries stale state."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class TaskMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["task"] = "task"
+    task_id: str
+    owner_id: str
+    run: int

@@ -1,0 +1,69 @@
+"""What a finished task produced, as stored on the task record. The API shows the same shapes,
+with a presigned `url` in place of each output's storage location (see the API's schemas)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ResultModel(BaseModel):
+    # Unknown fields are an error, so a stored result is always exactly one of the shapes below.
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceImage(ResultModel):
+    format: str
+    width: int
+    height: int
+    frames: int
+    size: int = Field(description="Bytes")
+
+
+class OutputFile(ResultModel):
+    """One output of a process task: a file of the task's owner, in the results bucket."""
+
+    name: str = Field(description="`default`, or the variant's name")
+    file_id: str
+    format: str
+    width: int
+    height: int
+    frames: int
+    size: int = Field(description="Bytes")
+    bucket: str
+    key: str
+
+
+class ProcessResult(ResultModel):
+    outputs: list[OutputFile]
+    source: SourceImage
+
+
+class ImageClass(ResultModel):
+    label: str
+    probability: float = Field(ge=0, le=1)
+
+
+class Detection(ResultModel):
+    """An oriented box: centre, size and rotation, normalised to 0-1 of the image."""
+
+    label: str
+    probability: float = Field(ge=0, le=1)
+    x: float
+    y: float
+    width: float
+    height: float
+    rotation: float = Field(ge=0, le=1, description="0-1 of a full turn, clockwise")
+
+
+class ModelUsed(ResultModel):
+    id: str
+    version: str
+
+
+class InferResult(ResultModel):
+    image_class: ImageClass | None
+    detections: list[Detection]
+    models: dict[str, ModelUsed] = Field(description="The model used, by kind: `detection`, `classification`")
+
+
+TaskResult = ProcessResult | InferResult

@@ -1,0 +1,208 @@
+"""A task's lifecycle: the one door every status change goes through.
+
+    queued -> running -> done | failed
+    running -> running                    (claimed again: SQS redelivered the message of a worker
+                                           that died mid-task)
+    queued -> failed                      (its file was rejected or deleted, or its message died
+                                           unclaimed)
+    queued | running -> cancelled
+    failed | cancelled -> queued          (restart, on a new run)
+
+`TRANSITIONS` is the only source of allowed moves: every write below is a DynamoDB update
+conditioned on the task's current status being one the table allows for the target (and, for a
+worker, on the task still being on the run its message was sent for), so a duplicate or late
+message can never move a task backwards. Status events start from here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from imgtasks.adapters.repositories import TaskRepository
+from imgtasks.domain.clock import millis_between, now_rfc3339
+from imgtasks.domain.errors import Conflict, ErrorCode, NotFound
+from imgtasks.domain.messages import TaskMessage
+from imgtasks.domain.records import FileRecord, Task, TaskError, TaskStatus
+from imgtasks.domain.results import TaskResult
+from imgtasks.observability import logger, metrics
+
+Q, R, D, F, C = (
+    TaskStatus.QUEUED,
+    TaskStatus.RUNNING,
+    TaskStatus.DONE,
+    TaskStatus.FAILED,
+    TaskStatus.CANCELLED,
+)
+
+TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
+    Q: frozenset({R, F, C}),
+    R: frozenset({R, D, F, C}),
+    F: frozenset({Q}),
+    C: frozenset({Q}),
+    D: frozenset(),
+}
+
+ACTIVE = frozenset({Q, R})
+FINISHED = frozenset({D, F, C})
+CLAIMED_PROGRESS = 5
+
+
+def allowed_sources(target: TaskStatus) -> frozenset[TaskStatus]:
+    """The statuses from which `target` may be reached."""
+    return frozenset(source for source, targets in TRANSITIONS.items() if target in targets)
+
+
+def can_move(source: TaskStatus, target: TaskStatus) -> bool:
+    return target in TRANSITIONS[source]
+
+
+class TaskLifecycle:
+    def __init__(self, tasks: TaskRepository, *, max_receive_count: int) -> None:
+        self._tasks = tasks
+        self._max_receive_count = max_receive_count
+
+    # ------------------------------------------------------------ workers
+    def claim(self, message: TaskMessage) -> Task | None:
+        """A worker takes the task its message names: queued (or running, after a worker died) ->
+        running, counting the attempt. None when the task is finished, cancelled, deleted or on
+        another run, so the message is dropped without work."""
+        now = now_rfc3339()
+        return self._move(
+            message.owner_id,
+            message.task_id,
+            R,
+            {"progress": CLAIMED_PROGRESS},
+            run=message.run,
+            claimed_at=now,
+        )
+
+    def progress(self, task: Task, percent: int) -> None:
+        """Progress of a running task; nothing when it moved on meanwhile."""
+        self._tasks.update_if(
+            task.owner_id,
+            task.id,
+            {"progress": percent, "updated_at": now_rfc3339()},
+            sources=frozenset({R}),
+            run=task.run,
+        )
+
+    def complete(self, task: Task, result: TaskResult) -> bool:
+        """running -> done with the result; False when the task moved on while it ran."""
+        now = now_rfc3339()
+        changes = {
+            "progress": 100,
+            "result_json": result.model_dump_json(),
+            "completed_at": now,
+            "duration_ms": millis_between(task.started_at or now, now),
+        }
+        if self._move(task.owner_id, task.id, D, changes, run=task.run) is None:
+            logger.info("task moved on while it ran; its result is dropped", extra={"task_id": task.id})
+            return False
+        metrics.add_metric(name="TasksCompleted", unit=MetricUnit.Count, value=1)
+        logger.info("task done", extra={"task_id": task.id, "type": task.type})
+        return True
+
+    def fail(self, task: Task, code: ErrorCode, message: str) -> Task | None:
+        """-> failed with {code, message}, on the task's run; None when the task had moved on."""
+        now = now_rfc3339()
+        changes: dict[str, Any] = {"error": TaskError(code=code, message=message).model_dump(), "completed_at": now}
+        if task.started_at:
+            changes["duration_ms"] = millis_between(task.started_at, now)
+        failed = self._move(task.owner_id, task.id, F, changes, run=task.run)
+        if failed is None:
+            logger.info("task could not be marked failed: it moved on", extra={"task_id": task.id})
+            return None
+        metrics.add_metric(name="TasksFailed", unit=MetricUnit.Count, value=1)
+        logger.warning("task failed", extra={"task_id": task.id, "code": code, "error": message})
+        return failed
+
+    def retry_or_fail(self, task: Task, error: Exception, receive_count: int) -> None:
+        """A transient error: raised again so SQS retries the message, except on the last delivery,
+        when the task fails with retries_exhausted instead (its message goes to the dead-letter
+        queue next, and the task must not stay running)."""
+        if receive_count < self._max_receive_count:
+            raise error
+        logger.exception("task failed on its last delivery", extra={"task_id": task.id})
+        self.fail(task, ErrorCode.RETRIES_EXHAUSTED, f"the task failed {receive_count} times; last error: {error}")
+
+    def message_died(self, message: TaskMessage) -> None:
+        """The dead-letter verdict: the message could not be handled in MaxReceiveCount deliveries
+        (its worker died on the last one), so its task fails unless it finished meanwhile."""
+        task = self._tasks.get(message.task_id)
+        if task is None or task.run != message.run or task.owner_id != message.owner_id:
+            logger.info("dead task message: the task had moved on", extra={"task_id": message.task_id})
+            return
+        self.fail(
+            task,
+            ErrorCode.RETRIES_EXHAUSTED,
+            f"the task could not be completed in {self._max_receive_count} attempts",
+        )
+
+    # ------------------------------------------------------------ files
+    def file_rejected(self, task: Task, record: FileRecord) -> Task | None:
+        """A task waiting on a file that was rejected fails with the file's own code. None when
+        the task was cancelled meanwhile (nothing to fail)."""
+        code = record.error_code or ErrorCode.FILE_REJECTED
+        return self.fail(task, ErrorCode(code), f"the input file was rejected: {record.error}")
+
+    def file_missing(self, task: Task) -> Task:
+        """A queued task whose input file was deleted fails with file_missing."""
+        failed = self.fail(task, ErrorCode.FILE_MISSING, "the input file was deleted")
+        return failed or self._tasks.get_owned(task.owner_id, task.id)
+
+    # ------------------------------------------------------------ users
+    def cancel(self, owner_id: str, task_id: str) -> Task:
+        """queued | running -> cancelled; Conflict naming the current status otherwise."""
+        task = self._tasks.get_owned(owner_id, task_id)
+        now = now_rfc3339()
+        changes: dict[str, Any] = {"completed_at": now}
+        if task.started_at:
+            changes["duration_ms"] = millis_between(task.started_at, now)
+        return self._move_or_conflict(owner_id, task_id, C, changes)
+
+    def restart(self, owner_id: str, task_id: str) -> Task:
+        """failed | cancelled -> queued on a new run, with its progress, error and result cleared."""
+        task = self._tasks.get_owned(owner_id, task_id)
+        changes = {
+            "run": task.run + 1,
+            "progress": 0,
+            "error": None,
+            "result_json": None,
+            "started_at": None,
+            "completed_at": None,
+            "duration_ms": None,
+        }
+        return self._move_or_conflict(owner_id, task_id, Q, changes)
+
+    # ------------------------------------------------------------ the write
+    def _move(
+        self,
+        owner_id: str,
+        task_id: str,
+        target: TaskStatus,
+        changes: dict[str, Any],
+        *,
+        run: int | None = None,
+        claimed_at: str | None = None,
+    ) -> Task | None:
+        return self._tasks.update_if(
+            owner_id,
+            task_id,
+            {"status": target.value, "updated_at": now_rfc3339(), **changes},
+            sources=allowed_sources(target),
+            run=run,
+            claimed_at=claimed_at,
+        )
+
+    def _move_or_conflict(self, owner_id: str, task_id: str, target: TaskStatus, changes: dict[str, Any]) -> Task:
+        moved = self._move(owner_id, task_id, target, changes)
+        if moved is not None:
+            return moved
+        current = self._tasks.get(task_id)
+        if current is None or current.owner_id != owner_id:
+            raise NotFound(f"task '{task_id}' does not exist")
+        sources = ", ".join(sorted(allowed_sources(target)))
+        raise Conflict(
+            f"task '{task_id}' is {current.status}; it cannot become {target.value} (allowed from: {sources})"
+        )

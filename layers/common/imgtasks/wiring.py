@@ -1,0 +1,86 @@
+"""The one place where collaborators are built from settings, once per cold start. Every function's
+startup asks a `Wiring` for what it needs; each part is built on first use, so a function pays
+only for what it uses."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from imgtasks.adapters import aws
+from imgtasks.adapters.model_registry import ModelRegistry
+from imgtasks.adapters.repositories import FileRepository, TaskRepository, UserRepository
+from imgtasks.adapters.storage import ObjectStore
+from imgtasks.adapters.task_queue import TaskQueue
+from imgtasks.domain.limits import Limits
+from imgtasks.services.dropins import DropIns
+from imgtasks.services.files import FileService
+from imgtasks.services.lifecycle import TaskLifecycle
+from imgtasks.services.tasks import TaskService
+from imgtasks.settings import FunctionSettings
+
+
+class Wiring:
+    def __init__(self, settings: FunctionSettings) -> None:
+        self.settings = settings
+
+    # ------------------------------------------------------------ adapters
+    @cached_property
+    def table(self) -> Any:
+        return aws.table(self.settings.table_name)
+
+    @cached_property
+    def store(self) -> ObjectStore:
+        return ObjectStore(aws.client("s3"))
+
+    @cached_property
+    def users(self) -> UserRepository:
+        return UserRepository(self.table)
+
+    @cached_property
+    def files(self) -> FileRepository:
+        return FileRepository(self.table)
+
+    @cached_property
+    def tasks(self) -> TaskRepository:
+        return TaskRepository(self.table)
+
+    @cached_property
+    def task_queue(self) -> TaskQueue:
+        return TaskQueue(aws.client("sqs"), self.settings.process_queue_url, self.settings.infer_queue_url)
+
+    @cached_property
+    def model_registry(self) -> ModelRegistry:
+        return ModelRegistry(aws.client("s3"), self.settings.models_bucket)
+
+    # ------------------------------------------------------------ services
+    @cached_property
+    def limits(self) -> Limits:
+        return Limits(
+            max_upload_bytes=self.settings.max_upload_bytes,
+            max_pixels=self.settings.max_image_pixels,
+            max_frames=self.settings.max_image_frames,
+        )
+
+    @cached_property
+    def lifecycle(self) -> TaskLifecycle:
+        return TaskLifecycle(self.tasks, max_receive_count=self.settings.max_receive_count)
+
+    @cached_property
+    def file_service(self) -> FileService:
+        return FileService(self.files, self.store, self.settings.uploads_bucket, self.limits)
+
+    @cached_property
+    def task_service(self) -> TaskService:
+        return TaskService(self.tasks, self.files, self.task_queue, self.store, self.lifecycle)
+
+    @cached_property
+    def dropins(self) -> DropIns:
+        return DropIns(
+            self.users,
+            self.files,
+            self.store,
+            self.task_service,
+            bucket=self.settings.uploads_bucket,
+            limits=self.limits,
+        )
