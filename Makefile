@@ -10,7 +10,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test install lint format typecheck validate build unit integration e2e bench bench-models train-models publish-model clean
+.PHONY: run test install lint format typecheck validate build unit integration e2e bench bench-models bench-coldstart train-models publish-model clean
 
 $(VENV)/.installed: requirements/runtime.txt requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -69,6 +69,11 @@ train-models:
 publish-model: $(VENV)/.installed
 	$(PY) scripts/publish_model.py $(MODEL) $(if $(STACK),--stack $(STACK)) $(if $(BUCKET),--bucket $(BUCKET))
 
+# Cold start of every function against a bare `import boto3` (Python 3.13 and the layers'
+# packages, installed once into .bench/).
+bench-coldstart: $(VENV)/.installed
+	$(PY) bench/coldstart.py
+
 bench-models: $(VENV)/.installed
 	$(PY) bench/models.py
 
@@ -77,4 +82,4 @@ bench: $(VENV)/.installed
 	$(PY) bench/engine.py
 
 clean:
-	rm -rf .aws-sam .local .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam .local .bench .pytest_cache .mypy_cache .ruff_cache

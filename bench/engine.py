@@ -27,7 +27,7 @@ sys.path[:0] = [str(ROOT / "layers" / "common"), str(ROOT / "functions" / "proce
 
 from PIL import Image, ImageChops, ImageStat  # noqa: E402
 
-from imgtasks.domain.presets import PRESETS  # noqa: E402
+from imgtasks.domain.presets import presets  # noqa: E402
 from imgtasks.domain.specs import ProcessSpec  # noqa: E402
 from imgtasks_process.imaging import DecodeLimits, render  # noqa: E402
 
@@ -186,7 +186,7 @@ def peak_rss_rise_mb(job_name: str, data: bytes) -> float:
 
 
 def _measure_rss(job_name: str, data: bytes) -> float:
-    job = {"engine-web": engine(PRESETS["web"]), "naive-web": naive_web}[job_name]
+    job = {"engine-web": engine(presets()["web"]), "naive-web": naive_web}[job_name]
     job(image_bytes_warmup())
     status = Path("/proc/self/status")
     if status.exists():
@@ -240,17 +240,17 @@ def main() -> int:
     jobs: list[
         tuple[str, list[bytes], Callable[[bytes], object], Callable[[bytes], object], Callable[[bytes], object] | None]
     ] = [
-        ("web preset, 12 MP JPEG", jpegs, engine(PRESETS["web"]), naive_web, vips_web),
+        ("web preset, 12 MP JPEG", jpegs, engine(presets()["web"]), naive_web, vips_web),
         (
             "thumbnails preset (3 sizes), 12 MP JPEG",
             jpegs,
-            engine(PRESETS["thumbnails"]),
+            engine(presets()["thumbnails"]),
             naive_thumbnails,
             vips_thumbnails,
         ),
         ("the same 3 sizes as JPEG, 12 MP JPEG", jpegs, engine(THREE_JPEGS), naive_three_jpegs, vips_three_jpegs),
         ("rotate 90 + JPEG, 12 MP JPEG", jpegs, engine(ROTATE_90), naive_rotate, vips_rotate),
-        ("web preset, 2 MP PNG", [files["png2mp"]], engine(PRESETS["web"]), naive_web, vips_web),
+        ("web preset, 2 MP PNG", [files["png2mp"]], engine(presets()["web"]), naive_web, vips_web),
         ("GIF resize to 240 px, 30 frames 480x270", [files["gif30"]], engine(GIF_240), naive_gif, vips_gif),
     ]
     print(f"\nmedian of {args.runs} runs, one core; ratio > 1 means the engine is faster\n")
@@ -282,8 +282,8 @@ def main() -> int:
     )
     reference = Image.open(io.BytesIO(jpegs[0])).convert("RGB")
     for name, job, box in (
-        ("web preset", engine(PRESETS["web"]), (800, 600)),
-        ("thumbnail 1024", engine(PRESETS["thumbnails"]), (1024, 768)),
+        ("web preset", engine(presets()["web"]), (800, 600)),
+        ("thumbnail 1024", engine(presets()["thumbnails"]), (1024, 768)),
     ):
         produced = Image.open(io.BytesIO(job(jpegs[0]).outputs[0].data))  # type: ignore[attr-defined]
         lanczos = reference.resize(box, Image.Resampling.LANCZOS)

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageSequence
 
 from imgtasks.domain.errors import PermanentTaskError
-from imgtasks.domain.presets import PRESETS
+from imgtasks.domain.presets import presets
 from imgtasks.domain.specs import ProcessSpec
 from imgtasks_process.imaging import DecodeLimits, render
 from tests.helpers import image_bytes
@@ -372,7 +372,7 @@ def test_shared_operations_run_before_each_variants_own() -> None:
 
 
 def test_the_web_preset_fits_800x600_as_rgb_jpeg_85() -> None:
-    result = render(image_bytes((4000, 3000)), PRESETS["web"], LIMITS)
+    result = render(image_bytes((4000, 3000)), presets()["web"], LIMITS)
     output = result.outputs[0]
     assert (output.format, output.width, output.height) == ("jpeg", 800, 600)
     assert Image.open(io.BytesIO(output.data)).mode == "RGB"
@@ -380,7 +380,7 @@ def test_the_web_preset_fits_800x600_as_rgb_jpeg_85() -> None:
 
 
 def test_the_thumbnails_preset_makes_1024_512_128_webp_on_the_long_side() -> None:
-    result = render(image_bytes((3000, 2000)), PRESETS["thumbnails"], LIMITS)
+    result = render(image_bytes((3000, 2000)), presets()["thumbnails"], LIMITS)
     assert [(o.width, o.height, o.format) for o in result.outputs] == [
         (1024, 683, "webp"),
         (512, 341, "webp"),
@@ -392,14 +392,14 @@ def test_a_portrait_draft_decode_gives_the_same_sizes_as_a_full_decode() -> None
     exif = Image.Exif()
     exif[0x0112] = 8
     data = encoded(Image.open(io.BytesIO(image_bytes((3200, 2400)))), "JPEG", exif=exif.tobytes())
-    result = render(data, PRESETS["web"], LIMITS)
+    result = render(data, presets()["web"], LIMITS)
     assert (result.outputs[0].width, result.outputs[0].height) == (450, 600)
     assert (result.source.width, result.source.height) == (2400, 3200)
 
 
 def test_progress_is_reported_after_decode_and_after_each_variant() -> None:
     seen: list[int] = []
-    render(image_bytes((800, 600)), PRESETS["thumbnails"], LIMITS, seen.append)
+    render(image_bytes((800, 600)), presets()["thumbnails"], LIMITS, seen.append)
     assert seen == sorted(seen) and seen[0] == 30 and len(seen) == 4
 
 

@@ -9,7 +9,6 @@ import imgtasks
 from imgtasks.domain.errors import DomainError
 from imgtasks.observability import logger
 
-from . import openapi
 from .context import json_response, ok_response
 from .problems import from_domain_error, problem, summary, validation_errors
 from .routes import auth, files, inference_models, tasks
@@ -36,11 +35,15 @@ def health() -> Response[HealthOut]:
 
 @app.get("/openapi.json", summary="This document (OpenAPI 3.1)", operation_id="openapi_document", tags=["service"])
 def openapi_document():
+    from . import openapi  # only this route and /docs need the OpenAPI models: not at cold start
+
     return Response(status_code=200, content_type="application/json", body=openapi.document_json(app))
 
 
 @app.get("/docs", summary="Swagger UI", tags=["service"], include_in_schema=False)
 def swagger_ui():
+    from . import openapi
+
     return Response(status_code=200, content_type="text/html", body=openapi.swagger_page(app))
 
 

@@ -12,7 +12,7 @@ from imgtasks.services.credentials import Identity
 from .schemas import Problem
 from .services import Services
 
-Model = TypeVar("Model")
+ResponseBody = TypeVar("ResponseBody")
 
 
 def services(router: Router) -> Services:
@@ -25,7 +25,7 @@ def caller(router: Router) -> Identity:
     return found
 
 
-def json_response(status: int, body: Model, headers: dict[str, str] | None = None) -> Response[Model]:
+def json_response(status: int, body: ResponseBody, headers: dict[str, str] | None = None) -> Response[ResponseBody]:
     """A JSON answer; Powertools validates `body` against the route's `Response[...]` annotation
     and serializes it."""
     return Response(status_code=status, content_type="application/json", body=body, headers=headers)

@@ -6,15 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic import ConfigDict, Field, field_serializer
 
+from imgtasks.domain.base import Model
 from imgtasks.domain.errors import ErrorCode, catalog_markdown
 from imgtasks.domain.records import Task
 from imgtasks.domain.results import InferResult, OutputFile, ProcessResult, SourceImage
 from imgtasks.domain.specs import InferSpec, ProcessSpec
 
 
-class Problem(BaseModel):
+class Problem(Model):
     type: str
     title: str
     status: int
@@ -22,24 +23,24 @@ class Problem(BaseModel):
     errors: list[dict[str, Any]] | None = None
 
 
-class UserOut(BaseModel):
+class UserOut(Model):
     id: str
     username: str
     created_at: str
 
 
-class TokenOut(BaseModel):
+class TokenOut(Model):
     access_token: str
     token_type: Literal["Bearer"]
     expires_in: int
 
 
-class OAuthError(BaseModel):
+class OAuthError(Model):
     error: Literal["invalid_request", "invalid_grant", "unsupported_grant_type", "invalid_client"]
     error_description: str
 
 
-class FileOut(BaseModel):
+class FileOut(Model):
     id: str
     filename: str
     content_type: str
@@ -53,24 +54,24 @@ class FileOut(BaseModel):
     error: str | None = None
 
 
-class FilePage(BaseModel):
+class FilePage(Model):
     items: list[FileOut]
     next_cursor: str | None
 
 
-class UploadOut(BaseModel):
+class UploadOut(Model):
     url: str
     method: Literal["POST"]
     fields: dict[str, str]
     expires_at: str
 
 
-class StartedUploadOut(BaseModel):
+class StartedUploadOut(Model):
     file: FileOut
     upload: UploadOut
 
 
-class TaskErrorOut(BaseModel):
+class TaskErrorOut(Model):
     code: Annotated[
         ErrorCode,
         Field(description="Why the task failed; every code the service gives:\n" + catalog_markdown()),
@@ -78,7 +79,7 @@ class TaskErrorOut(BaseModel):
     message: str = Field(description="A sentence for a person")
 
 
-class OutputOut(BaseModel):
+class OutputOut(Model):
     name: str = Field(description="`default`, or the variant's name")
     file_id: str
     format: str
@@ -89,7 +90,7 @@ class OutputOut(BaseModel):
     url: str = Field(description="A presigned URL that expires within 15 minutes")
 
 
-class ProcessResultOut(BaseModel):
+class ProcessResultOut(Model):
     outputs: list[OutputOut]
     source: SourceImage
 
@@ -105,7 +106,7 @@ class ProcessResultOut(BaseModel):
 TaskResult = ProcessResultOut | InferResult
 
 
-class TaskOut(BaseModel):
+class TaskOut(Model):
     # The document shows `spec` as the models it is validated with; serializing it only leaves
     # out what the client left out.
     model_config = ConfigDict(json_schema_mode_override="validation")
@@ -140,22 +141,22 @@ class TaskOut(BaseModel):
         return cls.model_validate(shown)
 
 
-class TaskList(BaseModel):
+class TaskList(Model):
     tasks: list[TaskOut]
 
 
-class TaskPage(BaseModel):
+class TaskPage(Model):
     items: list[TaskOut]
     next_cursor: str | None
 
 
-class TaskResultOut(BaseModel):
+class TaskResultOut(Model):
     id: str
     status: Literal["queued", "running", "done", "failed", "cancelled"]
     result: TaskResult | None
 
 
-class PresetOut(BaseModel):
+class PresetOut(Model):
     model_config = ConfigDict(json_schema_mode_override="validation")
 
     name: str
@@ -167,16 +168,16 @@ class PresetOut(BaseModel):
         return spec.model_dump(exclude_none=True)
 
 
-class PresetList(BaseModel):
+class PresetList(Model):
     presets: list[PresetOut]
 
 
-class HealthOut(BaseModel):
+class HealthOut(Model):
     status: Literal["ok"]
     version: str
 
 
-class ModelOut(BaseModel):
+class ModelOut(Model):
     id: str
     name: str
     version: str
@@ -185,6 +186,6 @@ class ModelOut(BaseModel):
     description: str
 
 
-class ModelList(BaseModel):
+class ModelList(Model):
     detection_models: list[ModelOut]
     classification_models: list[ModelOut]

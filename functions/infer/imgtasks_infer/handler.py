@@ -10,7 +10,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from imgtasks.adapters.task_queue import TaskMessageRecord
+from imgtasks.adapters.task_records import TaskMessageRecord
 from imgtasks.observability import logger, metrics
 from imgtasks.settings import InferSettings
 from imgtasks.wiring import Wiring

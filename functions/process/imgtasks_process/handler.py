@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from imgtasks.adapters import aws
-from imgtasks.adapters.task_queue import TaskMessageRecord
+from imgtasks.adapters.task_records import TaskMessageRecord
 from imgtasks.observability import logger, metrics
 from imgtasks.settings import ProcessSettings
 from imgtasks.wiring import Wiring

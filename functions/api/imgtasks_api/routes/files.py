@@ -7,14 +7,15 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from imgtasks.domain.base import Model
 from imgtasks.domain.errors import InvalidInput, UnsupportedMediaType
 from imgtasks.domain.records import FileRecord
 from imgtasks.services.files import SMALL_UPLOAD_LIMIT, StartedUpload
 
 from ..bodies import UploadedFile, media_type, parse_json, parse_multipart, raw_body
-from ..context import Model, caller, json_response, ok_response, problem_responses, services
+from ..context import ResponseBody, caller, json_response, ok_response, problem_responses, services
 from ..schemas import FileOut, FilePage, StartedUploadOut, UploadOut
 
 router = Router()
@@ -24,7 +25,7 @@ Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1-100")]
 Cursor = Annotated[str | None, Query(max_length=512, description="next_cursor of the previous page")]
 
 
-class StartUpload(BaseModel):
+class StartUpload(Model):
     """A large upload: the API answers with a presigned POST for S3."""
 
     model_config = ConfigDict(extra="forbid")
@@ -69,7 +70,7 @@ def started_upload(started: StartedUpload) -> StartedUploadOut:
     )
 
 
-def created(record: FileRecord, body: Model) -> Response[Model]:
+def created(record: FileRecord, body: ResponseBody) -> Response[ResponseBody]:
     return json_response(201, body, headers={"Location": f"/files/{record.id}"})
 
 

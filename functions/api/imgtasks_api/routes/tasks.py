@@ -4,6 +4,7 @@ delete; and the presets a process task can name."""
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
@@ -16,7 +17,7 @@ from imgtasks.domain.errors import InvalidInput, UnsupportedMediaType
 from imgtasks.domain.ids import new_id
 from imgtasks.domain.presets import describe_presets
 from imgtasks.domain.records import Task
-from imgtasks.domain.specs import CreateTasks
+from imgtasks.domain.specs import CreateInferTasks, CreateProcessTasks, CreateTasks
 from imgtasks.observability import logger, metrics
 
 from ..bodies import media_type, parse_json, parse_multipart, raw_body, validate
@@ -28,7 +29,12 @@ from ..services import Services
 router = Router()
 
 TaskId = Annotated[str, Path(description="A task id", min_length=1, max_length=64)]
-CREATE_TASKS = TypeAdapter(CreateTasks)
+
+
+@cache
+def create_tasks_adapter() -> TypeAdapter[CreateProcessTasks | CreateInferTasks]:
+    """Built on the first POST /tasks, not at cold start."""
+    return TypeAdapter(CreateTasks)
 
 
 def shown(found: Services, task: Task) -> TaskOut:
@@ -57,7 +63,8 @@ JSON_TASK_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": CREATE_TASKS.json_schema(ref_template="#/components/schemas/{model}")},
+            # Its definitions are added to the components when the document is built (openapi.py).
+            "application/json": {"schema": {"$ref": "#/components/schemas/CreateTasks"}},
         },
     }
 }
@@ -84,7 +91,7 @@ def _create_from_multipart(owner: str) -> list[Task]:
             errors=[{"loc": ["body", "spec"], "msg": "must be an object without file_ids", "type": "value_error"}],
         )
     # Validate the spec before storing the file, so a bad spec leaves nothing behind.
-    request = validate({**spec, "file_ids": [new_id()]}, CREATE_TASKS, loc_prefix=("body", "spec"))
+    request = validate({**spec, "file_ids": [new_id()]}, create_tasks_adapter(), loc_prefix=("body", "spec"))
     found = services(router)
     record = found.files.upload(owner, upload.filename, upload.data)
     return found.tasks.create(owner, request.model_copy(update={"file_ids": [record.id]}))
@@ -115,7 +122,9 @@ def create_tasks() -> Response[TaskList]:
     found = services(router)
     kind = media_type(router.current_event)
     if kind == "application/json":
-        return queued(found, found.tasks.create(owner, parse_json(raw_body(router.current_event), CREATE_TASKS)))
+        return queued(
+            found, found.tasks.create(owner, parse_json(raw_body(router.current_event), create_tasks_adapter()))
+        )
     if kind == "multipart/form-data":
         return queued(found, _create_from_multipart(owner))
     raise UnsupportedMediaType(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageOps
 
 from imgtasks.domain.errors import ErrorCode, PermanentTaskError
-from imgtasks.domain.inspection import SUPPORTED_FORMATS
+from imgtasks.domain.inspection import SUPPORTED_FORMATS, pillow
 
 from .frames import Frames
 
@@ -44,7 +44,8 @@ class Decoded:
 
 def _open(data: bytes) -> Image.Image:
     try:
-        return Image.open(io.BytesIO(data))
+        opened: Image.Image = pillow().open(io.BytesIO(data))  # our pixel limit, not Pillow's
+        return opened
     except Exception as error:  # Pillow raises many kinds for input it cannot read
         raise PermanentTaskError(
             ErrorCode.INVALID_IMAGE, "the file is not an image this service can read (JPEG, PNG, WebP or GIF)"

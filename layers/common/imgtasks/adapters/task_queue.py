@@ -1,23 +1,14 @@
-"""The task queues on SQS: sending task messages, and the record model the workers parse them with."""
+"""The task queues on SQS: sending task messages. (The workers parse them with
+imgtasks.adapters.task_records.)"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
-from pydantic import Json
-
 from imgtasks.domain.messages import TaskMessage
 from imgtasks.domain.records import Task, TaskType
 
 SQS_BATCH_LIMIT = 10
-
-
-class TaskMessageRecord(SqsRecordModel):
-    """An SQS record of a task queue with its body parsed: the `model` of the workers'
-    BatchProcessor, so a body that is not a task message fails that record alone."""
-
-    body: Json[TaskMessage]
 
 
 class TaskQueue:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-
-from PIL import Image, UnidentifiedImageError
+from types import ModuleType
 
 from imgtasks.domain.errors import ErrorCode, PermanentTaskError
 
@@ -13,8 +12,15 @@ from imgtasks.domain.errors import ErrorCode, PermanentTaskError
 SUPPORTED_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
 
-# Our own pixel limit replaces Pillow's global one, which only warns below twice its value.
-Image.MAX_IMAGE_PIXELS = None
+
+def pillow() -> ModuleType:
+    """PIL.Image, imported on first use (the API needs it only for uploads, not at cold start),
+    with Pillow's global pixel limit off: ours replaces it, and Pillow's only warns below twice
+    its value."""
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = None
+    return Image
 
 
 @dataclass(frozen=True)
@@ -34,8 +40,9 @@ def inspect_image(data: bytes, *, max_pixels: int, max_frames: int) -> ImageInfo
     `image_too_large`, each with a sentence a person can act on."""
     if not data:
         raise PermanentTaskError(ErrorCode.INVALID_IMAGE, "the file is empty")
+    image_module = pillow()
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with image_module.open(io.BytesIO(data)) as image:
             pillow_format = image.format or ""
             if pillow_format not in SUPPORTED_FORMATS:
                 raise PermanentTaskError(
@@ -51,7 +58,8 @@ def inspect_image(data: bytes, *, max_pixels: int, max_frames: int) -> ImageInfo
             frames = int(getattr(image, "n_frames", 1))
     except PermanentTaskError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
+    # UnidentifiedImageError is an OSError.
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise PermanentTaskError(
             ErrorCode.INVALID_IMAGE, "the file is not an image this service can read (JPEG, PNG, WebP or GIF)"
         ) from error

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+
+from imgtasks.domain.base import Model
 
 
-class TaskMessage(BaseModel):
+class TaskMessage(Model):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["task"] = "task"

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from imgtasks.domain.base import Model
 
 
-class InputSpec(BaseModel):
+class InputSpec(Model):
     name: str = "images"
     size: tuple[int, int] = Field(description="Width and height the model takes")
     layout: Literal["NCHW", "NHWC"] = "NCHW"
 
 
-class Preprocess(BaseModel):
+class Preprocess(Model):
     color: Literal["RGB", "BGR"] = "RGB"
     scale: float = 1 / 255
     mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -23,7 +25,7 @@ class Preprocess(BaseModel):
     pad: int = 114
 
 
-class OutputLayout(BaseModel):
+class OutputLayout(Model):
     """How to read the outputs.
 
     yolov8: [1, 4 + classes, anchors], boxes cx cy w h in input pixels.
@@ -43,12 +45,12 @@ class OutputLayout(BaseModel):
     score_output: str | None = Field(default=None, description="SSD: the scores output's name")
 
 
-class Thresholds(BaseModel):
+class Thresholds(Model):
     score: float = Field(default=0.25, ge=0, le=1)
     nms_iou: float = Field(default=0.45, ge=0, le=1)
 
 
-class ModelManifest(BaseModel):
+class ModelManifest(Model):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     name: str
     version: str = Field(pattern=r"^[A-Za-z0-9._-]{1,32}$")

@@ -3,6 +3,7 @@ variants, so what a preset produces never depends on what else was sent."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from imgtasks.domain.errors import InvalidInput
@@ -28,12 +29,18 @@ _PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 
-PRESETS: dict[str, ProcessSpec] = {name: ProcessSpec.model_validate(p["spec"]) for name, p in _PRESETS.items()}
+PRESET_NAMES = frozenset(_PRESETS)
+
+
+@cache
+def presets() -> dict[str, ProcessSpec]:
+    """The presets as specs, validated on first use rather than at import (cold start)."""
+    return {name: ProcessSpec.model_validate(p["spec"]) for name, p in _PRESETS.items()}
 
 
 def describe_presets() -> list[dict[str, Any]]:
     return [
-        {"name": name, "description": p["description"], "spec": PRESETS[name].model_dump(exclude_none=True)}
+        {"name": name, "description": p["description"], "spec": presets()[name].model_dump(exclude_none=True)}
         for name, p in _PRESETS.items()
     ]
 
@@ -42,8 +49,8 @@ def resolve(spec: ProcessSpec) -> ProcessSpec:
     """The spec to run: the preset's, or the spec itself when it names none."""
     if spec.preset is None:
         return spec
-    if spec.preset not in PRESETS:
-        valid = ", ".join(sorted(PRESETS))
+    if spec.preset not in PRESET_NAMES:
+        valid = ", ".join(sorted(PRESET_NAMES))
         raise InvalidInput(
             f"unknown preset '{spec.preset}'; valid presets: {valid}",
             errors=[{"loc": ["body", "preset"], "msg": f"must be one of: {valid}"}],
@@ -54,4 +61,4 @@ def resolve(spec: ProcessSpec) -> ProcessSpec:
             f"a preset cannot be combined with {', '.join(mixed)}",
             errors=[{"loc": ["body", name], "msg": "not allowed with preset"} for name in mixed],
         )
-    return PRESETS[spec.preset]
+    return presets()[spec.preset]

@@ -7,8 +7,9 @@ import json
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from imgtasks.domain.base import Model
 from imgtasks.domain.errors import ErrorCode
 from imgtasks.domain.results import InferResult, ProcessResult, TaskResult
 
@@ -32,7 +33,7 @@ class FileStatus(StrEnum):
     REJECTED = "rejected"
 
 
-class User(BaseModel):
+class User(Model):
     id: str
     username: str
     password_hash: str
@@ -42,7 +43,7 @@ class User(BaseModel):
         return {"id": self.id, "username": self.username, "created_at": self.created_at}
 
 
-class FileRecord(BaseModel):
+class FileRecord(Model):
     model_config = ConfigDict(use_enum_values=True)
 
     id: str
@@ -84,14 +85,14 @@ class FileRecord(BaseModel):
         )
 
 
-class TaskError(BaseModel):
+class TaskError(Model):
     model_config = ConfigDict(use_enum_values=True)
 
     code: ErrorCode
     message: str
 
 
-class Task(BaseModel):
+class Task(Model):
     model_config = ConfigDict(use_enum_values=True)
 
     id: str

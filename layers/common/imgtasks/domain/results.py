@@ -3,10 +3,12 @@ with a presigned `url` in place of each output's storage location (see the API's
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from imgtasks.domain.base import Model
 
 
-class ResultModel(BaseModel):
+class ResultModel(Model):
     # Unknown fields are an error, so a stored result is always exactly one of the shapes below.
     model_config = ConfigDict(extra="forbid")
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from imgtasks.domain.base import Model
 
 MAX_OUTPUT_SIDE = 16384
 MAX_OPERATIONS = 20
@@ -16,7 +18,7 @@ Color = Annotated[str, Field(pattern=r"^#([0-9a-fA-F]{6}|[0-9a-fA-F]{8})$", exam
 Side = Annotated[int, Field(ge=1, le=MAX_OUTPUT_SIDE)]
 
 
-class StrictModel(BaseModel):
+class StrictModel(Model):
     """Unknown fields are an error, so a typo never passes silently."""
 
     model_config = ConfigDict(extra="forbid")

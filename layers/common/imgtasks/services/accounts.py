@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from imgtasks.adapters.repositories import UserRepository
+from imgtasks.domain.base import Model
 from imgtasks.domain.clock import now_rfc3339
 from imgtasks.domain.errors import Forbidden
 from imgtasks.domain.ids import new_id
@@ -17,7 +18,7 @@ USERNAME_REGEX = r"^[A-Za-z0-9_.-]{3,64}$"
 USERNAME_PATTERN = re.compile(USERNAME_REGEX)
 
 
-class Registration(BaseModel):
+class Registration(Model):
     """POST /auth/register's body: the rules for a new account."""
 
     model_config = ConfigDict(extra="forbid")

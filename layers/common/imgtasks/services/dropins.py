@@ -16,7 +16,7 @@ from imgtasks.domain.clock import now_rfc3339
 from imgtasks.domain.errors import ErrorCode, PermanentTaskError
 from imgtasks.domain.inspection import inspect_image
 from imgtasks.domain.limits import Limits
-from imgtasks.domain.presets import PRESETS
+from imgtasks.domain.presets import PRESET_NAMES
 from imgtasks.domain.records import FileRecord, FileStatus, Task
 from imgtasks.domain.specs import ProcessSpec
 from imgtasks.observability import logger
@@ -74,10 +74,10 @@ class DropIns:
         if user is None:
             logger.warning("drop-in skipped: unknown user", extra={"key": drop.key, "username": match["username"]})
             return None
-        if match["preset"] not in PRESETS:
+        if match["preset"] not in PRESET_NAMES:
             logger.warning(
                 "drop-in skipped: unknown preset",
-                extra={"key": drop.key, "preset": match["preset"], "presets": sorted(PRESETS)},
+                extra={"key": drop.key, "preset": match["preset"], "presets": sorted(PRESET_NAMES)},
             )
             return None
         record = self._register(drop, user.id, match["name"])

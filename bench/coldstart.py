@@ -1,0 +1,146 @@
+"""Cold start: the import-and-init time of each Lambda function against a bare `import boto3`,
+each in a fresh process, in the same run.
+
+What Lambda's INIT phase runs for a Python function is the import of its handler module: the
+resolver and its routes, the batch processors, Logger and Metrics. This measures exactly that, in
+an environment shaped like the function's: Python 3.13 (Lambda's runtime, through pyenv when it
+is there) with only the packages of the project's layers and the boto3 the runtime ships,
+installed once into .bench/lambda-py313 with pip --target. The machine's dev venv has more
+(cryptography, which PyJWT would pick up, moto, the X-Ray SDK), so it would measure a different
+function.
+
+Rounds take turns (baseline, then every function), so noise lands on all of them alike; the
+table gives medians and the ratio to the baseline's median.
+
+    python bench/coldstart.py [--rounds 11]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from local_stack.template import load_template  # noqa: E402
+
+TEMPLATE = ROOT / "infra" / "template.yaml"
+ENVIRONMENT = ROOT / ".bench" / "lambda-py313"
+REQUIREMENTS = [
+    ROOT / "layers" / "dependencies" / "requirements.txt",
+    ROOT / "layers" / "inference" / "requirements.txt",
+]
+# What the python3.13 Lambda runtime ships beside the function (the dependency layer leaves it out).
+RUNTIME_PACKAGES = [
+    "boto3==1.43.11",
+    "botocore==1.43.11",
+    "s3transfer",
+    "jmespath",
+    "python-dateutil",
+    "six",
+    "urllib3",
+]
+TARGETS = {"ApiFunction": 2.0, "ProcessFunction": 2.0, "InferFunction": 3.0}
+# What every function imports before any code of ours: the AWS SDK, settings, logs and metrics.
+FLOOR = "boto3, pydantic_settings, aws_lambda_powertools.logging, aws_lambda_powertools.metrics"
+PROBE = "import time; t = time.perf_counter(); import {module}; print((time.perf_counter() - t) * 1000)"
+
+
+def lambda_python() -> str:
+    """Python 3.13 when pyenv or PATH has it; otherwise this interpreter (said in the output)."""
+    candidates = []
+    if shutil.which("pyenv"):
+        prefix = subprocess.run(["pyenv", "prefix", "3.13.0"], capture_output=True, text=True, check=False)
+        candidates.append(str(Path(prefix.stdout.strip()) / "bin" / "python3.13"))
+    candidates.append(shutil.which("python3.13") or "")
+    for candidate in candidates:
+        # A pyenv shim is on PATH even where it cannot run 3.13: ask it.
+        if candidate and subprocess.run([candidate, "--version"], capture_output=True, check=False).returncode == 0:
+            return candidate
+    return sys.executable
+
+
+def build_environment(python: str) -> Path:
+    """The layers' packages and the runtime's boto3 for this interpreter, reinstalled when a
+    requirements file changes."""
+    digest = hashlib.sha256(b"".join(path.read_bytes() for path in REQUIREMENTS) + python.encode()).hexdigest()
+    marker = ENVIRONMENT / ".requirements-sha256"
+    if marker.exists() and marker.read_text() == digest:
+        return ENVIRONMENT
+    shutil.rmtree(ENVIRONMENT, ignore_errors=True)
+    command = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps"]
+    command += ["--target", str(ENVIRONMENT), *RUNTIME_PACKAGES]
+    for path in REQUIREMENTS:
+        command += ["-r", str(path)]
+    print("installing the layers' packages into", ENVIRONMENT.relative_to(ROOT), flush=True)
+    subprocess.run(command, check=True)
+    marker.write_text(digest)
+    return ENVIRONMENT
+
+
+def functions() -> dict[str, tuple[str, Path]]:
+    """Each function of the template: its handler module and code folder."""
+    found = {}
+    for logical_id, resource in load_template(TEMPLATE)["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        properties = resource["Properties"]
+        module = properties["Handler"].rsplit(".", 1)[0]
+        found[logical_id] = (module, (TEMPLATE.parent / properties["CodeUri"]).resolve())
+    return found
+
+
+def import_ms(python: str, module: str, code: Path | None, environment: Path) -> float:
+    paths = [str(environment), str(ROOT / "layers" / "common")] + ([str(code)] if code else [])
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin"),
+        "PYTHONPATH": os.pathsep.join(paths),
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_SERVICE_NAME": "imgtasks",
+        "POWERTOOLS_METRICS_NAMESPACE": "imgtasks",
+    }
+    result = subprocess.run(
+        [python, "-c", PROBE.format(module=module)], env=env, capture_output=True, text=True, check=True
+    )
+    return float(result.stdout.strip())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=11, help="fresh processes per function (median)")
+    args = parser.parse_args()
+    python = lambda_python()
+    environment = build_environment(python)
+    version = subprocess.run([python, "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    found = functions()
+    import_ms(python, "boto3", None, environment)  # write the bytecode caches before timing
+    for module, code in found.values():
+        import_ms(python, module, code, environment)
+    samples: dict[str, list[float]] = {"import boto3": [], "floor": []} | {name: [] for name in found}
+    for _ in range(args.rounds):
+        samples["import boto3"].append(import_ms(python, "boto3", None, environment))
+        samples["floor"].append(import_ms(python, FLOOR, None, environment))
+        for name, (module, code) in found.items():
+            samples[name].append(import_ms(python, module, code, environment))
+    baseline = statistics.median(samples["import boto3"])
+    print(f"\n{version}, median of {args.rounds} fresh processes each, rounds taking turns")
+    print(f"{'function':<22}{'handler module':<34}{'ms':>8}{'x boto3':>9}{'target':>8}")
+    print("-" * 81)
+    print(f"{'import boto3':<22}{'(baseline)':<34}{baseline:>8.0f}{1.0:>9.2f}{'':>8}")
+    floor = statistics.median(samples["floor"])
+    print(f"{'floor':<22}{'boto3+settings+logs+metrics':<34}{floor:>8.0f}{floor / baseline:>9.2f}{'':>8}")
+    for name, (module, _) in found.items():
+        median = statistics.median(samples[name])
+        target = f"<= {TARGETS[name]:.1f}" if name in TARGETS else ""
+        print(f"{name:<22}{module:<34}{median:>8.0f}{median / baseline:>9.2f}{target:>8}")
+
+
+if __name__ == "__main__":
+    main()
