@@ -137,3 +137,35 @@ def test_public_endpoints_need_no_token_in_the_document(document: dict[str, Any]
     assert document["paths"]["/auth/token"]["post"]["security"] == []
     assert document["paths"]["/tasks"]["get"].get("security") != []
     assert document["security"] == [{"bearerAuth": []}]
+
+
+def test_the_error_codes_are_one_catalog_in_the_code_the_contract_and_the_document(
+    contract: str, document: dict[str, Any]
+) -> None:
+    from imgtasks.domain.errors import CATALOG
+
+    rows = re.findall(r"^\| `([a-z_]+)` \| (.+) \| (yes|no) \|$", contract, flags=re.MULTILINE)
+    in_contract = {code: (meaning, retried == "yes") for code, meaning, retried in rows}
+    in_code = {code.value: (info.meaning, info.retried) for code, info in CATALOG.items()}
+    assert in_contract == in_code
+    assert set(document["components"]["schemas"]["ErrorCode"]["enum"]) == set(in_code)
+    error_code = document["components"]["schemas"]["TaskErrorOut"]["properties"]["code"]
+    assert error_code["$ref"] == "#/components/schemas/ErrorCode"
+    assert all(f"`{code}`" in error_code["description"] for code in in_code)
+
+
+def test_no_error_code_is_written_as_a_bare_string_outside_the_catalog() -> None:
+    from imgtasks.domain.errors import ErrorCode
+
+    codes = "|".join(code.value for code in ErrorCode)
+    bare = re.compile(rf"[\"']({codes})[\"']")
+    catalog = ROOT / "layers" / "common" / "imgtasks" / "domain" / "errors.py"
+    found = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for folder in ("functions", "layers")
+        for path in (ROOT / folder).rglob("*.py")
+        if path != catalog
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if bare.search(line)
+    ]
+    assert found == []

@@ -38,12 +38,14 @@ CATALOG: dict[ErrorCode, ErrorCodeInfo] = {
     ErrorCode.UNSUPPORTED_FORMAT: ErrorCodeInfo(
         "an image format the service does not read, or not the content type announced for the upload", False
     ),
-    ErrorCode.IMAGE_TOO_LARGE: ErrorCodeInfo("more pixels or frames than the configured limits", False),
+    ErrorCode.IMAGE_TOO_LARGE: ErrorCodeInfo(
+        "more pixels or frames than the configured limits, in the input or the output", False
+    ),
     ErrorCode.FILE_TOO_LARGE: ErrorCodeInfo("more bytes than announced, or than the configured upload limit", False),
     ErrorCode.INVALID_OPERATION: ErrorCodeInfo(
         "an operation that cannot apply to this image (a crop outside it, a frame window after its end)", False
     ),
-    ErrorCode.INVALID_OUTPUT: ErrorCodeInfo("the output would exceed the output size limit", False),
+    ErrorCode.INVALID_OUTPUT: ErrorCodeInfo("an output format the engine cannot write for this image", False),
     ErrorCode.FILE_MISSING: ErrorCodeInfo("the input file was deleted, or is not ready, when the task ran", False),
     ErrorCode.FILE_REJECTED: ErrorCodeInfo(
         "the input file was rejected for a reason with no code of its own (a rejected file's own code is used "
