@@ -10,8 +10,9 @@ from pydantic import ConfigDict, Field, field_serializer
 
 from imgtasks.domain.base import Model
 from imgtasks.domain.errors import ErrorCode, catalog_markdown
+from imgtasks.domain.model_manifest import ModelManifest
 from imgtasks.domain.records import Task
-from imgtasks.domain.results import InferResult, OutputFile, ProcessResult, SourceImage
+from imgtasks.domain.results import InferResult, Output, OutputFile, ProcessResult, SourceImage
 from imgtasks.domain.specs import InferSpec, ProcessSpec
 
 
@@ -79,14 +80,7 @@ class TaskErrorOut(Model):
     message: str = Field(description="A sentence for a person")
 
 
-class OutputOut(Model):
-    name: str = Field(description="`default`, or the variant's name")
-    file_id: str
-    format: str
-    width: int
-    height: int
-    frames: int
-    size: int = Field(description="Bytes")
+class OutputOut(Output):
     url: str = Field(description="A presigned URL that expires within 15 minutes")
 
 
@@ -182,8 +176,19 @@ class ModelOut(Model):
     name: str
     version: str
     labels: list[str]
-    input_size: list[int]
+    input_size: list[int] = Field(description="Width and height the model takes")
     description: str
+
+    @classmethod
+    def from_manifest(cls, manifest: ModelManifest) -> ModelOut:
+        return cls(
+            id=manifest.id,
+            name=manifest.name,
+            version=manifest.version,
+            labels=manifest.labels,
+            input_size=list(manifest.input.size),
+            description=manifest.description,
+        )
 
 
 class ModelList(Model):

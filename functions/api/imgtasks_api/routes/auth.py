@@ -29,7 +29,7 @@ FORM = "application/x-www-form-urlencoded"
 def register(registration: Registration) -> Response[UserOut]:
     user = services(router).accounts.register(registration)
     logger.info("user registered", extra={"user_id": user.id})
-    return json_response(201, UserOut.model_validate(user.public()))
+    return json_response(201, UserOut.model_validate(user, from_attributes=True))
 
 
 def oauth_error(error: str, description: str, status: int = 400):

@@ -63,7 +63,7 @@ def file_part(files: dict[str, UploadedFile]) -> UploadedFile:
 
 def started_upload(started: StartedUpload) -> StartedUploadOut:
     return StartedUploadOut(
-        file=FileOut.model_validate(started.file.public()),
+        file=FileOut.model_validate(started.file, from_attributes=True),
         upload=UploadOut(
             url=started.upload.url, method="POST", fields=started.upload.fields, expires_at=started.expires_at
         ),
@@ -107,7 +107,7 @@ def create_file() -> Response[FileOut | StartedUploadOut]:
         _, parts = parse_multipart(event)
         upload = file_part(parts)
         record = services(router).files.upload(caller(router).user_id, upload.filename, upload.data)
-        return created(record, FileOut.model_validate(record.public()))
+        return created(record, FileOut.model_validate(record, from_attributes=True))
     if kind == "application/json":
         return start_upload(parse_json(raw_body(event), StartUpload))  # type: ignore[return-value]
     raise UnsupportedMediaType(
@@ -143,7 +143,7 @@ def start_presigned_upload(request: Annotated[StartUpload, Body()]) -> Response[
 )
 def list_files(limit: Limit = 20, cursor: Cursor = None) -> Response[FilePage]:
     page = services(router).files.list(caller(router).user_id, limit, cursor)
-    items = [FileOut.model_validate(record.public()) for record in page.items]
+    items = [FileOut.model_validate(record, from_attributes=True) for record in page.items]
     return json_response(200, FilePage(items=items, next_cursor=page.next_cursor))
 
 
@@ -156,7 +156,7 @@ def list_files(limit: Limit = 20, cursor: Cursor = None) -> Response[FilePage]:
 )
 def get_file(file_id: FileId) -> Response[FileOut]:
     return json_response(
-        200, FileOut.model_validate(services(router).files.get(caller(router).user_id, file_id).public())
+        200, FileOut.model_validate(services(router).files.get(caller(router).user_id, file_id), from_attributes=True)
     )
 
 

@@ -23,9 +23,7 @@ def list_models() -> Response[ModelList]:
     return json_response(
         200,
         ModelList(
-            detection_models=[ModelOut.model_validate(m.public()) for m in manifests if m.task == "detection"],
-            classification_models=[
-                ModelOut.model_validate(m.public()) for m in manifests if m.task == "classification"
-            ],
+            detection_models=[ModelOut.from_manifest(m) for m in manifests if m.task == "detection"],
+            classification_models=[ModelOut.from_manifest(m) for m in manifests if m.task == "classification"],
         ),
     )

@@ -3,7 +3,7 @@ models bucket beside the weights (see imgtasks.adapters.model_registry)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import ConfigDict, Field
 
@@ -67,13 +67,3 @@ class ModelManifest(Model):
     @property
     def weights_key(self) -> str:
         return f"models/{self.id}/{self.version}/model.onnx"
-
-    def public(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "version": self.version,
-            "labels": self.labels,
-            "input_size": list(self.input.size),
-            "description": self.description,
-        }

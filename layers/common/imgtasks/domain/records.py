@@ -39,9 +39,6 @@ class User(Model):
     password_hash: str
     created_at: str
 
-    def public(self) -> dict[str, Any]:
-        return {"id": self.id, "username": self.username, "created_at": self.created_at}
-
 
 class FileRecord(Model):
     model_config = ConfigDict(use_enum_values=True)
@@ -66,23 +63,6 @@ class FileRecord(Model):
     task_id: str | None = None
     # Tasks created while the file was still pending; started when it becomes ready.
     waiting_task_ids: list[str] = Field(default_factory=list)
-
-    def public(self) -> dict[str, Any]:
-        return self.model_dump(
-            include={
-                "id",
-                "filename",
-                "content_type",
-                "size",
-                "status",
-                "format",
-                "width",
-                "height",
-                "frames",
-                "created_at",
-                "error",
-            }
-        )
 
 
 class TaskError(Model):
@@ -115,9 +95,6 @@ class Task(Model):
     run: int = 1
     # S3 drop-ins: where copies of the outputs go in the results bucket (outbox/<user>/<preset>/<name>).
     outbox: str | None = None
-
-    def public(self) -> dict[str, Any]:
-        return self.model_dump(exclude={"owner_id", "run", "outbox"})
 
     def to_item(self) -> dict[str, Any]:
         item = self.model_dump(exclude={"spec", "result", "error"}, exclude_none=True)

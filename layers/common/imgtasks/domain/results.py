@@ -21,8 +21,8 @@ class SourceImage(ResultModel):
     size: int = Field(description="Bytes")
 
 
-class OutputFile(ResultModel):
-    """One output of a process task: a file of the task's owner, in the results bucket."""
+class Output(ResultModel):
+    """One output of a process task, as clients see it: a file of the task's owner."""
 
     name: str = Field(description="`default`, or the variant's name")
     file_id: str
@@ -31,6 +31,11 @@ class OutputFile(ResultModel):
     height: int
     frames: int
     size: int = Field(description="Bytes")
+
+
+class OutputFile(Output):
+    """An output as stored: where its bytes are in the results bucket."""
+
     bucket: str
     key: str
 

@@ -44,7 +44,6 @@ TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
 }
 
 ACTIVE = frozenset({Q, R})
-FINISHED = frozenset({D, F, C})
 CLAIMED_PROGRESS = 5
 
 
