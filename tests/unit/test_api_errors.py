@@ -150,3 +150,52 @@ def test_logs_are_json_with_the_request_id_as_correlation_id_and_never_a_token(
     everything = json.dumps(lines)
     assert token not in everything
     assert "hunter2" not in everything
+
+
+DEEP_JSON = b"[" * 10_000 + b"]" * 10_000
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "detail"),
+    [
+        ("/tasks", DEEP_JSON, "nested too deeply"),
+        ("/files", DEEP_JSON, "nested too deeply"),
+        ("/files/presigned", DEEP_JSON, "nested too deeply"),
+        ("/auth/register", DEEP_JSON, "nested too deeply"),
+        ("/auth/register", b'{"username": "\xff\xfe"}', "not UTF-8"),
+        ("/tasks", b'{"type": "\xff"}', "not UTF-8"),
+    ],
+    ids=["tasks-deep", "files-deep", "presigned-deep", "register-deep", "register-latin1", "tasks-latin1"],
+)
+def test_a_json_body_the_parser_cannot_take_is_a_400_not_a_500(api: Any, path: str, body: bytes, detail: str) -> None:
+    api.sign_up("parser")
+    answer = api.call("POST", path, body=body, headers={"content-type": "application/json"})
+    assert answer.status == 400, answer.body
+    assert detail in answer.problem["detail"]
+
+
+def test_a_multipart_spec_the_parser_cannot_take_is_a_400(api: Any) -> None:
+    from tests.helpers import multipart
+
+    api.sign_up()
+    body, header = multipart({"spec": ("[" * 10_000)}, {"file": ("a.jpg", image_bytes(), "image/jpeg")})
+    answer = api.call("POST", "/tasks", body=body, headers={"content-type": header})
+    assert answer.status == 400
+    assert answer.problem["errors"][0]["loc"] == ["body", "spec"]
+
+
+@pytest.mark.parametrize(
+    ("path", "fields"),
+    [("/files", {}), ("/tasks", {"spec": '{"type": "process"}'}), ("/tasks/upload", {"spec": '{"type": "process"}'})],
+)
+def test_unknown_multipart_parts_are_refused_like_unknown_json_fields(
+    api: Any, path: str, fields: dict[str, str]
+) -> None:
+    from tests.helpers import multipart
+
+    api.sign_up()
+    body, header = multipart({**fields, "admin": "true"}, {"file": ("a.jpg", image_bytes(), "image/jpeg")})
+    answer = api.call("POST", path, body=body, headers={"content-type": header})
+    assert answer.status == 400
+    assert answer.problem["errors"] == [{"loc": ["body", "admin"], "msg": "unknown field", "type": "extra_forbidden"}]
+    assert api.call("GET", "/files").body["items"] == []  # nothing was stored

@@ -44,16 +44,31 @@ def raw_body(event: APIGatewayProxyEventV2) -> bytes:
     return body.encode("utf-8")
 
 
-def parse_json(data: bytes | str, model: Any, *, loc_prefix: tuple[str, ...] = ("body",)) -> Any:
-    """Validates JSON against a model (or a tagged union); errors become one 400 entry per field."""
+def load_json(data: bytes | str, *, loc: tuple[str, ...] = ("body",)) -> Any:
+    """JSON text as Python values; anything the parser cannot take (bad syntax, bytes that are not
+    UTF-8, nesting deep enough to exhaust the recursion limit) is a 400 that says why."""
     try:
-        document = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as error:
+        return json.loads(data)
+    except RecursionError as error:
+        raise InvalidInput(
+            "the JSON is nested too deeply to be read",
+            errors=[{"loc": list(loc), "msg": "nested too deeply", "type": "json_invalid"}],
+        ) from error
+    except UnicodeDecodeError as error:
+        raise InvalidInput(
+            "the JSON is not UTF-8 text",
+            errors=[{"loc": list(loc), "msg": "not UTF-8", "type": "json_invalid"}],
+        ) from error
+    except ValueError as error:
         raise InvalidInput(
             f"the body is not valid JSON: {error}",
-            errors=[{"loc": list(loc_prefix), "msg": "not valid JSON", "type": "json_invalid"}],
+            errors=[{"loc": list(loc), "msg": "not valid JSON", "type": "json_invalid"}],
         ) from error
-    return validate(document, model, loc_prefix=loc_prefix)
+
+
+def parse_json(data: bytes | str, model: Any, *, loc_prefix: tuple[str, ...] = ("body",)) -> Any:
+    """Validates JSON against a model (or a tagged union); errors become one 400 entry per field."""
+    return validate(load_json(data, loc=loc_prefix), model, loc_prefix=loc_prefix)
 
 
 def validate(document: Any, model: Any, *, loc_prefix: tuple[str, ...] = ("body",)) -> Any:
@@ -81,8 +96,11 @@ def parse_form(event: APIGatewayProxyEventV2) -> dict[str, str]:
     return {name: values[0] for name, values in fields.items()}
 
 
-def parse_multipart(event: APIGatewayProxyEventV2) -> tuple[dict[str, str], dict[str, UploadedFile]]:
-    """multipart/form-data: text fields and file parts, by field name."""
+def parse_multipart(
+    event: APIGatewayProxyEventV2, allowed: frozenset[str]
+) -> tuple[dict[str, str], dict[str, UploadedFile]]:
+    """multipart/form-data: text fields and file parts, by field name. A part whose name is not
+    `allowed` is refused, as an unknown field of a JSON body is."""
     content_type = event.headers.get("content-type") or event.headers.get("Content-Type") or ""
     if "boundary=" not in content_type:
         raise InvalidInput("the multipart body has no boundary in its Content-Type")
@@ -92,9 +110,13 @@ def parse_multipart(event: APIGatewayProxyEventV2) -> tuple[dict[str, str], dict
         raise InvalidInput("the multipart body could not be read")
     fields: dict[str, str] = {}
     files: dict[str, UploadedFile] = {}
+    unknown: list[str] = []
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
         if not isinstance(name, str):
+            continue
+        if name not in allowed:
+            unknown.append(name)
             continue
         payload = part.get_payload(decode=True)
         data = payload if isinstance(payload, bytes) else b""
@@ -103,7 +125,18 @@ def parse_multipart(event: APIGatewayProxyEventV2) -> tuple[dict[str, str], dict
             files[name] = UploadedFile(filename=filename, content_type=part.get_content_type(), data=data)
         else:
             fields[name] = data.decode(part.get_content_charset() or "utf-8", errors="replace")
+    if unknown:
+        raise InvalidInput(
+            f"unknown multipart parts: {', '.join(unknown)}; this endpoint takes {', '.join(sorted(allowed))}",
+            errors=[{"loc": ["body", name], "msg": "unknown field", "type": "extra_forbidden"} for name in unknown],
+        )
     return fields, files
+
+
+def require_readable_json(event: APIGatewayProxyEventV2) -> None:
+    """A JSON body the parser cannot take is an InvalidInput (400) that says why."""
+    if media_type(event) == "application/json" and event.get("body"):
+        load_json(raw_body(event))
 
 
 def model_json_schema(model: type[BaseModel] | Any) -> dict[str, Any]:

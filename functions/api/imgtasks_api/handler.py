@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from imgtasks.domain.errors import Unauthorized
+from imgtasks.domain.errors import InvalidInput, Unauthorized
 from imgtasks.observability import logger, metrics
 from imgtasks.services.credentials import Identity, TokenSigner
 from imgtasks.settings import ApiSettings
 
 from .app import app
+from .bodies import require_readable_json
 from .problems import problem
 from .services import Services, build_services
 
@@ -49,6 +52,12 @@ def authenticate(headers: dict[str, str], signer: TokenSigner) -> Identity:
     return signer.verify(token.strip())
 
 
+def answered(answer: Response) -> dict[str, Any]:
+    """A problem answered before routing, in the shape API Gateway takes."""
+    app.clear_context()
+    return {"statusCode": answer.status_code, "headers": answer.headers, "body": answer.body, "isBase64Encoded": False}
+
+
 def handle(event: dict[str, Any], context: LambdaContext, found: Services) -> dict[str, Any]:
     app.append_context(services=found)
     http = event.get("requestContext", {}).get("http", {})
@@ -57,16 +66,15 @@ def handle(event: dict[str, Any], context: LambdaContext, found: Services) -> di
         try:
             identity = authenticate(event.get("headers") or {}, found.signer)
         except Unauthorized as error:
-            app.clear_context()
-            answer = problem(401, error.detail)
-            return {
-                "statusCode": answer.status_code,
-                "headers": answer.headers,
-                "body": answer.body,
-                "isBase64Encoded": False,
-            }
+            return answered(problem(401, error.detail))
         app.append_context(identity=identity)
         logger.append_keys(user_id=identity.user_id)
+    try:
+        # Before routing: Powertools' own body validation would answer JSON it cannot parse
+        # (too deep, not UTF-8) with a 500.
+        require_readable_json(APIGatewayProxyEventV2(event))
+    except InvalidInput as error:
+        return answered(problem(400, error.detail, errors=error.errors))
     return app.resolve(event, context)
 
 

@@ -3,7 +3,6 @@ delete; and the presets a process task can name."""
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from typing import Annotated, Literal
 
@@ -20,7 +19,7 @@ from imgtasks.domain.records import Task
 from imgtasks.domain.specs import CreateInferTasks, CreateProcessTasks, CreateTasks
 from imgtasks.observability import logger, metrics
 
-from ..bodies import media_type, parse_json, parse_multipart, raw_body, validate
+from ..bodies import load_json, media_type, parse_json, parse_multipart, raw_body, validate
 from ..context import caller, json_response, ok_response, problem_responses, services
 from ..routes.files import file_part
 from ..schemas import PresetList, TaskList, TaskOut, TaskPage, TaskResultOut
@@ -71,20 +70,14 @@ JSON_TASK_BODY = {
 
 
 def _create_from_multipart(owner: str) -> list[Task]:
-    fields, parts = parse_multipart(router.current_event)
+    fields, parts = parse_multipart(router.current_event, allowed=frozenset({"file", "spec"}))
     upload = file_part(parts)
     if "spec" not in fields:
         raise InvalidInput(
             "the multipart body needs a part named 'spec' holding the task as JSON",
             errors=[{"loc": ["body", "spec"], "msg": "field required", "type": "missing"}],
         )
-    try:
-        spec = json.loads(fields["spec"])
-    except ValueError as error:
-        raise InvalidInput(
-            "the 'spec' part is not valid JSON",
-            errors=[{"loc": ["body", "spec"], "msg": "not valid JSON", "type": "json_invalid"}],
-        ) from error
+    spec = load_json(fields["spec"], loc=("body", "spec"))
     if not isinstance(spec, dict) or "file_ids" in spec:
         raise InvalidInput(
             "the 'spec' part must be a JSON object without file_ids (the uploaded file is the input)",
