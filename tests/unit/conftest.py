@@ -120,3 +120,29 @@ def dead_uploads(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> 
         module.upload_lambda_handler,
     )
     module._wiring = None
+
+
+@pytest.fixture
+def infer(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The infer function on the infer queue."""
+    from imgtasks_infer import handler
+    from tests.unit.queue_driver import QueueDriver
+
+    mocked_stack.use_environment_of("InferFunction", monkeypatch)
+    handler._worker = None
+    yield QueueDriver(mocked_stack.client("sqs"), mocked_stack.outputs["InferQueueUrl"], handler.lambda_handler)
+    handler._worker = None
+
+
+@pytest.fixture
+def dead_infer_letters(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The dead-letter function on the infer dead-letter queue."""
+    from imgtasks_process import dead_letters as module
+    from tests.unit.queue_driver import QueueDriver
+
+    mocked_stack.use_environment_of("DeadLetterFunction", monkeypatch)
+    module._wiring = None
+    yield QueueDriver(
+        mocked_stack.client("sqs"), mocked_stack.outputs["InferDeadLetterQueueUrl"], module.task_lambda_handler
+    )
+    module._wiring = None

@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from imgtasks.adapters.task_records import TaskMessageRecord
+from imgtasks.adapters.queue_records import PoisonDroppingBatchProcessor, TaskMessageRecord
 from imgtasks.observability import logger, metrics
 from imgtasks.settings import InferSettings
 from imgtasks.wiring import Wiring
@@ -18,7 +18,7 @@ from imgtasks.wiring import Wiring
 from .model_cache import ModelCache
 from .worker import InferWorker, Job
 
-processor = BatchProcessor(event_type=EventType.SQS, model=TaskMessageRecord)
+processor = PoisonDroppingBatchProcessor(model=TaskMessageRecord)
 _worker: InferWorker | None = None
 
 

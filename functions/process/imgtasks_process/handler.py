@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from imgtasks.adapters import aws
-from imgtasks.adapters.task_records import TaskMessageRecord
+from imgtasks.adapters.queue_records import PoisonDroppingBatchProcessor, TaskMessageRecord
 from imgtasks.observability import logger, metrics
 from imgtasks.settings import ProcessSettings
 from imgtasks.wiring import Wiring
@@ -19,7 +19,7 @@ from imgtasks.wiring import Wiring
 from .imaging import DecodeLimits
 from .runner import IDEMPOTENCY_KEY, TaskRunner
 
-processor = BatchProcessor(event_type=EventType.SQS, model=TaskMessageRecord)
+processor = PoisonDroppingBatchProcessor(model=TaskMessageRecord)
 _runner: TaskRunner | None = None
 
 

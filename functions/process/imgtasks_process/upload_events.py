@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Literal
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.parser.models import S3Model, S3RecordModel, SqsRecordModel
 from aws_lambda_powertools.utilities.parser.models.s3 import (
     S3Bucket,
@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.parser.models.s3 import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Json
 
+from imgtasks.adapters.queue_records import PoisonDroppingBatchProcessor
 from imgtasks.observability import logger, metrics
 from imgtasks.services.dropins import INBOX_PREFIX, DropIn, DropIns
 from imgtasks.services.files import UPLOAD_PREFIX, FileService
@@ -97,7 +98,7 @@ class UploadEvents:
             logger.warning("object outside the known prefixes skipped", extra={"key": key})
 
 
-processor = BatchProcessor(event_type=EventType.SQS, model=UploadEventRecord)
+processor = PoisonDroppingBatchProcessor(model=UploadEventRecord)
 _upload_events: UploadEvents | None = None
 
 
