@@ -192,3 +192,16 @@ def test_a_multipart_body_without_a_file_part_is_a_400(api: Any) -> None:
     answer = api.call("POST", "/files", body=body, headers={"content-type": header})
     assert answer.status == 400
     assert answer.problem["errors"][0]["loc"] == ["body", "file"]
+
+
+def test_content_is_served_under_the_name_and_type_the_bytes_really_have(api: Any) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    api.sign_up()
+    trick = image_bytes((64, 48)) + b"<html><script>alert(1)</script></html>"
+    file = api.upload(trick, filename="page.html", content_type="text/html").body
+    assert (file["status"], file["format"], file["filename"]) == ("ready", "jpeg", "page.html")
+    location = api.call("GET", f"/files/{file['id']}/content").headers["Location"]
+    query = parse_qs(urlsplit(location).query)
+    assert query["response-content-type"] == ["image/jpeg"]
+    assert query["response-content-disposition"] == ['inline; filename="page.jpg"']

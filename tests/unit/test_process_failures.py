@@ -177,3 +177,26 @@ def test_outputs_never_land_where_they_could_trigger_the_process_function() -> N
     from imgtasks.services.files import API_PREFIX
 
     assert f"{API_PREFIX}/" not in prefixes  # files stored by the API itself raise no event
+
+
+def test_duration_measures_the_attempt_that_finished_not_the_wait_after_a_crash(
+    api: Any, process: Any, mocked_stack: Any
+) -> None:
+    api.sign_up()
+    task_id, _ = create_task(api)
+    owner = api.services.signer.verify(api.token).user_id
+    from imgtasks.domain.messages import TaskMessage
+
+    # A first attempt an hour ago whose worker died: the task stayed running.
+    api.services.tasks._lifecycle.claim(TaskMessage(task_id=task_id, owner_id=owner, run=1))
+    table = api.services.tasks._tasks._table
+    table.update_item(
+        Key={"PK": f"TASK#{task_id}", "SK": "TASK"},
+        UpdateExpression="SET started_at = :hour_ago, attempt_started_at = :hour_ago",
+        ExpressionAttributeValues={":hour_ago": "2026-01-01T00:00:00.000Z"},
+    )
+    process.drain()  # the redelivery
+    task = api.call("GET", f"/tasks/{task_id}").body
+    assert (task["status"], task["attempts"], task["started_at"]) == ("done", 2, "2026-01-01T00:00:00.000Z")
+    assert task["duration_ms"] < 60_000
+    assert "attempt_started_at" not in task

@@ -97,10 +97,11 @@ def parse_form(event: APIGatewayProxyEventV2) -> dict[str, str]:
 
 
 def parse_multipart(
-    event: APIGatewayProxyEventV2, allowed: frozenset[str]
+    event: APIGatewayProxyEventV2, required: frozenset[str]
 ) -> tuple[dict[str, str], dict[str, UploadedFile]]:
-    """multipart/form-data: text fields and file parts, by field name. A part whose name is not
-    `allowed` is refused, as an unknown field of a JSON body is."""
+    """multipart/form-data: text fields and file parts, by field name. Every `required` part must
+    be there and no other: a missing part and an unknown one are both 400s, one entry each, as
+    for a JSON body."""
     content_type = event.headers.get("content-type") or event.headers.get("Content-Type") or ""
     if "boundary=" not in content_type:
         raise InvalidInput("the multipart body has no boundary in its Content-Type")
@@ -115,7 +116,7 @@ def parse_multipart(
         name = part.get_param("name", header="content-disposition")
         if not isinstance(name, str):
             continue
-        if name not in allowed:
+        if name not in required:
             unknown.append(name)
             continue
         payload = part.get_payload(decode=True)
@@ -125,10 +126,15 @@ def parse_multipart(
             files[name] = UploadedFile(filename=filename, content_type=part.get_content_type(), data=data)
         else:
             fields[name] = data.decode(part.get_content_charset() or "utf-8", errors="replace")
-    if unknown:
+    missing = sorted(required - set(fields) - set(files))
+    errors = [{"loc": ["body", name], "msg": "field required", "type": "missing"} for name in missing]
+    errors += [{"loc": ["body", name], "msg": "unknown field", "type": "extra_forbidden"} for name in unknown]
+    if errors:
+        parts = ", ".join(f"'{name}'" for name in sorted(required))
         raise InvalidInput(
-            f"unknown multipart parts: {', '.join(unknown)}; this endpoint takes {', '.join(sorted(allowed))}",
-            errors=[{"loc": ["body", name], "msg": "unknown field", "type": "extra_forbidden"} for name in unknown],
+            f"the multipart body needs exactly the parts {parts}: "
+            + "; ".join(f"{entry['loc'][-1]}: {entry['msg']}" for entry in errors),
+            errors=errors,
         )
     return fields, files
 

@@ -126,7 +126,7 @@ class TaskOut(Model):
 
     @classmethod
     def from_task(cls, task: Task, output_url: Callable[[OutputFile], str]) -> TaskOut:
-        shown = task.model_dump(exclude={"owner_id", "run", "outbox", "result"})
+        shown = task.model_dump(exclude={"owner_id", "run", "outbox", "attempt_started_at", "result"})
         result = task.result
         if isinstance(result, ProcessResult):
             shown["result"] = ProcessResultOut.from_result(result, output_url)

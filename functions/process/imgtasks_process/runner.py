@@ -23,7 +23,7 @@ from imgtasks.adapters.repositories import FileRepository
 from imgtasks.adapters.storage import ObjectStore
 from imgtasks.domain.clock import now_rfc3339
 from imgtasks.domain.errors import ErrorCode, PermanentTaskError
-from imgtasks.domain.inspection import CONTENT_TYPES
+from imgtasks.domain.inspection import CONTENT_TYPES, EXTENSIONS
 from imgtasks.domain.messages import TaskMessage
 from imgtasks.domain.presets import resolve
 from imgtasks.domain.records import FileRecord, FileStatus, Task
@@ -33,9 +33,6 @@ from imgtasks.observability import logger
 from imgtasks.services.lifecycle import TaskLifecycle
 
 from . import imaging
-
-EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif"}
-
 
 IDEMPOTENCY_KEY = "[task_id, run]"
 

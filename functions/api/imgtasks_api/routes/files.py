@@ -104,7 +104,7 @@ def create_file() -> Response[FileOut | StartedUploadOut]:
     event = router.current_event
     kind = media_type(event)
     if kind == "multipart/form-data":
-        _, parts = parse_multipart(event, allowed=frozenset({"file"}))
+        _, parts = parse_multipart(event, required=frozenset({"file"}))
         upload = file_part(parts)
         record = services(router).files.upload(caller(router).user_id, upload.filename, upload.data)
         return created(record, FileOut.model_validate(record, from_attributes=True))

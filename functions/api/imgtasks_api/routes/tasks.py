@@ -70,7 +70,7 @@ JSON_TASK_BODY = {
 
 
 def _create_from_multipart(owner: str) -> list[Task]:
-    fields, parts = parse_multipart(router.current_event, allowed=frozenset({"file", "spec"}))
+    fields, parts = parse_multipart(router.current_event, required=frozenset({"file", "spec"}))
     upload = file_part(parts)
     if "spec" not in fields:
         raise InvalidInput(

@@ -292,8 +292,9 @@ class TaskRepository:
     ) -> Task | None:
         """One conditional write: applies `changes` (None removes an attribute) if the task exists,
         is the owner's, has one of the `sources` statuses and, when given, is on `run`; with
-        `claimed_at`, also counts an attempt and sets started_at once. The task as written, or None
-        when the condition failed. Which moves are allowed is imgtasks.services.lifecycle's to say."""
+        `claimed_at`, also counts an attempt, sets started_at once and attempt_started_at every
+        time. The task as written, or None when the condition failed. Which moves are allowed is
+        imgtasks.services.lifecycle's to say."""
         names: dict[str, str] = {"#status": "status", "#owner": "owner_id"}
         values: Item = {":owner": owner_id}
         sets: list[str] = []
@@ -317,6 +318,8 @@ class TaskRepository:
             values[":started"] = claimed_at
             sets.append("#attempts = #attempts + :one")
             sets.append("#started = if_not_exists(#started, :started)")
+            names["#attempt_started"] = "attempt_started_at"
+            sets.append("#attempt_started = :started")
         conditions = ["attribute_exists(PK)", "#owner = :owner"]
         if sources:
             placeholders: list[str] = []

@@ -42,11 +42,25 @@ class ObjectStore:
             chunk = keys[start : start + 1000]
             self._s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": key} for key in chunk], "Quiet": True})
 
-    def presigned_get(self, bucket: str, key: str, expires_in: int, download_name: str | None = None) -> str:
+    def presigned_get(
+        self,
+        bucket: str,
+        key: str,
+        expires_in: int,
+        download_name: str | None = None,
+        *,
+        content_type: str | None = None,
+    ) -> str:
+        """A GET URL that expires. With a content type (one the service verified), the answer
+        carries it and shows inline; without one, it is an attachment, so a browser never renders
+        bytes it was not promised."""
         params: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        disposition = "inline" if content_type else "attachment"
+        if content_type:
+            params["ResponseContentType"] = content_type
         if download_name:
             safe = download_name.replace('"', "").replace("\\", "")
-            params["ResponseContentDisposition"] = f'inline; filename="{safe}"'
+            params["ResponseContentDisposition"] = f'{disposition}; filename="{safe}"'
         url: str = self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
         return url
 

@@ -11,6 +11,7 @@ from imgtasks.domain.errors import ErrorCode, PermanentTaskError
 # Format names as the API shows them, by Pillow's name.
 SUPPORTED_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
+EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif"}
 
 
 def pillow() -> ModuleType:

@@ -84,7 +84,10 @@ class Task(Model):
     created_at: str
     updated_at: str
     progress: int = 0
+    # When the first attempt started, and when the last one did: duration_ms measures the attempt
+    # that finished, not the wait for a redelivery after a crash.
     started_at: str | None = None
+    attempt_started_at: str | None = None
     completed_at: str | None = None
     duration_ms: int | None = None
     attempts: int = 0

@@ -12,7 +12,7 @@ from imgtasks.adapters.storage import ObjectStore, PresignedPost
 from imgtasks.domain.clock import to_rfc3339, utc_now
 from imgtasks.domain.errors import Conflict, ErrorCode, InvalidInput, PayloadTooLarge, PermanentTaskError
 from imgtasks.domain.ids import new_id
-from imgtasks.domain.inspection import CONTENT_TYPES, ImageInfo, inspect_image
+from imgtasks.domain.inspection import CONTENT_TYPES, EXTENSIONS, ImageInfo, inspect_image
 from imgtasks.domain.limits import Limits
 from imgtasks.domain.records import FileRecord, FileStatus
 
@@ -40,6 +40,19 @@ def clean_filename(filename: str) -> str:
     name = filename.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if ch.isprintable() and ch not in '"<>')
     return name.strip()[:255] or "image"
+
+
+def served_type(record: FileRecord) -> str | None:
+    """The content type the service verified by reading the bytes, or None."""
+    return CONTENT_TYPES.get(record.format or "")
+
+
+def served_name(record: FileRecord) -> str:
+    """The name a download is saved under: the client's name with the extension of the format the
+    bytes really are (a JPEG named page.html is served as page.jpg)."""
+    stem = record.filename.rsplit(".", 1)[0] if "." in record.filename else record.filename
+    extension = EXTENSIONS.get(record.format or "", "bin")
+    return f"{stem or 'image'}.{extension}"
 
 
 class FileService:
@@ -181,7 +194,9 @@ class FileService:
         record = self._files.get_owned(owner_id, file_id)
         if record.status != FileStatus.READY:
             raise Conflict(f"file '{file_id}' is {record.status}; its content is not available")
-        return self._store.presigned_get(record.bucket, record.key, CONTENT_URL_SECONDS, record.filename)
+        return self._store.presigned_get(
+            record.bucket, record.key, CONTENT_URL_SECONDS, served_name(record), content_type=served_type(record)
+        )
 
     def delete(self, owner_id: str, file_id: str) -> None:
         record = self._files.get_owned(owner_id, file_id)

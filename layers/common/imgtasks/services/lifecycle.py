@@ -56,6 +56,12 @@ def can_move(source: TaskStatus, target: TaskStatus) -> bool:
     return target in TRANSITIONS[source]
 
 
+def attempt_start(task: Task) -> str | None:
+    """When the task's last attempt started (records written before attempts were timed have
+    only started_at)."""
+    return task.attempt_started_at or task.started_at
+
+
 class TaskLifecycle:
     def __init__(self, tasks: TaskRepository, *, max_receive_count: int) -> None:
         self._tasks = tasks
@@ -93,7 +99,7 @@ class TaskLifecycle:
             "progress": 100,
             "result_json": result.model_dump_json(),
             "completed_at": now,
-            "duration_ms": millis_between(task.started_at or now, now),
+            "duration_ms": millis_between(attempt_start(task) or now, now),
         }
         if self._move(task.owner_id, task.id, D, changes, run=task.run) is None:
             logger.info("task moved on while it ran; its result is dropped", extra={"task_id": task.id})
@@ -106,8 +112,8 @@ class TaskLifecycle:
         """-> failed with {code, message}, on the task's run; None when the task had moved on."""
         now = now_rfc3339()
         changes: dict[str, Any] = {"error": TaskError(code=code, message=message).model_dump(), "completed_at": now}
-        if task.started_at:
-            changes["duration_ms"] = millis_between(task.started_at, now)
+        if attempt_start(task):
+            changes["duration_ms"] = millis_between(attempt_start(task) or now, now)
         failed = self._move(task.owner_id, task.id, F, changes, run=task.run)
         if failed is None:
             logger.info("task could not be marked failed: it moved on", extra={"task_id": task.id})
@@ -156,8 +162,8 @@ class TaskLifecycle:
         task = self._tasks.get_owned(owner_id, task_id)
         now = now_rfc3339()
         changes: dict[str, Any] = {"completed_at": now}
-        if task.started_at:
-            changes["duration_ms"] = millis_between(task.started_at, now)
+        if attempt_start(task):
+            changes["duration_ms"] = millis_between(attempt_start(task) or now, now)
         return self._move_or_conflict(owner_id, task_id, C, changes)
 
     def restart(self, owner_id: str, task_id: str) -> Task:
@@ -169,6 +175,7 @@ class TaskLifecycle:
             "error": None,
             "result_json": None,
             "started_at": None,
+            "attempt_started_at": None,
             "completed_at": None,
             "duration_ms": None,
         }

@@ -11,6 +11,7 @@ from imgtasks.adapters.task_queue import TaskQueue
 from imgtasks.domain.clock import now_rfc3339
 from imgtasks.domain.errors import Conflict, InvalidInput, NotFound
 from imgtasks.domain.ids import new_id
+from imgtasks.domain.inspection import CONTENT_TYPES, EXTENSIONS
 from imgtasks.domain.presets import resolve
 from imgtasks.domain.records import FileRecord, FileStatus, Task, TaskStatus, TaskType
 from imgtasks.domain.results import OutputFile, ProcessResult
@@ -168,7 +169,9 @@ class TaskService:
 
     def output_url(self, output: OutputFile) -> str:
         """A presigned URL of one output, as results show it."""
-        return self._store.presigned_get(output.bucket, output.key, DOWNLOAD_URL_SECONDS)
+        return self._store.presigned_get(
+            output.bucket, output.key, DOWNLOAD_URL_SECONDS, content_type=CONTENT_TYPES[output.format]
+        )
 
     def download_url(self, owner_id: str, task_id: str, variant: str | None) -> str:
         task = self._tasks.get_owned(owner_id, task_id)
@@ -185,8 +188,10 @@ class TaskService:
                 names = ", ".join(output.name for output in outputs)
                 raise NotFound(f"task '{task_id}' has no output '{variant}'; its outputs: {names}")
             chosen = matches[0]
-        filename = f"{task.id}-{chosen.name}.{chosen.format.replace('jpeg', 'jpg')}"
-        return self._store.presigned_get(chosen.bucket, chosen.key, DOWNLOAD_URL_SECONDS, filename)
+        filename = f"{task.id}-{chosen.name}.{EXTENSIONS[chosen.format]}"
+        return self._store.presigned_get(
+            chosen.bucket, chosen.key, DOWNLOAD_URL_SECONDS, filename, content_type=CONTENT_TYPES[chosen.format]
+        )
 
     # ------------------------------------------------------------ change
     def cancel(self, owner_id: str, task_id: str) -> Task:
