@@ -20,6 +20,15 @@ class SqsSource:
 
 
 @dataclass(frozen=True)
+class StreamSource:
+    name: str
+    stream_arn: str
+    batch_size: int
+    starting_position: str
+    report_batch_item_failures: bool
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     logical_id: str
     name: str
@@ -31,6 +40,7 @@ class FunctionSpec:
     memory_mb: int
     http_api: bool = False
     sqs_sources: tuple[SqsSource, ...] = field(default_factory=tuple)
+    stream_sources: tuple[StreamSource, ...] = field(default_factory=tuple)
 
 
 def _merge(globals_value: Any, own: Any, key: str = "") -> Any:
@@ -61,6 +71,7 @@ def function_specs(stack: Stack, template_dir: Path) -> list[FunctionSpec]:
             key: str(value) for key, value in stack.resolve(raw.get("Environment", {}).get("Variables", {})).items()
         }
         sqs_sources = []
+        stream_sources = []
         http_api = False
         for event_name, event in raw.get("Events", {}).items():
             props = stack.resolve(event.get("Properties", {}))
@@ -71,6 +82,17 @@ def function_specs(stack: Stack, template_dir: Path) -> list[FunctionSpec]:
                         queue_arn=props["Queue"],
                         batch_size=int(props.get("BatchSize", 10)),
                         batching_window_s=float(props.get("MaximumBatchingWindowInSeconds", 0)),
+                        report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+                    )
+                )
+            elif event["Type"] == "DynamoDB":
+                # The function filters what it takes itself too, so FilterCriteria are not applied here.
+                stream_sources.append(
+                    StreamSource(
+                        name=event_name,
+                        stream_arn=props["Stream"],
+                        batch_size=int(props.get("BatchSize", 100)),
+                        starting_position=props.get("StartingPosition", "LATEST"),
                         report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
                     )
                 )
@@ -90,6 +112,7 @@ def function_specs(stack: Stack, template_dir: Path) -> list[FunctionSpec]:
                 memory_mb=int(raw.get("MemorySize", 128)),
                 http_api=http_api,
                 sqs_sources=tuple(sqs_sources),
+                stream_sources=tuple(stream_sources),
             )
         )
     return specs

@@ -1,8 +1,15 @@
-"""SQS event sources, polled as Lambda's event source mapping does: batches up to BatchSize
-gathered for up to MaximumBatchingWindowInSeconds, the SQS event shape, messages deleted only
-when the invocation succeeds (less the ones named in batchItemFailures when the source reports
-partial failures). Failed messages come back after the queue's visibility timeout; the queue's own
-redrive policy moves them to the dead-letter queue after maxReceiveCount receives."""
+"""Event sources, polled as Lambda's event source mappings do.
+
+SQS: batches up to BatchSize gathered for up to MaximumBatchingWindowInSeconds, the SQS event
+shape, messages deleted only when the invocation succeeds (less the ones named in
+batchItemFailures when the source reports partial failures). Failed messages come back after the
+queue's visibility timeout; the queue's own redrive policy moves them to the dead-letter queue
+after maxReceiveCount receives.
+
+DynamoDB Streams: each shard read in order from StartingPosition, batches up to BatchSize in the
+stream event shape; the position moves past a batch only when the invocation succeeds, and with
+partial failures only up to the first record named in batchItemFailures. A failed batch is
+retried from there, with a back-off, until it succeeds (MaximumRetryAttempts: -1)."""
 
 from __future__ import annotations
 
@@ -11,7 +18,7 @@ import threading
 import time
 from typing import Any
 
-from .functions import SqsSource
+from .functions import SqsSource, StreamSource
 from .runtime import FunctionPool
 from .template import REGION
 
@@ -75,17 +82,18 @@ class SqsPoller(threading.Thread):
         self._url = queue_url
         self._source = source
         self._function = function
-        self._stop = stop
+        # Not `_stop`: threading.Thread has a method of that name, which join() calls.
+        self._stopping = stop
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             try:
                 batch = self._gather()
                 if batch:
                     self._deliver(batch)
             except Exception:  # keep polling through emulator hiccups, as Lambda's poller does
                 log.exception("poller %s failed; retrying", self.name)
-                self._stop.wait(1.0)
+                self._stopping.wait(1.0)
 
     def _receive(self, count: int, wait_s: int) -> list[dict[str, Any]]:
         response = self._sqs.receive_message(
@@ -103,12 +111,12 @@ class SqsPoller(threading.Thread):
         if not batch:
             return batch
         window_ends = time.monotonic() + self._source.batching_window_s
-        while len(batch) < self._source.batch_size and time.monotonic() < window_ends and not self._stop.is_set():
+        while len(batch) < self._source.batch_size and time.monotonic() < window_ends and not self._stopping.is_set():
             more = self._receive(self._source.batch_size - len(batch), wait_s=0)
             if more:
                 batch.extend(more)
             else:
-                self._stop.wait(min(0.1, max(0.0, window_ends - time.monotonic())))
+                self._stopping.wait(min(0.1, max(0.0, window_ends - time.monotonic())))
         return batch
 
     def _deliver(self, batch: list[dict[str, Any]]) -> None:
@@ -129,3 +137,98 @@ class SqsPoller(threading.Thread):
                 QueueUrl=self._url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
             )
+
+
+def stream_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    """A record as DynamoDB Streams' GetRecords returns it (boto3 parses the creation time into a
+    datetime), in the shape Lambda hands a function (epoch seconds)."""
+    change = dict(record["dynamodb"])
+    created = change.get("ApproximateCreationDateTime")
+    if created is not None and hasattr(created, "timestamp"):
+        change["ApproximateCreationDateTime"] = int(created.timestamp())
+    return {**{k: v for k, v in record.items() if k != "dynamodb"}, "dynamodb": change, "eventSourceARN": stream_arn}
+
+
+def stream_checkpoint(batch: list[dict[str, Any]], payload: Any, reports_failures: bool) -> str | None:
+    """After a successful invocation, the sequence number of the last record that is done: the
+    whole batch, or with partial failures the records before the first one named failed. None
+    when nothing in the batch is done (a malformed answer counts as the whole batch failing)."""
+    sequences = [record["dynamodb"]["SequenceNumber"] for record in batch]
+    if not reports_failures or not isinstance(payload, dict) or not payload.get("batchItemFailures"):
+        return sequences[-1]
+    try:
+        failed = {str(item["itemIdentifier"]) for item in payload["batchItemFailures"]}
+    except (TypeError, KeyError):
+        return None
+    if not failed <= set(sequences):
+        return None
+    first_failed = min(sequences.index(sequence) for sequence in failed)
+    return sequences[first_failed - 1] if first_failed > 0 else None
+
+
+class StreamPoller(threading.Thread):
+    IDLE_S = 0.25
+    MAX_BACKOFF_S = 8.0
+
+    def __init__(self, streams: Any, source: StreamSource, function: FunctionPool, stop: threading.Event) -> None:
+        super().__init__(name=f"stream-{function.spec.logical_id}-{source.name}", daemon=True)
+        self._streams = streams
+        self._source = source
+        self._function = function
+        self._stopping = stop
+        self._checkpoints: dict[str, str | None] = {}  # shard -> last sequence number done
+        self._backoff_s = 0.0
+
+    def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                polled = [self._poll(shard) for shard in self._shards()]  # every shard, no short cut
+                delivered = any(polled)
+                self._backoff_s = 0.0
+                if not delivered:
+                    self._stopping.wait(self.IDLE_S)
+            except _BatchFailed:
+                self._backoff_s = min(self.MAX_BACKOFF_S, max(0.25, self._backoff_s * 2))
+                self._stopping.wait(self._backoff_s)
+            except Exception:  # keep polling through emulator hiccups, as Lambda's poller does
+                log.exception("stream poller %s failed; retrying", self.name)
+                self._stopping.wait(1.0)
+
+    def _shards(self) -> list[str]:
+        description = self._streams.describe_stream(StreamArn=self._source.stream_arn)["StreamDescription"]
+        return [shard["ShardId"] for shard in description.get("Shards", [])]
+
+    def _iterator(self, shard: str) -> str:
+        arguments: dict[str, Any] = {"StreamArn": self._source.stream_arn, "ShardId": shard}
+        done = self._checkpoints.get(shard)
+        if done is not None:
+            arguments.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=done)
+        elif shard not in self._checkpoints and self._source.starting_position == "LATEST":
+            arguments["ShardIteratorType"] = "LATEST"
+        else:
+            arguments["ShardIteratorType"] = "TRIM_HORIZON"
+        iterator: str = self._streams.get_shard_iterator(**arguments)["ShardIterator"]
+        return iterator
+
+    def _poll(self, shard: str) -> bool:
+        """Delivers the shard's next batch; True when there was one."""
+        response = self._streams.get_records(ShardIterator=self._iterator(shard), Limit=self._source.batch_size)
+        self._checkpoints.setdefault(shard, None)
+        batch = [stream_record(record, self._source.stream_arn) for record in response.get("Records", [])]
+        if not batch:
+            return False
+        result = self._function.invoke({"Records": batch})
+        if not result.ok:
+            log.warning("%s: stream batch failed; retrying it", self._function.spec.logical_id)
+            raise _BatchFailed
+        done = stream_checkpoint(batch, result.payload, self._source.report_batch_item_failures)
+        if done is not None:
+            self._checkpoints[shard] = done
+        if done != batch[-1]["dynamodb"]["SequenceNumber"]:
+            log.warning("%s: stream records failed; retrying from the first", self._function.spec.logical_id)
+            raise _BatchFailed
+        return True
+
+
+class _BatchFailed(Exception):
+    """A stream batch, or part of it, failed: wait, then read again from the checkpoint."""

@@ -188,6 +188,11 @@ class Provisioner:
             request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
         if "SSESpecification" in props:
             request["SSESpecification"] = {"Enabled": bool(props["SSESpecification"].get("SSEEnabled"))}
+        if "StreamSpecification" in props:
+            request["StreamSpecification"] = {
+                "StreamEnabled": True,
+                "StreamViewType": props["StreamSpecification"]["StreamViewType"],
+            }
         try:
             self._dynamodb.create_table(**request)
             self._dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1})
@@ -210,7 +215,8 @@ class Provisioner:
                 TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
             )
         arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}"
-        return PhysicalResource(ref=name, attributes={"Arn": arn, "StreamArn": f"{arn}/stream/local"})
+        stream_arn = self._dynamodb.describe_table(TableName=name)["Table"].get("LatestStreamArn", "")
+        return PhysicalResource(ref=name, attributes={"Arn": arn, "StreamArn": stream_arn})
 
     # ------------------------------------------------------------ Secrets Manager
     def _secret(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:

@@ -16,7 +16,7 @@ import requests
 
 from .functions import FunctionSpec, function_specs
 from .gateway import GatewayServer
-from .pollers import SqsPoller
+from .pollers import SqsPoller, StreamPoller
 from .provision import Provisioned, Provisioner
 from .runtime import FunctionPool
 from .template import REGION, Stack, load_template
@@ -67,7 +67,7 @@ class LocalStack:
         self._stop = threading.Event()
         self._moto: Any = None
         self._pools: dict[str, FunctionPool] = {}
-        self._pollers: list[SqsPoller] = []
+        self._pollers: list[SqsPoller | StreamPoller] = []
         self._gateway: GatewayServer | None = None
         self.provisioned: Provisioned | None = None
         self.functions: list[FunctionSpec] = []
@@ -121,6 +121,12 @@ class LocalStack:
                     )
                     poller.start()
                     self._pollers.append(poller)
+        streams = self.session().client("dynamodbstreams", endpoint_url=self.endpoint_url)
+        for spec in self.functions:
+            for stream_source in spec.stream_sources:
+                stream_poller = StreamPoller(streams, stream_source, self._pools[spec.logical_id], self._stop)
+                stream_poller.start()
+                self._pollers.append(stream_poller)
         api_functions = [spec for spec in self.functions if spec.http_api]
         if api_functions:
             self._gateway = GatewayServer(

@@ -110,3 +110,29 @@ def test_a_message_that_kills_its_worker_every_time_ends_failed_via_the_dead_let
     task = client.wait_for(task_id, statuses=("failed", "done"), seconds=120)
     assert (task["status"], task["error"]["code"], task["attempts"]) == ("failed", "retries_exhausted", 3), task
     assert "DeadLetterFunction" in stack.log() or "retries exhausted" in stack.log()
+
+
+def test_tasks_created_while_the_process_queue_is_away_run_once_it_is_back(stack: RunningStack) -> None:
+    """The outage of the hardening issue: the process queue deleted around POST /tasks. The API
+    only writes the records; the change stream dispatches them once the queue is back."""
+    client = Client(stack.api)
+    client.sign_up()
+    file_ids = [client.upload(image_bytes((320, 240))).json()["id"] for _ in range(3)]
+    sqs = stack.client("sqs")
+    url = stack.outputs["ProcessQueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    sqs.delete_queue(QueueUrl=url)
+    try:
+        body = {"type": "process", "file_ids": file_ids, "operations": [{"op": "resize", "width": 100}]}
+        created = client.request("POST", "/tasks", json=body)
+        assert created.status_code == 202, created.text
+        task_ids = [task["id"] for task in created.json()["tasks"]]
+        time.sleep(2)  # the dispatcher tries, fails and backs off meanwhile
+        assert {client.request("GET", f"/tasks/{i}").json()["status"] for i in task_ids} == {"queued"}
+    finally:
+        keep = {
+            k: v for k, v in attributes.items() if k in ("VisibilityTimeout", "MessageRetentionPeriod", "RedrivePolicy")
+        }
+        sqs.create_queue(QueueName=url.rsplit("/", 1)[-1], Attributes=keep)
+    finished = [client.wait_for(task_id, seconds=60) for task_id in task_ids]
+    assert [task["status"] for task in finished] == ["done", "done", "done"]

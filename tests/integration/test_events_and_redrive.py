@@ -96,7 +96,8 @@ def test_a_message_that_keeps_failing_moves_to_the_dead_letter_queue_after_three
 
 @pytest.mark.usefixtures("emulated")
 def test_the_process_function_runs_a_task_against_the_emulator(emulated: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """API handler creates the task, the process handler runs it, both over HTTP to the emulator."""
+    """API handler creates the task, the dispatch handler reads it from the table's change stream
+    and sends its message, the process handler runs it: all over HTTP to the emulator."""
     from imgtasks.settings import ApiSettings
     from imgtasks_api.services import build_services
     from imgtasks_process import handler as process_handler
@@ -109,8 +110,22 @@ def test_the_process_function_runs_a_task_against_the_emulator(emulated: Any, mo
     body = {"type": "process", "file_ids": [file_id], "operations": [{"op": "resize", "width": 300}]}
     task_id = api.call("POST", "/tasks", json_body=body).body["tasks"][0]["id"]
 
+    from imgtasks_process import dispatch
+    from tests.unit.queue_driver import StreamDriver
+
+    emulated.use_environment_of("DispatchFunction", monkeypatch)
+    dispatch._queue = None
+    stream = StreamDriver(
+        emulated.client("dynamodb"),
+        emulated.client("dynamodbstreams"),
+        emulated.outputs["TableName"],
+        dispatch.lambda_handler,
+    )
+    assert stream.drain() >= 1  # the user, the file, the task: only the task is sent
+    dispatch._queue = None
+
     emulated.use_environment_of("ProcessFunction", monkeypatch)
-    process_handler._worker = None
+    process_handler._runner = None
     sqs = emulated.client("sqs")
     queue = emulated.outputs["ProcessQueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -118,7 +133,7 @@ def test_the_process_function_runs_a_task_against_the_emulator(emulated: Any, mo
     result = process_handler.lambda_handler({"Records": [sqs_record(m, arn) for m in messages]}, FakeLambdaContext())
     assert result == {"batchItemFailures": []}
     assert len(messages_to_delete(messages, result, True)) == len(messages)
-    process_handler._worker = None
+    process_handler._runner = None
 
     emulated.use_environment_of("ApiFunction", monkeypatch)
     task = api.call("GET", f"/tasks/{task_id}").body

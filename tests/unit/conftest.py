@@ -78,16 +78,40 @@ def uploads(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Itera
 
 
 @pytest.fixture
-def process(mocked_stack: MockedStack, uploads: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """Runs the process function on what is waiting in the process queue; `drain` handles the
-    upload events first, as the upload function would (they start waiting tasks)."""
+def dispatch(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The dispatch function on the table's change stream: sends the messages of ready tasks."""
+    from imgtasks_process import dispatch as module
+    from tests.unit.queue_driver import StreamDriver
+
+    for name, value in mocked_stack.functions["DispatchFunction"].environment.items():
+        monkeypatch.setenv(name, value)  # read once, when the function first sends
+
+    module._queue = None
+    yield StreamDriver(
+        mocked_stack.client("dynamodb"),
+        mocked_stack.client("dynamodbstreams"),
+        mocked_stack.outputs["TableName"],
+        module.lambda_handler,
+    )
+    module._queue = None
+
+
+@pytest.fixture
+def process(mocked_stack: MockedStack, uploads: Any, dispatch: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Runs the process function on what is waiting in the process queue; the change stream is
+    dispatched before each receive, and `drain` handles the upload events first, as the upload
+    function would (they release waiting tasks)."""
     from imgtasks_process import handler
     from tests.unit.queue_driver import QueueDriver
 
     mocked_stack.use_environment_of("ProcessFunction", monkeypatch)
     handler._runner = None
     yield QueueDriver(
-        mocked_stack.client("sqs"), mocked_stack.outputs["ProcessQueueUrl"], handler.lambda_handler, upstream=uploads
+        mocked_stack.client("sqs"),
+        mocked_stack.outputs["ProcessQueueUrl"],
+        handler.lambda_handler,
+        upstream=uploads,
+        dispatcher=dispatch,
     )
     handler._runner = None
 
@@ -123,14 +147,16 @@ def dead_uploads(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 @pytest.fixture
-def infer(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """The infer function on the infer queue."""
+def infer(mocked_stack: MockedStack, dispatch: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The infer function on the infer queue (the change stream dispatched before each receive)."""
     from imgtasks_infer import handler
     from tests.unit.queue_driver import QueueDriver
 
     mocked_stack.use_environment_of("InferFunction", monkeypatch)
     handler._worker = None
-    yield QueueDriver(mocked_stack.client("sqs"), mocked_stack.outputs["InferQueueUrl"], handler.lambda_handler)
+    yield QueueDriver(
+        mocked_stack.client("sqs"), mocked_stack.outputs["InferQueueUrl"], handler.lambda_handler, dispatcher=dispatch
+    )
     handler._worker = None
 
 

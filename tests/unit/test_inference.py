@@ -177,14 +177,16 @@ def published(mocked_stack: Any, tmp_path: Path) -> Any:
 
 
 @pytest.fixture
-def infer(published: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+def infer(published: Any, dispatch: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
     from imgtasks_infer import handler
     from tests.unit.queue_driver import QueueDriver
 
     published.use_environment_of("InferFunction", monkeypatch)
     monkeypatch.setenv("MODEL_CACHE_DIR", str(tmp_path / "cache"))
     handler._worker = None
-    yield QueueDriver(published.client("sqs"), published.outputs["InferQueueUrl"], handler.lambda_handler)
+    yield QueueDriver(
+        published.client("sqs"), published.outputs["InferQueueUrl"], handler.lambda_handler, dispatcher=dispatch
+    )
     handler._worker = None
 
 

@@ -121,7 +121,9 @@ def test_every_redrive_policy_and_every_function_takes_max_receive_count_from_th
     assert environment["MAX_RECEIVE_COUNT"] == {"Ref": "MaxReceiveCount"}
     stack = Stack(template, "demo")
     for logical_id in stack.resources:
-        stack.physical[logical_id] = PhysicalResource(ref=logical_id, attributes={"Arn": "arn", "QueueName": "q"})
+        stack.physical[logical_id] = PhysicalResource(
+            ref=logical_id, attributes={"Arn": "arn", "QueueName": "q", "StreamArn": "stream"}
+        )
     for spec in function_specs(stack, TEMPLATE.parent):
         assert spec.environment["MAX_RECEIVE_COUNT"] == "3", spec.logical_id
 
@@ -131,7 +133,9 @@ def test_every_variable_a_function_reads_is_declared_for_it_in_the_template() ->
 
     stack = Stack(load_template(TEMPLATE), "demo")
     for logical_id in stack.resources:
-        stack.physical[logical_id] = PhysicalResource(ref=logical_id, attributes={"Arn": "arn", "QueueName": "q"})
+        stack.physical[logical_id] = PhysicalResource(
+            ref=logical_id, attributes={"Arn": "arn", "QueueName": "q", "StreamArn": "stream"}
+        )
     specs = {spec.logical_id: spec for spec in function_specs(stack, TEMPLATE.parent)}
     read_by = {
         "ApiFunction": ApiSettings,
@@ -140,6 +144,7 @@ def test_every_variable_a_function_reads_is_declared_for_it_in_the_template() ->
         "UploadFunction": FunctionSettings,
         "DeadLetterFunction": FunctionSettings,
         "DeadUploadFunction": FunctionSettings,
+        "DispatchFunction": FunctionSettings,
     }
     assert set(read_by) == set(specs)
     for logical_id, settings in read_by.items():

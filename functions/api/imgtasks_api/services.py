@@ -35,8 +35,6 @@ def build_services(settings: ApiSettings) -> Services:
         accounts=Accounts(wiring.users, Passwords(), registration_open=settings.allow_registration),
         signer=TokenSigner(str(secret), settings.token_issuer, settings.token_ttl_seconds),
         files=wiring.file_service,
-        tasks=TaskService(
-            wiring.tasks, wiring.files, wiring.task_queue, wiring.store, wiring.lifecycle, known_models=models.ids
-        ),
+        tasks=TaskService(wiring.tasks, wiring.files, wiring.store, wiring.lifecycle, known_models=models.ids),
         models=models,
     )

@@ -46,9 +46,9 @@ def upload_died(record: UploadEventRecord) -> None:
         key = object_key(s3_record)
         file = found.file_service.upload_died(key, found.settings.max_receive_count)
         if file is None:
-            logger.info("dead upload event: nothing to mark", extra={"key": key})
+            logger.info("dead upload event: no upload of ours", extra={"key": key})
             continue
-        logger.warning("upload rejected: inspection retries exhausted", extra={"file_id": file.id})
+        logger.warning("dead upload event", extra={"file_id": file.id, "status": file.status})
         found.task_service.file_finished(file)
 
 

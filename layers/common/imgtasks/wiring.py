@@ -72,7 +72,7 @@ class Wiring:
 
     @cached_property
     def task_service(self) -> TaskService:
-        return TaskService(self.tasks, self.files, self.task_queue, self.store, self.lifecycle)
+        return TaskService(self.tasks, self.files, self.store, self.lifecycle)
 
     @cached_property
     def dropins(self) -> DropIns:

@@ -98,6 +98,8 @@ class Task(Model):
     run: int = 1
     # S3 drop-ins: where copies of the outputs go in the results bucket (outbox/<user>/<preset>/<name>).
     outbox: str | None = None
+    # A queued task whose input is still uploading: not dispatched until the upload is inspected.
+    waits_for_file: bool | None = None
 
     def to_item(self) -> dict[str, Any]:
         item = self.model_dump(exclude={"spec", "result", "error"}, exclude_none=True)

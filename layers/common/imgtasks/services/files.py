@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from imgtasks.adapters.repositories import FileRepository, Page
 from imgtasks.adapters.storage import ObjectStore, PresignedPost
@@ -135,14 +136,17 @@ class FileService:
 
     def finish_upload(self, key: str, size: int) -> FileRecord | None:
         """The S3 event of a presigned upload: inspects the bytes and marks the file `ready` or
-        `rejected`. Returns the record to the one caller that finished it, None for a key that is
-        no upload of ours or a duplicate event."""
+        `rejected`, once. Returns the file as it ends up, so the caller releases the tasks waiting
+        on it (again, for a redelivered event: a crash may have come between the two); None for a
+        key that is no upload of ours."""
         match = _UPLOAD_KEY.match(key)
         if not match:
             return None
         record = self._files.get(match["file"])
-        if record is None or record.owner_id != match["owner"] or record.status != FileStatus.PENDING:
+        if record is None or record.owner_id != match["owner"]:
             return None
+        if record.status != FileStatus.PENDING:
+            return record
         # AWS enforces the POST policy; the check here is defence in depth (and what makes the
         # emulator, which does not enforce it, behave the same).
         if size > min(record.size, self._limits.max_upload_bytes):
@@ -155,7 +159,7 @@ class FileService:
         if info.content_type != record.content_type:
             message = f"the upload is {info.format}, not the announced {record.content_type}"
             return self._reject(record, size, ErrorCode.UNSUPPORTED_FORMAT, message)
-        return self._files.finish_inspection(
+        return self._finish(
             record.id,
             {
                 "status": FileStatus.READY.value,
@@ -168,8 +172,8 @@ class FileService:
         )
 
     def upload_died(self, key: str, attempts: int) -> FileRecord | None:
-        """The dead-letter verdict on an upload event no worker could handle: the pending file is
-        rejected, once. The record to the one caller that rejected it, None otherwise."""
+        """The dead-letter verdict on an upload event no worker could handle: a file still pending
+        is rejected. The file as it ends up, so the caller releases or fails its waiting tasks."""
         match = _UPLOAD_KEY.match(key)
         if not match:
             return None
@@ -178,11 +182,16 @@ class FileService:
             "error": f"the upload could not be inspected in {attempts} attempts",
             "error_code": ErrorCode.RETRIES_EXHAUSTED.value,
         }
-        return self._files.finish_inspection(match["file"], changes)
+        return self._finish(match["file"], changes)
 
     def _reject(self, record: FileRecord, size: int, code: ErrorCode, message: str) -> FileRecord | None:
         changes = {"status": FileStatus.REJECTED.value, "size": size, "error": message, "error_code": code.value}
-        return self._files.finish_inspection(record.id, changes)
+        return self._finish(record.id, changes)
+
+    def _finish(self, file_id: str, changes: dict[str, Any]) -> FileRecord | None:
+        """pending -> ready | rejected; the file as it ends up (a concurrent event may have
+        finished it first)."""
+        return self._files.finish_inspection(file_id, changes) or self._files.get(file_id)
 
     def get(self, owner_id: str, file_id: str) -> FileRecord:
         return self._files.get_owned(owner_id, file_id)

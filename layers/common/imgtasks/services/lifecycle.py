@@ -8,6 +8,10 @@
     queued | running -> cancelled
     failed | cancelled -> queued          (restart, on a new run)
 
+A task is dispatched to its worker's queue from the table's change stream, never by the code that
+writes it (imgtasks_process.dispatch): whenever a write leaves it `queued` and not waiting for its
+file (`needs_dispatch`). So a task record can never exist without a way to reach a worker.
+
 `TRANSITIONS` is the only source of allowed moves: every write below is a DynamoDB update
 conditioned on the task's current status being one the table allows for the target (and, for a
 worker, on the task still being on the run its message was sent for), so a duplicate or late
@@ -54,6 +58,16 @@ def allowed_sources(target: TaskStatus) -> frozenset[TaskStatus]:
 
 def can_move(source: TaskStatus, target: TaskStatus) -> bool:
     return target in TRANSITIONS[source]
+
+
+def needs_dispatch(before: Task | None, after: Task) -> bool:
+    """Whether a write that changed a task from `before` (None: created) to `after` makes it ready
+    for a worker: queued and not waiting for its file now, and not already so on this run."""
+    if after.status != Q or after.waits_for_file:
+        return False
+    if before is None:
+        return True
+    return before.status != Q or before.run != after.run or bool(before.waits_for_file)
 
 
 def attempt_start(task: Task) -> str | None:
@@ -145,6 +159,17 @@ class TaskLifecycle:
         )
 
     # ------------------------------------------------------------ files
+    def file_ready(self, task: Task) -> Task | None:
+        """A task that waited for its upload goes to its worker (the change stream dispatches it).
+        None when it is no longer queued on that run (cancelled meanwhile)."""
+        return self._tasks.update_if(
+            task.owner_id,
+            task.id,
+            {"waits_for_file": None, "updated_at": now_rfc3339()},
+            sources=frozenset({Q}),
+            run=task.run,
+        )
+
     def file_rejected(self, task: Task, record: FileRecord) -> Task | None:
         """A task waiting on a file that was rejected fails with the file's own code. None when
         the task was cancelled meanwhile (nothing to fail)."""
@@ -166,10 +191,12 @@ class TaskLifecycle:
             changes["duration_ms"] = millis_between(attempt_start(task) or now, now)
         return self._move_or_conflict(owner_id, task_id, C, changes)
 
-    def restart(self, owner_id: str, task_id: str) -> Task:
-        """failed | cancelled -> queued on a new run, with its progress, error and result cleared."""
+    def restart(self, owner_id: str, task_id: str, *, waits_for_file: bool) -> Task:
+        """failed | cancelled -> queued on a new run, with its progress, error and result cleared;
+        dispatched at once unless it `waits_for_file`."""
         task = self._tasks.get_owned(owner_id, task_id)
         changes = {
+            "waits_for_file": True if waits_for_file else None,
             "run": task.run + 1,
             "progress": 0,
             "error": None,

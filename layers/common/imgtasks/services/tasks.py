@@ -7,7 +7,6 @@ from typing import Any
 
 from imgtasks.adapters.repositories import FileRepository, Page, TaskRepository
 from imgtasks.adapters.storage import ObjectStore
-from imgtasks.adapters.task_queue import TaskQueue
 from imgtasks.domain.clock import now_rfc3339
 from imgtasks.domain.errors import Conflict, InvalidInput, NotFound
 from imgtasks.domain.ids import new_id
@@ -26,7 +25,6 @@ class TaskService:
         self,
         tasks: TaskRepository,
         files: FileRepository,
-        queue: TaskQueue,
         store: ObjectStore,
         lifecycle: TaskLifecycle,
         *,
@@ -34,7 +32,6 @@ class TaskService:
     ) -> None:
         self._tasks = tasks
         self._files = files
-        self._queue = queue
         self._store = store
         self._lifecycle = lifecycle
         # The registered model ids by task ("detection", "classification"); None skips the check
@@ -72,6 +69,7 @@ class TaskService:
             created_at=now,
             updated_at=now,
             outbox=outbox,
+            waits_for_file=True if record.status != FileStatus.READY else None,
         )
         self._tasks.put_new(task)
         return task
@@ -117,37 +115,34 @@ class TaskService:
         return records
 
     def _start(self, tasks: list[Task], sources: dict[str, FileRecord]) -> list[Task]:
-        """Queues the tasks whose file is ready; a task on a pending file waits on the file record
-        and is queued by `file_finished` when the upload lands. Returns the tasks as they now
-        stand (one whose upload was rejected meanwhile is failed)."""
-        ready: list[Task] = []
+        """Tasks on ready files were written dispatchable: the change stream sends them. A task on
+        a pending file was written waiting and registers on the file record, whose inspection
+        releases or fails it (`file_finished`). Returns the tasks as they now stand."""
         standing: list[Task] = []
         for task in tasks:
-            standing.append(task)
             record = sources[task.file_id]
-            if record.status == FileStatus.PENDING and self._files.add_waiting_task(record.id, task.id):
+            if record.status != FileStatus.PENDING or self._files.add_waiting_task(record.id, task.id):
+                standing.append(task)
                 continue
-            if record.status == FileStatus.PENDING:
-                # The upload landed between our read and our registration: read what it became.
-                latest = self._files.get(record.id)
-                if latest is not None and latest.status == FileStatus.REJECTED:
-                    standing[-1] = self._lifecycle.file_rejected(task, latest) or task
-                    continue
-            ready.append(task)
-        if ready:
-            self._queue.send(ready)
+            # The upload was inspected between our read and our registration: read what it became.
+            latest = self._files.get(record.id)
+            if latest is not None and latest.status == FileStatus.REJECTED:
+                standing.append(self._lifecycle.file_rejected(task, latest) or task)
+            else:
+                standing.append(self._lifecycle.file_ready(task) or task)
         return standing
 
     def file_finished(self, record: FileRecord) -> None:
-        """Called once when a pending file becomes ready or rejected: starts or fails its waiters."""
+        """When a pending file became ready or rejected: releases or fails the tasks waiting on it.
+        Safe to repeat (a redelivered S3 event): a task already released is left as it is."""
         waiting = [task for task_id in record.waiting_task_ids if (task := self._tasks.get(task_id))]
-        waiting = [task for task in waiting if task.status == TaskStatus.QUEUED]
-        if record.status == FileStatus.READY:
-            if waiting:
-                self._queue.send(waiting)
-            return
         for task in waiting:
-            self._lifecycle.file_rejected(task, record)
+            if task.status != TaskStatus.QUEUED or not task.waits_for_file:
+                continue
+            if record.status == FileStatus.READY:
+                self._lifecycle.file_ready(task)
+            else:
+                self._lifecycle.file_rejected(task, record)
 
     # ------------------------------------------------------------ read
     def get(self, owner_id: str, task_id: str) -> Task:
@@ -198,10 +193,14 @@ class TaskService:
         return self._lifecycle.cancel(owner_id, task_id)
 
     def restart(self, owner_id: str, task_id: str) -> Task:
-        restarted = self._lifecycle.restart(owner_id, task_id)
-        record = self._files.get(restarted.file_id)
+        task = self._tasks.get_owned(owner_id, task_id)
+        record = self._files.get(task.file_id)
+        ready = record is not None and record.status == FileStatus.READY
+        restarted = self._lifecycle.restart(owner_id, task_id, waits_for_file=not ready)
         if record is None:
             return self._lifecycle.file_missing(restarted)
+        if record.status == FileStatus.REJECTED:
+            return self._lifecycle.file_rejected(restarted, record) or restarted
         return self._start([restarted], {record.id: record})[0]
 
     def delete(self, owner_id: str, task_id: str) -> None:
