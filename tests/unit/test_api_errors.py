@@ -199,3 +199,28 @@ def test_unknown_multipart_parts_are_refused_like_unknown_json_fields(
     assert answer.status == 400
     assert answer.problem["errors"] == [{"loc": ["body", "admin"], "msg": "unknown field", "type": "extra_forbidden"}]
     assert api.call("GET", "/files").body["items"] == []  # nothing was stored
+
+
+def test_percent_encoded_letters_and_digits_in_a_path_name_the_same_resource(api: Any) -> None:
+    api.sign_up()
+    file_id = api.upload(image_bytes()).body["id"]
+    encoded = "".join(f"%{ord(char):02X}" for char in file_id)
+    assert api.call("GET", f"/files/{encoded}").body["id"] == file_id
+    assert api.call("GET", f"/files/{file_id[:5]}%2F{file_id[6:]}").status == 404  # an encoded slash stays one
+
+
+def test_every_path_id_operation_documents_its_400() -> None:
+    from imgtasks_api import openapi
+    from imgtasks_api.app import app
+
+    document = openapi.document(app)
+    with_ids = [(path, op) for path, ops in document["paths"].items() if "{" in path for op in ops.values()]
+    assert len(with_ids) == 9
+    assert all("400" in operation["responses"] for _, operation in with_ids)
+
+
+def test_a_path_id_over_its_length_limit_is_a_400(api: Any) -> None:
+    api.sign_up()
+    answer = api.call("GET", "/tasks/" + "A" * 65)
+    assert answer.status == 400
+    assert answer.problem["errors"][0]["loc"] == ["path", "task_id"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
@@ -58,7 +60,18 @@ def answered(answer: Response) -> dict[str, Any]:
     return {"statusCode": answer.status_code, "headers": answer.headers, "body": answer.body, "isBase64Encoded": False}
 
 
+_ENCODED_UNRESERVED = re.compile(r"%(?:[46][1-9A-Fa-f]|[57][0-9Aa]|3[0-9]|2[Dd]|2[Ee]|5[Ff]|7[Ee])")
+
+
+def normalized_path(raw_path: str) -> str:
+    """RFC 3986 section 6.2.2.2: a percent-encoded unreserved character (letters, digits, - . _ ~)
+    is that character, so /tasks/%30%31... names the same task as /tasks/01...; anything else
+    stays encoded, so an encoded slash never changes the route."""
+    return _ENCODED_UNRESERVED.sub(lambda match: unquote(match.group(0)), raw_path)
+
+
 def handle(event: dict[str, Any], context: LambdaContext, found: Services) -> dict[str, Any]:
+    event = {**event, "rawPath": normalized_path(event.get("rawPath", ""))}
     app.append_context(services=found)
     http = event.get("requestContext", {}).get("http", {})
     route = (http.get("method", ""), event.get("rawPath", ""))

@@ -152,7 +152,7 @@ def list_files(limit: Limit = 20, cursor: Cursor = None) -> Response[FilePage]:
     summary="A file",
     operation_id="get_file",
     tags=["files"],
-    responses={**ok_response(200, FileOut, "The file"), **problem_responses(401, 404)},
+    responses={**ok_response(200, FileOut, "The file"), **problem_responses(400, 401, 404)},
 )
 def get_file(file_id: FileId) -> Response[FileOut]:
     return json_response(
@@ -165,7 +165,7 @@ def get_file(file_id: FileId) -> Response[FileOut]:
     summary="Redirect (302) to a presigned URL of the bytes, valid for 15 minutes",
     operation_id="get_file_content",
     tags=["files"],
-    responses={302: {"description": "Location: a presigned S3 URL"}, **problem_responses(401, 404, 409)},
+    responses={302: {"description": "Location: a presigned S3 URL"}, **problem_responses(400, 401, 404, 409)},
 )
 def get_file_content(file_id: FileId):
     url = services(router).files.content_url(caller(router).user_id, file_id)
@@ -177,7 +177,7 @@ def get_file_content(file_id: FileId):
     summary="Delete a file and its bytes",
     operation_id="delete_file",
     tags=["files"],
-    responses={204: {"description": "Deleted"}, **problem_responses(401, 404)},
+    responses={204: {"description": "Deleted"}, **problem_responses(400, 401, 404)},
 )
 def delete_file(file_id: FileId):
     services(router).files.delete(caller(router).user_id, file_id)

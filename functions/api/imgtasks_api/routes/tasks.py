@@ -171,7 +171,7 @@ def list_tasks(
     summary="A task",
     operation_id="get_task",
     tags=["tasks"],
-    responses={**ok_response(200, TaskOut, "The task"), **problem_responses(401, 404)},
+    responses={**ok_response(200, TaskOut, "The task"), **problem_responses(400, 401, 404)},
 )
 def get_task(task_id: TaskId) -> Response[TaskOut]:
     found = services(router)
@@ -183,7 +183,7 @@ def get_task(task_id: TaskId) -> Response[TaskOut]:
     summary="A task's result (null until done)",
     operation_id="get_task_result",
     tags=["tasks"],
-    responses={**ok_response(200, TaskResultOut, "The result"), **problem_responses(401, 404)},
+    responses={**ok_response(200, TaskResultOut, "The result"), **problem_responses(400, 401, 404)},
 )
 def get_task_result(task_id: TaskId) -> Response[TaskResultOut]:
     found = services(router)
@@ -196,7 +196,7 @@ def get_task_result(task_id: TaskId) -> Response[TaskResultOut]:
     summary="Redirect (302) to a presigned URL of an output",
     operation_id="download_task_output",
     tags=["tasks"],
-    responses={302: {"description": "Location: a presigned S3 URL"}, **problem_responses(401, 404, 409)},
+    responses={302: {"description": "Location: a presigned S3 URL"}, **problem_responses(400, 401, 404, 409)},
 )
 def download_task_output(
     task_id: TaskId,
@@ -211,7 +211,7 @@ def download_task_output(
     summary="Cancel a queued or running task",
     operation_id="cancel_task",
     tags=["tasks"],
-    responses={**ok_response(202, TaskOut, "The cancelled task"), **problem_responses(401, 404, 409)},
+    responses={**ok_response(202, TaskOut, "The cancelled task"), **problem_responses(400, 401, 404, 409)},
 )
 def cancel_task(task_id: TaskId) -> Response[TaskOut]:
     found = services(router)
@@ -223,7 +223,7 @@ def cancel_task(task_id: TaskId) -> Response[TaskOut]:
     summary="Queue a failed or cancelled task again",
     operation_id="restart_task",
     tags=["tasks"],
-    responses={**ok_response(202, TaskOut, "The queued task"), **problem_responses(401, 404, 409)},
+    responses={**ok_response(202, TaskOut, "The queued task"), **problem_responses(400, 401, 404, 409)},
 )
 def restart_task(task_id: TaskId) -> Response[TaskOut]:
     found = services(router)
@@ -235,7 +235,7 @@ def restart_task(task_id: TaskId) -> Response[TaskOut]:
     summary="Delete a task (cancelling it first when active) and its outputs",
     operation_id="delete_task",
     tags=["tasks"],
-    responses={204: {"description": "Deleted"}, **problem_responses(401, 404)},
+    responses={204: {"description": "Deleted"}, **problem_responses(400, 401, 404)},
 )
 def delete_task(task_id: TaskId):
     services(router).tasks.delete(caller(router).user_id, task_id)
