@@ -3,6 +3,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from typing import Any
 
 import jwt
 import pytest
@@ -104,3 +105,31 @@ def test_passwords_are_hashed_with_argon2id_and_verified() -> None:
     assert passwords.verify(hashed, "correct-horse")
     assert not passwords.verify(hashed, "wrong-horse")
     assert not passwords.verify("not-a-hash", "correct-horse")
+
+
+def test_a_username_is_locked_out_after_repeated_failed_sign_ins_then_let_in_after_the_window(api: Any) -> None:
+    api.sign_up("victim", "correct-horse")
+    api.sign_up("bystander", "correct-horse")
+
+    def sign_in(username: str, password: str) -> Any:
+        return api.call(
+            "POST", "/auth/token", form={"grant_type": "password", "username": username, "password": password}
+        )
+
+    for _ in range(10):
+        assert sign_in("victim", "wrong-password").body["error"] == "invalid_grant"
+    locked = sign_in("victim", "correct-horse")
+    assert (locked.status, locked.body["error"]) == (429, "temporarily_unavailable")
+    assert 0 < int(locked.headers["Retry-After"]) <= 900
+    assert sign_in("bystander", "correct-horse").status == 200  # only that name is locked
+    for _ in range(3):
+        assert sign_in("nobody-here", "whatever1").status == 400  # unknown names count the same way
+    # The window ends (as if 15 minutes passed): the right password works and clears the count.
+    table = api.services.tasks._tasks._table
+    table.update_item(
+        Key={"PK": "LOGIN#victim", "SK": "FAILURES"},
+        UpdateExpression="SET expires_at = :past",
+        ExpressionAttributeValues={":past": 1},
+    )
+    assert sign_in("victim", "correct-horse").status == 200
+    assert "Item" not in table.get_item(Key={"PK": "LOGIN#victim", "SK": "FAILURES"})

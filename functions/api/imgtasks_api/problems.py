@@ -15,6 +15,7 @@ from imgtasks.domain.errors import (
     InvalidInput,
     NotFound,
     PayloadTooLarge,
+    TooManyRequests,
     Unauthorized,
     UnsupportedMediaType,
 )
@@ -29,6 +30,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     Conflict: 409,
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
+    TooManyRequests: 429,
 }
 
 
@@ -56,7 +58,8 @@ def problem(
 
 def from_domain_error(error: DomainError) -> Response:
     status = next((code for kind, code in STATUS_BY_ERROR.items() if isinstance(error, kind)), 400)
-    return problem(status, error.detail, errors=error.errors or None)
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyRequests) else None
+    return problem(status, error.detail, errors=error.errors or None, headers=headers)
 
 
 def validation_errors(raw_errors: Any, *, drop_loc_prefix: bool = False) -> list[dict[str, Any]]:

@@ -37,7 +37,9 @@ class TokenOut(Model):
 
 
 class OAuthError(Model):
-    error: Literal["invalid_request", "invalid_grant", "unsupported_grant_type", "invalid_client"]
+    error: Literal[
+        "invalid_request", "invalid_grant", "unsupported_grant_type", "invalid_client", "temporarily_unavailable"
+    ]
     error_description: str
 
 

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 from imgtasks.adapters import aws
 from imgtasks.adapters.model_registry import ModelRegistry
-from imgtasks.services.accounts import Accounts
+from imgtasks.services.accounts import Accounts, SignInLimit
 from imgtasks.services.credentials import Passwords, TokenSigner
 from imgtasks.services.files import FileService
 from imgtasks.services.tasks import TaskService
@@ -32,7 +32,12 @@ def build_services(settings: ApiSettings) -> Services:
     models = wiring.model_registry
     return Services(
         settings=settings,
-        accounts=Accounts(wiring.users, Passwords(), registration_open=settings.allow_registration),
+        accounts=Accounts(
+            wiring.users,
+            Passwords(),
+            registration_open=settings.allow_registration,
+            sign_in_limit=SignInLimit(settings.sign_in_attempts, settings.sign_in_window_seconds),
+        ),
         signer=TokenSigner(str(secret), settings.token_issuer, settings.token_ttl_seconds),
         files=wiring.file_service,
         tasks=TaskService(wiring.tasks, wiring.files, wiring.store, wiring.lifecycle, known_models=models.ids),

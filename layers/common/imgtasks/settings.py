@@ -29,6 +29,8 @@ class ApiSettings(FunctionSettings):
     token_ttl_seconds: int
     token_issuer: str
     allow_registration: bool
+    sign_in_attempts: int
+    sign_in_window_seconds: int
 
 
 class ProcessSettings(FunctionSettings):

@@ -7,6 +7,7 @@ import json
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from imgtasks.domain.errors import TooManyRequests
 from imgtasks.observability import logger
 from imgtasks.services.accounts import Registration
 
@@ -50,6 +51,10 @@ def oauth_error(error: str, description: str, status: int = 400):
     responses={
         **ok_response(200, TokenOut, "A bearer token"),
         400: {"description": "RFC 6749 error", "content": {"application/json": {"model": OAuthError}}},
+        429: {
+            "description": "Too many failed sign-ins for this username: `temporarily_unavailable`, with Retry-After",
+            "content": {"application/json": {"model": OAuthError}},
+        },
     },
     openapi_extensions={
         "requestBody": {
@@ -87,7 +92,12 @@ def token():
     if not username or not password:
         return oauth_error("invalid_request", "username and password are required")
     found = services(router)
-    user = found.accounts.authenticate(username, password)
+    try:
+        user = found.accounts.authenticate(username, password)
+    except TooManyRequests as error:
+        answer = oauth_error("temporarily_unavailable", error.detail, status=429)
+        answer.headers["Retry-After"] = str(error.retry_after)
+        return answer
     if user is None:
         return oauth_error("invalid_grant", "the username or password is wrong")
     issued = found.signer.issue(user.id, user.username)

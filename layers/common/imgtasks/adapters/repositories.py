@@ -87,6 +87,37 @@ class UserRepository:
         item = self._table.get_item(Key=self._key(username), ConsistentRead=True).get("Item")
         return User.model_validate(_plain(item)) if item else None
 
+    # Failed sign-ins, per username, in a window that starts at the first failure. The item
+    # carries expires_at, so DynamoDB's TTL removes windows nobody clears.
+    @staticmethod
+    def _failures_key(username: str) -> Item:
+        return {"PK": f"LOGIN#{username.lower()}", "SK": "FAILURES"}
+
+    def failed_sign_ins(self, username: str, now: int) -> tuple[int, int]:
+        """The failures in the current window and when it ends (epoch seconds); (0, now) if none."""
+        item = self._table.get_item(Key=self._failures_key(username), ConsistentRead=True).get("Item")
+        if not item or int(item["expires_at"]) <= now:
+            return 0, now
+        return int(item["count"]), int(item["expires_at"])
+
+    def add_failed_sign_in(self, username: str, now: int, window_seconds: int) -> None:
+        """One more failure: a new window when the last one ended, else counted in it (one write)."""
+        try:
+            self._table.update_item(
+                Key=self._failures_key(username),
+                UpdateExpression="ADD #count :one",
+                ConditionExpression="attribute_exists(PK) AND expires_at > :now",
+                ExpressionAttributeNames={"#count": "count"},
+                ExpressionAttributeValues={":one": 1, ":now": now},
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+            self._table.put_item(Item={**self._failures_key(username), "count": 1, "expires_at": now + window_seconds})
+
+    def clear_failed_sign_ins(self, username: str) -> None:
+        self._table.delete_item(Key=self._failures_key(username))
+
 
 # ------------------------------------------------------------------ files
 class FileRepository:

@@ -109,6 +109,14 @@ class UnsupportedMediaType(DomainError):
     """The request body has a content type this endpoint does not take (415)."""
 
 
+class TooManyRequests(DomainError):
+    """Refused for now: try again after `retry_after` seconds (429)."""
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class PermanentTaskError(Exception):
     """A task can never succeed (corrupt image, limits exceeded): mark it failed, do not retry."""
 
