@@ -114,7 +114,7 @@ def test_the_process_function_runs_a_task_against_the_emulator(emulated: Any, mo
     from tests.unit.queue_driver import StreamDriver
 
     emulated.use_environment_of("DispatchFunction", monkeypatch)
-    dispatch._queue = None
+    dispatch._wiring = None
     stream = StreamDriver(
         emulated.client("dynamodb"),
         emulated.client("dynamodbstreams"),
@@ -122,7 +122,7 @@ def test_the_process_function_runs_a_task_against_the_emulator(emulated: Any, mo
         dispatch.lambda_handler,
     )
     assert stream.drain() >= 1  # the user, the file, the task: only the task is sent
-    dispatch._queue = None
+    dispatch._wiring = None
 
     emulated.use_environment_of("ProcessFunction", monkeypatch)
     process_handler._runner = None

@@ -86,14 +86,14 @@ def dispatch(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Iter
     for name, value in mocked_stack.functions["DispatchFunction"].environment.items():
         monkeypatch.setenv(name, value)  # read once, when the function first sends
 
-    module._queue = None
+    module._wiring = None
     yield StreamDriver(
         mocked_stack.client("dynamodb"),
         mocked_stack.client("dynamodbstreams"),
         mocked_stack.outputs["TableName"],
         module.lambda_handler,
     )
-    module._queue = None
+    module._wiring = None
 
 
 @pytest.fixture

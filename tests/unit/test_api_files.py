@@ -205,3 +205,59 @@ def test_content_is_served_under_the_name_and_type_the_bytes_really_have(api: An
     query = parse_qs(urlsplit(location).query)
     assert query["response-content-type"] == ["image/jpeg"]
     assert query["response-content-disposition"] == ['inline; filename="page.jpg"']
+
+
+def item(mocked_stack: Any, file_id: str) -> dict[str, Any] | None:
+    table = mocked_stack.client("dynamodb")
+    found = table.get_item(
+        TableName=mocked_stack.outputs["TableName"], Key={"PK": {"S": f"FILE#{file_id}"}, "SK": {"S": "FILE"}}
+    )
+    return found.get("Item")
+
+
+def test_a_pending_upload_expires_and_finishing_it_stops_that(api: Any, process: Any, mocked_stack: Any) -> None:
+    import time
+
+    api.sign_up()
+    data = image_bytes((64, 64), fmt="PNG")
+    started = start_upload(api, len(data)).body
+    pending = item(mocked_stack, started["file"]["id"])
+    assert pending is not None
+    assert 900 < int(pending["expires_at"]["N"]) - time.time() <= 900 + 3600
+    post_to_s3(mocked_stack, started["upload"], data)
+    process.drain()
+    finished = item(mocked_stack, started["file"]["id"])
+    assert finished is not None
+    assert (finished["status"]["S"], "expires_at" in finished) == ("ready", False)
+
+
+def test_the_tasks_of_an_abandoned_upload_fail_when_its_record_expires(
+    api: Any, process: Any, dispatch: Any, mocked_stack: Any
+) -> None:
+    api.sign_up()
+    started = start_upload(api, 1000).body
+    body = {"type": "process", "file_ids": [started["file"]["id"]], "operations": [{"op": "resize", "width": 10}]}
+    task_id = api.call("POST", "/tasks", json_body=body).body["tasks"][0]["id"]
+    dispatch.drain()
+    assert api.call("GET", f"/tasks/{task_id}").body["status"] == "queued"  # waiting, not sent
+    # DynamoDB's TTL deletes the record (the bytes never came); the change stream carries that.
+    mocked_stack.client("dynamodb").delete_item(
+        TableName=mocked_stack.outputs["TableName"],
+        Key={"PK": {"S": f"FILE#{started['file']['id']}"}, "SK": {"S": "FILE"}},
+    )
+    dispatch.drain()
+    task = api.call("GET", f"/tasks/{task_id}").body
+    assert (task["status"], task["error"]["code"]) == ("failed", "file_missing")
+    assert process.receive() == []  # never dispatched
+
+
+def test_a_rejected_upload_does_not_keep_its_bytes(api: Any, process: Any, mocked_stack: Any) -> None:
+    api.sign_up()
+    started = start_upload(api, 12).body
+    post_to_s3(mocked_stack, started["upload"], b"not an image")
+    process.drain()
+    assert api.call("GET", f"/files/{started['file']['id']}").body["status"] == "rejected"
+    listed = mocked_stack.client("s3").list_objects_v2(
+        Bucket=mocked_stack.outputs["UploadsBucketName"], Prefix=started["upload"]["fields"]["key"]
+    )
+    assert listed["KeyCount"] == 0

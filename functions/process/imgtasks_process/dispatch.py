@@ -1,4 +1,5 @@
-"""Lambda entry point of the dispatch function: the table's change stream in, task messages out.
+"""Lambda entry point of the dispatch function: the table's change stream in, task messages out,
+and the tasks of a pending file that was deleted or expired failed.
 
 Whenever a write leaves a task queued and not waiting for its file (created, restarted, or its
 upload inspected), the task's message goes to its worker's queue (imgtasks.services.lifecycle's
@@ -9,28 +10,31 @@ sent twice is harmless: workers claim a task on its run once."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
+    DynamoDBRecord,
+    DynamoDBRecordEventName,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from imgtasks.adapters.task_queue import TaskQueue
-from imgtasks.domain.records import Task
+from imgtasks.domain.records import FileRecord, FileStatus, Task
 from imgtasks.observability import logger, metrics
 from imgtasks.services.lifecycle import needs_dispatch
 from imgtasks.settings import FunctionSettings
 from imgtasks.wiring import Wiring
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-_queue: TaskQueue | None = None
+_wiring: Wiring | None = None
 
 
-def queue() -> TaskQueue:
-    global _queue
-    if _queue is None:
-        _queue = Wiring(FunctionSettings()).task_queue  # type: ignore[call-arg]
-    return _queue
+def wiring() -> Wiring:
+    global _wiring
+    if _wiring is None:
+        _wiring = Wiring(FunctionSettings())  # type: ignore[call-arg]
+    return _wiring
 
 
 def task_image(image: dict[str, Any] | None) -> Task | None:
@@ -40,13 +44,25 @@ def task_image(image: dict[str, Any] | None) -> Task | None:
     return Task.from_item(image)
 
 
+def pending_file_image(image: dict[str, Any] | None) -> FileRecord | None:
+    if not image or image.get("SK") != "FILE" or image.get("status") != FileStatus.PENDING.value:
+        return None
+    return FileRecord.model_validate({k: int(v) if isinstance(v, Decimal) else v for k, v in image.items()})
+
+
 def dispatch(record: DynamoDBRecord) -> None:
     change = record.dynamodb
-    after = task_image(change.new_image if change else None)
-    if after is None:
+    if change is None:
         return
-    if needs_dispatch(task_image(change.old_image if change else None), after):
-        queue().send([after])
+    if record.event_name == DynamoDBRecordEventName.REMOVE:
+        gone = pending_file_image(change.old_image)
+        if gone is not None and gone.waiting_task_ids:
+            logger.info("pending file gone; failing its waiting tasks", extra={"file_id": gone.id})
+            wiring().task_service.file_gone(gone)
+        return
+    after = task_image(change.new_image)
+    if after is not None and needs_dispatch(task_image(change.old_image), after):
+        wiring().task_queue.send([after])
         logger.info("task dispatched", extra={"task_id": after.id, "run": after.run, "type": after.type})
 
 

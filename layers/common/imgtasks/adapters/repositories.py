@@ -201,8 +201,8 @@ class FileRepository:
         return True
 
     def finish_inspection(self, file_id: str, changes: Item) -> FileRecord | None:
-        """pending -> ready | rejected, once. Returns the record (with the waiting task ids) to the
-        one caller that made the change, None to a duplicate."""
+        """pending -> ready | rejected, once, and no longer expiring. Returns the record (with the
+        waiting task ids) to the one caller that made the change, None to a duplicate."""
         names = {f"#{k}": k for k in changes}
         values = {f":{k}": v for k, v in changes.items()}
         values[":pending"] = FileStatus.PENDING.value
@@ -210,7 +210,7 @@ class FileRepository:
         try:
             response = self._table.update_item(
                 Key=self._key(file_id),
-                UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in changes),
+                UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in changes) + " REMOVE expires_at",
                 ConditionExpression="#status_now = :pending",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,

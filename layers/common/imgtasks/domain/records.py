@@ -63,6 +63,9 @@ class FileRecord(Model):
     task_id: str | None = None
     # Tasks created while the file was still pending; started when it becomes ready.
     waiting_task_ids: list[str] = Field(default_factory=list)
+    # A pending upload's record expires (DynamoDB TTL, epoch seconds) if its bytes never arrive;
+    # the inspection that finishes it removes this.
+    expires_at: int | None = None
 
 
 class TaskError(Model):

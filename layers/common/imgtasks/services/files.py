@@ -20,6 +20,9 @@ from imgtasks.domain.records import FileRecord, FileStatus
 SMALL_UPLOAD_LIMIT = 4 * 1024 * 1024
 CONTENT_URL_SECONDS = 900
 UPLOAD_URL_SECONDS = 900
+# A pending upload whose bytes have not arrived this long after its URL expired is abandoned: its
+# record expires, and the tasks waiting on it fail (imgtasks_process.dispatch).
+ABANDONED_UPLOAD_SECONDS = UPLOAD_URL_SECONDS + 3600
 ACCEPTED_CONTENT_TYPES = frozenset(CONTENT_TYPES.values())
 
 # Keys written by the API itself do not match the bucket's event prefixes; only client uploads to
@@ -128,6 +131,7 @@ class FileService:
             bucket=self._bucket,
             key=f"{UPLOAD_PREFIX}/{owner_id}/{file_id}",
             created_at=to_rfc3339(now),
+            expires_at=int(now.timestamp()) + ABANDONED_UPLOAD_SECONDS,
         )
         self._files.put(record)
         post = self._store.presigned_post(self._bucket, record.key, content_type, size, UPLOAD_URL_SECONDS)
@@ -186,7 +190,9 @@ class FileService:
 
     def _reject(self, record: FileRecord, size: int, code: ErrorCode, message: str) -> FileRecord | None:
         changes = {"status": FileStatus.REJECTED.value, "size": size, "error": message, "error_code": code.value}
-        return self._finish(record.id, changes)
+        finished = self._finish(record.id, changes)
+        self._store.delete(record.bucket, [record.key])  # bytes nobody may use: not kept
+        return finished
 
     def _finish(self, file_id: str, changes: dict[str, Any]) -> FileRecord | None:
         """pending -> ready | rejected; the file as it ends up (a concurrent event may have

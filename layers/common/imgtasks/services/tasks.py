@@ -8,7 +8,7 @@ from typing import Any
 from imgtasks.adapters.repositories import FileRepository, Page, TaskRepository
 from imgtasks.adapters.storage import ObjectStore
 from imgtasks.domain.clock import now_rfc3339
-from imgtasks.domain.errors import Conflict, InvalidInput, NotFound
+from imgtasks.domain.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from imgtasks.domain.ids import new_id
 from imgtasks.domain.inspection import CONTENT_TYPES, EXTENSIONS
 from imgtasks.domain.presets import resolve
@@ -143,6 +143,16 @@ class TaskService:
                 self._lifecycle.file_ready(task)
             else:
                 self._lifecycle.file_rejected(task, record)
+
+    def file_gone(self, record: FileRecord) -> None:
+        """A pending file's record was deleted (by its owner, or expired because its bytes never
+        arrived): the tasks waiting on it fail with file_missing."""
+        for task_id in record.waiting_task_ids:
+            task = self._tasks.get(task_id)
+            if task is not None and task.status == TaskStatus.QUEUED and task.waits_for_file:
+                self._lifecycle.fail(
+                    task, ErrorCode.FILE_MISSING, "the input file was deleted before its upload arrived"
+                )
 
     # ------------------------------------------------------------ read
     def get(self, owner_id: str, task_id: str) -> Task:
