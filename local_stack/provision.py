@@ -41,6 +41,8 @@ class Provisioner:
         self._sqs = session.client("sqs", endpoint_url=endpoint_url)
         self._dynamodb = session.client("dynamodb", endpoint_url=endpoint_url)
         self._secrets = session.client("secretsmanager", endpoint_url=endpoint_url)
+        self._logs = session.client("logs", endpoint_url=endpoint_url)
+        self._cloudwatch = session.client("cloudwatch", endpoint_url=endpoint_url)
         self._handlers: dict[str, Callable[[str, dict[str, Any]], PhysicalResource]] = {
             "AWS::S3::Bucket": self._bucket,
             "AWS::SQS::Queue": self._queue,
@@ -50,6 +52,9 @@ class Provisioner:
             "AWS::Serverless::Function": self._function,
             "AWS::Serverless::LayerVersion": self._layer,
             "AWS::Serverless::HttpApi": self._http_api,
+            "AWS::S3::BucketPolicy": self._bucket_policy,
+            "AWS::Logs::LogGroup": self._log_group,
+            "AWS::CloudWatch::Alarm": self._alarm,
         }
 
     def run(self) -> Provisioned:
@@ -251,6 +256,42 @@ class Provisioner:
 
     def _http_api(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
         return PhysicalResource(ref="local", attributes={"ApiEndpoint": "http://127.0.0.1"})
+
+    # ------------------------------------------------------------ policies, logs, alarms
+    def _bucket_policy(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
+        """The policy less its TLS-only statements: the local emulator serves plain HTTP, so a
+        statement refusing requests without TLS would refuse every request here."""
+        document = props["PolicyDocument"]
+        statements = [
+            statement
+            for statement in document.get("Statement", [])
+            if "aws:SecureTransport" not in statement.get("Condition", {}).get("Bool", {})
+        ]
+        if statements:
+            self._s3.put_bucket_policy(Bucket=props["Bucket"], Policy=json.dumps({**document, "Statement": statements}))
+        else:
+            log.info("%s: TLS-only bucket policy not applied (the local emulator is plain HTTP)", logical_id)
+        return PhysicalResource(ref=self._name(logical_id))
+
+    def _log_group(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
+        name = props.get("LogGroupName") or self._name(logical_id)
+        try:
+            self._logs.create_log_group(logGroupName=name)
+        except ClientError as error:
+            if _error_code(error) != "ResourceAlreadyExistsException":
+                raise
+        if "RetentionInDays" in props:
+            self._logs.put_retention_policy(logGroupName=name, retentionInDays=int(props["RetentionInDays"]))
+        return PhysicalResource(ref=name, attributes={"Arn": f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{name}"})
+
+    def _alarm(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
+        name = props.get("AlarmName") or self._name(logical_id)
+        request = {key: value for key, value in props.items() if key != "AlarmName"}
+        for number in ("EvaluationPeriods", "Period", "Threshold", "DatapointsToAlarm"):
+            if number in request:
+                request[number] = float(request[number]) if number == "Threshold" else int(request[number])
+        self._cloudwatch.put_metric_alarm(AlarmName=name, **request)
+        return PhysicalResource(ref=name)
 
 
 def _notification_configuration(props: dict[str, Any]) -> dict[str, Any]:

@@ -113,8 +113,10 @@ class Stack:
             "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{self.stack_name}/local",
         }.get(name)
 
-    def ref(self, name: str) -> str:
+    def ref(self, name: str) -> Any:
         if name in self.parameters:
+            if self.template.get("Parameters", {}).get(name, {}).get("Type") == "CommaDelimitedList":
+                return [item.strip() for item in self.parameters[name].split(",") if item.strip()]
             return self.parameters[name]
         pseudo = self.pseudo(name)
         if pseudo is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 from local_stack.functions import function_specs
 from local_stack.gateway import build_event, translate_response
@@ -150,3 +151,32 @@ def test_every_variable_a_function_reads_is_declared_for_it_in_the_template() ->
     for logical_id, settings in read_by.items():
         declared = {name.lower() for name in specs[logical_id].environment}
         assert set(settings.model_fields) <= declared, logical_id
+
+
+def test_the_template_carries_the_operational_guard_rails() -> None:
+    resources = load_template(TEMPLATE)["Resources"]
+
+    def of_type(kind: str) -> dict[str, Any]:
+        return {name: r for name, r in resources.items() if r["Type"] == kind}
+
+    functions = of_type("AWS::Serverless::Function")
+    log_groups = [r["Properties"] for r in of_type("AWS::Logs::LogGroup").values()]
+    named = {str(p.get("LogGroupName", {}).get("Fn::Sub", "")) for p in log_groups}
+    assert {f"/aws/lambda/${{{name}}}" for name in functions} <= named
+    assert all(p["RetentionInDays"] == {"Ref": "LogRetentionDays"} for p in log_groups)
+    tls_only = {r["Properties"]["Bucket"]["Ref"] for r in of_type("AWS::S3::BucketPolicy").values()}
+    assert tls_only == set(of_type("AWS::S3::Bucket"))
+    alarmed = {
+        str(d["Value"]) for r in of_type("AWS::CloudWatch::Alarm").values() for d in r["Properties"]["Dimensions"]
+    }
+    for queue in ("ProcessDeadLetterQueue", "InferDeadLetterQueue", "UploadEventsDeadLetterQueue"):
+        assert (
+            str({"Fn::GetAtt": [queue, "QueueName"]}) in alarmed or str({"Fn::GetAtt": f"{queue}.QueueName"}) in alarmed
+        )
+    for worker in ("ProcessFunction", "InferFunction", "UploadFunction"):
+        properties = functions[worker]["Properties"]
+        assert properties["ReservedConcurrentExecutions"] == {"Ref": "WorkerConcurrency"}
+        assert str({"Ref": worker}) in alarmed
+    cors = resources["UploadsBucket"]["Properties"]["CorsConfiguration"]["CorsRules"][0]
+    assert cors["AllowedOrigins"] == {"Ref": "AllowedOrigins"}
+    assert "AccessLogSettings" in resources["HttpApi"]["Properties"]
