@@ -3,6 +3,7 @@
 PYTHON ?= python3
 VENV := .venv
 SAM_VENV := .venv-sam
+CHECKS_VENV := .venv-checks
 PY := $(VENV)/bin/python
 SAM := $(SAM_VENV)/bin/sam
 PIP_FLAGS := --quiet --disable-pip-version-check
@@ -10,7 +11,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test install lint format typecheck validate build unit integration e2e bench bench-models bench-coldstart train-models publish-model clean
+.PHONY: run test install lint format typecheck validate checkov build unit integration e2e bench bench-models bench-coldstart train-models publish-model clean
 
 $(VENV)/.installed: requirements/runtime.txt requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,7 +25,13 @@ $(SAM_VENV)/.installed: requirements/sam.txt
 	$(SAM_VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements/sam.txt
 	touch $@
 
-install: $(VENV)/.installed $(SAM_VENV)/.installed
+$(CHECKS_VENV)/.installed: requirements/checks.txt
+	test -x $(CHECKS_VENV)/bin/python || $(PYTHON) -m venv $(CHECKS_VENV)
+	$(CHECKS_VENV)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip
+	$(CHECKS_VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements/checks.txt
+	touch $@
+
+install: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKS_VENV)/.installed
 
 run: $(VENV)/.installed
 	$(PY) -m local_stack $(ARGS)
@@ -43,6 +50,10 @@ typecheck: $(VENV)/.installed
 validate: $(SAM_VENV)/.installed
 	$(SAM) validate --lint --template-file infra/template.yaml
 
+# Every finding is fixed, or skipped in the template's Metadata with a one-line reason.
+checkov: $(CHECKS_VENV)/.installed
+	$(CHECKS_VENV)/bin/checkov --file infra/template.yaml --framework cloudformation --compact --quiet
+
 build: install
 	$(SAM) build --template-file infra/template.yaml --build-dir .aws-sam/build --parallel
 	$(PY) infra/check_artifacts.py .aws-sam/build
@@ -56,7 +67,7 @@ integration: $(VENV)/.installed
 e2e: $(VENV)/.installed
 	$(PY) -m pytest tests/e2e
 
-test: install lint typecheck validate build
+test: install lint typecheck validate checkov build
 	$(PY) -m pytest tests
 
 # Trains the default models (PyTorch CPU, in a venv of its own) and writes models/<id>/.
