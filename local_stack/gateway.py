@@ -158,7 +158,12 @@ class _Handler(BaseHTTPRequestHandler):
                 log.exception("malformed function response")
                 self._message(500, "Internal Server Error")
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle  # noqa: N815
+    def __getattr__(self, name: str) -> Any:
+        """Every method reaches the function (which answers 405 where the API does not serve it),
+        as the $default route sends them all, instead of the standard library's HTML 501."""
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
 
 
 class GatewayServer(ThreadingHTTPServer):

@@ -224,3 +224,21 @@ def test_a_path_id_over_its_length_limit_is_a_400(api: Any) -> None:
     answer = api.call("GET", "/tasks/" + "A" * 65)
     assert answer.status == 400
     assert answer.problem["errors"][0]["loc"] == ["path", "task_id"]
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "multipart/form-data", "application/x-www-form-urlencoded"])
+@pytest.mark.parametrize("path", ["/auth/register", "/files/presigned"])
+def test_a_json_only_endpoint_answers_another_media_type_with_a_415(api: Any, path: str, content_type: str) -> None:
+    api.sign_up("mediatype")
+    body = b'{"username": "someone", "password": "correct-horse"}'
+    answer = api.call("POST", path, body=body, headers={"content-type": content_type})
+    assert answer.status == 415
+    assert "application/json" in answer.problem["detail"]
+
+
+def test_a_method_the_path_does_not_serve_is_a_405_naming_the_ones_it_does(api: Any) -> None:
+    api.sign_up()
+    answer = api.call("PUT", "/files/presigned")
+    assert (answer.status, answer.headers["Allow"]) == (405, "POST")
+    assert api.call("PATCH", "/tasks").headers["Allow"] == "GET, POST"
+    assert api.call("GET", "/nothing-here").status == 404

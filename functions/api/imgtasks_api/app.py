@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 import imgtasks
 from imgtasks.domain.errors import DomainError
@@ -52,16 +55,38 @@ def domain_error(error: DomainError) -> Response:
     return from_domain_error(error)
 
 
+@app.exception_handler(RequestUnsupportedContentType)
+def unsupported_content_type(_: RequestUnsupportedContentType) -> Response:
+    return problem(415, "this endpoint takes application/json")
+
+
 @app.exception_handler(RequestValidationError)
 def request_validation_error(error: RequestValidationError) -> Response:
     entries = validation_errors(error.errors())
     return problem(400, summary(entries), errors=entries)
 
 
+def allowed_methods(path: str) -> list[str]:
+    """The methods the API serves on a path (Powertools keeps its routes in these two lists and has
+    no public accessor for them)."""
+    # A static path (/files/presigned) wins over a pattern that also matches it (/files/<file_id>).
+    for routes in (app._static_routes, app._dynamic_routes):
+        methods = {route.method for route in routes if route.rule.match(path)}
+        if methods:
+            return sorted(methods)
+    return []
+
+
 @app.not_found
 def route_not_found(_: Exception) -> Response:
     event = app.current_event
-    return problem(404, f"no such endpoint: {event.request_context.http.method} {event.raw_path}")
+    method, path = event.request_context.http.method, event.raw_path
+    allowed = allowed_methods(path)
+    if allowed:
+        return problem(
+            405, f"{method} is not allowed on {path}; use {', '.join(allowed)}", headers={"Allow": ", ".join(allowed)}
+        )
+    return problem(404, f"no such endpoint: {method} {path}")
 
 
 @app.exception_handler(Exception)

@@ -17,7 +17,7 @@ from imgtasks.services.credentials import Identity, TokenSigner
 from imgtasks.settings import ApiSettings
 
 from .app import app
-from .bodies import require_readable_json
+from .bodies import media_type, require_readable_json
 from .problems import problem
 from .services import Services, build_services
 
@@ -32,6 +32,10 @@ PUBLIC_ROUTES = frozenset(
         ("GET", "/docs"),
     }
 )
+
+# Routes whose body Powertools parses and validates against a model: JSON, and nothing else (it
+# would try to read other media types itself, and fail on them with a 500).
+JSON_BODY_ROUTES = frozenset({("POST", "/auth/register"), ("POST", "/files/presigned")})
 
 _services: Services | None = None
 
@@ -82,10 +86,13 @@ def handle(event: dict[str, Any], context: LambdaContext, found: Services) -> di
             return answered(problem(401, error.detail))
         app.append_context(identity=identity)
         logger.append_keys(user_id=identity.user_id)
+    request = APIGatewayProxyEventV2(event)
+    if route in JSON_BODY_ROUTES and media_type(request) != "application/json":
+        return answered(problem(415, f"send the body as application/json (got {media_type(request) or 'none'})"))
     try:
         # Before routing: Powertools' own body validation would answer JSON it cannot parse
         # (too deep, not UTF-8) with a 500.
-        require_readable_json(APIGatewayProxyEventV2(event))
+        require_readable_json(request)
     except InvalidInput as error:
         return answered(problem(400, error.detail, errors=error.errors))
     return app.resolve(event, context)

@@ -50,6 +50,8 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
         for operation in operations.values():
             operation.get("responses", {}).pop("422", None)
             operation["responses"]["500"] = internal_error
+            for status in ("204", "302"):  # no body: Powertools would give them an empty JSON one
+                operation["responses"].get(status, {}).pop("content", None)
             if path in PUBLIC_PATHS:
                 operation["security"] = []
             # Request bodies documented by hand (JSON or multipart on one path) bring their own

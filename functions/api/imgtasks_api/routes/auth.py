@@ -25,7 +25,7 @@ FORM = "application/x-www-form-urlencoded"
     summary="Create an account",
     operation_id="register",
     tags=["auth"],
-    responses={**ok_response(201, UserOut, "The new user"), **problem_responses(400, 403, 409)},
+    responses={**ok_response(201, UserOut, "The new user"), **problem_responses(400, 403, 409, 415)},
 )
 def register(registration: Registration) -> Response[UserOut]:
     user = services(router).accounts.register(registration)
