@@ -180,3 +180,26 @@ def test_the_template_carries_the_operational_guard_rails() -> None:
     cors = resources["UploadsBucket"]["Properties"]["CorsConfiguration"]["CorsRules"][0]
     assert cors["AllowedOrigins"] == {"Ref": "AllowedOrigins"}
     assert "AccessLogSettings" in resources["HttpApi"]["Properties"]
+
+
+def test_each_function_has_the_rights_its_code_paths_use_and_no_more() -> None:
+    functions = {
+        name: r["Properties"]
+        for name, r in load_template(TEMPLATE)["Resources"].items()
+        if r["Type"] == "AWS::Serverless::Function"
+    }
+
+    def policies(name: str) -> str:
+        return json.dumps(functions[name].get("Policies", []))
+
+    # Only the dispatcher sends task messages: nothing else writes a record and then sends.
+    senders = {name for name in functions if "SQSSendMessagePolicy" in policies(name)}
+    assert senders == {"DispatchFunction"}
+    # Infer tasks may run on outputs, which live in the results bucket.
+    assert '"BucketName": {"Ref": "ResultsBucket"}' in policies("InferFunction")
+    # The API touches objects, never bucket configuration.
+    assert "S3CrudPolicy" not in policies("ApiFunction")
+    assert '"s3:PutObject", "s3:GetObject", "s3:DeleteObject"' in policies("ApiFunction")
+    # The dead-letter functions only write the table.
+    for name in ("DeadLetterFunction", "DeadUploadFunction"):
+        assert [next(iter(p)) for p in functions[name]["Policies"]] == ["DynamoDBCrudPolicy"]
