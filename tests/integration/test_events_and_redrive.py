@@ -10,6 +10,7 @@ from urllib.parse import unquote_plus
 import pytest
 import requests
 
+from imgtasks.wiring import shared_wiring
 from local_stack.pollers import messages_to_delete, sqs_record
 from tests.helpers import FakeLambdaContext, image_bytes
 
@@ -114,7 +115,7 @@ def test_the_process_function_runs_a_task_against_the_emulator(emulated: Any, mo
     from tests.unit.queue_driver import StreamDriver
 
     emulated.use_environment_of("DispatchFunction", monkeypatch)
-    dispatch._wiring = None
+    shared_wiring.cache_clear()
     stream = StreamDriver(
         emulated.client("dynamodb"),
         emulated.client("dynamodbstreams"),
@@ -122,7 +123,7 @@ def test_the_process_function_runs_a_task_against_the_emulator(emulated: Any, mo
         dispatch.lambda_handler,
     )
     assert stream.drain() >= 1  # the user, the file, the task: only the task is sent
-    dispatch._wiring = None
+    shared_wiring.cache_clear()
 
     emulated.use_environment_of("ProcessFunction", monkeypatch)
     process_handler._runner = None

@@ -12,6 +12,7 @@ import pytest
 from moto import mock_aws
 
 from imgtasks.adapters import aws
+from imgtasks.wiring import shared_wiring
 from local_stack.functions import FunctionSpec, function_specs
 from local_stack.provision import Provisioned, Provisioner
 from local_stack.template import Stack, load_template
@@ -69,12 +70,14 @@ def uploads(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Itera
 
     mocked_stack.use_environment_of("UploadFunction", monkeypatch)
     upload_events._upload_events = None
+    shared_wiring.cache_clear()
     driver = QueueDriver(
         mocked_stack.client("sqs"), mocked_stack.outputs["UploadEventsQueueUrl"], upload_events.lambda_handler
     )
     driver.drain()  # S3's s3:TestEvent, sent when the bucket's notifications were configured
     yield driver
     upload_events._upload_events = None
+    shared_wiring.cache_clear()
 
 
 @pytest.fixture
@@ -86,14 +89,14 @@ def dispatch(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Iter
     for name, value in mocked_stack.functions["DispatchFunction"].environment.items():
         monkeypatch.setenv(name, value)  # read once, when the function first sends
 
-    module._wiring = None
+    shared_wiring.cache_clear()
     yield StreamDriver(
         mocked_stack.client("dynamodb"),
         mocked_stack.client("dynamodbstreams"),
         mocked_stack.outputs["TableName"],
         module.lambda_handler,
     )
-    module._wiring = None
+    shared_wiring.cache_clear()
 
 
 @pytest.fixture
@@ -123,11 +126,11 @@ def dead_letters(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> 
     from tests.unit.queue_driver import QueueDriver
 
     mocked_stack.use_environment_of("DeadLetterFunction", monkeypatch)
-    module._wiring = None
+    shared_wiring.cache_clear()
     yield QueueDriver(
         mocked_stack.client("sqs"), mocked_stack.outputs["ProcessDeadLetterQueueUrl"], module.task_lambda_handler
     )
-    module._wiring = None
+    shared_wiring.cache_clear()
 
 
 @pytest.fixture
@@ -137,13 +140,13 @@ def dead_uploads(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> 
     from tests.unit.queue_driver import QueueDriver
 
     mocked_stack.use_environment_of("DeadUploadFunction", monkeypatch)
-    module._wiring = None
+    shared_wiring.cache_clear()
     yield QueueDriver(
         mocked_stack.client("sqs"),
         mocked_stack.outputs["UploadEventsDeadLetterQueueUrl"],
         module.upload_lambda_handler,
     )
-    module._wiring = None
+    shared_wiring.cache_clear()
 
 
 @pytest.fixture
@@ -167,8 +170,8 @@ def dead_infer_letters(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatc
     from tests.unit.queue_driver import QueueDriver
 
     mocked_stack.use_environment_of("DeadLetterFunction", monkeypatch)
-    module._wiring = None
+    shared_wiring.cache_clear()
     yield QueueDriver(
         mocked_stack.client("sqs"), mocked_stack.outputs["InferDeadLetterQueueUrl"], module.task_lambda_handler
     )
-    module._wiring = None
+    shared_wiring.cache_clear()

@@ -17,31 +17,22 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from imgtasks.adapters.queue_records import PoisonDroppingBatchProcessor, TaskMessageRecord
 from imgtasks.observability import logger, metrics
-from imgtasks.settings import FunctionSettings
-from imgtasks.wiring import Wiring
+from imgtasks.wiring import shared_wiring
 
 from .upload_events import S3TestEvent, UploadEventRecord, object_key
 
 dead_tasks = PoisonDroppingBatchProcessor(model=TaskMessageRecord)
 dead_uploads = PoisonDroppingBatchProcessor(model=UploadEventRecord)
-_wiring: Wiring | None = None
-
-
-def wiring() -> Wiring:
-    global _wiring
-    if _wiring is None:
-        _wiring = Wiring(FunctionSettings())  # type: ignore[call-arg]
-    return _wiring
 
 
 def task_died(record: TaskMessageRecord) -> None:
-    wiring().lifecycle.message_died(record.body)
+    shared_wiring().lifecycle.message_died(record.body)
 
 
 def upload_died(record: UploadEventRecord) -> None:
     if isinstance(record.body, S3TestEvent):
         return
-    found = wiring()
+    found = shared_wiring()
     for s3_record in record.body.Records:
         key = object_key(s3_record)
         file = found.file_service.upload_died(key, found.settings.max_receive_count)

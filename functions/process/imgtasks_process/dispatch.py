@@ -23,18 +23,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from imgtasks.domain.records import FileRecord, FileStatus, Task
 from imgtasks.observability import logger, metrics
 from imgtasks.services.lifecycle import needs_dispatch
-from imgtasks.settings import FunctionSettings
-from imgtasks.wiring import Wiring
+from imgtasks.wiring import shared_wiring
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-_wiring: Wiring | None = None
-
-
-def wiring() -> Wiring:
-    global _wiring
-    if _wiring is None:
-        _wiring = Wiring(FunctionSettings())  # type: ignore[call-arg]
-    return _wiring
 
 
 def task_image(image: dict[str, Any] | None) -> Task | None:
@@ -58,11 +49,11 @@ def dispatch(record: DynamoDBRecord) -> None:
         gone = pending_file_image(change.old_image)
         if gone is not None and gone.waiting_task_ids:
             logger.info("pending file gone; failing its waiting tasks", extra={"file_id": gone.id})
-            wiring().task_service.file_gone(gone)
+            shared_wiring().task_service.file_gone(gone)
         return
     after = task_image(change.new_image)
     if after is not None and needs_dispatch(task_image(change.old_image), after):
-        wiring().task_queue.send([after])
+        shared_wiring().task_queue.send([after])
         logger.info("task dispatched", extra={"task_id": after.id, "run": after.run, "type": after.type})
 
 

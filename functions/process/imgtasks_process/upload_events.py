@@ -25,8 +25,7 @@ from imgtasks.observability import logger, metrics
 from imgtasks.services.dropins import INBOX_PREFIX, DropIn, DropIns
 from imgtasks.services.files import UPLOAD_PREFIX, FileService
 from imgtasks.services.tasks import TaskService
-from imgtasks.settings import FunctionSettings
-from imgtasks.wiring import Wiring
+from imgtasks.wiring import shared_wiring
 
 
 # Powertools' S3 event models, with the fields this function never reads made optional: AWS always
@@ -106,7 +105,7 @@ def upload_events() -> UploadEvents:
     """Built on the first batch of a container (cold start) and kept for the next ones."""
     global _upload_events
     if _upload_events is None:
-        wiring = Wiring(FunctionSettings())  # type: ignore[call-arg]
+        wiring = shared_wiring()
         _upload_events = UploadEvents(wiring.file_service, wiring.task_service, wiring.dropins)
     return _upload_events
 

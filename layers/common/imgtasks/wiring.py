@@ -4,7 +4,7 @@ only for what it uses."""
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 from imgtasks.adapters import aws
@@ -84,3 +84,10 @@ class Wiring:
             bucket=self.settings.uploads_bucket,
             limits=self.limits,
         )
+
+
+@cache
+def shared_wiring() -> Wiring:
+    """The wiring of a function that reads only the shared settings (the upload-events, dispatch
+    and dead-letter functions), built on first use and kept for the container's life."""
+    return Wiring(FunctionSettings())  # type: ignore[call-arg]
