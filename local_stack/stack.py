@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 import requests
+from botocore.config import Config
 
 from .functions import FunctionSpec, function_specs
 from .gateway import GatewayServer
@@ -103,7 +104,9 @@ class LocalStack:
             self.functions = [
                 replace(spec, timeout_s=min(spec.timeout_s, self.config.function_timeout_s)) for spec in self.functions
             ]
-        sqs = self.session().client("sqs", endpoint_url=self.endpoint_url)
+        # One client for every poller thread: a pool as large as they are many (urllib3 warns and
+        # drops connections past its default of 10).
+        sqs = self.session().client("sqs", endpoint_url=self.endpoint_url, config=Config(max_pool_connections=64))
         if self.config.visibility_timeout_s is not None:
             self._shorten_visibility(sqs, stack)
         for spec in self.functions:
