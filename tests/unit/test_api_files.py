@@ -261,3 +261,18 @@ def test_a_rejected_upload_does_not_keep_its_bytes(api: Any, process: Any, mocke
         Bucket=mocked_stack.outputs["UploadsBucketName"], Prefix=started["upload"]["fields"]["key"]
     )
     assert listed["KeyCount"] == 0
+
+
+def test_bytes_that_arrive_after_their_pending_record_is_gone_are_removed(
+    api: Any, process: Any, mocked_stack: Any
+) -> None:
+    api.sign_up()
+    data = image_bytes((64, 64), fmt="PNG")
+    started = start_upload(api, len(data)).body
+    assert api.call("DELETE", f"/files/{started['file']['id']}").status == 204
+    post_to_s3(mocked_stack, started["upload"], data)
+    process.drain()
+    listed = mocked_stack.client("s3").list_objects_v2(
+        Bucket=mocked_stack.outputs["UploadsBucketName"], Prefix=started["upload"]["fields"]["key"]
+    )
+    assert listed["KeyCount"] == 0

@@ -147,7 +147,11 @@ class FileService:
         if not match:
             return None
         record = self._files.get(match["file"])
-        if record is None or record.owner_id != match["owner"]:
+        if record is None:
+            # Its record expired, or was deleted, before the bytes came: nobody can use them.
+            self._store.delete(self._bucket, [key])
+            return None
+        if record.owner_id != match["owner"]:
             return None
         if record.status != FileStatus.PENDING:
             return record
