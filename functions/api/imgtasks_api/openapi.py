@@ -14,12 +14,11 @@ import aws_lambda_powertools.event_handler as event_handler
 from aws_lambda_powertools.event_handler.api_gateway import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
-from pydantic import TypeAdapter
 
 import imgtasks
-from imgtasks.domain.specs import CreateTasks
 
 from .problems import PROBLEM_CONTENT_TYPE
+from .routes.tasks import create_tasks_adapter
 
 TITLE = "imgtasks"
 DESCRIPTION = (
@@ -58,7 +57,7 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
             # definitions; their $refs point at the components, so put the definitions there.
             for media in operation.get("requestBody", {}).get("content", {}).values():
                 components.update(media.get("schema", {}).pop("$defs", {}))
-    create_tasks = TypeAdapter(CreateTasks).json_schema(ref_template="#/components/schemas/{model}")
+    create_tasks = create_tasks_adapter().json_schema(ref_template="#/components/schemas/{model}")
     components.update(create_tasks.pop("$defs", {}))
     components["CreateTasks"] = create_tasks
     components.pop("HTTPValidationError", None)

@@ -10,7 +10,6 @@ sent twice is harmless: workers claim a task on its run once."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -20,6 +19,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from imgtasks.adapters.repositories import plain_item
 from imgtasks.domain.records import FileRecord, FileStatus, Task
 from imgtasks.observability import logger, metrics
 from imgtasks.services.lifecycle import needs_dispatch
@@ -38,7 +38,7 @@ def task_image(image: dict[str, Any] | None) -> Task | None:
 def pending_file_image(image: dict[str, Any] | None) -> FileRecord | None:
     if not image or image.get("SK") != "FILE" or image.get("status") != FileStatus.PENDING.value:
         return None
-    return FileRecord.model_validate({k: int(v) if isinstance(v, Decimal) else v for k, v in image.items()})
+    return FileRecord.model_validate(plain_item(image))
 
 
 def dispatch(record: DynamoDBRecord) -> None:

@@ -29,7 +29,7 @@ def _without_keys(item: Item) -> Item:
     return {k: v for k, v in item.items() if k not in ("PK", "SK") and not k.startswith("GSI")}
 
 
-def _plain(item: Item) -> Item:
+def plain_item(item: Item) -> Item:
     """DynamoDB returns every number as Decimal; the records hold ints."""
     return {k: int(v) if isinstance(v, Decimal) else v for k, v in _without_keys(item).items()}
 
@@ -85,7 +85,7 @@ class UserRepository:
 
     def get_by_username(self, username: str) -> User | None:
         item = self._table.get_item(Key=self._key(username), ConsistentRead=True).get("Item")
-        return User.model_validate(_plain(item)) if item else None
+        return User.model_validate(plain_item(item)) if item else None
 
     # Failed sign-ins, per username, in a window that starts at the first failure. The item
     # carries expires_at, so DynamoDB's TTL removes windows nobody clears.
@@ -155,7 +155,7 @@ class FileRepository:
         if not is_valid_id(file_id):
             return None
         item = self._table.get_item(Key=self._key(file_id), ConsistentRead=True).get("Item")
-        return FileRecord.model_validate(_plain(item)) if item else None
+        return FileRecord.model_validate(plain_item(item)) if item else None
 
     def get_owned(self, owner_id: str, file_id: str) -> FileRecord:
         record = self.get(file_id)
@@ -178,7 +178,7 @@ class FileRepository:
                 "GSI1SK": after,
             }
         response = self._table.query(**query)
-        records = [FileRecord.model_validate(_plain(item)) for item in response["Items"]]
+        records = [FileRecord.model_validate(plain_item(item)) for item in response["Items"]]
         if len(records) > limit:
             return Page(records[:limit], encode_cursor(records[limit - 1].id))
         return Page(records, None)
@@ -220,7 +220,7 @@ class FileRepository:
             if _is_condition_failure(error):
                 return None
             raise
-        return FileRecord.model_validate(_plain(response["Attributes"]))
+        return FileRecord.model_validate(plain_item(response["Attributes"]))
 
     def delete(self, file_id: str) -> None:
         self._table.delete_item(Key=self._key(file_id))

@@ -70,10 +70,11 @@ def needs_dispatch(before: Task | None, after: Task) -> bool:
     return before.status != Q or before.run != after.run or bool(before.waits_for_file)
 
 
-def attempt_start(task: Task) -> str | None:
-    """When the task's last attempt started (records written before attempts were timed have
-    only started_at)."""
-    return task.attempt_started_at or task.started_at
+def attempt_ms(task: Task, now: str) -> int | None:
+    """How long the task's last attempt has run (records written before attempts were timed have
+    only started_at); None when it never started."""
+    started = task.attempt_started_at or task.started_at
+    return millis_between(started, now) if started else None
 
 
 class TaskLifecycle:
@@ -113,7 +114,7 @@ class TaskLifecycle:
             "progress": 100,
             "result_json": result.model_dump_json(),
             "completed_at": now,
-            "duration_ms": millis_between(attempt_start(task) or now, now),
+            "duration_ms": attempt_ms(task, now) or 0,
         }
         if self._move(task.owner_id, task.id, D, changes, run=task.run) is None:
             logger.info("task moved on while it ran; its result is dropped", extra={"task_id": task.id})
@@ -126,8 +127,9 @@ class TaskLifecycle:
         """-> failed with {code, message}, on the task's run; None when the task had moved on."""
         now = now_rfc3339()
         changes: dict[str, Any] = {"error": TaskError(code=code, message=message).model_dump(), "completed_at": now}
-        if attempt_start(task):
-            changes["duration_ms"] = millis_between(attempt_start(task) or now, now)
+        duration = attempt_ms(task, now)
+        if duration is not None:
+            changes["duration_ms"] = duration
         failed = self._move(task.owner_id, task.id, F, changes, run=task.run)
         if failed is None:
             logger.info("task could not be marked failed: it moved on", extra={"task_id": task.id})
@@ -187,8 +189,9 @@ class TaskLifecycle:
         task = self._tasks.get_owned(owner_id, task_id)
         now = now_rfc3339()
         changes: dict[str, Any] = {"completed_at": now}
-        if attempt_start(task):
-            changes["duration_ms"] = millis_between(attempt_start(task) or now, now)
+        duration = attempt_ms(task, now)
+        if duration is not None:
+            changes["duration_ms"] = duration
         return self._move_or_conflict(owner_id, task_id, C, changes)
 
     def restart(self, owner_id: str, task_id: str, *, waits_for_file: bool) -> Task:
