@@ -251,16 +251,18 @@ def test_the_tasks_of_an_abandoned_upload_fail_when_its_record_expires(
     assert process.receive() == []  # never dispatched
 
 
+def uploaded_objects(mocked_stack: Any, key: str) -> int:
+    listed = mocked_stack.client("s3").list_objects_v2(Bucket=mocked_stack.outputs["UploadsBucketName"], Prefix=key)
+    return int(listed["KeyCount"])
+
+
 def test_a_rejected_upload_does_not_keep_its_bytes(api: Any, process: Any, mocked_stack: Any) -> None:
     api.sign_up()
     started = start_upload(api, 12).body
     post_to_s3(mocked_stack, started["upload"], b"not an image")
     process.drain()
     assert api.call("GET", f"/files/{started['file']['id']}").body["status"] == "rejected"
-    listed = mocked_stack.client("s3").list_objects_v2(
-        Bucket=mocked_stack.outputs["UploadsBucketName"], Prefix=started["upload"]["fields"]["key"]
-    )
-    assert listed["KeyCount"] == 0
+    assert uploaded_objects(mocked_stack, started["upload"]["fields"]["key"]) == 0
 
 
 def test_bytes_that_arrive_after_their_pending_record_is_gone_are_removed(
@@ -272,7 +274,4 @@ def test_bytes_that_arrive_after_their_pending_record_is_gone_are_removed(
     assert api.call("DELETE", f"/files/{started['file']['id']}").status == 204
     post_to_s3(mocked_stack, started["upload"], data)
     process.drain()
-    listed = mocked_stack.client("s3").list_objects_v2(
-        Bucket=mocked_stack.outputs["UploadsBucketName"], Prefix=started["upload"]["fields"]["key"]
-    )
-    assert listed["KeyCount"] == 0
+    assert uploaded_objects(mocked_stack, started["upload"]["fields"]["key"]) == 0

@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from imgtasks.domain.errors import InvalidInput, UnsupportedMediaType
+from imgtasks.domain.errors import InvalidInput
 
 from .problems import summary, validation_errors
 
@@ -81,12 +81,6 @@ def validate(document: Any, model: Any, *, loc_prefix: tuple[str, ...] = ("body"
         raise InvalidInput(summary(entries), errors=entries) from error
 
 
-def require_json(event: APIGatewayProxyEventV2) -> bytes:
-    if media_type(event) != "application/json":
-        raise UnsupportedMediaType(f"send the body as application/json (got {media_type(event) or 'no content type'})")
-    return raw_body(event)
-
-
 def parse_form(event: APIGatewayProxyEventV2) -> dict[str, str]:
     """application/x-www-form-urlencoded; a repeated field is an error, as RFC 6749 asks."""
     fields = parse_qs(raw_body(event).decode("utf-8", errors="strict"), keep_blank_values=True)
@@ -143,9 +137,3 @@ def require_readable_json(event: APIGatewayProxyEventV2) -> None:
     """A JSON body the parser cannot take is an InvalidInput (400) that says why."""
     if media_type(event) == "application/json" and event.get("body"):
         load_json(raw_body(event))
-
-
-def model_json_schema(model: type[BaseModel] | Any) -> dict[str, Any]:
-    adapter = model if isinstance(model, TypeAdapter) else TypeAdapter(model)
-    schema: dict[str, Any] = adapter.json_schema()
-    return schema
