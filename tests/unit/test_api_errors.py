@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
 
-from tests.helpers import FakeLambdaContext, http_event, image_bytes
+from tests.helpers import ROOT, FakeLambdaContext, http_event, image_bytes
 
 
 def test_malformed_json_is_a_400_that_says_so(api: Any) -> None:
@@ -242,3 +245,33 @@ def test_a_method_the_path_does_not_serve_is_a_405_naming_the_ones_it_does(api: 
     assert (answer.status, answer.headers["Allow"]) == (405, "POST")
     assert api.call("PATCH", "/tasks").headers["Allow"] == "GET, POST"
     assert api.call("GET", "/nothing-here").status == 404
+
+
+def test_trace_is_a_405_problem_not_an_html_page(api: Any) -> None:
+    api.sign_up()
+    answer = api.call("TRACE", "/tasks")
+    assert answer.status == 405
+    assert answer.problem["status"] == 405
+
+
+def test_the_favicon_a_browser_asks_for_needs_no_token(api: Any) -> None:
+    answer = api.call("GET", "/favicon.ico", anonymous=True)
+    assert answer.status == 204
+
+
+def test_docs_with_format_json_is_the_openapi_document(api: Any) -> None:
+    answer = api.call("GET", "/docs?format=json", anonymous=True)
+    assert answer.status == 200
+    assert answer.headers["Content-Type"] == "application/json"
+    assert answer.body["openapi"].startswith("3.")
+    assert api.call("GET", "/docs", anonymous=True).headers["Content-Type"] == "text/html"
+
+
+def test_a_request_that_adds_no_metric_warns_about_none() -> None:
+    # In a process of its own: pytest resets warning filters around each test.
+    script = "from imgtasks.observability import metrics\nmetrics.log_metrics(lambda event, context: None)({}, None)\n"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "layers" / "common"), "POWERTOOLS_METRICS_NAMESPACE": "test"}
+    command = [sys.executable, "-W", "default", "-c", script]
+    ran = subprocess.run(command, capture_output=True, text=True, env=env, check=False)  # noqa: S603
+    assert ran.returncode == 0, ran.stderr
+    assert "No application metrics" not in ran.stderr

@@ -30,6 +30,7 @@ PUBLIC_ROUTES = frozenset(
         ("GET", "/health"),
         ("GET", "/openapi.json"),
         ("GET", "/docs"),
+        ("GET", "/favicon.ico"),
     }
 )
 

@@ -7,7 +7,12 @@ README says how to add that layer; the functions need no change for it."""
 
 from __future__ import annotations
 
+import warnings
+
 from aws_lambda_powertools import Logger, Metrics
+
+# Most API requests add no metric; Powertools warns about each (its documented way to quiet it).
+warnings.filterwarnings("ignore", "No application metrics to publish*")
 
 logger = Logger()
 metrics = Metrics()
