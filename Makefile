@@ -11,7 +11,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test install lint format typecheck validate checkov build unit integration e2e bench bench-models bench-coldstart train-models publish-model clean
+.PHONY: run test install lambda-python lint format typecheck validate checkov build unit integration e2e bench bench-models bench-coldstart train-models publish-model clean
 
 $(VENV)/.installed: requirements/runtime.txt requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,12 @@ $(CHECKS_VENV)/.installed: requirements/checks.txt
 
 install: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKS_VENV)/.installed
 
-run: $(VENV)/.installed
+# The functions' Python 3.13 and their packages (.lambda-py313/), as the template's runtime has them;
+# a note, not a failure, where the machine has no Python 3.13.
+lambda-python: $(VENV)/.installed
+	$(PY) -m local_stack.lambda_python
+
+run: $(VENV)/.installed lambda-python
 	$(PY) -m local_stack $(ARGS)
 
 lint: $(VENV)/.installed
@@ -67,7 +72,7 @@ integration: $(VENV)/.installed
 e2e: $(VENV)/.installed
 	$(PY) -m pytest tests/e2e
 
-test: install lint typecheck validate checkov build
+test: install lambda-python lint typecheck validate checkov build
 	$(PY) -m pytest tests
 
 # Trains the default models (PyTorch CPU, in a venv of its own) and writes models/<id>/.

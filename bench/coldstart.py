@@ -5,7 +5,7 @@ What Lambda's INIT phase runs for a Python function is the import of its handler
 resolver and its routes, the batch processors, Logger and Metrics. This measures exactly that, in
 an environment shaped like the function's: Python 3.13 (Lambda's runtime, through pyenv when it
 is there) with only the packages of the project's layers and the boto3 the runtime ships,
-installed once into .bench/lambda-py313 with pip --target. The machine's dev venv has more
+installed once into .lambda-py313 with pip --target (as `make run` does). The machine's dev venv has more
 (cryptography, which PyJWT would pick up, moto, the X-Ray SDK), so it would measure a different
 function.
 
@@ -18,9 +18,7 @@ table gives medians and the ratio to the baseline's median.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -29,60 +27,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from local_stack.lambda_python import find_python, install  # noqa: E402
 from local_stack.template import load_template  # noqa: E402
 
 TEMPLATE = ROOT / "infra" / "template.yaml"
-ENVIRONMENT = ROOT / ".bench" / "lambda-py313"
-REQUIREMENTS = [
-    ROOT / "layers" / "dependencies" / "requirements.txt",
-    ROOT / "layers" / "inference" / "requirements.txt",
-]
-# What the python3.13 Lambda runtime ships beside the function (the dependency layer leaves it out).
-RUNTIME_PACKAGES = [
-    "boto3==1.43.11",
-    "botocore==1.43.11",
-    "s3transfer",
-    "jmespath",
-    "python-dateutil",
-    "six",
-    "urllib3",
-]
 TARGETS = {"ApiFunction": 2.0, "ProcessFunction": 2.0, "InferFunction": 3.0}
 # What every function imports before any code of ours: the AWS SDK, settings, logs and metrics.
 FLOOR = "boto3, pydantic_settings, aws_lambda_powertools.logging, aws_lambda_powertools.metrics"
 PROBE = "import time; t = time.perf_counter(); import {module}; print((time.perf_counter() - t) * 1000)"
-
-
-def lambda_python() -> str:
-    """Python 3.13 when pyenv or PATH has it; otherwise this interpreter (said in the output)."""
-    candidates = []
-    if shutil.which("pyenv"):
-        prefix = subprocess.run(["pyenv", "prefix", "3.13.0"], capture_output=True, text=True, check=False)
-        candidates.append(str(Path(prefix.stdout.strip()) / "bin" / "python3.13"))
-    candidates.append(shutil.which("python3.13") or "")
-    for candidate in candidates:
-        # A pyenv shim is on PATH even where it cannot run 3.13: ask it.
-        if candidate and subprocess.run([candidate, "--version"], capture_output=True, check=False).returncode == 0:
-            return candidate
-    return sys.executable
-
-
-def build_environment(python: str) -> Path:
-    """The layers' packages and the runtime's boto3 for this interpreter, reinstalled when a
-    requirements file changes."""
-    digest = hashlib.sha256(b"".join(path.read_bytes() for path in REQUIREMENTS) + python.encode()).hexdigest()
-    marker = ENVIRONMENT / ".requirements-sha256"
-    if marker.exists() and marker.read_text() == digest:
-        return ENVIRONMENT
-    shutil.rmtree(ENVIRONMENT, ignore_errors=True)
-    command = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps"]
-    command += ["--target", str(ENVIRONMENT), *RUNTIME_PACKAGES]
-    for path in REQUIREMENTS:
-        command += ["-r", str(path)]
-    print("installing the layers' packages into", ENVIRONMENT.relative_to(ROOT), flush=True)
-    subprocess.run(command, check=True)
-    marker.write_text(digest)
-    return ENVIRONMENT
 
 
 def functions() -> dict[str, tuple[str, Path]]:
@@ -116,8 +68,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=11, help="fresh processes per function (median)")
     args = parser.parse_args()
-    python = lambda_python()
-    environment = build_environment(python)
+    python = find_python() or sys.executable
+    environment = install(python)
     version = subprocess.run([python, "--version"], capture_output=True, text=True, check=True).stdout.strip()
     found = functions()
     import_ms(python, "boto3", None, environment)  # write the bytecode caches before timing

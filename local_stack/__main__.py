@@ -10,7 +10,9 @@ import sys
 import threading
 from pathlib import Path
 
-from .stack import DEFAULT_TEMPLATE, ROOT, LocalStack, StackConfig
+from .lambda_python import lambda_python
+from .persistence import SNAPSHOT_INTERVAL_S
+from .stack import DEFAULT_TEMPLATE, ROOT, LocalStack, PortInUse, StackConfig
 
 
 def parse_args(argv: list[str]) -> StackConfig:
@@ -26,7 +28,13 @@ def parse_args(argv: list[str]) -> StackConfig:
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes per function")
     parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE)
     parser.add_argument("--stack-name", default="imgtasks-local")
-    parser.add_argument("--state-dir", type=Path, default=ROOT / ".local", help="where outputs.json is written")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=ROOT / ".local",
+        help="where the emulator's state is kept across restarts, and outputs.json and sam-env.json are written",
+    )
+    parser.add_argument("--fresh", action="store_true", help="start empty: delete the state kept by earlier runs")
     parser.add_argument(
         "--param", action="append", default=[], metavar="NAME=VALUE", help="a template parameter override"
     )
@@ -65,21 +73,42 @@ def parse_args(argv: list[str]) -> StackConfig:
         concurrency=args.concurrency,
         parameters=parameters,
         state_dir=args.state_dir,
+        fresh=args.fresh,
+        python=lambda_python(),
         visibility_timeout_s=args.visibility_timeout,
         function_timeout_s=args.function_timeout,
         models_dir=None if args.no_models else ROOT / "models",
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    config = parse_args(sys.argv[1:] if argv is None else argv)
-    stack = LocalStack(config)
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    signal.signal(signal.SIGINT, lambda *_: stopped.set())
-    stack.start()
+class StopSignals:
+    """The first Ctrl-C (or SIGTERM) asks for a clean stop; a second one ends the process at once
+    (its workers notice within half a second and exit too)."""
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGTERM, self._on_signal)
+
+    def _on_signal(self, number: int, _frame: object) -> None:
+        if self.requested.is_set():
+            print("\nforced stop", file=sys.stderr, flush=True)
+            os._exit(128 + number)
+        self.requested.set()
+
+
+def banner(stack: LocalStack) -> str:
     outputs = stack.outputs
-    print(
+    config = stack.config
+    if stack.emulator is None:
+        state = "kept by the emulator at the endpoint"
+    elif stack.restored is not None:
+        state = f"restored from {config.state_dir}/ (--fresh starts empty)"
+    else:
+        every = f"saved every {SNAPSHOT_INTERVAL_S:g} s"
+        state = f"kept in {config.state_dir}/ across restarts ({every}; --fresh starts empty)"
+    python = config.python.executable + (f" ({config.python.note})" if config.python.note else "")
+    return (
         "\nimgtasks is running\n"
         f"  API            {outputs['ApiUrl']}   (docs: {outputs['ApiUrl']}/docs)\n"
         f"  AWS endpoint   {outputs['EndpointUrl']}   (region {outputs['Region']}, any access key)\n"
@@ -87,13 +116,31 @@ def main(argv: list[str] | None = None) -> int:
         f"  results bucket {outputs['ResultsBucketName']}\n"
         f"  models bucket  {outputs['ModelsBucketName']}\n"
         f"  table          {outputs['TableName']}\n"
-        f"  outputs        {config.state_dir / 'outputs.json'}\n"
-        "Press Ctrl-C to stop.\n",
-        flush=True,
+        f"  functions run  {python}\n"
+        f"  state          {state}\n"
+        f"  outputs        {stack.outputs_path}   (sam local: {stack.sam_env_path})\n"
+        "Press Ctrl-C to stop.\n"
     )
-    stopped.wait()
-    print("stopping...", flush=True)
-    stack.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    config = parse_args(sys.argv[1:] if argv is None else argv)
+    signals = StopSignals()
+    stack = LocalStack(config)
+    try:
+        stack.bind_ports()
+    except PortInUse as error:
+        print(f"imgtasks: {error}", file=sys.stderr, flush=True)
+        return 2
+    try:
+        stack.start()
+        if not signals.requested.is_set():
+            print(banner(stack), flush=True)
+            signals.requested.wait()
+        print("stopping (Ctrl-C again to force)...", flush=True)
+    finally:
+        stack.stop()
+    print("stopped", flush=True)
     return 0
 
 

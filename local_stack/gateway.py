@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -22,6 +23,19 @@ log = logging.getLogger("local_stack.gateway")
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_EVENT_BYTES = 6 * 1024 * 1024
+
+# API Gateway answers these itself, with a bare message; locally the answer says what to do instead.
+TOO_LARGE_PROBLEM = json.dumps(
+    {
+        "type": "https://imgtasks.dev/problems/content-too-large",
+        "title": "Content Too Large",
+        "status": 413,
+        "detail": (
+            "the request is over the API's size limit (a 6 MB Lambda event; files over 4 MiB do not fit): "
+            "upload big files with POST /files/presigned and post the bytes straight to S3"
+        ),
+    }
+).encode()
 
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
 
@@ -127,6 +141,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _message(self, status: int, message: str) -> None:
         self._reply(status, [("Content-Type", "application/json")], json.dumps({"message": message}).encode())
 
+    def _too_large(self) -> None:
+        self._reply(413, [("Content-Type", "application/problem+json")], TOO_LARGE_PROBLEM)
+
     def _handle(self) -> None:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             self.close_connection = True
@@ -135,18 +152,22 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY_BYTES:
             self.close_connection = True
-            self._message(413, "Request Entity Too Large")
+            self._too_large()
             return
         body = self.rfile.read(length) if length else b""
         event = build_event(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
         if len(json.dumps(event)) > MAX_EVENT_BYTES:
-            self._message(413, "Request Entity Too Large")
+            self._too_large()
             return
         started = time.monotonic()
-        result = self.server.function.invoke(event)
+        function = self.server.function
+        if function is None:  # only between binding the port and serving, which never answers
+            self._message(503, "Service Unavailable")
+            return
+        result = function.invoke(event)
         elapsed_ms = (time.monotonic() - started) * 1000
         log.debug("%s %s -> invoked in %.0f ms", self.command, self.path, elapsed_ms)
-        if result.timed_out:
+        if result.timed_out or result.stopped:
             self._message(503, "Service Unavailable")
         elif not result.ok:
             log.error("function error: %s", (result.error or {}).get("errorMessage"))
@@ -170,6 +191,15 @@ class GatewayServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], function: FunctionPool) -> None:
+    def __init__(self, address: tuple[str, int]) -> None:
+        """Binds the port at once (a busy one is an OSError here); serves once `function` is set."""
         super().__init__(address, _Handler)
-        self.function = function
+        self.function: FunctionPool | None = None
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up before its answer is written is not our error."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)):
+            log.debug("%s went away before its answer was written", client_address[0])
+            return
+        super().handle_error(request, client_address)

@@ -122,6 +122,10 @@ class SqsPoller(threading.Thread):
     def _deliver(self, batch: list[dict[str, Any]]) -> None:
         event = {"Records": [sqs_record(m, self._source.queue_arn) for m in batch]}
         result = self._function.invoke(event)
+        if result.stopped:
+            if result.error is None:  # no worker saw them: they are free again at once
+                self._release(batch)
+            return
         if not result.ok:
             log.warning(
                 "%s: invocation %s; %d message(s) return after the visibility timeout",
@@ -136,6 +140,17 @@ class SqsPoller(threading.Thread):
             self._sqs.delete_message_batch(
                 QueueUrl=self._url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
+            )
+
+    def _release(self, batch: list[dict[str, Any]]) -> None:
+        for start in range(0, len(batch), 10):
+            chunk = batch[start : start + 10]
+            self._sqs.change_message_visibility_batch(
+                QueueUrl=self._url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                    for i, m in enumerate(chunk)
+                ],
             )
 
 
@@ -170,14 +185,25 @@ class StreamPoller(threading.Thread):
     IDLE_S = 0.25
     MAX_BACKOFF_S = 8.0
 
-    def __init__(self, streams: Any, source: StreamSource, function: FunctionPool, stop: threading.Event) -> None:
+    def __init__(
+        self,
+        streams: Any,
+        source: StreamSource,
+        function: FunctionPool,
+        stop: threading.Event,
+        checkpoints: dict[str, str | None] | None = None,
+    ) -> None:
         super().__init__(name=f"stream-{function.spec.logical_id}-{source.name}", daemon=True)
         self._streams = streams
         self._source = source
         self._function = function
         self._stopping = stop
-        self._checkpoints: dict[str, str | None] = {}  # shard -> last sequence number done
+        # shard -> last sequence number done; a restart goes on from the saved ones
+        self._checkpoints: dict[str, str | None] = dict(checkpoints or {})
         self._backoff_s = 0.0
+
+    def checkpoints(self) -> dict[str, str | None]:
+        return dict(self._checkpoints)
 
     def run(self) -> None:
         while not self._stopping.is_set():
@@ -218,6 +244,8 @@ class StreamPoller(threading.Thread):
         if not batch:
             return False
         result = self._function.invoke({"Records": batch})
+        if result.stopped:
+            return False
         if not result.ok:
             log.warning("%s: stream batch failed; retrying it", self._function.spec.logical_id)
             raise _BatchFailed

@@ -1,18 +1,21 @@
-"""Runs a function as Lambda does: in worker processes of its own, each with the function's code
-and layers on the path, the template's environment, and a context with a deadline. A worker that
-passes its timeout is killed and replaced, as Lambda ends a timed-out sandbox."""
+"""Runs a function as Lambda does: in worker processes of its own (local_stack/worker.py), each
+with the function's code and layers on the path, the template's environment, and a context with a
+deadline. A worker that passes its timeout is killed and replaced, as Lambda ends a timed-out
+sandbox; one found dead is replaced before an invocation reaches it.
+
+The workers run under the interpreter of `LambdaPython`: Python 3.13 with the layers' packages
+(what the template's python3.13 runtime has) where the machine has one, else this one."""
 
 from __future__ import annotations
 
-import importlib
 import logging
-import multiprocessing
 import os
 import queue
+import socket
+import subprocess
 import sys
 import threading
 import time
-import traceback
 import uuid
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -25,7 +28,7 @@ from .template import ACCOUNT_ID, REGION
 log = logging.getLogger("local_stack.runtime")
 
 # Kept from the machine's environment: what Python and the shell need, nothing of AWS's.
-_INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV")
+_INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 
 
 @dataclass(frozen=True)
@@ -34,25 +37,8 @@ class Invocation:
     payload: Any = None
     timed_out: bool = False
     error: dict[str, Any] | None = None
-
-
-class LambdaContext:
-    """The attributes of Lambda's context object that handlers and Powertools read."""
-
-    def __init__(self, spec: FunctionSpec, request_id: str, deadline: float) -> None:
-        self.function_name = spec.name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{spec.name}"
-        self.memory_limit_in_mb = spec.memory_mb
-        self.aws_request_id = request_id
-        self.log_group_name = f"/aws/lambda/{spec.name}"
-        self.log_stream_name = f"local/{os.getpid()}"
-        self.identity = None
-        self.client_context = None
-        self._deadline = deadline
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.time()) * 1000))
+    # The stack stopped before or while it ran: nothing to report, the event source retries it.
+    stopped: bool = False
 
 
 def worker_name(spec: FunctionSpec) -> str:
@@ -76,6 +62,7 @@ def function_environment(spec: FunctionSpec, endpoint_url: str) -> dict[str, str
             "LAMBDA_TASK_ROOT": str(spec.code_dir),
             "_HANDLER": spec.handler,
             "TZ": "UTC",
+            "LOCAL_ACCOUNT_ID": ACCOUNT_ID,
             # No X-Ray daemon runs locally.
             "POWERTOOLS_TRACE_DISABLED": "true",
             "PYTHONUNBUFFERED": "1",
@@ -85,78 +72,71 @@ def function_environment(spec: FunctionSpec, endpoint_url: str) -> dict[str, str
     return env
 
 
-def _worker_main(spec: FunctionSpec, environment: dict[str, str], connection: Connection) -> None:
-    comm = Path("/proc/self/comm")
-    if comm.exists():  # Linux: `ps` shows which function a worker runs
-        comm.write_text(worker_name(spec)[:15])
-    os.environ.clear()
-    os.environ.update(environment)
-    for path in reversed((str(spec.code_dir), *(str(p) for p in spec.layer_dirs))):
-        sys.path.insert(0, path)
-    module_name, _, function_name = spec.handler.rpartition(".")
-    try:
-        handler = getattr(importlib.import_module(module_name), function_name)
-    except Exception:  # an init error is reported on every invocation, as Lambda does
-        init_error = traceback.format_exc()
-        handler = None
-    while True:
-        try:
-            message = connection.recv()
-        except (EOFError, KeyboardInterrupt):
-            return
-        event, request_id, deadline = message
-        if handler is None:
-            connection.send(("error", {"errorType": "Runtime.ImportModuleError", "errorMessage": init_error}))
-            continue
-        try:
-            result = handler(event, LambdaContext(spec, request_id, deadline))
-            connection.send(("ok", result))
-        except Exception as error:
-            traceback.print_exc()
-            connection.send(
-                (
-                    "error",
-                    {
-                        "errorType": type(error).__name__,
-                        "errorMessage": str(error),
-                        "stackTrace": traceback.format_exc().splitlines(),
-                    },
-                )
-            )
+@dataclass(frozen=True)
+class LambdaPython:
+    """The interpreter the workers run under, and the folder of packages it adds (the layers'
+    requirements and the runtime's boto3, as Lambda has them), or None for a venv's own."""
+
+    executable: str
+    packages: Path | None = None
+    note: str = ""
+
+
+def this_python(note: str = "") -> LambdaPython:
+    return LambdaPython(sys.executable, None, note)
+
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class _Worker:
-    def __init__(self, spec: FunctionSpec, environment: dict[str, str]) -> None:
-        context = multiprocessing.get_context("spawn")
-        self.connection, child = context.Pipe()
-        self.process = context.Process(
-            target=_worker_main, args=(spec, environment, child), name=f"lambda-{spec.logical_id}", daemon=True
+    def __init__(self, spec: FunctionSpec, environment: dict[str, str], python: LambdaPython) -> None:
+        parent_end, child_end = socket.socketpair()
+        paths = [str(spec.code_dir), *(str(p) for p in spec.layer_dirs)]
+        if python.packages is not None:
+            paths.append(str(python.packages))
+        paths.append(str(ROOT))  # for local_stack.worker itself, last so it shadows nothing
+        env = {**environment, "PYTHONPATH": os.pathsep.join(paths), "LOCAL_WORKER_NAME": worker_name(spec)}
+        # A session of its own: a Ctrl-C in the terminal reaches the stack, which stops its workers.
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [python.executable, "-P", "-m", "local_stack.worker", str(child_end.fileno())],
+            env=env,
+            pass_fds=(child_end.fileno(),),
+            start_new_session=True,
         )
-        self.process.start()
-        child.close()
+        child_end.close()
+        self.connection = Connection(parent_end.detach())
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
 
     def stop(self) -> None:
-        if self.process.is_alive():
+        if self.alive():
             self.process.kill()
-        self.process.join(timeout=5)
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            log.warning("worker %s did not exit after SIGKILL", self.process.pid)
         self.connection.close()
 
 
 class FunctionPool:
     """Up to `concurrency` workers of one function; an invocation waits for a free one."""
 
-    def __init__(self, spec: FunctionSpec, endpoint_url: str, concurrency: int) -> None:
+    def __init__(self, spec: FunctionSpec, endpoint_url: str, concurrency: int, python: LambdaPython) -> None:
         self.spec = spec
+        self._python = python
         self._environment = function_environment(spec, endpoint_url)
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
         self._lock = threading.Lock()
-        self._closed = False
+        self._busy = 0
+        self._closed = threading.Event()
         for _ in range(concurrency):
             self._add_worker()
 
     def _add_worker(self) -> None:
-        worker = _Worker(self.spec, self._environment)
+        worker = _Worker(self.spec, self._environment, self._python)
         with self._lock:
             self._all.append(worker)
         self._idle.put(worker)
@@ -164,16 +144,47 @@ class FunctionPool:
     def _replace(self, worker: _Worker) -> None:
         worker.stop()
         with self._lock:
-            self._all.remove(worker)
-        if not self._closed:
+            if worker in self._all:
+                self._all.remove(worker)
+        if not self._closed.is_set():
             self._add_worker()
 
+    def _take(self) -> _Worker | None:
+        """A live idle worker (a dead one is replaced first), or None once the pool is closed."""
+        while not self._closed.is_set():
+            try:
+                worker = self._idle.get(timeout=0.25)
+            except queue.Empty:
+                continue
+            if worker.alive():
+                return worker
+            log.warning("%s worker %s had died while idle; replacing it", self.spec.logical_id, worker.process.pid)
+            self._replace(worker)
+        return None
+
     def invoke(self, event: Any) -> Invocation:
-        worker = self._idle.get()
-        request_id = str(uuid.uuid4())
-        deadline = time.time() + self.spec.timeout_s
+        with self._lock:
+            self._busy += 1
         try:
-            worker.connection.send((event, request_id, deadline))
+            return self._invoke(event)
+        finally:
+            with self._lock:
+                self._busy -= 1
+
+    def _invoke(self, event: Any) -> Invocation:
+        request_id = str(uuid.uuid4())
+        while True:
+            worker = self._take()
+            if worker is None:
+                return Invocation(ok=False, stopped=True)
+            deadline = time.time() + self.spec.timeout_s
+            try:
+                worker.connection.send((event, request_id, deadline))
+            except OSError:  # it died after the check: the event never reached it
+                self._replace(worker)
+                continue
+            break
+        try:
             if not worker.connection.poll(self.spec.timeout_s + 0.5):
                 log.warning(
                     "%s timed out after %ss (request %s)", self.spec.logical_id, self.spec.timeout_s, request_id
@@ -181,10 +192,12 @@ class FunctionPool:
                 self._replace(worker)
                 return Invocation(ok=False, timed_out=True)
             kind, payload = worker.connection.recv()
-        except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
+        except (EOFError, OSError):
+            self._replace(worker)
+            if self._closed.is_set():
+                return Invocation(ok=False, stopped=True)
             # The worker died mid-invocation (killed, or crashed): Lambda reports a runtime error.
             log.warning("%s worker died during request %s", self.spec.logical_id, request_id)
-            self._replace(worker)
             return Invocation(ok=False, error={"errorType": "Runtime.ExitError", "errorMessage": "worker exited"})
         self._idle.put(worker)
         if kind == "ok":
@@ -193,10 +206,18 @@ class FunctionPool:
 
     def worker_pids(self) -> list[int]:
         with self._lock:
-            return [w.process.pid for w in self._all if w.process.pid is not None]
+            return [w.process.pid for w in self._all]
 
-    def close(self) -> None:
-        self._closed = True
+    def close(self, grace_s: float = 0.0) -> None:
+        """Takes no new invocation, lets the running ones finish for up to grace_s, then ends
+        every worker."""
+        self._closed.set()
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._busy == 0:
+                    break
+            time.sleep(0.05)
         with self._lock:
             workers = list(self._all)
         for worker in workers:

@@ -4,28 +4,42 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import sys
 import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import requests
 from botocore.config import Config
 
+from .emulator import EmbeddedEmulator
 from .functions import FunctionSpec, function_specs
 from .gateway import GatewayServer
+from .persistence import EmulatorState, Snapshot, return_in_flight_messages
 from .pollers import SqsPoller, StreamPoller
 from .provision import Provisioned, Provisioner
-from .runtime import FunctionPool
+from .runtime import FunctionPool, LambdaPython, this_python
 from .template import REGION, Stack, load_template
 
 log = logging.getLogger("local_stack")
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEMPLATE = ROOT / "infra" / "template.yaml"
+
+
+class PortInUse(Exception):
+    """A port the stack needs is taken; says which, and the option that changes it."""
+
+    def __init__(self, host: str, port: int, role: str, option: str) -> None:
+        super().__init__(
+            f"port {port} on {host} ({role}) is in use: stop what holds it, or choose another port "
+            f"with {option} N (make run ARGS='{option} N')"
+        )
 
 
 @dataclass
@@ -39,6 +53,8 @@ class StackConfig:
     concurrency: int = 2
     parameters: dict[str, str] = field(default_factory=dict)
     state_dir: Path = ROOT / ".local"
+    # Start empty: the saved state of the embedded emulator is deleted first.
+    fresh: bool = False
     # Testing knob: a shorter visibility timeout than the template's, so retries and redrive can
     # be watched in seconds. Off by default: the template's value is used, as on AWS.
     visibility_timeout_s: int | None = None
@@ -48,6 +64,9 @@ class StackConfig:
     function_timeout_s: int | None = None
     # Models published to the models bucket at start (every folder with a manifest.json).
     models_dir: Path | None = ROOT / "models"
+    python: LambdaPython = field(default_factory=this_python)
+    # How long a stop lets running invocations finish before it ends their workers.
+    stop_grace_s: float = 3.0
 
 
 def _wait_until_up(url: str, seconds: float = 30.0) -> None:
@@ -66,9 +85,12 @@ class LocalStack:
     def __init__(self, config: StackConfig) -> None:
         self.config = config
         self._stop = threading.Event()
-        self._moto: Any = None
+        self.emulator: EmbeddedEmulator | None = None
+        self.state: EmulatorState | None = None
+        self.restored: Snapshot | None = None
         self._pools: dict[str, FunctionPool] = {}
-        self._pollers: list[SqsPoller | StreamPoller] = []
+        self._sqs_pollers: list[SqsPoller] = []
+        self._stream_pollers: dict[str, StreamPoller] = {}
         self._gateway: GatewayServer | None = None
         self.provisioned: Provisioned | None = None
         self.functions: list[FunctionSpec] = []
@@ -82,19 +104,42 @@ class LocalStack:
     def api_url(self) -> str:
         return f"http://{self.config.host}:{self.config.api_port}"
 
+    @property
+    def outputs_path(self) -> Path:
+        return self.config.state_dir / "outputs.json"
+
+    @property
+    def sam_env_path(self) -> Path:
+        return self.config.state_dir / "sam-env.json"
+
     def session(self) -> boto3.session.Session:
-        return boto3.session.Session(
-            aws_access_key_id="test",
-            aws_secret_access_key="test",  # noqa: S106 - the emulator takes any key
-            region_name=REGION,
-        )
+        return emulator_session(self.endpoint_url)
+
+    def bind_ports(self) -> None:
+        """Takes both ports before anything else happens, so a busy one stops the start at once."""
+        self.outputs_path.unlink(missing_ok=True)  # whoever waits for it must not read a stale one
+        try:
+            self._gateway = GatewayServer((self.config.host, self.config.api_port))
+        except OSError as error:
+            raise PortInUse(self.config.host, self.config.api_port, "the API", "--api-port") from error
+        if self.config.endpoint_url is None:
+            try:
+                self.emulator = EmbeddedEmulator(self.config.host, self.config.emulator_port)
+            except OSError as error:
+                self._gateway.server_close()
+                raise PortInUse(
+                    self.config.host, self.config.emulator_port, "the AWS emulator", "--emulator-port"
+                ) from error
 
     def start(self) -> None:
-        if self.config.endpoint_url is None:
-            from moto.server import ThreadedMotoServer
-
-            self._moto = ThreadedMotoServer(ip_address=self.config.host, port=self.config.emulator_port, verbose=False)
-            self._moto.start()
+        if self._gateway is None:
+            self.bind_ports()
+        gateway = self._gateway
+        if gateway is None:
+            raise RuntimeError("bind_ports did not bind the API port")
+        if self.emulator is not None:
+            self._restore_state(self.emulator)
+            self.emulator.start()
         _wait_until_up(self.endpoint_url)
         stack = Stack(load_template(self.config.template), self.config.stack_name, self.config.parameters)
         self.provisioned = Provisioner(stack, self.session(), self.endpoint_url).run()
@@ -104,13 +149,22 @@ class LocalStack:
             self.functions = [
                 replace(spec, timeout_s=min(spec.timeout_s, self.config.function_timeout_s)) for spec in self.functions
             ]
+        if self.restored is not None:
+            # Workers that had them died with the last run: their messages come back once the
+            # work they started could no longer be running (the longest function timeout).
+            within_s = max(spec.timeout_s for spec in self.functions) + 5
+            moved = return_in_flight_messages(within_s, self.restored.saved_at)
+            if moved:
+                log.info("%d message(s) in flight at the last stop return within %ds", moved, within_s)
         # One client for every poller thread: a pool as large as they are many (urllib3 warns and
         # drops connections past its default of 10).
         sqs = self.session().client("sqs", endpoint_url=self.endpoint_url, config=Config(max_pool_connections=64))
         if self.config.visibility_timeout_s is not None:
             self._shorten_visibility(sqs, stack)
         for spec in self.functions:
-            self._pools[spec.logical_id] = FunctionPool(spec, self.endpoint_url, self.config.concurrency)
+            self._pools[spec.logical_id] = FunctionPool(
+                spec, self.endpoint_url, self.config.concurrency, self.config.python
+            )
         urls_by_arn = {
             resource.attributes["Arn"]: resource.ref
             for resource in stack.physical.values()
@@ -123,19 +177,23 @@ class LocalStack:
                         sqs, urls_by_arn[source.queue_arn], source, self._pools[spec.logical_id], self._stop
                     )
                     poller.start()
-                    self._pollers.append(poller)
+                    self._sqs_pollers.append(poller)
         streams = self.session().client("dynamodbstreams", endpoint_url=self.endpoint_url)
+        saved_checkpoints = self.restored.stream_checkpoints if self.restored else {}
         for spec in self.functions:
             for stream_source in spec.stream_sources:
-                stream_poller = StreamPoller(streams, stream_source, self._pools[spec.logical_id], self._stop)
+                key = f"{spec.logical_id}/{stream_source.name}"
+                stream_poller = StreamPoller(
+                    streams, stream_source, self._pools[spec.logical_id], self._stop, saved_checkpoints.get(key)
+                )
                 stream_poller.start()
-                self._pollers.append(stream_poller)
+                self._stream_pollers[key] = stream_poller
+        if self.state is not None:
+            self.state.start()
         api_functions = [spec for spec in self.functions if spec.http_api]
         if api_functions:
-            self._gateway = GatewayServer(
-                (self.config.host, self.config.api_port), self._pools[api_functions[0].logical_id]
-            )
-            threading.Thread(target=self._gateway.serve_forever, name="gateway", daemon=True).start()
+            gateway.function = self._pools[api_functions[0].logical_id]
+            threading.Thread(target=gateway.serve_forever, name="gateway", daemon=True).start()
         self.outputs = {
             **self.provisioned.outputs,
             "ApiUrl": self.api_url,
@@ -143,7 +201,20 @@ class LocalStack:
             "Region": REGION,
         }
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
-        (self.config.state_dir / "outputs.json").write_text(json.dumps(self.outputs, indent=2) + "\n")
+        self.sam_env_path.write_text(json.dumps(sam_environment(self.functions, self.endpoint_url), indent=2) + "\n")
+        self.outputs_path.write_text(json.dumps(self.outputs, indent=2) + "\n")
+
+    def _restore_state(self, emulator: EmbeddedEmulator) -> None:
+        folder = self.config.state_dir / "emulator"
+        if self.config.fresh:
+            shutil.rmtree(folder, ignore_errors=True)
+        self.state = EmulatorState(folder, emulator.app, self._stream_checkpoints)
+        self.restored = self.state.load()
+        if self.restored is not None:
+            log.info("state of %s restored from %s", time.ctime(self.restored.saved_at), self.state.path)
+
+    def _stream_checkpoints(self) -> dict[str, dict[str, str | None]]:
+        return {key: poller.checkpoints() for key, poller in self._stream_pollers.items()}
 
     def _publish_models(self, bucket: str | None) -> None:
         if self.config.models_dir is None or bucket is None:
@@ -168,13 +239,38 @@ class LocalStack:
         return self._pools[logical_id]
 
     def stop(self) -> None:
+        """Takes no new work, lets running invocations finish for a moment, ends the workers,
+        saves the emulator's state and closes the ports."""
         self._stop.set()
         if self._gateway is not None:
             self._gateway.shutdown()
             self._gateway.server_close()
-        for poller in self._pollers:
-            poller.join(timeout=5)
+        deadline = time.monotonic() + self.config.stop_grace_s
         for pool in self._pools.values():
-            pool.close()
-        if self._moto is not None:
-            self._moto.stop()
+            pool.close(grace_s=max(0.0, deadline - time.monotonic()))
+        for poller in [*self._sqs_pollers, *self._stream_pollers.values()]:
+            poller.join(timeout=max(0.1, deadline + 2 - time.monotonic()))
+        if self.state is not None:
+            self.state.stop()
+        if self.emulator is not None:
+            self.emulator.stop()
+
+
+def emulator_session(endpoint_url: str) -> boto3.session.Session:
+    """A boto3 session for the emulator at endpoint_url, made by localstack-client, whose sessions
+    point every client at one emulator whichever it is (moto's server or LocalStack)."""
+    from localstack_client.session import Session
+
+    parts = urlsplit(endpoint_url)
+    return Session(
+        aws_access_key_id="test",
+        aws_secret_access_key="test",  # noqa: S106 - the emulator takes any key
+        region_name=REGION,
+        localstack_host=parts.netloc,
+    )
+
+
+def sam_environment(functions: list[FunctionSpec], endpoint_url: str) -> dict[str, dict[str, str]]:
+    """Every function's variables as `sam local start-api --env-vars` takes them: by logical id,
+    the template's variables with the local stack's names and ARNs, and the emulator's endpoint."""
+    return {spec.logical_id: {**spec.environment, "AWS_ENDPOINT_URL": endpoint_url} for spec in functions}

@@ -11,6 +11,9 @@ from typing import Any
 
 import yaml
 
+# What `Ref: AWS::NoValue` resolves to: the property or item it is in is dropped.
+NO_VALUE = object()
+
 ACCOUNT_ID = "123456789012"  # moto's default account
 REGION = "us-east-1"
 
@@ -114,6 +117,8 @@ class Stack:
         }.get(name)
 
     def ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return NO_VALUE
         if name in self.parameters:
             if self.template.get("Parameters", {}).get(name, {}).get("Type") == "CommaDelimitedList":
                 return [item.strip() for item in self.parameters[name].split(",") if item.strip()]
@@ -132,8 +137,10 @@ class Stack:
         return resource.attributes[attribute]
 
     def resolve(self, value: Any) -> Any:
+        """The value with its intrinsic functions worked out; a key or item that comes out as
+        AWS::NoValue is left out, as CloudFormation does."""
         if isinstance(value, list):
-            return [self.resolve(item) for item in value]
+            return [item for item in (self.resolve(item) for item in value) if item is not NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
@@ -159,7 +166,8 @@ class Stack:
                 return self.resolve(when_true if self.condition(condition) else when_false)
             if key.startswith("Fn::"):
                 raise NotImplementedError(f"{key} is not supported by the local stack")
-        return {key: self.resolve(item) for key, item in value.items()}
+        resolved = {key: self.resolve(item) for key, item in value.items()}
+        return {key: item for key, item in resolved.items() if item is not NO_VALUE}
 
     def _sub(self, argument: Any) -> str:
         text, variables = (argument, {}) if isinstance(argument, str) else argument

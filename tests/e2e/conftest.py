@@ -17,7 +17,8 @@ import boto3
 import pytest
 import requests
 
-from tests.helpers import ROOT
+from tests.e2e.client import Client
+from tests.helpers import ROOT, image_bytes
 from tests.ports import free_port
 
 
@@ -37,23 +38,33 @@ class RunningStack:
         return self.log_path.read_text(errors="replace")
 
 
-def start_stack(state_dir: Path, *extra: str) -> tuple[subprocess.Popen[bytes], RunningStack]:
-    state_dir.mkdir(parents=True, exist_ok=True)
-    log_path = state_dir / "stack.log"
-    env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
-    command = [
+def stack_command(state_dir: Path, *extra: str, emulator_port: int = 0, api_port: int = 0) -> list[str]:
+    return [
         sys.executable,
         "-m",
         "local_stack",
         "--emulator-port",
-        str(free_port()),
+        str(emulator_port or free_port()),
         "--api-port",
-        str(free_port()),
+        str(api_port or free_port()),
         "--state-dir",
         str(state_dir),
         *extra,
     ]
-    with log_path.open("wb") as log:
+
+
+def stack_environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
+
+
+def start_stack(
+    state_dir: Path, *extra: str, emulator_port: int = 0, api_port: int = 0
+) -> tuple[subprocess.Popen[bytes], RunningStack]:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log_path = state_dir / "stack.log"
+    env = stack_environment()
+    command = stack_command(state_dir, *extra, emulator_port=emulator_port, api_port=api_port)
+    with log_path.open("ab") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
     outputs_path = state_dir / "outputs.json"
     deadline = time.monotonic() + 90
@@ -74,6 +85,37 @@ def start_stack(state_dir: Path, *extra: str) -> tuple[subprocess.Popen[bytes], 
             raise RuntimeError("the local stack's API did not answer:\n" + stack.log()[-4000:])
         time.sleep(0.2)
     return process, stack
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process started by pid, and by those, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def slow_task(client: Client) -> str:
+    """A task of about two seconds for one worker."""
+    # About two seconds of work for one worker: full decode, a wide blur, an arbitrary rotation.
+    file_id = client.upload(image_bytes((4000, 3000), quality=60)).json()["id"]
+    body = {
+        "type": "process",
+        "file_ids": [file_id],
+        "operations": [{"op": "blur", "radius": 60}, {"op": "rotate", "angle": 33}, {"op": "sharpen"}],
+        "output": {"format": "png"},
+    }
+    return str(client.request("POST", "/tasks", json=body).json()["tasks"][0]["id"])
 
 
 def stop_stack(process: subprocess.Popen[bytes]) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.client import Client
-from tests.e2e.conftest import RunningStack, start_stack, stop_stack
+from tests.e2e.conftest import RunningStack, descendants, slow_task, start_stack, stop_stack
 from tests.helpers import image_bytes
 
 PROCESS_WORKER = "fn-ProcessFunct"  # local_stack.runtime.worker_name, cut to Linux's 15 characters
@@ -37,23 +37,6 @@ def short_timeouts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[A
         stop_stack(process)
 
 
-def descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
-
-
 def kill_process_workers(stack_pid: int) -> int:
     killed = 0
     for pid in descendants(stack_pid):
@@ -64,18 +47,6 @@ def kill_process_workers(stack_pid: int) -> int:
         except (OSError, ProcessLookupError):
             continue
     return killed
-
-
-def slow_task(client: Client) -> str:
-    # About two seconds of work for one worker: full decode, a wide blur, an arbitrary rotation.
-    file_id = client.upload(image_bytes((4000, 3000), quality=60)).json()["id"]
-    body = {
-        "type": "process",
-        "file_ids": [file_id],
-        "operations": [{"op": "blur", "radius": 60}, {"op": "rotate", "angle": 33}, {"op": "sharpen"}],
-        "output": {"format": "png"},
-    }
-    return str(client.request("POST", "/tasks", json=body).json()["tasks"][0]["id"])
 
 
 def kill_while_running(client: Client, stack_pid: int, task_id: str, attempt: int) -> None:

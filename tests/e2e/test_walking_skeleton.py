@@ -55,11 +55,14 @@ def test_the_api_refuses_what_api_gateway_refuses(stack: Any) -> None:
         "POST", "/files", data=b"x" * (10 * 1024 * 1024 + 1), headers={"Content-Type": "application/octet-stream"}
     )
     assert too_big.status_code == 413
+    assert too_big.headers["Content-Type"] == "application/problem+json"
+    assert "POST /files/presigned" in too_big.json()["detail"]
     # Under API Gateway's 10 MB but over Lambda's 6 MB once base64-encoded into the event.
     over_event_limit = client.request(
         "POST", "/files", data=b"x" * (5 * 1024 * 1024), headers={"Content-Type": "image/jpeg"}
     )
     assert over_event_limit.status_code == 413
+    assert over_event_limit.json()["status"] == 413
 
 
 def test_without_a_token_the_api_answers_401(stack: Any) -> None:

@@ -1,0 +1,145 @@
+"""The embedded emulator: moto's server app, served on the emulator port by a server this process
+owns, behind a gate that counts the AWS calls it answers and lets a snapshot see the emulator
+between requests (persistence.py)."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+_CREDENTIAL_SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
+_QUERY_CREDENTIAL_SERVICE = re.compile(r"X-Amz-Credential=[^&]*?%2F([a-z0-9-]+)%2Faws4_request")
+# Calls of the JSON protocols that change nothing (everything else may).
+_READS = ("Get", "Describe", "List", "Query", "Scan", "BatchGet")
+
+
+class ReadWriteGate:
+    """Many requests at once, or one snapshot alone. A waiting snapshot holds back new requests,
+    so a stream of long polls cannot keep it waiting for ever."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._readers = 0
+        self._writer = False
+        self._writers_waiting = 0
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._condition:
+            while self._writer or self._writers_waiting:
+                self._condition.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._readers -= 1
+                if self._readers == 0:
+                    self._condition.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._condition:
+            self._writers_waiting += 1
+            while self._writer or self._readers:
+                self._condition.wait()
+            self._writers_waiting -= 1
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._writer = False
+                self._condition.notify_all()
+
+
+def describe_call(environ: dict[str, Any]) -> tuple[str, str]:
+    """(service, operation) of a request, as far as its headers tell: the signature's credential
+    scope names the service, X-Amz-Target the operation of the JSON protocols; S3 calls are named
+    by method and whether they address an object."""
+    authorization = environ.get("HTTP_AUTHORIZATION", "")
+    query = environ.get("QUERY_STRING", "")
+    found = _CREDENTIAL_SERVICE.search(authorization) or _QUERY_CREDENTIAL_SERVICE.search(query)
+    # A browser's presigned POST carries its signature in the form, not in a header.
+    service = found.group(1) if found else "s3"
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        return service, target.rpartition(".")[2]
+    method = environ.get("REQUEST_METHOD", "GET")
+    if service == "s3":
+        path = environ.get("PATH_INFO", "/").strip("/")
+        return service, f"{method} {'object' if '/' in path else 'bucket'}"
+    return service, method
+
+
+def changes_state(service: str, operation: str, method: str) -> bool | None:
+    """Whether a call may change the emulator's state; None when only its answer can tell
+    (a receive that returned messages changed their visibility and receive counts)."""
+    if service == "s3":
+        return method not in ("GET", "HEAD")
+    if operation == "ReceiveMessage":
+        return None
+    return not operation.startswith(_READS)
+
+
+class EmulatorApp:
+    """moto's WSGI app with the gate, the call counts and the changed-since-snapshot flag."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self._app = app
+        self.gate = ReadWriteGate()
+        self.calls: Counter[tuple[str, str]] = Counter()
+        self._calls_lock = threading.Lock()
+        self.changed = threading.Event()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        service, operation = describe_call(environ)
+        with self._calls_lock:
+            self.calls[(service, operation)] += 1
+        changes = changes_state(service, operation, environ.get("REQUEST_METHOD", "GET"))
+        with self.gate.shared():
+            # The whole answer is produced inside the gate: moto builds it before returning.
+            body = b"".join(self._app(environ, start_response))
+        if changes or (changes is None and b"MessageId" in body):
+            self.changed.set()
+        return [body]
+
+    def take_calls(self) -> Counter[tuple[str, str]]:
+        with self._calls_lock:
+            taken = self.calls
+            self.calls = Counter()
+        return taken
+
+
+class EmbeddedEmulator:
+    """moto's server on host:port. The port is bound in the constructor, so a busy port is an
+    OSError there and then, before anything else starts."""
+
+    def __init__(self, host: str, port: int) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+
+        self.app = EmulatorApp(DomainDispatcherApplication(create_backend_app))
+        # Bound here rather than by werkzeug, which prints its own message and exits on a busy port.
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listening:
+            listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listening.bind((host, port))
+            listening.listen(128)
+            self._server: BaseWSGIServer = make_server(
+                host, port, self.app, threaded=True, request_handler=MotoRequestHandler, fd=listening.fileno()
+            )
+        self._thread = threading.Thread(target=self._server.serve_forever, name="emulator", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)

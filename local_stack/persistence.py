@@ -1,0 +1,240 @@
+"""Keeps the embedded emulator's state in the state directory across restarts.
+
+moto holds everything in Python objects (one backend per service); those are pickled, between
+requests (the emulator's gate), into STATE_DIR/emulator/state.pickle whenever a call may have
+changed something, at most every SNAPSHOT_INTERVAL_S seconds, and once more at a clean stop. The
+bytes of S3 objects go to STATE_DIR/emulator/blobs/, one file per distinct content, written once,
+so a snapshot does not rewrite every object. A `kill -9` loses at most the calls of the last
+interval. Files are replaced atomically: a crash mid-write leaves the previous snapshot.
+
+State written by another version of moto may not load: it is then set aside (renamed, never
+deleted) and the stack starts empty, saying so."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import pickle
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .emulator import EmulatorApp
+
+log = logging.getLogger("local_stack.persistence")
+
+SNAPSHOT_INTERVAL_S = 2.0
+# The services the template's resources live in (and what their calls touch).
+SERVICES = ("s3", "sqs", "dynamodb", "dynamodbstreams", "secretsmanager", "logs", "cloudwatch", "sns", "iam", "sts")
+FORMAT_VERSION = 1
+
+_LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
+
+
+@dataclass
+class Snapshot:
+    backends: dict[str, Any]
+    stream_checkpoints: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    saved_at: float = 0.0
+    moto_version: str = ""
+    format_version: int = FORMAT_VERSION
+
+
+class _BlobRef:
+    """Stands in the pickle for the bytes of an S3 object, kept in a blob file of its own."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def _restore_key(cls: type, state: dict[str, Any], value: bytes) -> Any:
+    key = cls.__new__(cls)
+    key.__setstate__({**state, "value": value})
+    return key
+
+
+def _new_lock(kind: type) -> Any:
+    return threading.RLock() if kind is type(threading.RLock()) else threading.Lock()
+
+
+class _Pickler(pickle.Pickler):
+    def __init__(self, file: io.BytesIO, blobs: BlobStore) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._blobs = blobs
+        from moto.s3.models import FakeKey
+
+        self._key_type = FakeKey
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, _LOCK_TYPES):  # locks guard the live objects; a restored one gets a new one
+            return _new_lock, (type(obj),)
+        if isinstance(obj, self._key_type):
+            state = {k: v for k, v in obj.__dict__.items() if k not in ("_value_buffer", "lock")}
+            return _restore_key, (type(obj), state, _BlobRef(self._blobs.store(obj)))
+        return NotImplemented
+
+    def persistent_id(self, obj: Any) -> str | None:
+        return obj.name if isinstance(obj, _BlobRef) else None
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, file: io.BufferedReader, blobs: BlobStore) -> None:
+        super().__init__(file)
+        self._blobs = blobs
+
+    def persistent_load(self, pid: Any) -> bytes:
+        return self._blobs.read(str(pid))
+
+
+class BlobStore:
+    """The bytes of S3 objects by content hash; an object's hash is computed once."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._names: weakref.WeakKeyDictionary[Any, tuple[int, str]] = weakref.WeakKeyDictionary()
+        self.used: set[str] = set()
+
+    def store(self, key: Any) -> str:
+        known = self._names.get(key)
+        if known is not None and known[0] == key.contentsize:
+            name = known[1]
+        else:
+            value = key.value
+            name = hashlib.sha256(value).hexdigest()
+            path = self.folder / name
+            if not path.exists():
+                _write_atomically(path, value)
+            self._names[key] = (key.contentsize, name)
+        self.used.add(name)
+        return name
+
+    def read(self, name: str) -> bytes:
+        return (self.folder / name).read_bytes()
+
+    def collect(self) -> None:
+        """Deletes the blobs the last snapshot no longer names."""
+        for path in self.folder.iterdir():
+            if path.name not in self.used and not path.name.endswith(".tmp"):
+                path.unlink(missing_ok=True)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    with temporary.open("wb") as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
+    temporary.replace(path)
+
+
+def _moto_version() -> str:
+    import moto
+
+    return str(moto.__version__)
+
+
+class EmulatorState:
+    """Loads the emulator's state at start and saves it while the stack runs."""
+
+    def __init__(self, folder: Path, app: EmulatorApp, stream_checkpoints: Callable[[], dict[str, Any]]) -> None:
+        self.folder = folder
+        self.path = folder / "state.pickle"
+        self._app = app
+        self._stream_checkpoints = stream_checkpoints
+        self._blobs_folder = folder / "blobs"
+        self._blobs = BlobStore(self._blobs_folder)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="snapshots", daemon=True)
+        self.saves = 0
+
+    # -------------------------------------------------------------- load
+    def load(self) -> Snapshot | None:
+        """Puts the saved state into moto's backends; None when there is none (or it is unreadable)."""
+        if not self.path.exists():
+            return None
+        try:
+            with self.path.open("rb") as file:
+                snapshot = _Unpickler(file, self._blobs).load()
+            if not isinstance(snapshot, Snapshot) or snapshot.format_version != FORMAT_VERSION:
+                raise ValueError("not a snapshot of this format")
+        except Exception as error:  # a moto upgrade can change its objects: keep the file, start empty
+            aside = self.path.with_name(f"state.pickle.unreadable-{int(time.time())}")
+            self.path.rename(aside)
+            log.warning("saved state unreadable (%s); kept as %s, and the stack starts empty", error, aside)
+            return None
+        from moto.backends import get_backend
+        from moto.core.base_backend import BackendDict
+
+        for service, saved in snapshot.backends.items():
+            live = get_backend(service)  # type: ignore[call-overload]
+            live.clear()
+            # Service-wide bookkeeping lives on the BackendDict itself (S3's bucket -> account map).
+            live.__dict__.update({name: value for name, value in saved.__dict__.items() if name != "_id"})
+            for account_id, backends in saved.items():
+                dict.__setitem__(live, account_id, backends)
+            if live not in BackendDict._instances:
+                BackendDict._instances.append(live)
+        return snapshot
+
+    # -------------------------------------------------------------- save
+    def start(self) -> None:
+        self._blobs_folder.mkdir(parents=True, exist_ok=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopping.wait(SNAPSHOT_INTERVAL_S):
+            if self._app.changed.is_set():
+                try:
+                    self.save()
+                except Exception:  # a failed snapshot must not stop the stack; the next one retries
+                    log.exception("saving the emulator's state failed")
+
+    def save(self) -> None:
+        from moto.backends import get_backend
+
+        buffer = io.BytesIO()
+        self._blobs.used = set()
+        with self._app.gate.exclusive():
+            self._app.changed.clear()
+            snapshot = Snapshot(
+                backends={service: get_backend(service) for service in SERVICES},  # type: ignore[call-overload]
+                stream_checkpoints=self._stream_checkpoints(),
+                saved_at=time.time(),
+                moto_version=_moto_version(),
+            )
+            _Pickler(buffer, self._blobs).dump(snapshot)
+        _write_atomically(self.path, buffer.getvalue())
+        self._blobs.collect()
+        self.saves += 1
+
+    def stop(self) -> None:
+        """A last snapshot, after everything else has stopped."""
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+        self.save()
+
+
+def return_in_flight_messages(within_s: float, saved_at: float) -> int:
+    """Messages a worker had received before the stop come back once the work it started could no
+    longer be running anywhere (its idempotency lock lasts as long as the function's timeout):
+    no later than `within_s` after the snapshot, instead of the queue's full visibility timeout.
+    Returns how many it moved."""
+    from moto.backends import get_backend
+
+    latest_ms = (saved_at + within_s) * 1000
+    moved = 0
+    for account in get_backend("sqs").values():
+        for backend in account.values():
+            for queue in backend.queues.values():
+                for message in queue._messages:
+                    if message.visible_at > latest_ms:
+                        message.visible_at = latest_ms
+                        moved += 1
+    return moved

@@ -1,0 +1,214 @@
+"""The local stack as a tool people keep running: it stops cleanly on Ctrl-C and SIGTERM, a busy
+port is a one-line error, its workers never outlive it, and what it holds survives a restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.e2e.client import Client
+from tests.e2e.conftest import (
+    RunningStack,
+    descendants,
+    slow_task,
+    stack_command,
+    stack_environment,
+    start_stack,
+    stop_stack,
+)
+from tests.helpers import ROOT, image_bytes
+from tests.ports import free_port
+
+
+def alive(pids: set[int]) -> set[int]:
+    """The ones still running (a zombie that has exited but not been reaped counts as gone)."""
+    running = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            running.add(pid)
+    return running
+
+
+def wait_gone(pids: set[int], seconds: float) -> set[int]:
+    deadline = time.monotonic() + seconds
+    while alive(pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return alive(pids)
+
+
+def resize_tasks(client: Client, count: int, size: tuple[int, int] = (1600, 1200)) -> list[str]:
+    file_ids = [client.upload(image_bytes(size)).json()["id"] for _ in range(count)]
+    body = {"type": "process", "file_ids": file_ids, "operations": [{"op": "resize", "width": 400}]}
+    created = client.request("POST", "/tasks", json=body)
+    assert created.status_code == 202, created.text
+    return [task["id"] for task in created.json()["tasks"]]
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_signal_ends_the_stack_and_its_workers_in_seconds_with_exit_0(
+    tmp_path: Path, stop_signal: signal.Signals
+) -> None:
+    process, stack = start_stack(tmp_path)
+    workers = descendants(process.pid)
+    assert len(workers) >= 5, "every function has its workers"
+    started = time.monotonic()
+    process.send_signal(stop_signal)
+    assert process.wait(timeout=15) == 0
+    elapsed = time.monotonic() - started
+    log = stack.log()
+    assert elapsed < 8, f"took {elapsed:.1f} s to stop"
+    assert "Traceback" not in log, log[-3000:]
+    assert "stopped" in log
+    assert not wait_gone(workers, 2)
+
+
+def test_workers_do_not_outlive_a_stack_killed_with_sigkill(tmp_path: Path) -> None:
+    process, _ = start_stack(tmp_path)
+    workers = descendants(process.pid)
+    process.kill()
+    process.wait()
+    assert not wait_gone(workers, 3), "workers outlived the stack"
+
+
+@pytest.mark.parametrize(("option", "role"), [("--api-port", "the API"), ("--emulator-port", "the AWS emulator")])
+def test_a_busy_port_is_a_one_line_error_naming_it_and_the_option(tmp_path: Path, option: str, role: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        ports = {"api_port": port} if option == "--api-port" else {"emulator_port": port}
+        started = time.monotonic()
+        ran = subprocess.run(  # noqa: S603 - our own module
+            stack_command(tmp_path, **ports),
+            cwd=ROOT,
+            env=stack_environment(),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        elapsed = time.monotonic() - started
+    assert ran.returncode != 0
+    assert elapsed < 5, f"took {elapsed:.1f} s to fail"
+    lines = [line for line in ran.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, ran.stderr
+    assert str(port) in lines[0] and option in lines[0] and role in lines[0], lines[0]
+    assert not (tmp_path / "outputs.json").exists()
+
+
+def test_a_worker_killed_while_idle_is_replaced_before_work_reaches_it(stack_pid_and_stack: Any) -> None:
+    process, stack = stack_pid_and_stack
+    client = Client(stack.api)
+    client.sign_up()
+    killed = [pid for pid in descendants(process.pid) if Path(f"/proc/{pid}/comm").read_text().startswith("fn-Proc")]
+    assert killed
+    for pid in killed:
+        os.kill(pid, signal.SIGKILL)
+    assert not wait_gone(set(killed), 2)
+    # Without the check, half of these would wait out the queue's 360 s visibility timeout.
+    task_ids = resize_tasks(client, 6, size=(400, 300))
+    finished = [client.wait_for(task_id, seconds=30) for task_id in task_ids]
+    assert [task["status"] for task in finished] == ["done"] * 6
+    assert [task["attempts"] for task in finished] == [1] * 6
+
+
+@pytest.fixture
+def stack_pid_and_stack(tmp_path: Path) -> Any:
+    process, stack = start_stack(tmp_path)
+    try:
+        yield process, stack
+    finally:
+        stop_stack(process)
+
+
+def restart(tmp_path: Path, process: Any, ports: dict[str, int], *extra: str) -> tuple[Any, RunningStack]:
+    stop_stack(process)
+    return start_stack(tmp_path, *extra, **ports)
+
+
+def test_users_files_tasks_and_objects_survive_a_restart_and_fresh_starts_empty(tmp_path: Path) -> None:
+    ports = {"emulator_port": free_port(), "api_port": free_port()}
+    process, stack = start_stack(tmp_path, **ports)
+    try:
+        client = Client(stack.api)
+        username = client.sign_up()
+        [task_id] = resize_tasks(client, 1)
+        assert client.wait_for(task_id)["status"] == "done"
+        process, stack = restart(tmp_path, process, ports)
+        assert "restored" in stack.log()
+        # The same token (its signing secret survived), the same task and its output.
+        task = client.request("GET", f"/tasks/{task_id}").json()
+        assert task["status"] == "done", task
+        output = client.request("GET", f"/tasks/{task_id}/download")
+        assert output.status_code == 302
+        assert requests.get(output.headers["Location"], timeout=30).content[:2] == b"\xff\xd8"
+        # New work runs, and the password still signs in.
+        assert client.wait_for(resize_tasks(client, 1)[0])["status"] == "done"
+        again = Client(stack.api)
+        signed_in = again.request(
+            "POST", "/auth/token", data={"grant_type": "password", "username": username, "password": "correct-horse"}
+        )
+        assert signed_in.status_code == 200
+        process, stack = restart(tmp_path, process, ports, "--fresh")
+        assert client.request("GET", f"/tasks/{task_id}").status_code == 401  # a new secret, no users
+    finally:
+        stop_stack(process)
+
+
+@pytest.mark.parametrize("how", ["sigterm", "sigkill"])
+def test_tasks_in_flight_at_a_stop_finish_after_the_restart(tmp_path: Path, how: str) -> None:
+    ports = {"emulator_port": free_port(), "api_port": free_port()}
+    short = ("--function-timeout", "10", "--concurrency", "1")
+    process, stack = start_stack(tmp_path, *short, **ports)
+    try:
+        client = Client(stack.api)
+        client.sign_up()
+        task_ids = [slow_task(client) for _ in range(4)]
+        # A kill -9 loses at most one snapshot interval (2 s): wait past it.
+        time.sleep(2.5)
+        states = [client.request("GET", f"/tasks/{task_id}").json()["status"] for task_id in task_ids]
+        assert "running" in states and "queued" in states, states
+        if how == "sigkill":
+            workers = descendants(process.pid)
+            process.kill()
+            process.wait()
+            assert not wait_gone(workers, 3)
+        process, stack = restart(tmp_path, process, ports, *short)
+        finished = [client.wait_for(task_id, seconds=60) for task_id in task_ids]
+        assert [task["status"] for task in finished] == ["done"] * 4, finished
+    finally:
+        stop_stack(process)
+
+
+def test_the_sam_local_environment_file_has_every_function_and_variable_of_the_template(stack: RunningStack) -> None:
+    from local_stack.template import load_template
+
+    outputs_dir = Path(stack.log_path).parent
+    environment = json.loads((outputs_dir / "sam-env.json").read_text())
+    template = load_template(ROOT / "infra" / "template.yaml")
+    functions = {
+        name: resource
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+    assert set(environment) == set(functions)
+    global_names = set(template["Globals"]["Function"]["Environment"]["Variables"])
+    for name, resource in functions.items():
+        own = set(resource["Properties"].get("Environment", {}).get("Variables", {}))
+        assert set(environment[name]) == global_names | own, name
+        assert environment[name]["AWS_ENDPOINT_URL"] == stack.outputs["EndpointUrl"]
+        assert environment[name]["TABLE_NAME"] == stack.outputs["TableName"]
+        assert all(isinstance(value, str) and "${" not in value for value in environment[name].values())
