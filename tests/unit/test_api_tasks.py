@@ -211,3 +211,39 @@ def test_infer_tasks_are_refused_while_no_model_is_registered(api: Any) -> None:
     answer = api.call("POST", "/tasks", json_body={"type": "infer", "file_ids": [file_id], "detection_model": "shapes"})
     assert answer.status == 400
     assert "valid ids" in answer.problem["detail"]
+
+
+def test_fifty_files_are_one_batch_read_one_transaction_and_five_message_batches(api: Any, dispatch: Any) -> None:
+    import os
+    from collections import Counter
+
+    from imgtasks.adapters import aws
+
+    api.sign_up()
+    file_ids = [api.upload(image_bytes((64, 48))).body["id"] for _ in range(50)]
+    dispatch.drain()
+    calls: Counter[str] = Counter()
+
+    def count(model: Any, **_: Any) -> None:
+        calls[model.name] += 1
+
+    aws.table(os.environ["TABLE_NAME"]).meta.client.meta.events.register("before-call.dynamodb", count)
+    aws.client("sqs").meta.events.register("before-call.sqs", count)
+    created = api.call("POST", "/tasks", json_body={"type": "process", "file_ids": file_ids, "preset": "web"})
+    assert created.status == 202
+    assert len(created.body["tasks"]) == 50
+    assert (calls["BatchGetItem"], calls["TransactWriteItems"]) == (1, 1), calls
+    assert (calls["GetItem"], calls["PutItem"], calls["SendMessage"]) == (0, 0, 0), calls
+    calls.clear()
+    dispatch.drain()
+    assert (calls["SendMessageBatch"], calls["SendMessage"]) == (5, 0), calls
+
+
+def test_tasks_on_files_of_which_one_is_missing_create_nothing(api: Any) -> None:
+    api.sign_up()
+    file_ids = [api.upload(image_bytes((64, 48))).body["id"] for _ in range(3)]
+    body = {"type": "process", "file_ids": [*file_ids, "01ARZ3NDEKTSV4RRFFQ69G5FAV"], "preset": "web"}
+    refused = api.call("POST", "/tasks", json_body=body)
+    assert refused.status == 400
+    assert refused.problem["errors"][0]["loc"] == ["body", "file_ids", 3]
+    assert api.call("GET", "/tasks").body["items"] == []

@@ -6,7 +6,10 @@ upload inspected), the task's message goes to its worker's queue (imgtasks.servi
 `needs_dispatch`). The API and the upload function only write records; nothing writes a record
 and then sends a message, so no half-failed pair can leave a task queued for ever. A send that
 fails is reported as a batch item failure, and the stream delivers the record again. A message
-sent twice is harmless: workers claim a task on its run once."""
+sent twice is harmless: workers claim a task on its run once.
+
+The messages of a batch of records go out together, ten to a SendMessageBatch call: a POST /tasks
+of 50 files is 5 calls, not 50."""
 
 from __future__ import annotations
 
@@ -41,23 +44,47 @@ def pending_file_image(image: dict[str, Any] | None) -> FileRecord | None:
     return FileRecord.model_validate(plain_item(image))
 
 
-def dispatch(record: DynamoDBRecord) -> None:
-    change = record.dynamodb
-    if change is None:
-        return
-    if record.event_name == DynamoDBRecordEventName.REMOVE:
-        gone = pending_file_image(change.old_image)
-        if gone is not None and gone.waiting_task_ids:
-            logger.info("pending file gone; failing its waiting tasks", extra={"file_id": gone.id})
-            shared_wiring().task_service.file_gone(gone)
-        return
-    after = task_image(change.new_image)
-    if after is not None and needs_dispatch(task_image(change.old_image), after):
-        shared_wiring().task_queue.send([after])
-        logger.info("task dispatched", extra={"task_id": after.id, "run": after.run, "type": after.type})
+class DispatchBatch:
+    """The tasks one invocation's records make dispatchable, sent together at its end."""
+
+    def __init__(self) -> None:
+        self._tasks: list[tuple[str, Task]] = []  # (the record's sequence number, the task)
+
+    def take(self, record: DynamoDBRecord) -> None:
+        change = record.dynamodb
+        if change is None:
+            return
+        if record.event_name == DynamoDBRecordEventName.REMOVE:
+            gone = pending_file_image(change.old_image)
+            if gone is not None and gone.waiting_task_ids:
+                logger.info("pending file gone; failing its waiting tasks", extra={"file_id": gone.id})
+                shared_wiring().task_service.file_gone(gone)
+            return
+        after = task_image(change.new_image)
+        if after is not None and needs_dispatch(task_image(change.old_image), after):
+            self._tasks.append((str(change.sequence_number), after))
+
+    def send(self) -> list[str]:
+        """Sends the messages; returns the sequence numbers of the records whose message did not go."""
+        if not self._tasks:
+            return []
+        try:
+            refused = {id(task) for task in shared_wiring().task_queue.send([task for _, task in self._tasks])}
+        except Exception:  # SQS away: every record of ours comes again
+            logger.exception("sending task messages failed; the stream delivers their records again")
+            return [sequence for sequence, _ in self._tasks]
+        for _, task in self._tasks:
+            if id(task) not in refused:
+                logger.info("task dispatched", extra={"task_id": task.id, "run": task.run, "type": task.type})
+        return [sequence for sequence, task in self._tasks if id(task) in refused]
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=dispatch, processor=processor, context=context)
+    batch = DispatchBatch()
+    response = process_partial_response(event=event, record_handler=batch.take, processor=processor, context=context)
+    failures = response.setdefault("batchItemFailures", [])
+    named = {str(failure["itemIdentifier"]) for failure in failures}
+    failures.extend({"itemIdentifier": sequence} for sequence in batch.send() if sequence not in named)
+    return response

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -32,6 +33,27 @@ def _without_keys(item: Item) -> Item:
 def plain_item(item: Item) -> Item:
     """DynamoDB returns every number as Decimal; the records hold ints."""
     return {k: int(v) if isinstance(v, Decimal) else v for k, v in _without_keys(item).items()}
+
+
+BATCH_GET_LIMIT = 100
+TRANSACTION_LIMIT = 100
+_UNPROCESSED_RETRIES = 5
+
+
+def _batch_get(table: Any, keys: list[Item]) -> list[Item]:
+    """One BatchGetItem of at most 100 keys, asking again for what DynamoDB left unprocessed
+    (throttling) with a short back-off."""
+    client = table.meta.client
+    request: dict[str, Any] = {table.name: {"Keys": keys, "ConsistentRead": True}}
+    items: list[Item] = []
+    for attempt in range(_UNPROCESSED_RETRIES + 1):
+        response = client.batch_get_item(RequestItems=request)
+        items.extend(response.get("Responses", {}).get(table.name, []))
+        request = response.get("UnprocessedKeys") or {}
+        if not request:
+            return items
+        time.sleep(0.05 * 2**attempt)
+    raise RuntimeError(f"DynamoDB left {len(request[table.name]['Keys'])} keys unprocessed after retries")
 
 
 # ------------------------------------------------------------------ pagination cursors
@@ -157,6 +179,18 @@ class FileRepository:
         item = self._table.get_item(Key=self._key(file_id), ConsistentRead=True).get("Item")
         return FileRecord.model_validate(plain_item(item)) if item else None
 
+    def get_many(self, file_ids: list[str]) -> dict[str, FileRecord]:
+        """The records of these ids that exist, by id: BatchGetItem, 100 keys a call, consistent
+        reads, unprocessed keys asked again."""
+        wanted = list(dict.fromkeys(file_id for file_id in file_ids if is_valid_id(file_id)))
+        found: dict[str, FileRecord] = {}
+        for start in range(0, len(wanted), BATCH_GET_LIMIT):
+            keys = [self._key(file_id) for file_id in wanted[start : start + BATCH_GET_LIMIT]]
+            for item in _batch_get(self._table, keys):
+                record = FileRecord.model_validate(plain_item(item))
+                found[record.id] = record
+        return found
+
     def get_owned(self, owner_id: str, file_id: str) -> FileRecord:
         record = self.get(file_id)
         if record is None or record.owner_id != owner_id:
@@ -243,8 +277,8 @@ class TaskRepository:
     def _status_partition(cls, owner_id: str, status: str) -> str:
         return f"{cls._owner_partition(owner_id)}#{status}"
 
-    def put_new(self, task: Task) -> None:
-        item = {
+    def _item(self, task: Task) -> Item:
+        return {
             **self._key(task.id),
             "GSI1PK": self._owner_partition(task.owner_id),
             "GSI1SK": task.id,
@@ -252,7 +286,27 @@ class TaskRepository:
             "GSI2SK": task.id,
             **task.to_item(),
         }
-        self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(PK)")
+
+    def put_new(self, task: Task) -> None:
+        self._table.put_item(Item=self._item(task), ConditionExpression="attribute_not_exists(PK)")
+
+    def put_new_many(self, tasks: list[Task]) -> None:
+        """Writes new tasks all or none, in TransactWriteItems of up to 100, each put conditional
+        on the id being new (a BatchWriteItem takes no condition and may write a part)."""
+        client = self._table.meta.client
+        for start in range(0, len(tasks), TRANSACTION_LIMIT):
+            client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table.name,
+                            "Item": self._item(task),
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    }
+                    for task in tasks[start : start + TRANSACTION_LIMIT]
+                ]
+            )
 
     def get(self, task_id: str) -> Task | None:
         if not is_valid_id(task_id):

@@ -16,7 +16,10 @@ class TaskQueue:
         self._sqs = sqs_client
         self._urls = {TaskType.PROCESS.value: process_queue_url, TaskType.INFER.value: infer_queue_url}
 
-    def send(self, tasks: list[Task]) -> None:
+    def send(self, tasks: list[Task]) -> list[Task]:
+        """Sends the tasks' messages in SendMessageBatch calls of ten; returns the tasks whose
+        messages SQS refused (a call that fails as a whole raises)."""
+        refused: list[Task] = []
         by_queue: dict[str, list[Task]] = {}
         for task in tasks:
             by_queue.setdefault(self._urls[task.type], []).append(task)
@@ -31,6 +34,5 @@ class TaskQueue:
                     for index, t in enumerate(chunk)
                 ]
                 response = self._sqs.send_message_batch(QueueUrl=url, Entries=entries)
-                if response.get("Failed"):
-                    failed = ", ".join(f"{f['Id']}: {f.get('Message', f.get('Code'))}" for f in response["Failed"])
-                    raise RuntimeError(f"SQS refused task messages ({failed})")
+                refused.extend(chunk[int(failure["Id"])] for failure in response.get("Failed", []))
+        return refused

@@ -40,26 +40,31 @@ class TaskService:
 
     # ------------------------------------------------------------ create
     def create(self, owner_id: str, request: CreateProcessTasks | CreateInferTasks) -> list[Task]:
+        """One task per file id: one BatchGetItem for the files, one transaction for the tasks."""
         spec = self._validated_spec(request)
         sources = self._owned_sources(owner_id, request.file_ids)
-        created = [self._new_task(owner_id, TaskType(request.type), record, spec) for record in sources]
+        created = [self._task(owner_id, TaskType(request.type), record, spec) for record in sources]
+        self._tasks.put_new_many(created)
         return self._start(created, {record.id: record for record in sources})
 
     def create_for_file(self, record: FileRecord, spec: ProcessSpec, *, outbox: str | None = None) -> Task:
         """One process task on a file the service itself registered (an S3 drop-in)."""
         resolve(spec)
-        task = self._new_task(
+        task = self._task(
             record.owner_id, TaskType.PROCESS, record, spec.model_dump(exclude_unset=True, exclude_none=True), outbox
         )
+        self._tasks.put_new(task)
         if record.status == FileStatus.REJECTED:
             return self._lifecycle.file_rejected(task, record) or task
         return self._start([task], {record.id: record})[0]
 
-    def _new_task(
-        self, owner_id: str, task_type: TaskType, record: FileRecord, spec: dict[str, Any], outbox: str | None = None
+    @staticmethod
+    def _task(
+        owner_id: str, task_type: TaskType, record: FileRecord, spec: dict[str, Any], outbox: str | None = None
     ) -> Task:
+        """A new queued task (not yet written)."""
         now = now_rfc3339()
-        task = Task(
+        return Task(
             id=new_id(),
             owner_id=owner_id,
             type=task_type,
@@ -71,8 +76,6 @@ class TaskService:
             outbox=outbox,
             waits_for_file=True if record.status != FileStatus.READY else None,
         )
-        self._tasks.put_new(task)
-        return task
 
     def _validated_spec(self, request: CreateProcessTasks | CreateInferTasks) -> dict[str, Any]:
         spec = request.spec()
@@ -100,8 +103,9 @@ class TaskService:
     def _owned_sources(self, owner_id: str, file_ids: list[str]) -> list[FileRecord]:
         records: list[FileRecord] = []
         errors = []
+        found = self._files.get_many(file_ids)
         for index, file_id in enumerate(file_ids):
-            record = self._files.get(file_id)
+            record = found.get(file_id)
             if record is None or record.owner_id != owner_id:
                 errors.append({"loc": ["body", "file_ids", index], "msg": f"file '{file_id}' does not exist"})
             elif record.status == FileStatus.REJECTED:
