@@ -4,9 +4,11 @@ between requests (persistence.py)."""
 
 from __future__ import annotations
 
+import logging
 import re
 import socket
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -16,6 +18,9 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 _CREDENTIAL_SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
 _QUERY_CREDENTIAL_SERVICE = re.compile(r"X-Amz-Credential=[^&]*?%2F([a-z0-9-]+)%2Faws4_request")
+# The user agent the stack's own event-source pollers add, so their calls count apart from the
+# functions' calls.
+EVENT_SOURCE_AGENT = "imgtasks-local-event-source"
 # Calls of the JSON protocols that change nothing (everything else may).
 _READS = ("Get", "Describe", "List", "Query", "Scan", "BatchGet")
 
@@ -95,23 +100,29 @@ class EmulatorApp:
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self._app = app
         self.gate = ReadWriteGate()
-        self.calls: Counter[tuple[str, str]] = Counter()
+        # (caller, service, operation): caller is "event source" (the stack's pollers) or "function"
+        self.calls: Counter[tuple[str, str, str]] = Counter()
+        self.seconds: Counter[tuple[str, str, str]] = Counter()
         self._calls_lock = threading.Lock()
         self.changed = threading.Event()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         service, operation = describe_call(environ)
+        caller = "event source" if EVENT_SOURCE_AGENT in environ.get("HTTP_USER_AGENT", "") else "function"
         with self._calls_lock:
-            self.calls[(service, operation)] += 1
+            self.calls[(caller, service, operation)] += 1
         changes = changes_state(service, operation, environ.get("REQUEST_METHOD", "GET"))
+        started = time.perf_counter()
         with self.gate.shared():
             # The whole answer is produced inside the gate: moto builds it before returning.
             body = b"".join(self._app(environ, start_response))
+        with self._calls_lock:
+            self.seconds[(caller, service, operation)] += time.perf_counter() - started
         if changes or (changes is None and b"MessageId" in body):
             self.changed.set()
         return [body]
 
-    def take_calls(self) -> Counter[tuple[str, str]]:
+    def take_calls(self) -> Counter[tuple[str, str, str]]:
         with self._calls_lock:
             taken = self.calls
             self.calls = Counter()
@@ -125,6 +136,7 @@ class EmbeddedEmulator:
     def __init__(self, host: str, port: int) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per AWS call otherwise
         self.app = EmulatorApp(DomainDispatcherApplication(create_backend_app))
         # Bound here rather than by werkzeug, which prints its own message and exits on a busy port.
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listening:

@@ -5,7 +5,9 @@ requests (the emulator's gate), into STATE_DIR/emulator/state.pickle whenever a 
 changed something, at most every SNAPSHOT_INTERVAL_S seconds, and once more at a clean stop. The
 bytes of S3 objects go to STATE_DIR/emulator/blobs/, one file per distinct content, written once,
 so a snapshot does not rewrite every object. A `kill -9` loses at most the calls of the last
-interval. Files are replaced atomically: a crash mid-write leaves the previous snapshot.
+interval: 2 s, longer only once the state is so large that pickling it takes over 0.2 s (the
+interval is ten times that). Files are replaced atomically: a crash mid-write leaves the previous
+snapshot.
 
 State written by another version of moto may not load: it is then set aside (renamed, never
 deleted) and the stack starts empty, saying so."""
@@ -30,6 +32,9 @@ from .emulator import EmulatorApp
 log = logging.getLogger("local_stack.persistence")
 
 SNAPSHOT_INTERVAL_S = 2.0
+# A snapshot pauses the emulator while it pickles: the interval grows with what that costs, so
+# saving never takes more than a tenth of its time (2 s until a save takes 0.2 s).
+SNAPSHOT_COST_SHARE = 0.1
 # The services the template's resources live in (and what their calls touch).
 SERVICES = ("s3", "sqs", "dynamodb", "dynamodbstreams", "secretsmanager", "logs", "cloudwatch", "sns", "iam", "sts")
 FORMAT_VERSION = 1
@@ -152,6 +157,7 @@ class EmulatorState:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="snapshots", daemon=True)
         self.saves = 0
+        self.last_save_s = 0.0
 
     # -------------------------------------------------------------- load
     def load(self) -> Snapshot | None:
@@ -187,8 +193,12 @@ class EmulatorState:
         self._blobs_folder.mkdir(parents=True, exist_ok=True)
         self._thread.start()
 
+    @property
+    def interval_s(self) -> float:
+        return max(SNAPSHOT_INTERVAL_S, self.last_save_s / SNAPSHOT_COST_SHARE)
+
     def _run(self) -> None:
-        while not self._stopping.wait(SNAPSHOT_INTERVAL_S):
+        while not self._stopping.wait(self.interval_s):
             if self._app.changed.is_set():
                 try:
                     self.save()
@@ -200,6 +210,7 @@ class EmulatorState:
 
         buffer = io.BytesIO()
         self._blobs.used = set()
+        started = time.monotonic()
         with self._app.gate.exclusive():
             self._app.changed.clear()
             snapshot = Snapshot(
@@ -209,6 +220,7 @@ class EmulatorState:
                 moto_version=_moto_version(),
             )
             _Pickler(buffer, self._blobs).dump(snapshot)
+        self.last_save_s = time.monotonic() - started
         _write_atomically(self.path, buffer.getvalue())
         self._blobs.collect()
         self.saves += 1

@@ -74,6 +74,13 @@ def messages_to_delete(batch: list[dict[str, Any]], payload: Any, reports_failur
 
 
 class SqsPoller(threading.Thread):
+    # Short polls and a pause when the queue is empty, where Lambda long-polls: a long poll would
+    # hold the emulator's gate (emulator.py) for its whole wait, and stall every state snapshot.
+    # The pause doubles while the queue stays empty (a quiet queue costs the emulator little)
+    # and is back to the shortest at the first message.
+    IDLE_MIN_S = 0.05
+    IDLE_MAX_S = 1.0
+
     def __init__(
         self, sqs: Any, queue_url: str, source: SqsSource, function: FunctionPool, stop: threading.Event
     ) -> None:
@@ -86,11 +93,16 @@ class SqsPoller(threading.Thread):
         self._stopping = stop
 
     def run(self) -> None:
+        idle_s = self.IDLE_MIN_S
         while not self._stopping.is_set():
             try:
                 batch = self._gather()
                 if batch:
+                    idle_s = self.IDLE_MIN_S
                     self._deliver(batch)
+                else:
+                    self._stopping.wait(idle_s)
+                    idle_s = min(self.IDLE_MAX_S, idle_s * 2)
             except Exception:  # keep polling through emulator hiccups, as Lambda's poller does
                 log.exception("poller %s failed; retrying", self.name)
                 self._stopping.wait(1.0)
@@ -107,7 +119,7 @@ class SqsPoller(threading.Thread):
         return messages
 
     def _gather(self) -> list[dict[str, Any]]:
-        batch = self._receive(self._source.batch_size, wait_s=1)
+        batch = self._receive(self._source.batch_size, wait_s=0)
         if not batch:
             return batch
         window_ends = time.monotonic() + self._source.batching_window_s
@@ -184,6 +196,7 @@ def stream_checkpoint(batch: list[dict[str, Any]], payload: Any, reports_failure
 class StreamPoller(threading.Thread):
     IDLE_S = 0.25
     MAX_BACKOFF_S = 8.0
+    SHARDS_REFRESH_S = 10.0
 
     def __init__(
         self,
@@ -200,6 +213,9 @@ class StreamPoller(threading.Thread):
         self._stopping = stop
         # shard -> last sequence number done; a restart goes on from the saved ones
         self._checkpoints: dict[str, str | None] = dict(checkpoints or {})
+        self._iterators: dict[str, str] = {}  # shard -> where the last read ended
+        self._shard_ids: list[str] | None = None
+        self._shards_read_at = 0.0
         self._backoff_s = 0.0
 
     def checkpoints(self) -> dict[str, str | None]:
@@ -221,10 +237,21 @@ class StreamPoller(threading.Thread):
                 self._stopping.wait(1.0)
 
     def _shards(self) -> list[str]:
-        description = self._streams.describe_stream(StreamArn=self._source.stream_arn)["StreamDescription"]
-        return [shard["ShardId"] for shard in description.get("Shards", [])]
+        """The stream's shards, described again every SHARDS_REFRESH_S (as Lambda's poller keeps
+        its shard list rather than asking on every read)."""
+        now = time.monotonic()
+        if self._shard_ids is None or now - self._shards_read_at > self.SHARDS_REFRESH_S:
+            description = self._streams.describe_stream(StreamArn=self._source.stream_arn)["StreamDescription"]
+            self._shard_ids = [shard["ShardId"] for shard in description.get("Shards", [])]
+            self._shards_read_at = now
+        return self._shard_ids
 
     def _iterator(self, shard: str) -> str:
+        """Where to read next: the iterator the last read handed back, or one made from the
+        checkpoint (at the start, and after a failed batch)."""
+        kept = self._iterators.pop(shard, None)
+        if kept is not None:
+            return kept
         arguments: dict[str, Any] = {"StreamArn": self._source.stream_arn, "ShardId": shard}
         done = self._checkpoints.get(shard)
         if done is not None:
@@ -241,7 +268,10 @@ class StreamPoller(threading.Thread):
         response = self._streams.get_records(ShardIterator=self._iterator(shard), Limit=self._source.batch_size)
         self._checkpoints.setdefault(shard, None)
         batch = [stream_record(record, self._source.stream_arn) for record in response.get("Records", [])]
+        following = response.get("NextShardIterator")
         if not batch:
+            if following:
+                self._iterators[shard] = following
             return False
         result = self._function.invoke({"Records": batch})
         if result.stopped:
@@ -255,6 +285,8 @@ class StreamPoller(threading.Thread):
         if done != batch[-1]["dynamodb"]["SequenceNumber"]:
             log.warning("%s: stream records failed; retrying from the first", self._function.spec.logical_id)
             raise _BatchFailed
+        if following:
+            self._iterators[shard] = following
         return True
 
 

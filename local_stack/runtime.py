@@ -106,11 +106,18 @@ class _Worker:
         )
         child_end.close()
         self.connection = Connection(parent_end.detach())
+        self._stopping = threading.Lock()
+        self._stopped = False
 
     def alive(self) -> bool:
         return self.process.poll() is None
 
     def stop(self) -> None:
+        """Kills the worker; safe to call from two threads at once (a stop and a timed-out call)."""
+        with self._stopping:
+            if self._stopped:
+                return
+            self._stopped = True
         if self.alive():
             self.process.kill()
         try:

@@ -17,7 +17,7 @@ import boto3
 import requests
 from botocore.config import Config
 
-from .emulator import EmbeddedEmulator
+from .emulator import EVENT_SOURCE_AGENT, EmbeddedEmulator
 from .functions import FunctionSpec, function_specs
 from .gateway import GatewayServer
 from .persistence import EmulatorState, Snapshot, return_in_flight_messages
@@ -158,7 +158,8 @@ class LocalStack:
                 log.info("%d message(s) in flight at the last stop return within %ds", moved, within_s)
         # One client for every poller thread: a pool as large as they are many (urllib3 warns and
         # drops connections past its default of 10).
-        sqs = self.session().client("sqs", endpoint_url=self.endpoint_url, config=Config(max_pool_connections=64))
+        pollers_config = Config(max_pool_connections=64, user_agent_extra=EVENT_SOURCE_AGENT)
+        sqs = self.session().client("sqs", endpoint_url=self.endpoint_url, config=pollers_config)
         if self.config.visibility_timeout_s is not None:
             self._shorten_visibility(sqs, stack)
         for spec in self.functions:
@@ -178,7 +179,7 @@ class LocalStack:
                     )
                     poller.start()
                     self._sqs_pollers.append(poller)
-        streams = self.session().client("dynamodbstreams", endpoint_url=self.endpoint_url)
+        streams = self.session().client("dynamodbstreams", endpoint_url=self.endpoint_url, config=pollers_config)
         saved_checkpoints = self.restored.stream_checkpoints if self.restored else {}
         for spec in self.functions:
             for stream_source in spec.stream_sources:

@@ -12,6 +12,7 @@ file ids that are the same for the same run, so even a second execution overwrit
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
@@ -35,6 +36,8 @@ from imgtasks.services.lifecycle import TaskLifecycle
 from . import imaging
 
 IDEMPOTENCY_KEY = "[task_id, run]"
+# Progress is written at most this often (the claim already shows the task running).
+PROGRESS_INTERVAL_S = 1.0
 
 
 def output_file_id(task: Task, name: str) -> str:
@@ -102,8 +105,17 @@ class TaskRunner:
         spec = resolve(ProcessSpec.model_validate(task.spec))
         data = self._store.get(source.bucket, source.key)
 
+        started = time.monotonic()
+        last_report = started
+
         def progress(percent: int) -> None:
-            self._lifecycle.progress(task, percent)
+            # Only for a task long enough to watch: a write per step would cost a quick task
+            # more than its pixels do.
+            nonlocal last_report
+            now = time.monotonic()
+            if now - last_report >= PROGRESS_INTERVAL_S:
+                last_report = now
+                self._lifecycle.progress(task, percent)
 
         rendering = imaging.render(data, spec, self._limits, progress)
         outputs = [self._store_output(task, source, rendered) for rendered in rendering.outputs]

@@ -40,7 +40,7 @@ class TaskService:
 
     # ------------------------------------------------------------ create
     def create(self, owner_id: str, request: CreateProcessTasks | CreateInferTasks) -> list[Task]:
-        """One task per file id: one BatchGetItem for the files, one transaction for the tasks."""
+        """One task per file id: one BatchGetItem for the files, BatchWriteItem for the tasks."""
         spec = self._validated_spec(request)
         sources = self._owned_sources(owner_id, request.file_ids)
         created = [self._task(owner_id, TaskType(request.type), record, spec) for record in sources]
