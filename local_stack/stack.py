@@ -11,7 +11,6 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
 import requests
@@ -24,6 +23,7 @@ from .persistence import EmulatorState, Snapshot, return_in_flight_messages
 from .pollers import SqsPoller, StreamPoller
 from .provision import Provisioned, Provisioner
 from .runtime import FunctionPool, LambdaPython, this_python
+from .session import emulator_session
 from .template import REGION, Stack, load_template
 
 log = logging.getLogger("local_stack")
@@ -255,20 +255,6 @@ class LocalStack:
             self.state.stop()
         if self.emulator is not None:
             self.emulator.stop()
-
-
-def emulator_session(endpoint_url: str) -> boto3.session.Session:
-    """A boto3 session for the emulator at endpoint_url, made by localstack-client, whose sessions
-    point every client at one emulator whichever it is (moto's server or LocalStack)."""
-    from localstack_client.session import Session
-
-    parts = urlsplit(endpoint_url)
-    return Session(
-        aws_access_key_id="test",
-        aws_secret_access_key="test",  # noqa: S106 - the emulator takes any key
-        region_name=REGION,
-        localstack_host=parts.netloc,
-    )
 
 
 def sam_environment(functions: list[FunctionSpec], endpoint_url: str) -> dict[str, dict[str, str]]:

@@ -17,9 +17,10 @@ from pathlib import Path
 import boto3
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "layers" / "common"))
+sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common")]
 
 from imgtasks.adapters.model_registry import publish  # noqa: E402
+from local_stack.session import emulator_session  # noqa: E402
 
 
 def main() -> int:
@@ -41,8 +42,10 @@ def main() -> int:
             )
         outputs = json.loads(args.outputs.read_text())
         bucket, endpoint = outputs["ModelsBucketName"], endpoint or outputs["EndpointUrl"]
-    session = boto3.session.Session(region_name="us-east-1") if endpoint else boto3.session.Session()
-    manifest = publish(session.client("s3", endpoint_url=endpoint), bucket, args.directory)
+    # An emulator (the local stack's or another) gets a localstack-client session, which points
+    # every client at it; AWS gets the default credential chain.
+    s3 = emulator_session(endpoint).client("s3") if endpoint else boto3.client("s3")
+    manifest = publish(s3, bucket, args.directory)
     print(
         f"published {manifest.id} version {manifest.version} ({manifest.task}) to s3://{bucket}/{manifest.weights_key}"
     )

@@ -8,15 +8,16 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import requests
 
+from local_stack.session import emulator_session
 from tests.e2e.client import Client
 from tests.helpers import ROOT, image_bytes
 from tests.ports import free_port
@@ -32,13 +33,24 @@ class RunningStack:
         return self.outputs["ApiUrl"]
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.outputs["EndpointUrl"], region_name="us-east-1")
+        return emulator_session(self.outputs["EndpointUrl"]).client(service)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
 
+# `make test-localstack` runs this suite against LocalStack at this endpoint instead of the
+# embedded emulator; each stack then gets a name of its own there.
+EXTERNAL_ENDPOINT = os.environ.get("IMGTASKS_E2E_ENDPOINT")
+needs_embedded_emulator = pytest.mark.skipif(
+    EXTERNAL_ENDPOINT is not None, reason="about the embedded emulator (its port, its state across restarts)"
+)
+
+
 def stack_command(state_dir: Path, *extra: str, emulator_port: int = 0, api_port: int = 0) -> list[str]:
+    if EXTERNAL_ENDPOINT:
+        stack_name = f"e2e-{uuid.uuid4().hex[:8]}"
+        extra = ("--endpoint", EXTERNAL_ENDPOINT, "--stack-name", stack_name, *extra)
     return [
         sys.executable,
         "-m",

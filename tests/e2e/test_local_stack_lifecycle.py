@@ -19,6 +19,7 @@ from tests.e2e.client import Client
 from tests.e2e.conftest import (
     RunningStack,
     descendants,
+    needs_embedded_emulator,
     slow_task,
     stack_command,
     stack_environment,
@@ -83,6 +84,7 @@ def test_workers_do_not_outlive_a_stack_killed_with_sigkill(tmp_path: Path) -> N
     assert not wait_gone(workers, 3), "workers outlived the stack"
 
 
+@needs_embedded_emulator
 @pytest.mark.parametrize(("option", "role"), [("--api-port", "the API"), ("--emulator-port", "the AWS emulator")])
 def test_a_busy_port_is_a_one_line_error_naming_it_and_the_option(tmp_path: Path, option: str, role: str) -> None:
     with socket.socket() as taken:
@@ -139,6 +141,7 @@ def restart(tmp_path: Path, process: Any, ports: dict[str, int], *extra: str) ->
     return start_stack(tmp_path, *extra, **ports)
 
 
+@needs_embedded_emulator
 def test_users_files_tasks_and_objects_survive_a_restart_and_fresh_starts_empty(tmp_path: Path) -> None:
     ports = {"emulator_port": free_port(), "api_port": free_port()}
     process, stack = start_stack(tmp_path, **ports)
@@ -168,6 +171,7 @@ def test_users_files_tasks_and_objects_survive_a_restart_and_fresh_starts_empty(
         stop_stack(process)
 
 
+@needs_embedded_emulator
 @pytest.mark.parametrize("how", ["sigterm", "sigkill"])
 def test_tasks_in_flight_at_a_stop_finish_after_the_restart(tmp_path: Path, how: str) -> None:
     ports = {"emulator_port": free_port(), "api_port": free_port()}

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 import requests
 from moto.server import ThreadedMotoServer
@@ -14,6 +13,7 @@ from moto.server import ThreadedMotoServer
 from imgtasks.adapters import aws
 from local_stack.functions import FunctionSpec, function_specs
 from local_stack.provision import Provisioned, Provisioner
+from local_stack.session import emulator_session
 from local_stack.template import Stack, load_template
 from tests.helpers import TEMPLATE
 from tests.ports import free_port
@@ -30,7 +30,7 @@ class Emulated:
         return self.provisioned.outputs
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1")
+        return emulator_session(self.endpoint).client(service)
 
     def use_environment_of(self, logical_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("AWS_ENDPOINT_URL", self.endpoint)
@@ -51,7 +51,7 @@ def emulated(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulated]:
     requests.post(f"{endpoint}/moto-api/reset", timeout=10)
     try:
         stack = Stack(load_template(TEMPLATE), "imgtasks-it")
-        provisioned = Provisioner(stack, boto3.session.Session(), endpoint).run()
+        provisioned = Provisioner(stack, emulator_session(endpoint), endpoint).run()
         functions = {spec.logical_id: spec for spec in function_specs(stack, TEMPLATE.parent)}
         yield Emulated(endpoint, provisioned, functions)
     finally:
