@@ -203,3 +203,41 @@ def test_each_function_has_the_rights_its_code_paths_use_and_no_more() -> None:
     # The dead-letter functions only write the table.
     for name in ("DeadLetterFunction", "DeadUploadFunction"):
         assert [next(iter(p)) for p in functions[name]["Policies"]] == ["DynamoDBCrudPolicy"]
+
+
+def test_the_emulator_endpoint_variable_is_left_out_unless_the_parameter_sets_it() -> None:
+    def environment(parameters: dict[str, str]) -> dict[str, str]:
+        stack = Stack(load_template(TEMPLATE), "demo", parameters)
+        for logical_id in stack.resources:
+            stack.physical[logical_id] = PhysicalResource(
+                ref=logical_id, attributes={"Arn": "arn", "QueueName": "q", "StreamArn": "stream"}
+            )
+        return next(
+            spec for spec in function_specs(stack, TEMPLATE.parent) if spec.logical_id == "ApiFunction"
+        ).environment
+
+    assert "AWS_ENDPOINT_URL" not in environment({})
+    assert environment({"EmulatorEndpointUrl": "http://127.0.0.1:4566"})["AWS_ENDPOINT_URL"] == "http://127.0.0.1:4566"
+
+
+def test_calls_are_named_by_service_and_operation_and_reads_leave_the_state_alone() -> None:
+    from local_stack.emulator import changes_state, describe_call
+
+    signed = "AWS4-HMAC-SHA256 Credential=test/20261123/us-east-1/dynamodb/aws4_request, SignedHeaders=host"
+    put = {"HTTP_AUTHORIZATION": signed, "HTTP_X_AMZ_TARGET": "DynamoDB_20120810.PutItem", "REQUEST_METHOD": "POST"}
+    get = {**put, "HTTP_X_AMZ_TARGET": "DynamoDB_20120810.GetItem"}
+    presigned = {
+        "QUERY_STRING": "X-Amz-Credential=test%2F20261123%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature=x",
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/bucket/results/a.jpg",
+    }
+    browser_post = {"REQUEST_METHOD": "POST", "PATH_INFO": "/bucket"}
+    assert describe_call(put) == ("dynamodb", "PutItem")
+    assert describe_call(presigned) == ("s3", "GET object")
+    assert describe_call(browser_post) == ("s3", "POST bucket")
+    assert changes_state("dynamodb", "PutItem", "POST") is True
+    assert changes_state("dynamodb", "GetItem", "POST") is False
+    assert changes_state(*describe_call(get), "POST") is False
+    assert changes_state("s3", "GET object", "GET") is False
+    assert changes_state("s3", "POST bucket", "POST") is True
+    assert changes_state("sqs", "ReceiveMessage", "POST") is None  # only its answer tells
