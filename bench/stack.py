@@ -24,6 +24,7 @@ import io
 import json
 import logging
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -72,6 +73,11 @@ if __name__ == "__main__":
         pool.map(work, shares)
     print(len(paths) / (time.perf_counter() - started))
 """
+
+
+def _cpu_seconds(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -188,6 +194,7 @@ class Bench:
         if app is None:
             raise RuntimeError("the calls are counted by the embedded emulator")
         app.take_calls()
+        cpu_before = _cpu_seconds(resource.RUSAGE_SELF)
         chunks = [
             [file_ids[(start + i) % len(file_ids)] for i in range(min(50, self.tasks - start))]
             for start in range(0, self.tasks, 50)
@@ -196,12 +203,14 @@ class Bench:
             created = [task_id for _, ids in submitters.map(self.create, chunks) for task_id in ids]
         finished = self.wait_all_done(set(created))
         calls = app.take_calls()
+        stack_cpu = _cpu_seconds(resource.RUSAGE_SELF) - cpu_before
         created_at = [parse_time(task["created_at"]) for task in finished]
         completed_at = [parse_time(task["completed_at"]) for task in finished]
         return {
             "seconds": max(completed_at) - min(created_at),
             "submit_to_done": [done - made for made, done in zip(created_at, completed_at, strict=True)],
             "calls": calls,
+            "stack_cpu_s": stack_cpu,
         }
 
     def engine_rate(self, processes: int, count: int) -> float:
@@ -249,8 +258,12 @@ def main() -> None:
         file_ids = bench.upload_corpus(20)
         timings = bench.latency(file_ids, args.latency_rounds)
         run = bench.throughput(file_ids)
+        total_tasks = args.tasks + args.latency_rounds * 51
     finally:
         bench.stop()
+    state = bench.stack.state
+    snapshots = (state.saves, state.last_save_s) if state else (0, 0.0)
+    workers_cpu = _cpu_seconds(resource.RUSAGE_CHILDREN)  # every worker of the run, reaped at the stop
     engine = bench.engine_rate(args.concurrency, args.tasks)
     stack_rate = args.tasks / run["seconds"]
     python = bench.stack.config.python
@@ -271,6 +284,12 @@ def main() -> None:
         "",
         f"submit to done: p50 {statistics.median(run['submit_to_done']):.2f} s, "
         f"p95 {percentile(run['submit_to_done'], 0.95):.2f} s",
+        f"CPU per task: the stack's own process (emulator, pollers, gateway) "
+        f"{run['stack_cpu_s'] / args.tasks * 1000:.0f} ms in the {args.tasks}-task run; "
+        f"the function workers {workers_cpu / total_tasks * 1000:.0f} ms (whole run, {total_tasks} tasks); "
+        f"the engine alone {1000 * args.concurrency / engine:.0f} ms",
+        f"state snapshots: {snapshots[0]} in the whole run, the last took {snapshots[1] * 1000:.0f} ms "
+        f"(the emulator waits meanwhile)",
         "",
         f"AWS calls of the {args.tasks}-task run, counted at the emulator:",
         *calls_table(run["calls"], args.tasks),
