@@ -195,3 +195,25 @@ def test_delete_file_and_openapi_and_docs(stack: Any) -> None:
     docs = requests.get(f"{stack.api}/docs", timeout=10)
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
+
+
+def test_bytes_over_the_announced_size_never_make_a_ready_file(stack: Any) -> None:
+    """S3 (and LocalStack) enforce the presigned policy's content-length-range and refuse the POST;
+    moto does not, and the upload function's inspection rejects the file. Either way, no task runs
+    on it."""
+    client = Client(stack.api)
+    client.sign_up()
+    data = image_bytes((320, 200), fmt="PNG")
+    started = client.request(
+        "POST", "/files", json={"filename": "small.png", "content_type": "image/png", "size": 100}
+    ).json()
+    posted = presigned_post(started, data, filename="small.png")
+    if posted.status_code == 400:  # the policy enforced at the door
+        assert "EntityTooLarge" in posted.text, posted.text
+        time.sleep(2)
+        assert client.request("GET", f"/files/{started['file']['id']}").json()["status"] == "pending"
+    else:
+        assert posted.status_code in (200, 204), posted.text
+        file = wait_for_file(client, started["file"]["id"])
+        assert file["status"] == "rejected", file
+        assert "more than the 100 bytes announced" in file["error"]
