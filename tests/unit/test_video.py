@@ -161,3 +161,41 @@ def test_timing_refuses_what_cannot_play() -> None:
     for wrong in ({"fps": 0}, {"speed": -1}, {"start_s": 2.0, "end_s": 1.0}):
         with pytest.raises(ValueError):
             Timing(**wrong)  # type: ignore[arg-type]
+
+
+def moving_frames(count: int, size: tuple[int, int] = (240, 136)) -> list[av.VideoFrame]:
+    width, height = size
+    frames = []
+    for index in range(count):
+        image = np.zeros((height, width, 3), np.uint8)
+        image[:, :, 0] = np.linspace(0, 255, width, dtype=np.uint8)[None, :]
+        image[:, :, 2] = np.linspace(255, 0, height, dtype=np.uint8)[:, None]
+        image[30:70, index * 6 : index * 6 + 40] = (250, 250, 40)
+        frames.append(av.VideoFrame.from_ndarray(image, format="rgb24"))
+    return frames
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    error = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float(10 * np.log10(255**2 / error))
+
+
+@pytest.mark.parametrize("dither", ["bayer", "floyd_steinberg", "none"])
+def test_a_gif_has_every_frame_its_delays_one_palette_and_loops(dither: str) -> None:
+    from PIL import Image
+
+    from imgtasks_process.video.gif import encode_gif
+
+    frames = moving_frames(20)
+    durations = frame_durations_ms(20, 15)
+    data = encode_gif(frames, durations, dither=dither)  # type: ignore[arg-type]
+    with Image.open(io.BytesIO(data)) as gif:
+        assert (gif.format, gif.n_frames, gif.info.get("loop")) == ("GIF", 20, 0)
+        shown = []
+        for index in range(gif.n_frames):
+            gif.seek(index)
+            shown.append(gif.info["duration"])
+            if index in (0, 10, 19):
+                quality = psnr(np.asarray(gif.convert("RGB")), frames[index].to_ndarray(format="rgb24"))
+                assert quality > 28, (dither, index, quality)
+    assert shown == durations
