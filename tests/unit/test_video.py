@@ -7,6 +7,7 @@ import io
 import wave
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -199,3 +200,59 @@ def test_a_gif_has_every_frame_its_delays_one_palette_and_loops(dither: str) -> 
                 quality = psnr(np.asarray(gif.convert("RGB")), frames[index].to_ndarray(format="rgb24"))
                 assert quality > 28, (dither, index, quality)
     assert shown == durations
+
+
+def operations(*ops: dict[str, object]) -> list[Any]:
+    from imgtasks.domain.specs import ProcessSpec
+
+    return list(ProcessSpec.model_validate({"operations": list(ops)}).operations or [])
+
+
+def shown_indices(animation: Any) -> list[int]:
+    indices = []
+    for image in animation.images:
+        frame = av.VideoFrame.from_image(image.convert("RGB"))
+        indices.append(read_index(frame))
+    return indices
+
+
+def test_picked_frames_go_through_the_operations_at_output_size(clip: Path) -> None:
+    from imgtasks_process.video.render import render_animation
+
+    animation = render_animation(
+        clip,
+        Timing(start_s=1.0, end_s=2.0, fps=10),
+        operations({"op": "grayscale"}),
+        max_frames=100,
+        max_pixel_frames=10_000_000,
+    )
+    assert shown_indices(animation) == list(range(30, 60, 3))
+    assert {image.mode for image in animation.images} == {"L"}
+    assert sum(animation.durations_ms) == 1000
+
+
+def test_a_frame_shown_twice_in_a_row_is_kept_once_with_the_longer_delay(clip: Path) -> None:
+    from imgtasks_process.video.render import render_animation
+
+    animation = render_animation(
+        clip, Timing(start_s=0.0, end_s=0.1, fps=50), [], max_frames=100, max_pixel_frames=10_000_000
+    )
+    assert shown_indices(animation) == [0, 1, 2]
+    assert animation.durations_ms == [20, 40, 40]
+
+
+def test_a_portrait_phone_clip_comes_out_upright(tmp_path: Path) -> None:
+    from imgtasks_process.video.render import render_animation
+
+    portrait = make_clip(tmp_path / "portrait.mp4", frames=10, size=(320, 240), rotation=90)
+    animation = render_animation(portrait, Timing(fps=10), [], max_frames=100, max_pixel_frames=10_000_000)
+    assert {image.size for image in animation.images} == {(240, 320)}
+
+
+def test_limits_on_frames_and_pixels_stop_the_work(clip: Path) -> None:
+    from imgtasks_process.video.render import TooManyFrames, render_animation
+
+    with pytest.raises(TooManyFrames, match="frames; the limit is 10"):
+        render_animation(clip, Timing(fps=15), [], max_frames=10, max_pixel_frames=10**9)
+    with pytest.raises(TooManyFrames, match="pixels x frames"):
+        render_animation(clip, Timing(fps=15), [], max_frames=1000, max_pixel_frames=320 * 240 * 5)
