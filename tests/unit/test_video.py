@@ -256,3 +256,33 @@ def test_limits_on_frames_and_pixels_stop_the_work(clip: Path) -> None:
         render_animation(clip, Timing(fps=15), [], max_frames=10, max_pixel_frames=10**9)
     with pytest.raises(TooManyFrames, match="pixels x frames"):
         render_animation(clip, Timing(fps=15), [], max_frames=1000, max_pixel_frames=320 * 240 * 5)
+
+
+@pytest.mark.parametrize(
+    ("kind", "codec", "container"),
+    [("mp4", "h264", "mov"), ("webm", "vp9", "matroska"), ("webm-av1", "av1", "matroska")],
+)
+def test_an_animation_becomes_a_clip_with_its_frames_and_timing(
+    tmp_path: Path, kind: str, codec: str, container: str
+) -> None:
+    from imgtasks_process.video.clips import encode_clip
+
+    images = [frame.to_image() for frame in moving_frames(12, size=(241, 137))]
+    data = encode_clip(images, [100] * 12, kind=kind, quality="high")
+    path = tmp_path / f"out.{kind}"
+    path.write_bytes(data)
+    info = probe(path)
+    assert (info.container, info.codec, info.width, info.height) == (container, codec, 240, 136)
+    assert info.duration_s == pytest.approx(1.2, abs=0.11)
+    with av.open(str(path)) as opened:
+        assert sum(1 for _ in opened.decode(video=0)) == 12
+
+
+def test_quality_words_and_numbers_map_onto_the_encoders_scale() -> None:
+    from imgtasks_process.video.clips import FORMATS, crf
+
+    x264 = FORMATS["mp4"]
+    assert crf(x264, 100) == 16 and crf(x264, 1) == 40
+    assert crf(x264, "high") < crf(x264, "medium") < crf(x264, "low")
+    with pytest.raises(ValueError):
+        crf(x264, 0)

@@ -40,7 +40,7 @@ def probe(source: str | Path | BinaryIO) -> VideoInfo:
             kind = "audio only" if container.streams.audio else "no video stream"
             raise NotAVideo(f"the file has {kind}: there is no picture to turn into frames")
         stream = container.streams.video[0]
-        codec = stream.codec_context.name
+        codec = stream.codec_context.codec.canonical_name  # "av1", not the decoder ("libdav1d")
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         fps = float(rate) if rate else 0.0
         if stream.duration is not None and stream.time_base is not None:
