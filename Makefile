@@ -11,7 +11,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test test-localstack install lambda-python lint format typecheck validate checkov build unit integration e2e bench bench-models bench-coldstart bench-stack train-models publish-model clean
+.PHONY: run test test-localstack install lambda-python lint format typecheck validate checkov build unit integration e2e bench bench-models bench-coldstart bench-stack bench-video train-models publish-model clean
 
 $(VENV)/.installed: requirements/runtime.txt requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -99,6 +99,12 @@ bench-coldstart: $(VENV)/.installed lambda-python
 # The local stack end to end: POST /tasks latency, tasks/s against the engine, AWS calls per task.
 bench-stack: $(VENV)/.installed lambda-python
 	$(PY) bench/stack.py
+
+# Video to GIF/MP4: the engine against the ffmpeg command (Debian's package, installed here).
+bench-video: $(VENV)/.installed
+	command -v ffmpeg >/dev/null || (apt-get update -qq && apt-get install -y -qq ffmpeg) || \
+		(echo "make bench-video needs the ffmpeg command: apt-get install ffmpeg" && exit 2)
+	$(PY) bench/video.py
 
 bench-models: $(VENV)/.installed
 	$(PY) bench/models.py

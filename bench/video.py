@@ -1,0 +1,234 @@
+"""Video to animation: the engine (imgtasks_process.video) against the `ffmpeg` command, in one run,
+each job on one core (taskset -c 0) in a process of its own.
+
+    make bench-video      (or: .venv/bin/python bench/video.py)
+
+Makes its own clips with PyAV: 10 s of 1920x1080 and of 1280x720 H.264 at 30 fps, with motion and
+gradients. For each: a GIF 480 px wide at 15 fps with bayer dither, by the engine and by ffmpeg's
+palettegen/paletteuse recipe, and an MP4 of the same frames (libx264, preset medium, same CRF) by
+both. Reports time, output bytes, peak memory (the job's max RSS) and quality (PSNR and SSIM of
+the output frames against the source frames at output size, LANCZOS). Targets: GIF time <= 1.2x
+ffmpeg's, bytes within 10%, SSIM no worse by more than 0.01, peak memory under 300 MB for 1080p.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "layers" / "common"), str(ROOT / "functions" / "process")]
+
+import av  # noqa: E402
+from PIL import Image  # noqa: E402
+
+WIDTH = 480
+FPS = 15
+CRF = 23  # the engine's "medium" for H.264 at quality 60 is close to this; both get the same number
+
+
+# ------------------------------------------------------------------ clips
+def make_clip(path: Path, size: tuple[int, int], seconds: int = 10, fps: int = 30) -> None:
+    width, height = size
+    x = np.linspace(0, 1, width, dtype=np.float32)[None, :]
+    y = np.linspace(0, 1, height, dtype=np.float32)[:, None]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"crf": "18", "preset": "veryfast"}
+        for index in range(seconds * fps):
+            t = index / fps
+            red = 0.5 + 0.5 * np.sin(6 * x + t)
+            green = 0.5 + 0.5 * np.cos(5 * y - 0.7 * t)
+            blue = 0.5 + 0.5 * np.sin(9 * (x + y) + 1.3 * t)
+            image = (np.stack([red + 0 * y, green + 0 * x, blue], axis=-1) * 255).astype(np.uint8)
+            cx, cy = int((0.1 + 0.8 * (t / seconds)) * width), int(height / 2 + height / 4 * np.sin(t))
+            radius = height // 8
+            image[max(0, cy - radius) : cy + radius, max(0, cx - radius) : cx + radius] = (240, 240, 30)
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts, frame.time_base = index, Fraction(1, fps)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+
+
+# ------------------------------------------------------------------ the jobs (each in its own process)
+def engine_job(kind: str, source: str, output: str) -> None:
+    from imgtasks.domain.specs import ProcessSpec
+    from imgtasks_process.video.clips import encode_clip
+    from imgtasks_process.video.gif import encode_gif
+    from imgtasks_process.video.render import render_animation
+    from imgtasks_process.video.timeline import Timing
+
+    operations = ProcessSpec.model_validate({"operations": [{"op": "resize", "width": WIDTH}]}).operations or []
+    animation = render_animation(source, Timing(fps=FPS), operations, max_frames=10_000, max_pixel_frames=10**12)
+    if kind == "gif":
+        frames = [av.VideoFrame.from_image(image.convert("RGB")) for image in animation.images]
+        data = encode_gif(frames, animation.durations_ms, dither="bayer", bayer_scale=2)
+    else:
+        data = encode_clip(animation.images, animation.durations_ms, kind="mp4", quality=_quality_for_crf(CRF))
+    Path(output).write_bytes(data)
+
+
+def _quality_for_crf(crf: int) -> int:
+    from imgtasks_process.video.clips import FORMATS
+    from imgtasks_process.video.clips import crf as crf_of
+
+    return min(range(1, 101), key=lambda quality: abs(crf_of(FORMATS["mp4"], quality) - crf))
+
+
+def ffmpeg_command(kind: str, source: str, output: str) -> list[str]:
+    scale = f"fps={FPS},scale={WIDTH}:-2:flags=lanczos"
+    if kind == "gif":
+        palette = "palettegen=stats_mode=full"
+        use = "paletteuse=dither=bayer:bayer_scale=2:diff_mode=rectangle"
+        graph = f"{scale},split[a][b];[a]{palette}[p];[b][p]{use}"
+        return ["ffmpeg", "-v", "error", "-threads", "1", "-i", source, "-vf", graph, "-y", output]
+    return [
+        "ffmpeg", "-v", "error", "-threads", "1", "-i", source, "-vf", scale,
+        "-c:v", "libx264", "-preset", "medium", "-crf", str(CRF), "-pix_fmt", "yuv420p", "-an", "-y", output,
+    ]  # fmt: skip
+
+
+def timed(command: list[str]) -> tuple[float, float]:
+    """Seconds and peak RSS (MB) of the command, pinned to one core, measured from a wrapper."""
+    wrapper = (
+        "import resource, subprocess, sys, time\n"
+        "started = time.perf_counter()\n"
+        "subprocess.run(sys.argv[1:], check=True)\n"
+        "print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)\n"
+    )
+    pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
+    ran = subprocess.run([sys.executable, "-c", wrapper, *pin, *command], capture_output=True, text=True, check=True)
+    seconds, megabytes = ran.stdout.split()
+    return float(seconds), float(megabytes)
+
+
+# ------------------------------------------------------------------ quality
+def reference_frames(source: Path) -> list[np.ndarray]:
+    from imgtasks_process.video.timeline import NearestFrames, Timing, target_times
+
+    frames: list[np.ndarray] = []
+    with av.open(str(source)) as container:
+        stream = container.streams.video[0]
+        nearest = NearestFrames(target_times(Timing(fps=FPS), float(stream.duration * stream.time_base)))
+        held = None
+        for frame in container.decode(stream):
+            if held is not None:
+                frames += [held[1]] * nearest.serves(held[0], float(frame.time))
+            image = frame.to_image()
+            height = round(image.height * WIDTH / image.width / 2) * 2
+            held = (float(frame.time), np.asarray(image.resize((WIDTH, height), Image.Resampling.LANCZOS)))
+        if held is not None:
+            frames += [held[1]] * nearest.serves(held[0], None)
+    return frames
+
+
+def output_frames(path: Path) -> list[np.ndarray]:
+    if path.suffix == ".gif":
+        frames = []
+        with Image.open(path) as gif:
+            for index in range(gif.n_frames):
+                gif.seek(index)
+                frames.append(np.asarray(gif.convert("RGB")))
+        return frames
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+
+
+def luma(image: np.ndarray) -> np.ndarray:
+    return image[..., :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+
+
+def ssim(a: np.ndarray, b: np.ndarray, window: int = 8) -> float:
+    """Mean SSIM on luma over non-overlapping 8x8 windows (the constants of Wang et al., 2004)."""
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    height, width = (min(a.shape[0], b.shape[0]) // window) * window, (min(a.shape[1], b.shape[1]) // window) * window
+    x = luma(a)[:height, :width].reshape(height // window, window, width // window, window)
+    y = luma(b)[:height, :width].reshape(height // window, window, width // window, window)
+    mx, my = x.mean(axis=(1, 3)), y.mean(axis=(1, 3))
+    vx, vy = x.var(axis=(1, 3)), y.var(axis=(1, 3))
+    cov = ((x - mx[:, None, :, None]) * (y - my[:, None, :, None])).mean(axis=(1, 3))
+    return float((((2 * mx * my + c1) * (2 * cov + c2)) / ((mx**2 + my**2 + c1) * (vx + vy + c2))).mean())
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    height, width = min(a.shape[0], b.shape[0]), min(a.shape[1], b.shape[1])
+    error = np.mean((a[:height, :width, :3].astype(np.float64) - b[:height, :width, :3].astype(np.float64)) ** 2)
+    return float(10 * np.log10(255**2 / max(error, 1e-9)))
+
+
+def quality(reference: list[np.ndarray], path: Path) -> tuple[float, float, int]:
+    frames = output_frames(path)
+    pairs = list(zip(reference, frames, strict=False))[:: max(1, len(frames) // 30)]  # 30 frames spread out
+    return (
+        sum(psnr(r, f) for r, f in pairs) / len(pairs),
+        sum(ssim(r, f) for r, f in pairs) / len(pairs),
+        len(frames),
+    )
+
+
+# ------------------------------------------------------------------ the run
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("_job", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args._job:  # a job in its own process: engine <gif|mp4> <source> <output>
+        engine_job(*args._job[1:])
+        return 0
+    if shutil.which("ffmpeg") is None:
+        print("bench/video.py needs the ffmpeg command (Debian: apt-get install ffmpeg; make bench-video does)")
+        return 2
+    version = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True, check=True).stdout.split("\n")[0]
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        for label, size in (("1080p", (1920, 1080)), ("720p", (1280, 720))):
+            source = folder / f"{label}.mp4"
+            make_clip(source, size)
+            reference = reference_frames(source)
+            for kind in ("gif", "mp4"):
+                for who in ("engine", "ffmpeg"):
+                    output = folder / f"{label}-{who}.{kind}"
+                    if who == "engine":
+                        command = [sys.executable, __file__, "job", kind, str(source), str(output)]
+                    else:
+                        command = ffmpeg_command(kind, str(source), str(output))
+                    seconds, megabytes = timed(command)
+                    score_psnr, score_ssim, frames = quality(reference, output)
+                    rows.append(
+                        {
+                            "clip": label, "output": kind, "by": who, "seconds": seconds,
+                            "bytes": output.stat().st_size, "peak_mb": megabytes,
+                            "psnr": score_psnr, "ssim": score_ssim, "frames": frames,
+                        }
+                    )  # fmt: skip
+    print(f"\n{version}; one core each (taskset -c 0); {WIDTH} px wide, {FPS} fps; PyAV {av.__version__}")
+    header = ("clip", "out", "by", "s", "x ff", "KB", "x ff", "MB", "PSNR", "SSIM", "frames")
+    widths = (-7, -5, -8, 7, 7, 8, 7, 7, 7, 7, 7)
+    print("".join(f"{name:<{-w}}" if w < 0 else f"{name:>{w}}" for name, w in zip(header, widths, strict=True)))
+    print("-" * 78)
+    for row in rows:
+        ffmpeg = next(r for r in rows if (r["clip"], r["output"], r["by"]) == (row["clip"], row["output"], "ffmpeg"))
+        print(
+            f"{row['clip']:<7}{row['output']:<5}{row['by']:<8}{row['seconds']:>7.2f}"
+            f"{row['seconds'] / ffmpeg['seconds']:>7.2f}{row['bytes'] / 1024:>8.0f}"
+            f"{row['bytes'] / ffmpeg['bytes']:>7.2f}"
+            f"{row['peak_mb']:>7.0f}{row['psnr']:>7.2f}{row['ssim']:>7.3f}{row['frames']:>7}"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
