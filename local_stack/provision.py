@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from .template import ACCOUNT_ID, REGION, PhysicalResource, Stack
@@ -34,7 +33,9 @@ def _error_code(error: ClientError) -> str:
 
 
 class Provisioner:
-    def __init__(self, stack: Stack, session: boto3.session.Session, endpoint_url: str | None) -> None:
+    def __init__(self, stack: Stack, session: Any, endpoint_url: str | None) -> None:
+        """session: a boto3 session, or a localstack-client one (anything whose client(service,
+        endpoint_url=...) makes a boto3 client)."""
         self.stack = stack
         self.endpoint_url = endpoint_url
         self._s3 = session.client("s3", endpoint_url=endpoint_url)

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import boto3
 import requests
 from botocore.config import Config
 
@@ -112,7 +111,8 @@ class LocalStack:
     def sam_env_path(self) -> Path:
         return self.config.state_dir / "sam-env.json"
 
-    def session(self) -> boto3.session.Session:
+    def session(self) -> Any:
+        """A localstack-client session: its clients all reach this stack's emulator."""
         return emulator_session(self.endpoint_url)
 
     def bind_ports(self) -> None:
