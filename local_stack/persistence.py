@@ -210,6 +210,7 @@ class EmulatorState:
 
         buffer = io.BytesIO()
         self._blobs.used = set()
+        self._blobs_folder.mkdir(parents=True, exist_ok=True)  # a stop after a failed start saves too
         started = time.monotonic()
         with self._app.gate.exclusive():
             self._app.changed.clear()
