@@ -114,21 +114,17 @@ def timed(command: list[str]) -> tuple[float, float]:
 
 # ------------------------------------------------------------------ quality
 def reference_frames(source: Path) -> list[np.ndarray]:
-    from imgtasks_process.video.timeline import NearestFrames, Timing, target_times
+    from imgtasks_process.video.timeline import Timing, pick, target_times
 
     frames: list[np.ndarray] = []
     with av.open(str(source)) as container:
         stream = container.streams.video[0]
-        nearest = NearestFrames(target_times(Timing(fps=FPS), float(stream.duration * stream.time_base)))
-        held = None
-        for frame in container.decode(stream):
-            if held is not None:
-                frames += [held[1]] * nearest.serves(held[0], float(frame.time))
+        targets = target_times(Timing(fps=FPS), float(stream.duration * stream.time_base))
+        decoded = ((float(frame.time), frame) for frame in container.decode(stream))
+        for frame, times in pick(decoded, targets):
             image = frame.to_image()
             height = round(image.height * WIDTH / image.width / 2) * 2
-            held = (float(frame.time), np.asarray(image.resize((WIDTH, height), Image.Resampling.LANCZOS)))
-        if held is not None:
-            frames += [held[1]] * nearest.serves(held[0], None)
+            frames += [np.asarray(image.resize((WIDTH, height), Image.Resampling.LANCZOS))] * times
     return frames
 
 

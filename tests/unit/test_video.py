@@ -15,9 +15,9 @@ import pytest
 
 from imgtasks_process.video.probe import NotAVideo, probe
 from imgtasks_process.video.timeline import (
-    NearestFrames,
     Timing,
     frame_durations_ms,
+    pick,
     playing_order,
     target_times,
 )
@@ -114,17 +114,10 @@ def picked(clip: Path, timing: Timing) -> list[int]:
     with av.open(str(clip)) as container:
         stream = container.streams.video[0]
         duration = float(stream.duration * stream.time_base)
-        nearest = NearestFrames(target_times(timing, duration))
-        chosen: list[int] = []
-        held: tuple[float, int] | None = None
-        for frame in container.decode(stream):
-            if held is not None:
-                chosen += [held[1]] * nearest.serves(held[0], float(frame.time))
-            held = (float(frame.time), read_index(frame))
-            if nearest.done:
-                break
-        if held is not None and not nearest.done:
-            chosen += [held[1]] * nearest.serves(held[0], None)
+        decoded = ((float(frame.time), frame) for frame in container.decode(stream))
+        chosen = [
+            read_index(frame) for frame, times in pick(decoded, target_times(timing, duration)) for _ in range(times)
+        ]
     return [chosen[i] for i in playing_order(len(chosen), reverse=timing.reverse, boomerang=timing.boomerang)]
 
 

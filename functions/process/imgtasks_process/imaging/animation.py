@@ -4,8 +4,10 @@ frame sequence of an animated GIF or WebP. Frames are shared, never copied."""
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import replace
 from itertools import accumulate
+from typing import TypeVar
 
 from PIL import Image
 
@@ -13,6 +15,8 @@ from imgtasks.domain.errors import ErrorCode, PermanentTaskError
 from imgtasks.domain.specs import FramesOperation
 
 from .frames import Frames
+
+Duration = TypeVar("Duration", int, float)
 
 # Browsers show a GIF frame of 0 ms (or under 20 ms) for about 100 ms; count it that way.
 DEFAULT_DURATION_MS = 100
@@ -61,7 +65,7 @@ def retime(frames: Frames, op: FramesOperation, max_frames: int) -> Frames:
     if op.boomerang and len(picked) > 2:
         picked = picked + picked[-2:0:-1]
         picked_durations = picked_durations + picked_durations[-2:0:-1]
-    images, merged = _merge_repeats(picked, picked_durations)
+    images, merged = merge_repeats(picked, picked_durations)
     if len(images) > max_frames:
         raise PermanentTaskError(
             ErrorCode.IMAGE_TOO_LARGE, f"the result would have {len(images)} frames; the limit is {max_frames}"
@@ -69,10 +73,10 @@ def retime(frames: Frames, op: FramesOperation, max_frames: int) -> Frames:
     return replace(frames, images=images, durations=[max(MIN_DURATION_MS, round(d)) for d in merged])
 
 
-def _merge_repeats(images: list[Image.Image], durations: list[float]) -> tuple[list[Image.Image], list[float]]:
+def merge_repeats(images: list[Image.Image], durations: Sequence[Duration]) -> tuple[list[Image.Image], list[Duration]]:
     """One frame shown twice in a row is one frame shown for longer (same look, fewer frames)."""
     kept: list[Image.Image] = []
-    kept_durations: list[float] = []
+    kept_durations: list[Duration] = []
     for image, duration in zip(images, durations, strict=True):
         if kept and kept[-1] is image:
             kept_durations[-1] += duration

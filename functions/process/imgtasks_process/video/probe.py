@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 
 class NotAVideo(Exception):
@@ -28,6 +28,15 @@ class VideoInfo:
     rotation: int
 
 
+def stream_duration_s(container: Any, stream: Any) -> float:
+    """The video stream's duration, else the container's (0 when neither says)."""
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return float(container.duration / 1_000_000)
+    return 0.0
+
+
 def probe(source: str | Path | BinaryIO) -> VideoInfo:
     import av
 
@@ -43,12 +52,7 @@ def probe(source: str | Path | BinaryIO) -> VideoInfo:
         codec = stream.codec_context.codec.canonical_name  # "av1", not the decoder ("libdav1d")
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         fps = float(rate) if rate else 0.0
-        if stream.duration is not None and stream.time_base is not None:
-            duration_s = float(stream.duration * stream.time_base)
-        elif container.duration is not None:
-            duration_s = container.duration / 1_000_000
-        else:
-            duration_s = 0.0
+        duration_s = stream_duration_s(container, stream)
         try:
             first = next(container.decode(stream))
         except (StopIteration, av.error.FFmpegError) as error:

@@ -13,8 +13,10 @@ from PIL import Image
 
 from imgtasks.domain.specs import Operation
 
+from ..imaging.animation import merge_repeats
 from ..imaging.operations import apply
-from .timeline import NearestFrames, Timing, frame_durations_ms, playing_order, target_times
+from .probe import stream_duration_s
+from .timeline import Timing, frame_durations_ms, pick, playing_order, target_times
 
 ProgressCallback = Callable[[int], None]
 
@@ -49,25 +51,17 @@ def render_animation(
     with av.open(str(source)) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        if stream.duration is not None:
-            duration_s = float(stream.duration * stream.time_base)
-        else:
-            duration_s = (container.duration or 0) / 1_000_000
+        duration_s = stream_duration_s(container, stream)
         targets = target_times(timing, duration_s)
         if not targets:
             raise ValueError(f"the clip is {duration_s:.2f} s long: nothing at or after start={timing.start_s} s")
         count = len(targets) * (2 if timing.boomerang else 1)
         if count > max_frames:
             raise TooManyFrames(f"the animation would have {count} frames; the limit is {max_frames}")
-        nearest = NearestFrames(targets)
         picked: list[Image.Image] = []
         pixels = 0
-        held: tuple[float, av.VideoFrame] | None = None
-
-        def keep(frame: av.VideoFrame, times: int) -> None:
-            nonlocal pixels
-            if not times:
-                return
+        decoded = ((float(frame.time or 0), frame) for frame in container.decode(stream))
+        for frame, times in pick(decoded, targets):
             image = upright(frame)
             for operation in operations:
                 image = apply(image, operation)
@@ -76,26 +70,6 @@ def render_animation(
                 raise TooManyFrames(f"the animation would pass the limit of {max_pixel_frames} pixels x frames")
             picked.extend([image] * times)
             report(min(90, 10 + 80 * len(picked) // len(targets)))
-
-        for frame in container.decode(stream):
-            if held is not None:
-                keep(held[1], nearest.serves(held[0], float(frame.time or 0)))
-            held = (float(frame.time or 0), frame)
-            if nearest.done:
-                break
-        if held is not None and not nearest.done:
-            keep(held[1], nearest.serves(held[0], None))
     order = playing_order(len(picked), reverse=timing.reverse, boomerang=timing.boomerang)
-    return _merge_repeats([picked[i] for i in order], frame_durations_ms(len(order), timing.fps))
-
-
-def _merge_repeats(images: list[Image.Image], durations: list[int]) -> Animation:
-    merged: list[Image.Image] = []
-    merged_durations: list[int] = []
-    for image, duration in zip(images, durations, strict=True):
-        if merged and merged[-1] is image:
-            merged_durations[-1] += duration
-        else:
-            merged.append(image)
-            merged_durations.append(duration)
-    return Animation(merged, merged_durations)
+    images, durations = merge_repeats([picked[i] for i in order], frame_durations_ms(len(order), timing.fps))
+    return Animation(images, durations)

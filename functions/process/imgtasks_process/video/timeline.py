@@ -9,7 +9,11 @@ then backwards, without showing the turning frames twice."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
 
 # GIF stores frame delays in hundredths of a second.
 GIF_TICK_MS = 10
@@ -66,6 +70,22 @@ class NearestFrames:
             served += 1
             self._next += 1
         return served
+
+
+def pick(frames: Iterable[tuple[float, T]], targets: list[float]) -> Iterator[tuple[T, int]]:
+    """The decoded frames, given in order as (time, frame), that the targets need, each with how
+    many targets it serves. One frame is held back until the next one's time is known; the
+    frames are no longer read once every target is served."""
+    nearest = NearestFrames(targets)
+    held: tuple[float, T] | None = None
+    for time, frame in frames:
+        if held is not None and (count := nearest.serves(held[0], time)):
+            yield held[1], count
+        held = (time, frame)
+        if nearest.done:
+            return
+    if held is not None and (count := nearest.serves(held[0], None)):
+        yield held[1], count
 
 
 def playing_order(count: int, *, reverse: bool, boomerang: bool) -> list[int]:
