@@ -183,8 +183,15 @@ def test_a_duplicate_message_after_done_changes_nothing(api: Any, process: Any, 
     process.send_raw(messages[0]["Body"])
     process.drain()
     again = api.call("GET", f"/tasks/{task_id}").body
-    assert again == first
+    # A presigned URL is signed on each read (its X-Amz-Date moves when a second passes between
+    # the two reads): the task is compared with its URLs cut at the signature.
+    assert unsigned(again) == unsigned(first)
     assert again["attempts"] == 1
+
+
+def unsigned(task: dict[str, Any]) -> dict[str, Any]:
+    outputs = [{**output, "url": output["url"].split("?", 1)[0]} for output in task["result"]["outputs"]]
+    return {**task, "result": {**task["result"], "outputs": outputs}}
 
 
 def test_an_unreadable_message_is_dropped_without_failing_the_batch(api: Any, process: Any) -> None:
