@@ -5,8 +5,9 @@ each job on one core (taskset -c 0) in a process of its own.
 
 Makes its own clips with PyAV: 10 s of 1920x1080 and of 1280x720 H.264 at 30 fps, with motion and
 gradients. For each: a GIF 480 px wide at 15 fps with bayer dither, by the engine and by ffmpeg's
-palettegen/paletteuse recipe, and an MP4 of the same frames (libx264, preset medium, same CRF) by
-both. Reports time, output bytes, peak memory (the job's max RSS) and quality (PSNR and SSIM of
+palettegen/paletteuse recipe (and the same recipe run by PyAV's FFmpeg, `pyav-ff`, which is newer than
+Debian's and maps colours differently), and an MP4 of the same frames (libx264, preset medium, same
+CRF) by both. Reports time, output bytes, peak memory (the job's max RSS) and quality (PSNR and SSIM of
 the output frames against the source frames at output size, LANCZOS). Targets: GIF time <= 1.2x
 ffmpeg's, bytes within 10%, SSIM no worse by more than 0.01, peak memory under 300 MB for 1080p.
 """
@@ -62,20 +63,19 @@ def make_clip(path: Path, size: tuple[int, int], seconds: int = 10, fps: int = 3
 
 # ------------------------------------------------------------------ the jobs (each in its own process)
 def engine_job(kind: str, source: str, output: str) -> None:
+    """The engine as the video worker runs a task: GIF with the default (bayer) dither, MP4 at the
+    quality whose CRF is ffmpeg's."""
+    from imgtasks.domain.limits import VideoLimits
     from imgtasks.domain.specs import ProcessSpec
-    from imgtasks_process.video.clips import encode_clip
-    from imgtasks_process.video.gif import encode_gif
-    from imgtasks_process.video.render import render_animation
-    from imgtasks_process.video.timeline import Timing
+    from imgtasks_process.video.render import render_video
 
-    operations = ProcessSpec.model_validate({"operations": [{"op": "resize", "width": WIDTH}]}).operations or []
-    animation = render_animation(source, Timing(fps=FPS), operations, max_frames=10_000, max_pixel_frames=10**12)
-    if kind == "gif":
-        frames = [av.VideoFrame.from_image(image.convert("RGB")) for image in animation.images]
-        data = encode_gif(frames, animation.durations_ms, dither="bayer", bayer_scale=2)
-    else:
-        data = encode_clip(animation.images, animation.durations_ms, kind="mp4", quality=_quality_for_crf(CRF))
-    Path(output).write_bytes(data)
+    output_spec = {"format": "gif"} if kind == "gif" else {"format": "mp4", "quality": _quality_for_crf(CRF)}
+    spec = ProcessSpec.model_validate(
+        {"operations": [{"op": "resize", "width": WIDTH}, {"op": "frames", "fps": FPS}], "output": output_spec}
+    )
+    limits = VideoLimits(2**40, 3600, 600, 100_000, 10**12)
+    rendering = render_video(Path(source), spec, max_pixels=100_000_000, limits=limits)
+    Path(output).write_bytes(rendering.outputs[0].data)
 
 
 def _quality_for_crf(crf: int) -> int:
@@ -83,6 +83,47 @@ def _quality_for_crf(crf: int) -> int:
     from imgtasks_process.video.clips import crf as crf_of
 
     return min(range(1, 101), key=lambda quality: abs(crf_of(FORMATS["mp4"], quality) - crf))
+
+
+def recipe_job(kind: str, source: str, output: str) -> None:
+    """ffmpeg's own GIF recipe (the same filter chain as ffmpeg_command) run by PyAV's FFmpeg, which
+    is newer than Debian's: it separates what the library version does to quality (FFmpeg 6 and
+    later map colours to the palette in OkLab) from what the engine does."""
+    from av.filter import Graph
+
+    del kind  # GIF only
+    with av.open(source) as container, av.open(output, "w", format="gif", options={"loop": "0"}) as gif:
+        stream = container.streams.video[0]
+        graph = Graph()
+        buffer = graph.add_buffer(template=stream)
+        chain = [graph.add("fps", str(FPS)), graph.add("scale", f"{WIDTH}:-2:flags=lanczos"), graph.add("split")]
+        palette = graph.add("palettegen", "stats_mode=full")
+        use = graph.add("paletteuse", "dither=bayer:bayer_scale=2:diff_mode=rectangle")
+        sink = graph.add("buffersink")
+        buffer.link_to(chain[0])
+        chain[0].link_to(chain[1])
+        chain[1].link_to(chain[2])
+        chain[2].link_to(use, 0, 0)
+        chain[2].link_to(palette, 1, 0)
+        palette.link_to(use, 0, 1)
+        use.link_to(sink)
+        graph.configure()
+        out = gif.add_stream("gif", rate=FPS)
+        out.pix_fmt = "pal8"
+        mapped = []
+        for frame in container.decode(stream):
+            buffer.push(frame)
+        buffer.push(None)
+        while True:
+            try:
+                mapped.append(sink.pull())
+            except (av.error.BlockingIOError, av.error.EOFError):
+                break
+        out.width, out.height = mapped[0].width, mapped[0].height
+        for index, frame in enumerate(mapped):
+            frame.pts, frame.time_base = index, Fraction(1, FPS)
+            gif.mux(out.encode(frame))
+        gif.mux(out.encode(None))
 
 
 def ffmpeg_command(kind: str, source: str, output: str) -> list[str]:
@@ -178,8 +219,9 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     parser.add_argument("_job", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args._job:  # a job in its own process: engine <gif|mp4> <source> <output>
-        engine_job(*args._job[1:])
+    if args._job:  # a job in its own process: <engine|recipe> <gif|mp4> <source> <output>
+        job = engine_job if args._job[0] == "engine" else recipe_job
+        job(*args._job[1:])
         return 0
     if shutil.which("ffmpeg") is None:
         print("bench/video.py needs the ffmpeg command (Debian: apt-get install ffmpeg; make bench-video does)")
@@ -193,10 +235,12 @@ def main() -> int:
             make_clip(source, size)
             reference = reference_frames(source)
             for kind in ("gif", "mp4"):
-                for who in ("engine", "ffmpeg"):
+                for who in ("engine", "ffmpeg", "pyav-ff") if kind == "gif" else ("engine", "ffmpeg"):
                     output = folder / f"{label}-{who}.{kind}"
                     if who == "engine":
-                        command = [sys.executable, __file__, "job", kind, str(source), str(output)]
+                        command = [sys.executable, __file__, "engine", kind, str(source), str(output)]
+                    elif who == "pyav-ff":
+                        command = [sys.executable, __file__, "recipe", kind, str(source), str(output)]
                     else:
                         command = ffmpeg_command(kind, str(source), str(output))
                     seconds, megabytes = timed(command)

@@ -22,6 +22,7 @@ VERSION = "3.13"
 REQUIREMENTS = (
     ROOT / "layers" / "dependencies" / "requirements.txt",
     ROOT / "layers" / "inference" / "requirements.txt",
+    ROOT / "layers" / "video" / "requirements.txt",
 )
 # What the python3.13 Lambda runtime ships beside the function (the dependency layer leaves it out).
 RUNTIME_PACKAGES = (

@@ -120,6 +120,24 @@ def process(mocked_stack: MockedStack, uploads: Any, dispatch: Any, monkeypatch:
 
 
 @pytest.fixture
+def video(mocked_stack: MockedStack, uploads: Any, dispatch: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Runs the video function (the process handler, with FFmpeg) on what waits in the video queue."""
+    from imgtasks_process import handler
+    from tests.unit.queue_driver import QueueDriver
+
+    mocked_stack.use_environment_of("VideoFunction", monkeypatch)
+    handler._runner = None
+    yield QueueDriver(
+        mocked_stack.client("sqs"),
+        mocked_stack.outputs["VideoQueueUrl"],
+        handler.lambda_handler,
+        upstream=uploads,
+        dispatcher=dispatch,
+    )
+    handler._runner = None
+
+
+@pytest.fixture
 def dead_letters(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The dead-letter function on the process dead-letter queue."""
     from imgtasks_process import dead_letters as module

@@ -99,6 +99,7 @@ def test_queue_visibility_is_at_least_six_times_the_function_timeout() -> None:
     template = load_template(TEMPLATE)
     pairs = (
         ("ProcessFunction", "ProcessQueue"),
+        ("VideoFunction", "VideoQueue"),
         ("InferFunction", "InferQueue"),
         ("UploadFunction", "UploadEventsQueue"),
     )
@@ -116,7 +117,7 @@ def test_every_redrive_policy_and_every_function_takes_max_receive_count_from_th
         for resource in template["Resources"].values()
         if resource["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in resource["Properties"]
     ]
-    assert len(redrives) == 3
+    assert len(redrives) == 4
     assert all(policy["maxReceiveCount"] == {"Ref": "MaxReceiveCount"} for policy in redrives)
     environment = template["Globals"]["Function"]["Environment"]["Variables"]
     assert environment["MAX_RECEIVE_COUNT"] == {"Ref": "MaxReceiveCount"}
@@ -141,6 +142,7 @@ def test_every_variable_a_function_reads_is_declared_for_it_in_the_template() ->
     read_by = {
         "ApiFunction": ApiSettings,
         "ProcessFunction": ProcessSettings,
+        "VideoFunction": ProcessSettings,
         "InferFunction": InferSettings,
         "UploadFunction": FunctionSettings,
         "DeadLetterFunction": FunctionSettings,

@@ -1,10 +1,9 @@
-"""Video groundwork: probing files made here with PyAV, and the timeline that picks frames, checked
-on a clip whose frames show their own index."""
+"""Video: inspecting files made here with PyAV, the timeline that picks frames, and the renderer,
+checked on a clip whose frames show their own index."""
 
 from __future__ import annotations
 
 import io
-import wave
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,9 @@ import av
 import numpy as np
 import pytest
 
-from imgtasks_process.video.probe import NotAVideo, probe
+from imgtasks.domain.errors import ErrorCode, PermanentTaskError
+from imgtasks.domain.limits import VideoLimits
+from imgtasks.domain.video_inspection import InspectedVideo, inspect_video
 from imgtasks_process.video.timeline import (
     Timing,
     frame_durations_ms,
@@ -24,6 +25,18 @@ from imgtasks_process.video.timeline import (
 
 BITS = 8
 BLOCK = 24
+LIMITS = VideoLimits(
+    max_upload_bytes=500 * 2**20,
+    max_seconds=3600,
+    max_output_seconds=60,
+    max_output_frames=1800,
+    max_output_pixel_frames=600_000_000,
+)
+
+
+def probe(path: Path, limits: VideoLimits = LIMITS, max_pixels: int = 50_000_000) -> InspectedVideo:
+    with path.open("rb") as handle:
+        return inspect_video(handle, max_pixels=max_pixels, limits=limits)
 
 
 def indexed_frame(index: int, size: tuple[int, int]) -> np.ndarray:
@@ -73,40 +86,63 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_an_mp4_is_probed_from_its_container_and_first_frame(clip: Path) -> None:
-    info = probe(clip)
-    assert (info.container, info.codec, info.width, info.height) == ("mov", "h264", 320, 240)
-    assert (info.fps, info.frames, info.has_audio, info.rotation) == (30.0, 90, False, 0)
-    assert info.duration_s == pytest.approx(3.0, abs=0.05)
+    found = probe(clip)
+    info = found.info
+    assert (info.container, info.codec, found.width, found.height) == ("mp4", "h264", 320, 240)
+    assert (info.fps, found.frames, info.has_audio, info.rotation) == (30.0, 90, False, 0)
+    assert info.duration == pytest.approx(3.0, abs=0.05)
+    assert found.content_type == "video/mp4"
 
 
 def test_a_webm_without_a_frame_count_gets_an_estimate(tmp_path: Path) -> None:
-    info = probe(make_clip(tmp_path / "clip.webm", frames=45, codec="libvpx-vp9"))
-    assert (info.container, info.codec, info.frames_estimated) == ("matroska", "vp9", True)
-    assert info.frames == pytest.approx(45, abs=1)
+    found = probe(make_clip(tmp_path / "clip.webm", frames=45, codec="libvpx-vp9"))
+    assert (found.info.container, found.info.codec, found.info.frames_estimated) == ("webm", "vp9", True)
+    assert found.frames == pytest.approx(45, abs=1)
 
 
 def test_a_phone_video_is_measured_as_shown_after_its_rotation(tmp_path: Path) -> None:
-    info = probe(make_clip(tmp_path / "portrait.mp4", frames=10, size=(320, 240), rotation=90))
-    assert info.rotation in (90, 270)
-    assert (info.width, info.height) == (240, 320)
+    found = probe(make_clip(tmp_path / "portrait.mp4", frames=10, size=(320, 240), rotation=90))
+    assert found.info.rotation in (90, 270)
+    assert (found.width, found.height) == (240, 320)
 
 
-def test_what_is_not_a_video_says_so(tmp_path: Path, clip: Path) -> None:
-    sound = io.BytesIO()
-    with wave.open(sound, "wb") as writer:
-        writer.setnchannels(1)
-        writer.setsampwidth(2)
-        writer.setframerate(8000)
-        writer.writeframes(b"\0\0" * 8000)
-    (tmp_path / "sound.wav").write_bytes(sound.getvalue())
+def audio_only(path: Path) -> Path:
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("aac", rate=8000)
+        for index in range(10):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 8000, index * 1024
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+def test_each_kind_of_bad_video_fails_with_its_own_code(tmp_path: Path, clip: Path) -> None:
+    whole = clip.read_bytes()
     (tmp_path / "noise.mp4").write_bytes(bytes(range(256)) * 64)
-    (tmp_path / "cut.mp4").write_bytes(clip.read_bytes()[:4096])
-    with pytest.raises(NotAVideo, match="audio only"):
-        probe(tmp_path / "sound.wav")
-    with pytest.raises(NotAVideo):
-        probe(tmp_path / "noise.mp4")
-    with pytest.raises(NotAVideo):
-        probe(tmp_path / "cut.mp4")
+    (tmp_path / "cut.mp4").write_bytes(whole[: len(whole) // 2])  # the index (moov) was at the end
+    (tmp_path / "header-only.mp4").write_bytes(whole[:32] + bytes(5000))
+    # An AVI whose codec tag names no codec FFmpeg knows.
+    (tmp_path / "unknown.avi").write_bytes(
+        make_clip(tmp_path / "ffv1.avi", frames=5, codec="ffv1").read_bytes().replace(b"FFV1", b"ZZZZ")
+    )
+    cases = {
+        "noise.mp4": (ErrorCode.INVALID_VIDEO, "not a video this service reads"),
+        "cut.mp4": (ErrorCode.INVALID_VIDEO, "truncated or damaged"),
+        "header-only.mp4": (ErrorCode.INVALID_VIDEO, "truncated or damaged"),
+        "sound.m4a": (ErrorCode.NO_VIDEO_STREAM, "sound only"),
+        "unknown.avi": (ErrorCode.UNSUPPORTED_CODEC, "cannot decode"),
+        "fast.mkv": (ErrorCode.INVALID_VIDEO, "5000 frames per second"),
+    }
+    audio_only(tmp_path / "sound.m4a")
+    make_clip(tmp_path / "fast.mkv", frames=30, fps=5000)
+    for name, (code, message) in cases.items():
+        with pytest.raises(PermanentTaskError, match=message) as failure:
+            probe(tmp_path / name)
+        assert failure.value.code == code, name
+    with pytest.raises(PermanentTaskError, match="320x240") as failure:
+        probe(clip, max_pixels=320 * 200)
+    assert failure.value.code == ErrorCode.IMAGE_TOO_LARGE
 
 
 def picked(clip: Path, timing: Timing) -> list[int]:
@@ -182,7 +218,7 @@ def test_a_gif_has_every_frame_its_delays_one_palette_and_loops(dither: str) -> 
 
     frames = moving_frames(20)
     durations = frame_durations_ms(20, 15)
-    data = encode_gif(frames, durations, dither=dither)  # type: ignore[arg-type]
+    data = encode_gif(lambda: iter(frames), durations, dither=dither)  # type: ignore[arg-type]
     with Image.open(io.BytesIO(data)) as gif:
         assert (gif.format, gif.n_frames, gif.info.get("loop")) == ("GIF", 20, 0)
         shown = []
@@ -195,65 +231,143 @@ def test_a_gif_has_every_frame_its_delays_one_palette_and_loops(dither: str) -> 
     assert shown == durations
 
 
-def operations(*ops: dict[str, object]) -> list[Any]:
+def render(clip: Path, spec: dict[str, Any], limits: VideoLimits = LIMITS, **options: Any) -> Any:
     from imgtasks.domain.specs import ProcessSpec
+    from imgtasks_process.video.render import render_video
 
-    return list(ProcessSpec.model_validate({"operations": list(ops)}).operations or [])
-
-
-def shown_indices(animation: Any) -> list[int]:
-    indices = []
-    for image in animation.images:
-        frame = av.VideoFrame.from_image(image.convert("RGB"))
-        indices.append(read_index(frame))
-    return indices
+    return render_video(clip, ProcessSpec.model_validate(spec), max_pixels=50_000_000, limits=limits, **options)
 
 
-def test_picked_frames_go_through_the_operations_at_output_size(clip: Path) -> None:
-    from imgtasks_process.video.render import render_animation
+def decoded(data: bytes) -> list[Any]:
+    """The frames of an output as a player shows them (Pillow for GIF and WebP, FFmpeg otherwise)."""
+    from PIL import Image
 
-    animation = render_animation(
-        clip,
-        Timing(start_s=1.0, end_s=2.0, fps=10),
-        operations({"op": "grayscale"}),
-        max_frames=100,
-        max_pixel_frames=10_000_000,
-    )
-    assert shown_indices(animation) == list(range(30, 60, 3))
-    assert {image.mode for image in animation.images} == {"L"}
-    assert sum(animation.durations_ms) == 1000
+    if data[:3] == b"GIF" or data[8:12] == b"WEBP":
+        frames = []
+        with Image.open(io.BytesIO(data)) as image:
+            for index in range(getattr(image, "n_frames", 1)):
+                image.seek(index)
+                frames.append((image.convert("RGB"), image.info.get("duration", 0)))
+        return frames
+    with av.open(io.BytesIO(data)) as container:
+        return [(frame.to_image(), 0) for frame in container.decode(video=0)]
+
+
+def shown_indices(data: bytes) -> list[int]:
+    return [read_index(av.VideoFrame.from_image(image)) for image, _ in decoded(data)]
+
+
+def test_start_end_fps_and_grayscale_make_a_gif_of_the_picked_frames(clip: Path) -> None:
+    rendering = render(clip, {"operations": [{"op": "frames", "start": 1, "end": 2, "fps": 10}, {"op": "grayscale"}]})
+    (output,) = rendering.outputs
+    assert (output.format, output.width, output.height, output.frames) == ("gif", 320, 240, 10)
+    assert shown_indices(output.data) == list(range(30, 60, 3))
+    shown = decoded(output.data)
+    assert sum(duration for _, duration in shown) == 1000
+    red, green, blue = (np.asarray(shown[3][0])[..., channel].astype(int) for channel in range(3))
+    assert np.abs(red - green).max() <= 2 and np.abs(green - blue).max() <= 2  # grey: the palette is grey
+    assert (rendering.source.format, rendering.source.frames, rendering.source.duration) == ("mp4", 90, 3.0)
+
+
+def test_speed_reverse_and_boomerang_play_in_the_promised_order(clip: Path) -> None:
+    fast = render(clip, {"operations": [{"op": "frames", "fps": 10, "speed": 2, "end": 2}]}).outputs[0]
+    assert shown_indices(fast.data) == list(range(0, 60, 6))
+    backwards = render(clip, {"operations": [{"op": "frames", "fps": 10, "end": 1, "reverse": True}]}).outputs[0]
+    assert shown_indices(backwards.data) == list(range(27, -1, -3))
+    there_and_back = render(clip, {"operations": [{"op": "frames", "fps": 10, "end": 0.5, "boomerang": True}]})
+    assert shown_indices(there_and_back.outputs[0].data) == [0, 3, 6, 9, 12, 9, 6, 3]
 
 
 def test_a_frame_shown_twice_in_a_row_is_kept_once_with_the_longer_delay(clip: Path) -> None:
-    from imgtasks_process.video.render import render_animation
+    output = render(clip, {"operations": [{"op": "frames", "end": 0.1, "fps": 50}]}).outputs[0]
+    assert shown_indices(output.data) == [0, 1, 2]
+    assert [duration for _, duration in decoded(output.data)] == [20, 40, 40]
 
-    animation = render_animation(
-        clip, Timing(start_s=0.0, end_s=0.1, fps=50), [], max_frames=100, max_pixel_frames=10_000_000
-    )
-    assert shown_indices(animation) == [0, 1, 2]
-    assert animation.durations_ms == [20, 40, 40]
+
+def test_the_first_resize_is_done_by_the_scaler_and_the_rest_per_frame(clip: Path) -> None:
+    spec = {
+        "operations": [
+            {"op": "resize", "width": 160, "height": 160, "fit": "cover"},
+            {"op": "flip", "orientation": "vertical"},
+        ],
+        "output": {"format": "webp"},
+    }
+    output = render(clip, spec).outputs[0]
+    assert (output.format, output.width, output.height, output.frames) == ("webp", 160, 160, 45)
+    first, _ = decoded(output.data)[0]
+    assert first.size == (160, 160)
+    # Flipped: the index blocks are at the bottom now, the grey background at the top.
+    pixels = np.asarray(first)
+    assert pixels[2, 80].mean() == pytest.approx(60, abs=12)
+
+
+def test_variants_share_one_decode_and_each_writes_its_own_format(clip: Path) -> None:
+    spec = {
+        "operations": [{"op": "frames", "start": 1, "end": 2}],
+        "variants": [
+            {"name": "anim", "output": {"format": "webp", "quality": "low"}},
+            {"name": "clip", "operations": [{"op": "resize", "width": 100}], "output": {"format": "mp4"}},
+            {"name": "vp9", "output": {"format": "webm"}},
+            {"name": "poster", "output": {"format": "jpeg"}},
+        ],
+    }
+    outputs = {output.name: output for output in render(clip, spec).outputs}
+    assert {name: output.format for name, output in outputs.items()} == {
+        "anim": "webp", "clip": "mp4", "vp9": "webm", "poster": "jpeg"
+    }  # fmt: skip
+    assert (outputs["clip"].width, outputs["clip"].height) == (100, 75)
+    assert shown_indices(outputs["poster"].data) == [30]
+    assert shown_indices(outputs["vp9"].data)[:3] == [30, 32, 34]
+    assert len(decoded(outputs["clip"].data)) == 15
 
 
 def test_a_portrait_phone_clip_comes_out_upright(tmp_path: Path) -> None:
-    from imgtasks_process.video.render import render_animation
-
     portrait = make_clip(tmp_path / "portrait.mp4", frames=10, size=(320, 240), rotation=90)
-    animation = render_animation(portrait, Timing(fps=10), [], max_frames=100, max_pixel_frames=10_000_000)
-    assert {image.size for image in animation.images} == {(240, 320)}
+    plain = render(portrait, {"operations": [{"op": "frames", "fps": 10}]}).outputs[0]
+    scaled = render(portrait, {"operations": [{"op": "resize", "width": 120}], "output": {"format": "mp4"}}).outputs[0]
+    assert (plain.width, plain.height) == (240, 320)
+    assert (scaled.width, scaled.height) == (120, 160)
 
 
-def test_limits_on_frames_and_pixels_stop_the_work(clip: Path) -> None:
-    from imgtasks_process.video.render import TooManyFrames, render_animation
+def test_limits_on_length_frames_and_pixels_fail_with_their_codes(clip: Path) -> None:
+    from dataclasses import replace
 
-    with pytest.raises(TooManyFrames, match="frames; the limit is 10"):
-        render_animation(clip, Timing(fps=15), [], max_frames=10, max_pixel_frames=10**9)
-    with pytest.raises(TooManyFrames, match="pixels x frames"):
-        render_animation(clip, Timing(fps=15), [], max_frames=1000, max_pixel_frames=320 * 240 * 5)
+    cases = [
+        (replace(LIMITS, max_output_seconds=1), {}, ErrorCode.VIDEO_TOO_LONG, "limit is 1 s"),
+        (replace(LIMITS, max_output_frames=10), {}, ErrorCode.OUTPUT_TOO_LARGE, "45 frames; the limit is 10"),
+        (replace(LIMITS, max_output_pixel_frames=320 * 240 * 5), {}, ErrorCode.OUTPUT_TOO_LARGE, "pixels x frames"),
+        (replace(LIMITS, max_seconds=2), {}, ErrorCode.VIDEO_TOO_LONG, "the video is 3.0 s long"),
+        (LIMITS, {"operations": [{"op": "frames", "start": 5}]}, ErrorCode.INVALID_OPERATION, "after the video ends"),
+    ]
+    for limits, spec, code, message in cases:
+        with pytest.raises(PermanentTaskError, match=message) as failure:
+            render(clip, spec, limits)
+        assert failure.value.code == code
+
+
+def test_a_variant_cannot_retime_the_shared_decode(clip: Path) -> None:
+    spec = {"variants": [{"name": "slow", "operations": [{"op": "frames", "speed": 0.5}]}]}
+    with pytest.raises(PermanentTaskError, match="put frames in the shared operations") as failure:
+        render(clip, spec)
+    assert failure.value.code == ErrorCode.INVALID_OPERATION
+
+
+def test_work_that_would_outrun_the_deadline_fails_before_it_does(clip: Path) -> None:
+    with pytest.raises(PermanentTaskError, match="longer than a worker may run") as failure:
+        render(clip, {}, remaining_s=lambda: 5.0)
+    assert failure.value.code == ErrorCode.PROCESSING_TIMEOUT
+
+
+def test_progress_rises_as_frames_are_written(clip: Path) -> None:
+    seen: list[int] = []
+    render(clip, {"operations": [{"op": "frames", "fps": 10}]}, progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] >= 90
+    assert max(b - a for a, b in zip([0, *seen], seen, strict=False)) <= 10
 
 
 @pytest.mark.parametrize(
     ("kind", "codec", "container"),
-    [("mp4", "h264", "mov"), ("webm", "vp9", "matroska"), ("webm-av1", "av1", "matroska")],
+    [("mp4", "h264", "mp4"), ("webm", "vp9", "webm"), ("webm-av1", "av1", "webm")],
 )
 def test_an_animation_becomes_a_clip_with_its_frames_and_timing(
     tmp_path: Path, kind: str, codec: str, container: str
@@ -261,21 +375,25 @@ def test_an_animation_becomes_a_clip_with_its_frames_and_timing(
     from imgtasks_process.video.clips import encode_clip
 
     images = [frame.to_image() for frame in moving_frames(12, size=(241, 137))]
-    data = encode_clip(images, [100] * 12, kind=kind, quality="high")
+    data = encode_clip(images, [100] * 12, kind=kind, quality=85)
     path = tmp_path / f"out.{kind}"
     path.write_bytes(data)
-    info = probe(path)
-    assert (info.container, info.codec, info.width, info.height) == (container, codec, 240, 136)
-    assert info.duration_s == pytest.approx(1.2, abs=0.11)
+    found = probe(path)
+    assert (found.info.container, found.info.codec, found.width, found.height) == (container, codec, 240, 136)
+    assert found.info.duration == pytest.approx(1.2, abs=0.11)
     with av.open(str(path)) as opened:
         assert sum(1 for _ in opened.decode(video=0)) == 12
 
 
 def test_quality_words_and_numbers_map_onto_the_encoders_scale() -> None:
+    from imgtasks.domain.specs import OutputSpec
     from imgtasks_process.video.clips import FORMATS, crf
+    from imgtasks_process.video.gif import palette_colors
 
     x264 = FORMATS["mp4"]
     assert crf(x264, 100) == 16 and crf(x264, 1) == 40
-    assert crf(x264, "high") < crf(x264, "medium") < crf(x264, "low")
+    high, medium, low = (OutputSpec(quality=word).quality_number for word in ("high", "medium", "low"))  # type: ignore[arg-type]
+    assert crf(x264, high) < crf(x264, medium) < crf(x264, low)
+    assert (palette_colors(high), palette_colors(medium), palette_colors(low)) == (256, 128, 64)
     with pytest.raises(ValueError):
         crf(x264, 0)

@@ -11,7 +11,7 @@ from pydantic import ConfigDict, Field, field_serializer
 from imgtasks.domain.base import Model
 from imgtasks.domain.errors import ErrorCode, catalog_markdown
 from imgtasks.domain.model_manifest import ModelManifest
-from imgtasks.domain.records import Task
+from imgtasks.domain.records import Task, VideoInfo
 from imgtasks.domain.results import InferResult, Output, OutputFile, ProcessResult, SourceImage
 from imgtasks.domain.specs import InferSpec, ProcessSpec
 
@@ -53,6 +53,9 @@ class FileOut(Model):
     width: int | None = None
     height: int | None = None
     frames: int | None = None
+    video: VideoInfo | None = Field(
+        default=None, description="A video's container, codec, duration, frame rate and sound; absent for images"
+    )
     created_at: str
     error: str | None = None
 
@@ -128,7 +131,7 @@ class TaskOut(Model):
 
     @classmethod
     def from_task(cls, task: Task, output_url: Callable[[OutputFile], str]) -> TaskOut:
-        shown = task.model_dump(exclude={"owner_id", "run", "outbox", "attempt_started_at", "result"})
+        shown = task.model_dump(exclude={"owner_id", "run", "outbox", "attempt_started_at", "result", "worker"})
         result = task.result
         if isinstance(result, ProcessResult):
             shown["result"] = ProcessResultOut.from_result(result, output_url)

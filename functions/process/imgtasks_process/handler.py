@@ -1,6 +1,7 @@
-"""Lambda entry point of the process function: one SQS batch of task messages from the process
-queue, each parsed by `TaskMessageRecord`, answered with partial batch failures so one bad record
-never fails the others."""
+"""Lambda entry point of the process and video functions: one SQS batch of task messages from the
+process queue (or the video queue: the video function runs this handler with FFmpeg's layer),
+each parsed by `TaskMessageRecord`, answered with partial batch failures so one bad record never
+fails the others."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ def runner() -> TaskRunner:
             wiring.lifecycle,
             results_bucket=settings.results_bucket,
             limits=DecodeLimits(max_pixels=settings.max_image_pixels, max_frames=settings.max_image_frames),
+            video_limits=wiring.limits.video,
             idempotency=(persistence, idempotency_config),
         )
     return _runner

@@ -12,8 +12,10 @@ file ids that are the same for the same run, so even a second execution overwrit
 from __future__ import annotations
 
 import hashlib
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
@@ -25,6 +27,7 @@ from imgtasks.adapters.storage import ObjectStore
 from imgtasks.domain.clock import now_rfc3339
 from imgtasks.domain.errors import ErrorCode, PermanentTaskError
 from imgtasks.domain.inspection import CONTENT_TYPES, EXTENSIONS
+from imgtasks.domain.limits import VideoLimits
 from imgtasks.domain.messages import TaskMessage
 from imgtasks.domain.presets import resolve
 from imgtasks.domain.records import FileRecord, FileStatus, Task
@@ -36,8 +39,10 @@ from imgtasks.services.lifecycle import TaskLifecycle
 from . import imaging
 
 IDEMPOTENCY_KEY = "[task_id, run]"
-# Progress is written at most this often (the claim already shows the task running).
+# Progress is written when this long has passed since the last write, or when it has moved this
+# far: a quick task is not slowed by writes, and a long one shows every tenth of its way.
 PROGRESS_INTERVAL_S = 1.0
+PROGRESS_STEP = 10
 
 
 def output_file_id(task: Task, name: str) -> str:
@@ -56,6 +61,7 @@ class TaskRunner:
         *,
         results_bucket: str,
         limits: imaging.DecodeLimits,
+        video_limits: VideoLimits | None = None,
         idempotency: tuple[BasePersistenceLayer, IdempotencyConfig] | None = None,
     ) -> None:
         self._files = files
@@ -63,6 +69,8 @@ class TaskRunner:
         self._lifecycle = lifecycle
         self._results_bucket = results_bucket
         self._limits = limits
+        self._video_limits = video_limits
+        self._context: LambdaContext | None = None
         self._idempotency_config = idempotency[1] if idempotency else None
         self._run: Callable[..., object] = self._run_once
         if idempotency is not None:
@@ -72,6 +80,7 @@ class TaskRunner:
             )(self._run_once)
 
     def register_lambda_context(self, context: LambdaContext) -> None:
+        self._context = context
         if self._idempotency_config is not None:
             self._idempotency_config.register_lambda_context(context)
 
@@ -103,29 +112,54 @@ class TaskRunner:
         if source is None or source.status != FileStatus.READY:
             raise PermanentTaskError(ErrorCode.FILE_MISSING, "the input file no longer exists or is not ready")
         spec = resolve(ProcessSpec.model_validate(task.spec))
-        data = self._store.get(source.bucket, source.key)
-
-        started = time.monotonic()
-        last_report = started
+        last_written = (time.monotonic(), 0)
 
         def progress(percent: int) -> None:
-            # Only for a task long enough to watch: a write per step would cost a quick task
-            # more than its pixels do.
-            nonlocal last_report
+            nonlocal last_written
             now = time.monotonic()
-            if now - last_report >= PROGRESS_INTERVAL_S:
-                last_report = now
+            if now - last_written[0] >= PROGRESS_INTERVAL_S or percent - last_written[1] >= PROGRESS_STEP:
+                last_written = (now, percent)
                 self._lifecycle.progress(task, percent)
 
-        rendering = imaging.render(data, spec, self._limits, progress)
+        if source.video is not None:
+            rendering = self._render_video(source, spec, progress)
+        else:
+            rendering = imaging.render(self._store.get(source.bucket, source.key), spec, self._limits, progress)
         outputs = [self._store_output(task, source, rendered) for rendered in rendering.outputs]
         found = rendering.source
         return ProcessResult(
             outputs=outputs,
             source=SourceImage(
-                format=found.format, width=found.width, height=found.height, frames=found.frames, size=found.size
+                format=found.format,
+                width=found.width,
+                height=found.height,
+                frames=found.frames,
+                size=found.size,
+                duration=found.duration,
             ),
         )
+
+    def _render_video(
+        self, source: FileRecord, spec: ProcessSpec, progress: Callable[[int], None]
+    ) -> imaging.Rendering:
+        """A video is read from local storage (Lambda's /tmp), never held in memory whole."""
+        from .video.render import render_video  # FFmpeg: the video worker's layer only
+
+        if self._video_limits is None:
+            raise RuntimeError("a video task reached a worker without the video limits (not the video function?)")
+        context = self._context
+        remaining_s = (lambda: context.get_remaining_time_in_millis() / 1000) if context is not None else None
+        with tempfile.TemporaryDirectory(prefix="imgtasks-video-") as folder:
+            path = Path(folder) / "source"
+            self._store.download(source.bucket, source.key, path)
+            return render_video(
+                path,
+                spec,
+                max_pixels=self._limits.max_pixels,
+                limits=self._video_limits,
+                progress=progress,
+                remaining_s=remaining_s,
+            )
 
     def _store_output(self, task: Task, source: FileRecord, rendered: imaging.Rendered) -> OutputFile:
         file_id = output_file_id(task, rendered.name)

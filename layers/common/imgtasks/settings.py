@@ -18,10 +18,16 @@ class FunctionSettings(BaseSettings):
     models_bucket: str
     process_queue_url: str
     infer_queue_url: str
+    video_queue_url: str
     max_receive_count: int
     max_upload_bytes: int
     max_image_pixels: int
     max_image_frames: int
+    max_video_upload_bytes: int
+    max_video_seconds: float
+    max_video_output_seconds: float
+    max_video_output_frames: int
+    max_video_output_pixel_frames: int
 
 
 class ApiSettings(FunctionSettings):

@@ -12,7 +12,7 @@ from imgtasks.adapters.model_registry import ModelRegistry
 from imgtasks.adapters.repositories import FileRepository, TaskRepository, UserRepository
 from imgtasks.adapters.storage import ObjectStore
 from imgtasks.adapters.task_queue import TaskQueue
-from imgtasks.domain.limits import Limits
+from imgtasks.domain.limits import Limits, VideoLimits
 from imgtasks.services.dropins import DropIns
 from imgtasks.services.files import FileService
 from imgtasks.services.lifecycle import TaskLifecycle
@@ -47,7 +47,12 @@ class Wiring:
 
     @cached_property
     def task_queue(self) -> TaskQueue:
-        return TaskQueue(aws.client("sqs"), self.settings.process_queue_url, self.settings.infer_queue_url)
+        return TaskQueue(
+            aws.client("sqs"),
+            process_queue_url=self.settings.process_queue_url,
+            infer_queue_url=self.settings.infer_queue_url,
+            video_queue_url=self.settings.video_queue_url,
+        )
 
     @cached_property
     def model_registry(self) -> ModelRegistry:
@@ -60,6 +65,13 @@ class Wiring:
             max_upload_bytes=self.settings.max_upload_bytes,
             max_pixels=self.settings.max_image_pixels,
             max_frames=self.settings.max_image_frames,
+            video=VideoLimits(
+                max_upload_bytes=self.settings.max_video_upload_bytes,
+                max_seconds=self.settings.max_video_seconds,
+                max_output_seconds=self.settings.max_video_output_seconds,
+                max_output_frames=self.settings.max_video_output_frames,
+                max_output_pixel_frames=self.settings.max_video_output_pixel_frames,
+            ),
         )
 
     @cached_property

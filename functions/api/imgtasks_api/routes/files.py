@@ -31,8 +31,16 @@ class StartUpload(Model):
     model_config = ConfigDict(extra="forbid")
 
     filename: str = Field(min_length=1, max_length=255)
-    content_type: str = Field(examples=["image/jpeg"])
-    size: int = Field(ge=1, description="Bytes; the presigned policy caps the upload at this size")
+    content_type: str = Field(
+        examples=["image/jpeg", "video/mp4"],
+        description="image/jpeg, image/png, image/webp, image/gif; video/mp4, video/x-m4v, video/quicktime, "
+        "video/webm, video/x-matroska, video/x-msvideo, video/avi",
+    )
+    size: int = Field(
+        ge=1,
+        description="Bytes; the presigned policy caps the upload at this size. At most MaxUploadBytes for an image "
+        "(100 MiB by default) and MaxVideoUploadBytes for a video (500 MiB)",
+    )
 
 
 MULTIPART_FILE_BODY = {

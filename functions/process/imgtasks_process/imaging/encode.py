@@ -10,7 +10,7 @@ from typing import Any
 from PIL import Image, ImageCms
 
 from imgtasks.domain.errors import ErrorCode, PermanentTaskError
-from imgtasks.domain.specs import OutputSpec
+from imgtasks.domain.specs import CLIP_FORMATS, OutputSpec
 
 from .frames import Frames
 from .operations import color, has_alpha
@@ -63,14 +63,14 @@ def _for_jpeg(image: Image.Image, output: OutputSpec) -> Image.Image:
     return image if image.mode in ("RGB", "L") else image.convert("RGB")
 
 
-def _to_palette(image: Image.Image) -> Image.Image:
+def _to_palette(image: Image.Image, dither: Image.Dither = Image.Dither.FLOYDSTEINBERG) -> Image.Image:
     """256 colours by fast octree, with fully see-through pixels kept see-through."""
     if image.mode == "P":
         return image
     if not has_alpha(image) or image.convert("RGBA").getchannel("A").getextrema()[0] >= 128:  # type: ignore[index]
-        return image.convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.FLOYDSTEINBERG)
+        return image.convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE, dither=dither)
     rgba = image.convert("RGBA")
-    paletted = rgba.convert("RGB").quantize(255, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.FLOYDSTEINBERG)
+    paletted = rgba.convert("RGB").quantize(255, method=Image.Quantize.FASTOCTREE, dither=dither)
     transparent = rgba.getchannel("A").point(lambda a: 255 if a < 128 else 0)
     paletted.paste(255, mask=transparent)
     paletted.info["transparency"] = 255
@@ -85,7 +85,7 @@ def encode(
     exif: bytes | None = None,
 ) -> tuple[bytes, str, int]:
     """Returns the bytes, the format and the number of frames written. JPEG and PNG take the first
-    frame of an animation; GIF and WebP keep every frame with its timing."""
+    frame of an animation; GIF, WebP, MP4 and WebM keep every frame with its timing."""
     fmt = output.format or source_format
     keep = not output.strip_metadata
     metadata: dict[str, Any] = {}
@@ -103,12 +103,16 @@ def encode(
         return image if keep else to_srgb(image, icc_profile)
 
     buffer = io.BytesIO()
-    animated = frames.animated and fmt in ("gif", "webp")
+    if fmt in CLIP_FORMATS and not frames.animated:
+        raise PermanentTaskError(
+            ErrorCode.INVALID_OUTPUT, f"{fmt} output needs an animation or a video; this image has one frame"
+        )
+    animated = frames.animated and fmt in ("gif", "webp", *CLIP_FORMATS)
     images = [colour(image) for image in (frames.images if animated else [frames.first])]
     if fmt == "jpeg":
         image = _for_jpeg(images[0], output)
         web_sized = image.width * image.height <= PROGRESSIVE_MAX_PIXELS
-        image.save(buffer, "JPEG", quality=output.quality, optimize=web_sized, progressive=web_sized, **metadata)
+        image.save(buffer, "JPEG", quality=output.quality_number, optimize=web_sized, progressive=web_sized, **metadata)
     elif fmt == "png":
         image = images[0]
         if image.mode not in ("RGB", "RGBA", "L", "LA", "P", "1", "I;16"):
@@ -120,12 +124,28 @@ def encode(
             im if im.mode in ("RGB", "RGBA") else im.convert("RGBA" if has_alpha(im) else "RGB") for im in images
         ]
         method = WEBP_FAST_METHOD if output.fast else WEBP_METHOD
-        options: dict[str, Any] = {"quality": output.quality, "lossless": output.lossless, "method": method}
+        options: dict[str, Any] = {"quality": output.quality_number, "lossless": output.lossless, "method": method}
         if animated:
             options.update(save_all=True, append_images=converted[1:], duration=frames.durations, loop=frames.loop)
         converted[0].save(buffer, "WEBP", **options, **metadata)
+    elif fmt in CLIP_FORMATS:
+        from ..video.clips import clip_kind, encode_clip  # FFmpeg: only the video worker loads it
+
+        flat = [flatten(image, output.background) if has_alpha(image) else image for image in images]
+        kind = clip_kind(fmt, output.codec)
+        buffer.write(encode_clip(flat, frames.durations, kind=kind, quality=output.quality_number))
+    elif fmt == "gif" and output.dither == "bayer":
+        from ..video.gif import gif_from_images, palette_colors
+
+        colors = palette_colors(output.quality_number)
+        durations = frames.durations if animated else [0]
+        data = gif_from_images(
+            images, durations, dither="bayer", bayer_scale=output.bayer_scale, colors=colors, loop=frames.loop
+        )
+        buffer.write(data)
     elif fmt == "gif":
-        paletted = [_to_palette(image) for image in images]
+        dither = Image.Dither.NONE if output.dither == "none" else Image.Dither.FLOYDSTEINBERG
+        paletted = [_to_palette(image, dither) for image in images]
         options = {"optimize": False}
         if animated:
             see_through = any("transparency" in image.info for image in paletted)

@@ -36,6 +36,7 @@ class Source:
     height: int
     frames: int
     size: int
+    duration: float | None = None  # seconds, for a video
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ timing survive. 4:2:0 chroma needs even sides: an odd width or height loses its 
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -13,8 +14,8 @@ import av
 from PIL import Image
 
 MILLISECONDS = Fraction(1, 1000)
-# The earlier system's quality words, as the encoders' constant-quality numbers (lower is better).
-QUALITY_WORDS = {"low": 25, "medium": 60, "high": 85}
+# SVT-AV1 prints a banner of twenty lines to stderr for every clip unless told to keep to errors.
+os.environ.setdefault("SVT_LOG", "1")
 
 
 @dataclass(frozen=True)
@@ -33,17 +34,21 @@ FORMATS = {
 }
 
 
-def crf(clip_format: ClipFormat, quality: int | str) -> int:
-    """Quality 1-100 (or low / medium / high) as the encoder's constant-rate factor."""
-    value = QUALITY_WORDS[quality] if isinstance(quality, str) else quality
-    if not 1 <= value <= 100:
-        raise ValueError("quality is 1-100, or low / medium / high")
+def crf(clip_format: ClipFormat, quality: int) -> int:
+    """Quality 1-100 as the encoder's constant-rate factor (lower is better)."""
+    if not 1 <= quality <= 100:
+        raise ValueError("quality is 1-100")
     span = clip_format.crf_worst - clip_format.crf_best
-    return round(clip_format.crf_worst - span * (value - 1) / 99)
+    return round(clip_format.crf_worst - span * (quality - 1) / 99)
+
+
+def clip_kind(fmt: str, codec: str | None) -> str:
+    """The FORMATS key of an output format and codec (webm with codec av1 is "webm-av1")."""
+    return "webm-av1" if fmt == "webm" and codec == "av1" else fmt
 
 
 def encode_clip(
-    images: Sequence[Image.Image], durations_ms: Sequence[int], kind: str = "mp4", quality: int | str = "medium"
+    images: Sequence[Image.Image], durations_ms: Sequence[int], kind: str = "mp4", quality: int = 65
 ) -> bytes:
     if not images or len(images) != len(durations_ms):
         raise ValueError("one duration per frame, and at least one frame")

@@ -3,8 +3,10 @@ presigned URLs that expire."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 from botocore.exceptions import ClientError
 
@@ -13,6 +15,48 @@ from botocore.exceptions import ClientError
 class PresignedPost:
     url: str
     fields: dict[str, str]
+
+
+READ_BLOCK_BYTES = 1024 * 1024
+
+
+class RangedObject(io.RawIOBase):
+    """An S3 object read with ranged GETs as a seekable file, so a reader that needs its header
+    and one frame (a video's container index, often at the end) fetches those, not 500 MB."""
+
+    def __init__(self, s3_client: Any, bucket: str, key: str, size: int) -> None:
+        self._s3 = s3_client
+        self._bucket = bucket
+        self._key = key
+        self._size = size
+        self._position = 0
+        self.requests = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        wanted = min(len(buffer), self._size - self._position)
+        if wanted <= 0:
+            return 0
+        last = self._position + wanted - 1
+        response = self._s3.get_object(Bucket=self._bucket, Key=self._key, Range=f"bytes={self._position}-{last}")
+        data = response["Body"].read()
+        self.requests += 1
+        buffer[: len(data)] = data
+        self._position += len(data)
+        return len(data)
 
 
 class ObjectStore:
@@ -26,6 +70,14 @@ class ObjectStore:
         response = self._s3.get_object(Bucket=bucket, Key=key)
         data: bytes = response["Body"].read()
         return data
+
+    def open(self, bucket: str, key: str, size: int) -> BinaryIO:
+        """The object as a seekable file read a block at a time (ranged GETs)."""
+        return io.BufferedReader(RangedObject(self._s3, bucket, key, size), buffer_size=READ_BLOCK_BYTES)
+
+    def download(self, bucket: str, key: str, path: Path) -> None:
+        """The object into a local file (parallel ranged GETs), for work that reads all of it."""
+        self._s3.download_file(bucket, key, str(path))
 
     def size(self, bucket: str, key: str) -> int | None:
         """The object's size, or None when it does not exist."""

@@ -6,15 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 from imgtasks.domain.messages import TaskMessage
-from imgtasks.domain.records import Task, TaskType
+from imgtasks.domain.records import Task, TaskType, Worker
 
 SQS_BATCH_LIMIT = 10
 
 
 class TaskQueue:
-    def __init__(self, sqs_client: Any, process_queue_url: str, infer_queue_url: str) -> None:
+    def __init__(self, sqs_client: Any, *, process_queue_url: str, infer_queue_url: str, video_queue_url: str) -> None:
         self._sqs = sqs_client
         self._urls = {TaskType.PROCESS.value: process_queue_url, TaskType.INFER.value: infer_queue_url}
+        self._video_url = video_queue_url
+
+    def url_for(self, task: Task) -> str:
+        """Video work has a queue (and a bigger, longer-running function) of its own."""
+        return self._video_url if task.worker == Worker.VIDEO else self._urls[task.type]
 
     def send(self, tasks: list[Task]) -> list[Task]:
         """Sends the tasks' messages in SendMessageBatch calls of ten; returns the tasks whose
@@ -22,7 +27,7 @@ class TaskQueue:
         refused: list[Task] = []
         by_queue: dict[str, list[Task]] = {}
         for task in tasks:
-            by_queue.setdefault(self._urls[task.type], []).append(task)
+            by_queue.setdefault(self.url_for(task), []).append(task)
         for url, queued in by_queue.items():
             for start in range(0, len(queued), SQS_BATCH_LIMIT):
                 chunk = queued[start : start + SQS_BATCH_LIMIT]

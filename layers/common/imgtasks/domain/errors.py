@@ -22,6 +22,12 @@ class ErrorCode(StrEnum):
     FILE_REJECTED = "file_rejected"
     MODEL_UNAVAILABLE = "model_unavailable"
     INFERENCE_FAILED = "inference_failed"
+    INVALID_VIDEO = "invalid_video"
+    NO_VIDEO_STREAM = "no_video_stream"
+    UNSUPPORTED_CODEC = "unsupported_codec"
+    VIDEO_TOO_LONG = "video_too_long"
+    OUTPUT_TOO_LARGE = "output_too_large"
+    PROCESSING_TIMEOUT = "processing_timeout"
     RETRIES_EXHAUSTED = "retries_exhausted"
 
 
@@ -56,6 +62,22 @@ CATALOG: dict[ErrorCode, ErrorCodeInfo] = {
         "the model is not in the registry, its weights do not match their checksum, or they cannot be loaded", False
     ),
     ErrorCode.INFERENCE_FAILED: ErrorCodeInfo("the model failed while running on this image", False),
+    ErrorCode.INVALID_VIDEO: ErrorCodeInfo(
+        "the bytes are not a readable video (truncated, damaged, or a frame rate or size no camera makes)", False
+    ),
+    ErrorCode.NO_VIDEO_STREAM: ErrorCodeInfo("the file is a container with no picture in it (audio only)", False),
+    ErrorCode.UNSUPPORTED_CODEC: ErrorCodeInfo("the video is in a codec the service cannot decode", False),
+    ErrorCode.VIDEO_TOO_LONG: ErrorCodeInfo(
+        "the source video, or the output asked of it, is longer than the configured limits", False
+    ),
+    ErrorCode.OUTPUT_TOO_LARGE: ErrorCodeInfo(
+        "the output of a video task would have more frames, or pixels x frames, than the configured limits", False
+    ),
+    ErrorCode.PROCESSING_TIMEOUT: ErrorCodeInfo(
+        "the work would not finish within the time a worker may run; ask for less (a shorter window, fewer "
+        "frames per second, a smaller size)",
+        False,
+    ),
     ErrorCode.RETRIES_EXHAUSTED: ErrorCodeInfo(
         "the work failed on every delivery (MaxReceiveCount, default 3) for a transient reason, or its worker died; "
         "restarting the task may succeed",

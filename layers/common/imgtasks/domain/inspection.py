@@ -1,17 +1,37 @@
-"""Reading an image's header: format, size and frame count, within limits, without decoding it."""
+"""Reading a file's header, within limits, without decoding it: an image's format, size and frame
+count, or a video's (imgtasks.domain.video_inspection)."""
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
 from types import ModuleType
+from typing import BinaryIO
 
 from imgtasks.domain.errors import ErrorCode, PermanentTaskError
+from imgtasks.domain.limits import Limits
+from imgtasks.domain.records import VideoInfo
+from imgtasks.domain.video_inspection import (
+    SNIFF_BYTES,
+    VIDEO_CONTENT_TYPES,
+    VIDEO_FAMILIES,
+    inspect_video,
+    sniff_container,
+)
 
 # Format names as the API shows them, by Pillow's name.
 SUPPORTED_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
-CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
-EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif"}
+IMAGE_CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
+# Every format a file of ours can be, input or output, with its content type and extension.
+CONTENT_TYPES = {**IMAGE_CONTENT_TYPES, **VIDEO_CONTENT_TYPES}
+EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif", **{name: name for name in VIDEO_CONTENT_TYPES}}
+VIDEO_FORMATS = frozenset(VIDEO_CONTENT_TYPES)
+# What an upload may announce.
+ACCEPTED_CONTENT_TYPES = frozenset(IMAGE_CONTENT_TYPES.values()) | frozenset(VIDEO_FAMILIES)
+
+
+def announces_video(content_type: str) -> bool:
+    return content_type in VIDEO_FAMILIES
 
 
 def pillow() -> ModuleType:
@@ -62,10 +82,48 @@ def inspect_image(data: bytes, *, max_pixels: int, max_frames: int) -> ImageInfo
     # UnidentifiedImageError is an OSError.
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise PermanentTaskError(
-            ErrorCode.INVALID_IMAGE, "the file is not an image this service can read (JPEG, PNG, WebP or GIF)"
+            ErrorCode.INVALID_IMAGE,
+            "the file is not an image or video this service can read (JPEG, PNG, WebP, GIF; MP4, MOV, WebM, MKV, AVI)",
         ) from error
     if frames > max_frames:
         raise PermanentTaskError(
             ErrorCode.IMAGE_TOO_LARGE, f"the image has {frames} frames; the limit is {max_frames} frames"
         )
     return ImageInfo(format=SUPPORTED_FORMATS[pillow_format], width=width, height=height, frames=frames)
+
+
+@dataclass(frozen=True)
+class Inspected:
+    """What inspection found: an image, or a video (with `video` set)."""
+
+    format: str
+    width: int
+    height: int
+    frames: int
+    video: VideoInfo | None = None
+
+    @property
+    def content_type(self) -> str:
+        return CONTENT_TYPES[self.format]
+
+    def matches(self, announced: str) -> bool:
+        """Whether the bytes are what the upload announced (a video: the same container family)."""
+        if self.video is not None:
+            return self.format in VIDEO_FAMILIES.get(announced, set())
+        return self.content_type == announced
+
+
+def inspect_file(source: BinaryIO, limits: Limits, *, announced: str | None = None) -> Inspected:
+    """An image or a video, told apart by its first bytes. A file announced as a video that does
+    not start like one is refused before anything else is read (it may be 500 MB)."""
+    head = source.read(SNIFF_BYTES)
+    source.seek(0)
+    if sniff_container(head) is not None:
+        video = inspect_video(source, max_pixels=limits.max_pixels, limits=limits.video)
+        return Inspected(video.info.container, video.width, video.height, video.frames, video.info)
+    if announced is not None and announces_video(announced):
+        raise PermanentTaskError(
+            ErrorCode.INVALID_VIDEO, "the file is not a video this service reads (MP4, MOV, WebM, MKV or AVI)"
+        )
+    image = inspect_image(source.read(), max_pixels=limits.max_pixels, max_frames=limits.max_frames)
+    return Inspected(image.format, image.width, image.height, image.frames)

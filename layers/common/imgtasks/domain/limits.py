@@ -1,5 +1,5 @@
 """The configured limits on what the service accepts (template parameters MaxUploadBytes,
-MaxImagePixels, MaxImageFrames)."""
+MaxImagePixels, MaxImageFrames, and the Video* ones)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,19 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class VideoLimits:
+    max_upload_bytes: int
+    # The source's duration, and the output's (after start/end, speed and boomerang).
+    max_seconds: float
+    max_output_seconds: float
+    max_output_frames: int
+    # Output width x height x frames, summed over a task's outputs: what the worker holds in memory.
+    max_output_pixel_frames: int
+
+
+@dataclass(frozen=True)
 class Limits:
     max_upload_bytes: int
     max_pixels: int
     max_frames: int
+    video: VideoLimits

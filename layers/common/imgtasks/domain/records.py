@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field
+from pydantic import BeforeValidator, ConfigDict, Field, PlainSerializer
 
 from imgtasks.domain.base import Model
 from imgtasks.domain.errors import ErrorCode
@@ -27,10 +27,37 @@ class TaskType(StrEnum):
     INFER = "infer"
 
 
+class Worker(StrEnum):
+    """Which worker runs a task when it is not its type's own: video inputs, and clip outputs
+    (MP4, WebM) or GIFs with a clip palette from images, need FFmpeg and more time and memory."""
+
+    VIDEO = "video"
+
+
 class FileStatus(StrEnum):
     PENDING = "pending"
     READY = "ready"
     REJECTED = "rejected"
+
+
+class VideoInfo(Model):
+    container: str = Field(description="mp4, mov, webm, mkv or avi")
+    codec: str = Field(description="The video stream's codec, as FFmpeg names it (h264, hevc, vp9, av1...)")
+    duration: float = Field(description="Seconds")
+    fps: float = Field(description="The average frame rate")
+    frames_estimated: bool = Field(description="True when `frames` is duration x fps, not a count the container gave")
+    has_audio: bool
+    rotation: int = Field(description="Degrees the player turns the picture (phones record upright video this way)")
+
+
+def _from_text(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+# Stored as JSON text, so its floats never pass through DynamoDB's Decimal.
+StoredVideoInfo = Annotated[
+    VideoInfo, BeforeValidator(_from_text), PlainSerializer(lambda info: info.model_dump_json(), return_type=str)
+]
 
 
 class User(Model):
@@ -56,6 +83,8 @@ class FileRecord(Model):
     width: int | None = None
     height: int | None = None
     frames: int | None = None
+    # A video's container, codec, duration, frame rate and sound (None for images).
+    video: StoredVideoInfo | None = None
     error: str | None = None
     # Why a rejected file was rejected (image_too_large, invalid_image, ...): its tasks fail with it.
     error_code: ErrorCode | None = None
@@ -101,6 +130,8 @@ class Task(Model):
     run: int = 1
     # S3 drop-ins: where copies of the outputs go in the results bucket (outbox/<user>/<preset>/<name>).
     outbox: str | None = None
+    # Set when the task runs on the video worker (Worker); absent for its type's own worker.
+    worker: Worker | None = None
     # A queued task whose input is still uploading: not dispatched until the upload is inspected.
     waits_for_file: bool | None = None
 

@@ -19,6 +19,7 @@ class SourceImage(ResultModel):
     height: int
     frames: int
     size: int = Field(description="Bytes")
+    duration: float | None = Field(default=None, description="Seconds, for a video")
 
 
 class Output(ResultModel):

@@ -3,6 +3,7 @@ finishes, listing, content URLs and deletion."""
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -13,7 +14,14 @@ from imgtasks.adapters.storage import ObjectStore, PresignedPost
 from imgtasks.domain.clock import to_rfc3339, utc_now
 from imgtasks.domain.errors import Conflict, ErrorCode, InvalidInput, PayloadTooLarge, PermanentTaskError
 from imgtasks.domain.ids import new_id
-from imgtasks.domain.inspection import CONTENT_TYPES, EXTENSIONS, ImageInfo, inspect_image
+from imgtasks.domain.inspection import (
+    ACCEPTED_CONTENT_TYPES,
+    CONTENT_TYPES,
+    EXTENSIONS,
+    Inspected,
+    announces_video,
+    inspect_file,
+)
 from imgtasks.domain.limits import Limits
 from imgtasks.domain.records import FileRecord, FileStatus
 
@@ -23,7 +31,6 @@ UPLOAD_URL_SECONDS = 900
 # A pending upload whose bytes have not arrived this long after its URL expired is abandoned: its
 # record expires, and the tasks waiting on it fail (imgtasks_process.dispatch).
 ABANDONED_UPLOAD_SECONDS = UPLOAD_URL_SECONDS + 3600
-ACCEPTED_CONTENT_TYPES = frozenset(CONTENT_TYPES.values())
 
 # Keys written by the API itself do not match the bucket's event prefixes; only client uploads to
 # `uploads/` (and drop-ins to `inbox/`) produce S3 events.
@@ -66,8 +73,9 @@ class FileService:
         self._bucket = bucket
         self._limits = limits
 
-    def inspect(self, data: bytes) -> ImageInfo:
-        return inspect_image(data, max_pixels=self._limits.max_pixels, max_frames=self._limits.max_frames)
+    def upload_limit(self, content_type: str) -> int:
+        """Videos have a limit of their own (MaxVideoUploadBytes), images theirs (MaxUploadBytes)."""
+        return self._limits.video.max_upload_bytes if announces_video(content_type) else self._limits.max_upload_bytes
 
     def upload(self, owner_id: str, filename: str, data: bytes) -> FileRecord:
         """A small upload through the API: stored and inspected at once, `ready` or a 400."""
@@ -77,7 +85,7 @@ class FileService:
                 "bytes. Send JSON {filename, content_type, size} to POST /files for a presigned upload."
             )
         try:
-            info = self.inspect(data)
+            info = inspect_file(io.BytesIO(data), self._limits)
         except PermanentTaskError as error:
             raise InvalidInput(
                 error.message, errors=[{"loc": ["body", "file"], "msg": error.message, "type": error.code}]
@@ -97,6 +105,7 @@ class FileService:
             width=info.width,
             height=info.height,
             frames=info.frames,
+            video=info.video,
         )
         self._store.put(self._bucket, record.key, data, info.content_type)
         self._files.put(record)
@@ -110,10 +119,10 @@ class FileService:
             errors.append(
                 {"loc": ["body", "content_type"], "msg": f"must be one of: {', '.join(sorted(ACCEPTED_CONTENT_TYPES))}"}
             )
-        if not 1 <= size <= self._limits.max_upload_bytes:
-            errors.append(
-                {"loc": ["body", "size"], "msg": f"must be between 1 and {self._limits.max_upload_bytes} bytes"}
-            )
+        limit = self.upload_limit(content_type)
+        if not 1 <= size <= limit:
+            kind = "a video" if announces_video(content_type) else "an image"
+            errors.append({"loc": ["body", "size"], "msg": f"must be between 1 and {limit} bytes for {kind}"})
         if errors:
             raise InvalidInput(
                 "the upload cannot be accepted: " + "; ".join(f"{e['loc'][-1]} {e['msg']}" for e in errors),
@@ -157,27 +166,34 @@ class FileService:
             return record
         # AWS enforces the POST policy; the check here is defence in depth (and what makes the
         # emulator, which does not enforce it, behave the same).
-        if size > min(record.size, self._limits.max_upload_bytes):
+        if size > min(record.size, self.upload_limit(record.content_type)):
             message = f"the upload is {size} bytes, more than the {record.size} bytes announced"
             return self._reject(record, size, ErrorCode.FILE_TOO_LARGE, message)
         try:
-            info = self.inspect(self._store.get(self._bucket, key))
+            # Read a block at a time: a video's inspection needs its header and one frame.
+            with self._store.open(self._bucket, key, size) as source:
+                info = inspect_file(source, self._limits, announced=record.content_type)
         except PermanentTaskError as error:
             return self._reject(record, size, error.code, error.message)
-        if info.content_type != record.content_type:
+        if not info.matches(record.content_type):
             message = f"the upload is {info.format}, not the announced {record.content_type}"
             return self._reject(record, size, ErrorCode.UNSUPPORTED_FORMAT, message)
-        return self._finish(
-            record.id,
-            {
-                "status": FileStatus.READY.value,
-                "size": size,
-                "format": info.format,
-                "width": info.width,
-                "height": info.height,
-                "frames": info.frames,
-            },
-        )
+        return self._finish(record.id, self._ready_changes(info, size))
+
+    @staticmethod
+    def _ready_changes(info: Inspected, size: int) -> dict[str, Any]:
+        changes: dict[str, Any] = {
+            "status": FileStatus.READY.value,
+            "size": size,
+            "content_type": info.content_type,
+            "format": info.format,
+            "width": info.width,
+            "height": info.height,
+            "frames": info.frames,
+        }
+        if info.video is not None:
+            changes["video"] = info.video.model_dump_json()
+        return changes
 
     def upload_died(self, key: str, attempts: int) -> FileRecord | None:
         """The dead-letter verdict on an upload event no worker could handle: a file still pending

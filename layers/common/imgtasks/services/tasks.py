@@ -10,9 +10,9 @@ from imgtasks.adapters.storage import ObjectStore
 from imgtasks.domain.clock import now_rfc3339
 from imgtasks.domain.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from imgtasks.domain.ids import new_id
-from imgtasks.domain.inspection import CONTENT_TYPES, EXTENSIONS
+from imgtasks.domain.inspection import CONTENT_TYPES, EXTENSIONS, announces_video
 from imgtasks.domain.presets import resolve
-from imgtasks.domain.records import FileRecord, FileStatus, Task, TaskStatus, TaskType
+from imgtasks.domain.records import FileRecord, FileStatus, Task, TaskStatus, TaskType, Worker
 from imgtasks.domain.results import OutputFile, ProcessResult
 from imgtasks.domain.specs import CreateInferTasks, CreateProcessTasks, InferSpec, ProcessSpec
 from imgtasks.services.lifecycle import ACTIVE, TaskLifecycle
@@ -41,8 +41,10 @@ class TaskService:
     # ------------------------------------------------------------ create
     def create(self, owner_id: str, request: CreateProcessTasks | CreateInferTasks) -> list[Task]:
         """One task per file id: one BatchGetItem for the files, BatchWriteItem for the tasks."""
-        spec = self._validated_spec(request)
         sources = self._owned_sources(owner_id, request.file_ids)
+        if request.type == TaskType.INFER.value:
+            self._refuse_videos(request.file_ids, sources)
+        spec = self._validated_spec(request)
         created = [self._task(owner_id, TaskType(request.type), record, spec) for record in sources]
         self._tasks.put_new_many(created)
         return self._start(created, {record.id: record for record in sources})
@@ -59,8 +61,30 @@ class TaskService:
         return self._start([task], {record.id: record})[0]
 
     @staticmethod
+    def _refuse_videos(file_ids: list[str], sources: list[FileRecord]) -> None:
+        videos = {record.id for record in sources if announces_video(record.content_type)}
+        errors = [
+            {"loc": ["body", "file_ids", index], "msg": f"file '{file_id}' is a video; models run on images"}
+            for index, file_id in enumerate(file_ids)
+            if file_id in videos
+        ]
+        if errors:
+            raise InvalidInput("; ".join(str(e["msg"]) for e in errors), errors=errors)
+
+    @staticmethod
+    def _worker(task_type: TaskType, record: FileRecord, spec: dict[str, Any]) -> Worker | None:
+        """The video worker for a video input, or for outputs only FFmpeg writes (MP4, WebM, a
+        clip-palette GIF); otherwise the type's own worker."""
+        if task_type != TaskType.PROCESS:
+            return None
+        if announces_video(record.content_type):
+            return Worker.VIDEO
+        outputs = resolve(ProcessSpec.model_validate(spec)).outputs()
+        return Worker.VIDEO if any(output.needs_ffmpeg for output in outputs) else None
+
+    @classmethod
     def _task(
-        owner_id: str, task_type: TaskType, record: FileRecord, spec: dict[str, Any], outbox: str | None = None
+        cls, owner_id: str, task_type: TaskType, record: FileRecord, spec: dict[str, Any], outbox: str | None = None
     ) -> Task:
         """A new queued task (not yet written)."""
         now = now_rfc3339()
@@ -75,6 +99,7 @@ class TaskService:
             updated_at=now,
             outbox=outbox,
             waits_for_file=True if record.status != FileStatus.READY else None,
+            worker=cls._worker(task_type, record, spec),
         )
 
     def _validated_spec(self, request: CreateProcessTasks | CreateInferTasks) -> dict[str, Any]:

@@ -1,0 +1,159 @@
+"""Reading a video's header: container, codec, size as shown (after the rotation phones record),
+duration, frame rate, frame count (estimated from duration and rate where the container does not
+say) and whether it has sound, from the container and its first frame, never every frame.
+
+The container is recognised from its first bytes before FFmpeg sees them (FFmpeg reads almost
+anything as *some* format, a text file included); PyAV (FFmpeg's libraries, the video layer) is
+imported on first use, so the functions that never see a video never load it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from imgtasks.domain.errors import ErrorCode, PermanentTaskError
+from imgtasks.domain.limits import VideoLimits
+from imgtasks.domain.records import VideoInfo
+
+# The containers accepted, by the name the API shows, with the content type each is served as.
+VIDEO_CONTENT_TYPES = {
+    "mp4": "video/mp4",
+    "mov": "video/quicktime",
+    "webm": "video/webm",
+    "mkv": "video/x-matroska",
+    "avi": "video/x-msvideo",
+}
+# Announced content types by container family: an upload announced as one member of a family may
+# turn out to be another (a phone's .mov sent as video/mp4) and is served as what it really is.
+VIDEO_FAMILIES = {
+    "video/mp4": {"mp4", "mov"},
+    "video/x-m4v": {"mp4", "mov"},
+    "video/quicktime": {"mp4", "mov"},
+    "video/webm": {"webm", "mkv"},
+    "video/x-matroska": {"webm", "mkv"},
+    "video/x-msvideo": {"avi"},
+    "video/avi": {"avi"},
+}
+# No camera records faster (phones' slow motion tops out at 960 fps); a rate beyond this is a
+# broken or hostile header.
+MAX_FPS = 1000.0
+SNIFF_BYTES = 64
+# QuickTime files written before the `ftyp` box was specified start with one of these.
+_QUICKTIME_FIRST_BOXES = (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot")
+
+
+def sniff_container(head: bytes) -> str | None:
+    """The container a file's first bytes announce (mp4, mov, webm, mkv, avi), or None."""
+    if len(head) >= 12 and head[4:8] == b"ftyp":
+        return "mov" if head[8:12] == b"qt  " else "mp4"
+    if len(head) >= 8 and head[4:8] in _QUICKTIME_FIRST_BOXES:
+        return "mov"
+    if head[:4] == b"\x1a\x45\xdf\xa3":  # EBML: the DocType element says which
+        return "webm" if b"webm" in head[:SNIFF_BYTES] else "mkv"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "avi"
+    return None
+
+
+@dataclass(frozen=True)
+class InspectedVideo:
+    info: VideoInfo
+    width: int
+    height: int
+    frames: int
+
+    @property
+    def content_type(self) -> str:
+        return VIDEO_CONTENT_TYPES[self.info.container]
+
+
+def _invalid(message: str) -> PermanentTaskError:
+    return PermanentTaskError(ErrorCode.INVALID_VIDEO, message)
+
+
+def stream_duration_s(container: Any, stream: Any) -> float:
+    """The video stream's duration, else the container's (0 when neither says)."""
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return float(container.duration / 1_000_000)
+    return 0.0
+
+
+def inspect_video(source: BinaryIO, *, max_pixels: int, limits: VideoLimits) -> InspectedVideo:
+    """Raises PermanentTaskError (`invalid_video`, `no_video_stream`, `unsupported_codec`,
+    `image_too_large`, `video_too_long`), each with a sentence a person can act on."""
+    head = source.read(SNIFF_BYTES)
+    source.seek(0)
+    container_name = sniff_container(head)
+    if container_name is None:
+        raise _invalid("the file is not a video this service reads (MP4, MOV, WebM, MKV or AVI)")
+
+    import av
+
+    try:
+        container = av.open(source, mode="r")
+    except (av.error.FFmpegError, ValueError) as error:
+        raise _invalid(f"the {container_name.upper()} file cannot be read (truncated or damaged?)") from error
+    with container:
+        if not container.streams.video:
+            if container.streams.audio:
+                raise PermanentTaskError(ErrorCode.NO_VIDEO_STREAM, "the file has sound only: there is no picture")
+            raise PermanentTaskError(ErrorCode.NO_VIDEO_STREAM, "the file has no video stream")
+        stream = container.streams.video[0]
+        return _measure(container, stream, container_name, max_pixels, limits)
+
+
+def _measure(container: Any, stream: Any, container_name: str, max_pixels: int, limits: VideoLimits) -> InspectedVideo:
+    import av
+
+    codec_context = stream.codec_context
+    if codec_context is None or codec_context.codec is None:
+        raise PermanentTaskError(ErrorCode.UNSUPPORTED_CODEC, "the video's codec is one the service cannot decode")
+    codec = codec_context.codec.canonical_name  # "av1", not the decoder's name ("libdav1d")
+    width, height = codec_context.width, codec_context.height
+    if width and height and width * height > max_pixels:
+        raise PermanentTaskError(
+            ErrorCode.IMAGE_TOO_LARGE,
+            f"the video's frames are {width}x{height} ({width * height} pixels); the limit is {max_pixels} pixels",
+        )
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    fps = float(rate) if rate else 0.0
+    if not 0 < fps <= MAX_FPS:
+        raise _invalid(f"the video claims {fps:g} frames per second, which no camera records")
+    duration_s = stream_duration_s(container, stream)
+    if duration_s > limits.max_seconds:
+        raise PermanentTaskError(
+            ErrorCode.VIDEO_TOO_LONG,
+            f"the video is {duration_s:.1f} s long; the limit is {limits.max_seconds:g} s",
+        )
+    try:
+        first = next(container.decode(stream))
+    except StopIteration:
+        raise _invalid(f"the {codec} stream has no frame that decodes (truncated or damaged?)") from None
+    except av.error.FFmpegError as error:
+        if isinstance(error, av.error.DecoderNotFoundError | av.error.PatchWelcomeError):
+            raise PermanentTaskError(
+                ErrorCode.UNSUPPORTED_CODEC, f"the video's codec ({codec}) is one the service cannot decode"
+            ) from error
+        raise _invalid(f"the first frame of its {codec} stream does not decode (truncated or damaged?)") from error
+    rotation = round(first.rotation or 0) % 360
+    width, height = first.width, first.height
+    if width * height > max_pixels:
+        raise PermanentTaskError(
+            ErrorCode.IMAGE_TOO_LARGE,
+            f"the video's frames are {width}x{height} ({width * height} pixels); the limit is {max_pixels} pixels",
+        )
+    if rotation in (90, 270):
+        width, height = height, width
+    counted = int(stream.frames or 0)
+    info = VideoInfo(
+        container=container_name,
+        codec=codec,
+        duration=round(duration_s, 3),
+        fps=round(fps, 3),
+        frames_estimated=not counted,
+        has_audio=bool(container.streams.audio),
+        rotation=rotation,
+    )
+    return InspectedVideo(info=info, width=width, height=height, frames=counted or max(1, round(duration_s * fps)))
