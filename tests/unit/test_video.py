@@ -397,3 +397,25 @@ def test_quality_words_and_numbers_map_onto_the_encoders_scale() -> None:
     assert (palette_colors(high), palette_colors(medium), palette_colors(low)) == (256, 128, 64)
     with pytest.raises(ValueError):
         crf(x264, 0)
+
+
+def test_a_clip_palette_gif_keeps_see_through_pixels_see_through() -> None:
+    from PIL import Image
+
+    from imgtasks.domain.specs import OutputSpec
+    from imgtasks_process.imaging.encode import encode
+    from imgtasks_process.imaging.frames import Frames
+
+    pictures = []
+    for colour in ((230, 20, 20, 255), (20, 20, 230, 255)):
+        picture = Image.new("RGBA", (40, 40), (0, 0, 0, 0))
+        picture.paste(colour, (20, 0, 40, 40))
+        pictures.append(picture)
+    data, fmt, count = encode(Frames(pictures, [100, 100]), OutputSpec(format="gif", dither="bayer"), "gif")
+    assert (fmt, count) == ("gif", 2)
+    with Image.open(io.BytesIO(data)) as gif:
+        for index, expected in enumerate(((230, 20, 20), (20, 20, 230))):
+            gif.seek(index)
+            shown = gif.convert("RGBA")
+            assert shown.getpixel((5, 5))[3] == 0, index  # type: ignore[index]
+            assert shown.getpixel((30, 20))[:3] == pytest.approx(expected, abs=16), index  # type: ignore[index]

@@ -137,11 +137,15 @@ def gif_from_images(
 ) -> bytes:
     """Pillow frames (one size) as a clip-palette GIF; see-through pixels stay see-through."""
     see_through = any(image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info for image in images)
-    mode = "RGBA" if see_through else "RGB"
 
     def frames() -> Iterator[av.VideoFrame]:
         # Made as they are read (twice), never all held at once beside the images.
         for image in images:
-            yield av.VideoFrame.from_image(image if image.mode == mode else image.convert(mode))
+            if not see_through:
+                yield av.VideoFrame.from_image(image if image.mode == "RGB" else image.convert("RGB"))
+                continue
+            # from_image would drop the alpha channel.
+            picture = image if image.mode == "RGBA" else image.convert("RGBA")
+            yield av.VideoFrame.from_bytes(picture.tobytes(), picture.width, picture.height, format="rgba")
 
     return encode_gif(frames, durations_ms, dither=dither, bayer_scale=bayer_scale, colors=colors, loop=loop)
