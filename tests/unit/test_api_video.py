@@ -186,3 +186,34 @@ def test_models_do_not_run_on_videos(api: Any, clip_bytes: bytes) -> None:
     )
     assert answer.status == 400
     assert "is a video; models run on images" in answer.body["detail"]
+
+
+def test_a_video_in_s3_is_read_for_inspection_a_block_at_a_time(mocked_stack: Any, clip_bytes: bytes) -> None:
+    """The upload function reads a video's header and first frame with ranged GETs: a video with
+    50 MB of other data after its index costs a few blocks, not the whole object."""
+    from imgtasks.adapters.storage import READ_BLOCK_BYTES, ObjectStore, RangedObject
+    from imgtasks.domain.video_inspection import inspect_video
+    from tests.unit.test_video import LIMITS
+
+    s3 = mocked_stack.client("s3")
+    bucket = mocked_stack.outputs["UploadsBucketName"]
+    padded = clip_bytes + b"\0\0\0\x08free" + bytes(50_000_000)  # a trailing free box players skip
+    s3.put_object(Bucket=bucket, Key="uploads/padded", Body=padded)
+    raw = RangedObject(s3, bucket, "uploads/padded", len(padded))
+
+    with io.BufferedReader(raw, buffer_size=READ_BLOCK_BYTES) as source:
+        found = inspect_video(source, max_pixels=50_000_000, limits=LIMITS)
+    assert (found.info.codec, found.frames) == ("h264", 60)
+    assert raw.fetched_bytes <= 4 * READ_BLOCK_BYTES
+    with ObjectStore(s3).open(bucket, "uploads/padded", len(padded)) as whole:
+        whole.seek(-4, io.SEEK_END)
+        assert whole.read() == bytes(4)
+
+
+def test_still_images_in_an_iso_container_are_not_taken_for_videos() -> None:
+    from imgtasks.domain.video_inspection import sniff_container
+
+    assert sniff_container(b"\0\0\0\x1cftypheic\0\0\0\0mif1heic") is None
+    assert sniff_container(b"\0\0\0\x1cftypavif\0\0\0\0avifmif1") is None
+    assert sniff_container(b"\0\0\0\x1cftypisom\0\0\x02\0isomiso2") == "mp4"
+    assert sniff_container(b"\0\0\0\x14ftypqt  \0\0\0\0qt  ") == "mov"

@@ -30,7 +30,7 @@ class RangedObject(io.RawIOBase):
         self._key = key
         self._size = size
         self._position = 0
-        self.requests = 0
+        self.fetched_bytes = 0
 
     def readable(self) -> bool:
         return True
@@ -53,7 +53,7 @@ class RangedObject(io.RawIOBase):
         last = self._position + wanted - 1
         response = self._s3.get_object(Bucket=self._bucket, Key=self._key, Range=f"bytes={self._position}-{last}")
         data = response["Body"].read()
-        self.requests += 1
+        self.fetched_bytes += len(data)
         buffer[: len(data)] = data
         self._position += len(data)
         return len(data)

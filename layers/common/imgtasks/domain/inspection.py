@@ -25,7 +25,6 @@ IMAGE_CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/
 # Every format a file of ours can be, input or output, with its content type and extension.
 CONTENT_TYPES = {**IMAGE_CONTENT_TYPES, **VIDEO_CONTENT_TYPES}
 EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif", **{name: name for name in VIDEO_CONTENT_TYPES}}
-VIDEO_FORMATS = frozenset(VIDEO_CONTENT_TYPES)
 # What an upload may announce.
 ACCEPTED_CONTENT_TYPES = frozenset(IMAGE_CONTENT_TYPES.values()) | frozenset(VIDEO_FAMILIES)
 

@@ -40,11 +40,15 @@ MAX_FPS = 1000.0
 SNIFF_BYTES = 64
 # QuickTime files written before the `ftyp` box was specified start with one of these.
 _QUICKTIME_FIRST_BOXES = (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot")
+# ISO-BMFF brands of still images (HEIF/HEIC, AVIF): the same box structure, not videos.
+_IMAGE_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis"})
 
 
 def sniff_container(head: bytes) -> str | None:
     """The container a file's first bytes announce (mp4, mov, webm, mkv, avi), or None."""
     if len(head) >= 12 and head[4:8] == b"ftyp":
+        if head[8:12] in _IMAGE_BRANDS:
+            return None
         return "mov" if head[8:12] == b"qt  " else "mp4"
     if len(head) >= 8 and head[4:8] in _QUICKTIME_FIRST_BOXES:
         return "mov"
