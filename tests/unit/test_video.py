@@ -419,3 +419,34 @@ def test_a_clip_palette_gif_keeps_see_through_pixels_see_through() -> None:
             shown = gif.convert("RGBA")
             assert shown.getpixel((5, 5))[3] == 0, index  # type: ignore[index]
             assert shown.getpixel((30, 20))[:3] == pytest.approx(expected, abs=16), index  # type: ignore[index]
+
+
+def colour_tables(gif: bytes) -> tuple[bool, int]:
+    """Whether a GIF has a global colour table, and how many of its frames carry a local one."""
+
+    def skip_sub_blocks(at: int) -> int:
+        while gif[at]:
+            at += gif[at] + 1
+        return at + 1
+
+    packed = gif[10]
+    at = 13 + (3 << ((packed & 7) + 1) if packed & 0x80 else 0)
+    local = 0
+    while gif[at] != 0x3B:
+        if gif[at] == 0x21:  # an extension: label, then sub-blocks
+            at = skip_sub_blocks(at + 2)
+            continue
+        image_packed = gif[at + 9]
+        at += 10
+        if image_packed & 0x80:
+            local += 1
+            at += 3 << ((image_packed & 7) + 1)
+        at = skip_sub_blocks(at + 1)  # after the LZW minimum code size
+    return bool(packed & 0x80), local
+
+
+@pytest.mark.parametrize("dither", ["bayer", "floyd_steinberg", "none"])
+def test_every_dither_of_a_gif_from_video_uses_one_palette_for_the_clip(clip: Path, dither: str) -> None:
+    output = render(clip, {"operations": [{"op": "frames", "fps": 10}], "output": {"dither": dither}}).outputs[0]
+    assert output.frames == 30
+    assert colour_tables(output.data) == (True, 0)  # one global colour table, none per frame

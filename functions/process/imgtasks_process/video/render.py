@@ -27,6 +27,7 @@ from ..imaging.encode import encode
 from ..imaging.frames import Frames
 from ..imaging.operations import apply, resize, resize_box
 from ..imaging.pipeline import Rendered, Rendering, Source
+from .gif import gif_from_images, palette_colors
 from .timeline import Timing, frame_durations_ms, pick, playing_order, target_times
 
 DEFAULT_FPS = 15.0
@@ -226,9 +227,17 @@ def _encode(output: Output, pictures: list[Image.Image], timing: Timing) -> Rend
         if len(images) == 1:  # one picture held for the whole clip: still two frames, so it stays a clip
             images, durations = images * 2, [max(10, durations[0] // 2)] * 2
         frames = Frames(images, durations, loop=0)
-    spec = output.spec if output.spec.format else output.spec.model_copy(update={"format": "gif"})
-    if fmt == "gif" and spec.dither is None:
-        spec = spec.model_copy(update={"dither": "bayer"})  # one palette for the clip, as FFmpeg's recipe
-    data, written_format, count = encode(frames, spec, "gif")
     width, height = frames.size
+    if fmt == "gif":
+        # Whatever the dither, one palette for the whole clip: a per-frame quantiser flickers.
+        spec = output.spec
+        data = gif_from_images(
+            frames.images,
+            frames.durations,
+            dither=spec.dither or "bayer",
+            bayer_scale=spec.bayer_scale,
+            colors=palette_colors(spec.quality_number),
+        )
+        return Rendered(output.name, "gif", width, height, len(frames.images), data)
+    data, written_format, count = encode(frames, output.spec.model_copy(update={"format": fmt}), fmt)
     return Rendered(output.name, written_format, width, height, count, data)
