@@ -208,6 +208,16 @@ def test_a_video_in_s3_is_read_for_inspection_a_block_at_a_time(mocked_stack: An
     with ObjectStore(s3).open(bucket, "uploads/padded", len(padded)) as whole:
         whole.seek(-4, io.SEEK_END)
         assert whole.read() == bytes(4)
+    # An image is read whole after its first bytes are sniffed: in two GETs, not one per 8 KiB.
+    raw = RangedObject(s3, bucket, "uploads/padded", len(padded))
+    gets = []
+    original = s3.get_object
+    s3.get_object = lambda **request: gets.append(request["Range"]) or original(**request)
+    with io.BufferedReader(raw, buffer_size=READ_BLOCK_BYTES) as source:
+        source.read(64)
+        source.seek(0)
+        assert source.read() == padded
+    assert len(gets) == 2
 
 
 def test_still_images_in_an_iso_container_are_not_taken_for_videos() -> None:
