@@ -128,10 +128,20 @@ class _Worker:
 
 
 class FunctionPool:
-    """Up to `concurrency` workers of one function; an invocation waits for a free one."""
+    """`concurrency` workers of one function, started up front; an invocation takes a free one,
+    and when none is free for a moment the pool grows, up to `max_concurrency`, as Lambda scales
+    out (the API's long-polls hold a worker each for up to 20 s); past that it waits."""
 
-    def __init__(self, spec: FunctionSpec, endpoint_url: str, concurrency: int, python: LambdaPython) -> None:
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        endpoint_url: str,
+        concurrency: int,
+        python: LambdaPython,
+        max_concurrency: int | None = None,
+    ) -> None:
         self.spec = spec
+        self._max = max(concurrency, max_concurrency or concurrency)
         self._python = python
         self._environment = function_environment(spec, endpoint_url)
         self._idle: queue.Queue[_Worker] = queue.Queue()
@@ -162,6 +172,10 @@ class FunctionPool:
             try:
                 worker = self._idle.get(timeout=0.25)
             except queue.Empty:
+                with self._lock:
+                    grow = len(self._all) < self._max
+                if grow:
+                    self._add_worker()
                 continue
             if worker.alive():
                 return worker

@@ -41,6 +41,10 @@ class PortInUse(Exception):
         )
 
 
+# The most API workers at once (each a process): enough for several long-polls beside other calls.
+API_MAX_CONCURRENCY = 8
+
+
 @dataclass
 class StackConfig:
     template: Path = DEFAULT_TEMPLATE
@@ -163,8 +167,10 @@ class LocalStack:
         if self.config.visibility_timeout_s is not None:
             self._shorten_visibility(sqs, stack)
         for spec in self.functions:
+            # Queue workers are as many as their pollers; the API grows with its requests.
+            most = max(API_MAX_CONCURRENCY, self.config.concurrency) if spec.http_api else None
             self._pools[spec.logical_id] = FunctionPool(
-                spec, self.endpoint_url, self.config.concurrency, self.config.python
+                spec, self.endpoint_url, self.config.concurrency, self.config.python, max_concurrency=most
             )
         urls_by_arn = {
             resource.attributes["Arn"]: resource.ref

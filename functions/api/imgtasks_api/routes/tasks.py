@@ -18,6 +18,7 @@ from imgtasks.domain.presets import describe_presets
 from imgtasks.domain.records import Task
 from imgtasks.domain.specs import CreateInferTasks, CreateProcessTasks, CreateTasks
 from imgtasks.observability import logger, metrics
+from imgtasks.services.tasks import MAX_WAIT_SECONDS
 
 from ..bodies import load_json, media_type, parse_json, parse_multipart, raw_body, validate
 from ..context import caller, json_response, ok_response, problem_responses, services
@@ -168,14 +169,28 @@ def list_tasks(
 
 @router.get(
     "/tasks/<task_id>",
-    summary="A task",
+    summary="A task; with wait=N, long-polls until its status changes",
+    description=(
+        "With `wait` (1-20 seconds), the answer comes as soon as the task's status differs from `seen` (the "
+        "status the caller last saw; by default its status at the call), or after `wait` seconds with the task "
+        "as it is. A task that has ended answers at once unless `seen` is given."
+    ),
     operation_id="get_task",
     tags=["tasks"],
     responses={**ok_response(200, TaskOut, "The task"), **problem_responses(400, 401, 404)},
 )
-def get_task(task_id: TaskId) -> Response[TaskOut]:
+def get_task(
+    task_id: TaskId,
+    wait: Annotated[int, Query(ge=0, le=MAX_WAIT_SECONDS, description="Seconds to wait for a change, 0-20")] = 0,
+    seen: Annotated[
+        Literal["queued", "running", "done", "failed", "cancelled"] | None,
+        Query(description="The status the caller last saw"),
+    ] = None,
+) -> Response[TaskOut]:
     found = services(router)
-    return json_response(200, shown(found, found.tasks.get(caller(router).user_id, task_id)))
+    owner = caller(router).user_id
+    task = found.tasks.wait(owner, task_id, wait, seen) if wait or seen else found.tasks.get(owner, task_id)
+    return json_response(200, shown(found, task))
 
 
 @router.get(

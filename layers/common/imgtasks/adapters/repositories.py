@@ -323,6 +323,16 @@ class TaskRepository:
             raise NotFound(f"task '{task_id}' does not exist")
         return task
 
+    def status_of(self, task_id: str) -> str | None:
+        """Only the status (a long-poll's cheap read); None once the task is gone."""
+        item = self._table.get_item(
+            Key=self._key(task_id),
+            ConsistentRead=True,
+            ProjectionExpression="#s",
+            ExpressionAttributeNames={"#s": "status"},
+        ).get("Item")
+        return str(item["status"]) if item else None
+
     def list_owned(
         self,
         owner_id: str,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,11 @@ from imgtasks.domain.specs import CreateInferTasks, CreateProcessTasks, InferSpe
 from imgtasks.services.lifecycle import ACTIVE, TaskLifecycle
 
 DOWNLOAD_URL_SECONDS = 900
+# Long-poll: the longest wait a request may ask for (well inside API Gateway's 30 s), and the
+# delays between status reads (growing to one a second: 22 reads in 20 s).
+MAX_WAIT_SECONDS = 20
+FIRST_POLL_DELAY_S = 0.25
+LONGEST_POLL_DELAY_S = 1.0
 
 
 class TaskService:
@@ -186,6 +192,36 @@ class TaskService:
     # ------------------------------------------------------------ read
     def get(self, owner_id: str, task_id: str) -> Task:
         return self._tasks.get_owned(owner_id, task_id)
+
+    def wait(
+        self,
+        owner_id: str,
+        task_id: str,
+        seconds: float,
+        seen: str | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> Task:
+        """The task once its status differs from `seen` (the status the caller last saw; by
+        default its status now), or as it is after `seconds`. A task that has ended is answered
+        at once when the caller names no status: nothing more happens to it unless restarted.
+        Each check reads only the status, with growing delays: no tight loop on DynamoDB."""
+        task = self._tasks.get_owned(owner_id, task_id)
+        if seen is None and task.status not in ACTIVE:
+            return task
+        baseline = seen or task.status
+        deadline = clock() + min(seconds, MAX_WAIT_SECONDS)
+        delay = FIRST_POLL_DELAY_S
+        while task.status == baseline:
+            remaining = deadline - clock()
+            if remaining <= 0:
+                break
+            sleep(min(delay, remaining))
+            delay = min(delay * 2, LONGEST_POLL_DELAY_S)
+            if self._tasks.status_of(task_id) != baseline:
+                task = self._tasks.get_owned(owner_id, task_id)
+        return task
 
     def list(
         self,
