@@ -41,6 +41,9 @@ class PortInUse(Exception):
         )
 
 
+# What a stack on this machine needs that AWS does not: URL ingest of files served from 127.0.0.1
+# (the metadata addresses stay refused).
+LOCAL_PARAMETERS = {"AllowPrivateUrls": "true"}
 # The most API workers at once (each a process): enough for several long-polls beside other calls.
 API_MAX_CONCURRENCY = 8
 
@@ -145,7 +148,8 @@ class LocalStack:
             self._restore_state(self.emulator)
             self.emulator.start()
         _wait_until_up(self.endpoint_url)
-        stack = Stack(load_template(self.config.template), self.config.stack_name, self.config.parameters)
+        parameters = {**LOCAL_PARAMETERS, **self.config.parameters}
+        stack = Stack(load_template(self.config.template), self.config.stack_name, parameters)
         self.provisioned = Provisioner(stack, self.session(), self.endpoint_url).run()
         self._publish_models(self.provisioned.outputs.get("ModelsBucketName"))
         self.functions = function_specs(stack, self.config.template.parent)

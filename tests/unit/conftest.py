@@ -15,6 +15,7 @@ from imgtasks.adapters import aws
 from imgtasks.wiring import shared_wiring
 from local_stack.functions import FunctionSpec, function_specs
 from local_stack.provision import Provisioned, Provisioner
+from local_stack.stack import LOCAL_PARAMETERS
 from local_stack.template import Stack, load_template
 from tests.helpers import TEMPLATE
 
@@ -42,7 +43,7 @@ def mocked_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockedStack]:
         aws.session.cache_clear()
         aws.client.cache_clear()
         aws.table.cache_clear()
-        stack = Stack(load_template(TEMPLATE), "imgtasks-test")
+        stack = Stack(load_template(TEMPLATE), "imgtasks-test", LOCAL_PARAMETERS)
         provisioned = Provisioner(stack, boto3.session.Session(), None).run()
         functions = {spec.logical_id: spec for spec in function_specs(stack, TEMPLATE.parent)}
         yield MockedStack(provisioned, functions)
@@ -135,6 +136,26 @@ def video(mocked_stack: MockedStack, uploads: Any, dispatch: Any, monkeypatch: p
         dispatcher=dispatch,
     )
     handler._runner = None
+
+
+@pytest.fixture
+def fetch(mocked_stack: MockedStack, uploads: Any, dispatch: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The fetch function (URL ingest) on the fetch queue; the stack allows private addresses as
+    the local stack does (the tests serve files from 127.0.0.1). `drain` runs the change stream
+    first, which sends the fetch messages."""
+    from imgtasks_process import fetch_urls
+    from tests.unit.queue_driver import QueueDriver
+
+    mocked_stack.use_environment_of("FetchFunction", monkeypatch)
+    shared_wiring.cache_clear()
+    driver = QueueDriver(
+        mocked_stack.client("sqs"),
+        mocked_stack.outputs["FetchQueueUrl"],
+        fetch_urls.lambda_handler,
+        dispatcher=dispatch,
+    )
+    yield driver
+    shared_wiring.cache_clear()
 
 
 @pytest.fixture

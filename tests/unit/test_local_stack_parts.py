@@ -100,6 +100,7 @@ def test_queue_visibility_is_at_least_six_times_the_function_timeout() -> None:
     pairs = (
         ("ProcessFunction", "ProcessQueue"),
         ("VideoFunction", "VideoQueue"),
+        ("FetchFunction", "FetchQueue"),
         ("InferFunction", "InferQueue"),
         ("UploadFunction", "UploadEventsQueue"),
     )
@@ -117,7 +118,7 @@ def test_every_redrive_policy_and_every_function_takes_max_receive_count_from_th
         for resource in template["Resources"].values()
         if resource["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in resource["Properties"]
     ]
-    assert len(redrives) == 4
+    assert len(redrives) == 5
     assert all(policy["maxReceiveCount"] == {"Ref": "MaxReceiveCount"} for policy in redrives)
     environment = template["Globals"]["Function"]["Environment"]["Variables"]
     assert environment["MAX_RECEIVE_COUNT"] == {"Ref": "MaxReceiveCount"}
@@ -143,6 +144,7 @@ def test_every_variable_a_function_reads_is_declared_for_it_in_the_template() ->
         "ApiFunction": ApiSettings,
         "ProcessFunction": ProcessSettings,
         "VideoFunction": ProcessSettings,
+        "FetchFunction": FunctionSettings,
         "InferFunction": InferSettings,
         "UploadFunction": FunctionSettings,
         "DeadLetterFunction": FunctionSettings,

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, field_serializer
 
+from imgtasks.adapters.outbound import redacted
 from imgtasks.domain.base import Model
 from imgtasks.domain.errors import ErrorCode, catalog_markdown
 from imgtasks.domain.model_manifest import ModelManifest
@@ -56,8 +57,13 @@ class FileOut(Model):
     video: VideoInfo | None = Field(
         default=None, description="A video's container, codec, duration, frame rate and sound; absent for images"
     )
+    source_url: str | None = Field(default=None, description="A fetched file's URL, without user and password")
     created_at: str
     error: str | None = None
+
+    @field_serializer("source_url")
+    def _without_credentials(self, url: str | None) -> str | None:
+        return redacted(url) if url else None
 
 
 class FilePage(Model):

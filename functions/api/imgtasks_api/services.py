@@ -40,6 +40,13 @@ def build_services(settings: ApiSettings) -> Services:
         ),
         signer=TokenSigner(str(secret), settings.token_issuer, settings.token_ttl_seconds),
         files=wiring.file_service,
-        tasks=TaskService(wiring.tasks, wiring.files, wiring.store, wiring.lifecycle, known_models=models.ids),
+        tasks=TaskService(
+            wiring.tasks,
+            wiring.files,
+            wiring.store,
+            wiring.lifecycle,
+            known_models=models.ids,
+            fetch=wiring.file_service.start_fetch,
+        ),
         models=models,
     )

@@ -1,5 +1,6 @@
 """Lambda entry point of the dispatch function: the table's change stream in, task messages out,
-and the tasks of a pending file that was deleted or expired failed.
+fetch messages out for files created from a URL, and the tasks of a pending file that was deleted
+or expired failed.
 
 Whenever a write leaves a task queued and not waiting for its file (created, restarted, or its
 upload inspected), the task's message goes to its worker's queue (imgtasks.services.lifecycle's
@@ -38,6 +39,17 @@ def task_image(image: dict[str, Any] | None) -> Task | None:
     return Task.from_item(image)
 
 
+def file_to_fetch(record: DynamoDBRecord) -> str | None:
+    """The id of a file created to be fetched from a URL (URL ingest), else None."""
+    change = record.dynamodb
+    image = change.new_image if change is not None else None
+    if record.event_name != DynamoDBRecordEventName.INSERT or not image or image.get("SK") != "FILE":
+        return None
+    if image.get("status") != FileStatus.PENDING.value or not image.get("source_url"):
+        return None
+    return str(image["id"])
+
+
 def pending_file_image(image: dict[str, Any] | None) -> FileRecord | None:
     if not image or image.get("SK") != "FILE" or image.get("status") != FileStatus.PENDING.value:
         return None
@@ -49,10 +61,15 @@ class DispatchBatch:
 
     def __init__(self) -> None:
         self._tasks: list[tuple[str, Task]] = []  # (the record's sequence number, the task)
+        self._fetches: list[tuple[str, str]] = []  # (the record's sequence number, the file id)
 
     def take(self, record: DynamoDBRecord) -> None:
         change = record.dynamodb
         if change is None:
+            return
+        fetch = file_to_fetch(record)
+        if fetch is not None:
+            self._fetches.append((str(change.sequence_number), fetch))
             return
         if record.event_name == DynamoDBRecordEventName.REMOVE:
             gone = pending_file_image(change.old_image)
@@ -66,6 +83,19 @@ class DispatchBatch:
 
     def send(self) -> list[str]:
         """Sends the messages; returns the sequence numbers of the records whose message did not go."""
+        return self._send_fetches() + self._send_tasks()
+
+    def _send_fetches(self) -> list[str]:
+        if not self._fetches:
+            return []
+        try:
+            refused = set(shared_wiring().fetch_queue.send([file_id for _, file_id in self._fetches]))
+        except Exception:  # SQS away: every record of ours comes again
+            logger.exception("sending fetch messages failed; the stream delivers their records again")
+            return [sequence for sequence, _ in self._fetches]
+        return [sequence for sequence, file_id in self._fetches if file_id in refused]
+
+    def _send_tasks(self) -> list[str]:
         if not self._tasks:
             return []
         try:

@@ -19,6 +19,8 @@ class FunctionSettings(BaseSettings):
     process_queue_url: str
     infer_queue_url: str
     video_queue_url: str
+    fetch_queue_url: str
+    allow_private_urls: bool
     max_receive_count: int
     max_upload_bytes: int
     max_image_pixels: int

@@ -8,7 +8,9 @@ from functools import cache, cached_property
 from typing import Any
 
 from imgtasks.adapters import aws
+from imgtasks.adapters.fetch_queue import FetchQueue
 from imgtasks.adapters.model_registry import ModelRegistry
+from imgtasks.adapters.outbound import OutboundClient
 from imgtasks.adapters.repositories import FileRepository, TaskRepository, UserRepository
 from imgtasks.adapters.storage import ObjectStore
 from imgtasks.adapters.task_queue import TaskQueue
@@ -53,6 +55,14 @@ class Wiring:
             infer_queue_url=self.settings.infer_queue_url,
             video_queue_url=self.settings.video_queue_url,
         )
+
+    @cached_property
+    def fetch_queue(self) -> FetchQueue:
+        return FetchQueue(aws.client("sqs"), self.settings.fetch_queue_url)
+
+    @cached_property
+    def outbound(self) -> OutboundClient:
+        return OutboundClient(allow_private=self.settings.allow_private_urls)
 
     @cached_property
     def model_registry(self) -> ModelRegistry:

@@ -14,7 +14,7 @@ from imgtasks.domain.errors import InvalidInput, UnsupportedMediaType
 from imgtasks.domain.records import FileRecord
 from imgtasks.services.files import SMALL_UPLOAD_LIMIT, StartedUpload
 
-from ..bodies import UploadedFile, media_type, parse_json, parse_multipart, raw_body
+from ..bodies import UploadedFile, load_json, media_type, parse_multipart, raw_body, validate
 from ..context import ResponseBody, caller, json_response, ok_response, problem_responses, services
 from ..schemas import FileOut, FilePage, StartedUploadOut, UploadOut
 
@@ -41,6 +41,15 @@ class StartUpload(Model):
         description="Bytes; the presigned policy caps the upload at this size. At most MaxUploadBytes for an image "
         "(100 MiB by default) and MaxVideoUploadBytes for a video (500 MiB)",
     )
+
+
+class FetchUrl(Model):
+    """URL ingest: the service fetches the file from the URL."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=1, max_length=2048, examples=["https://example.com/photo.jpg"])
+    filename: str | None = Field(default=None, min_length=1, max_length=255, description="Default: from the URL")
 
 
 MULTIPART_FILE_BODY = {
@@ -117,7 +126,10 @@ def create_file() -> Response[FileOut | StartedUploadOut]:
         record = services(router).files.upload(caller(router).user_id, upload.filename, upload.data)
         return created(record, FileOut.model_validate(record, from_attributes=True))
     if kind == "application/json":
-        return start_upload(parse_json(raw_body(event), StartUpload))  # type: ignore[return-value]
+        body = load_json(raw_body(event))
+        if isinstance(body, dict) and "url" in body:
+            return fetch_url(validate(body, FetchUrl))  # type: ignore[return-value]
+        return start_upload(validate(body, StartUpload))  # type: ignore[return-value]
     raise UnsupportedMediaType(
         f"send multipart/form-data with a 'file' part (at most {SMALL_UPLOAD_LIMIT} bytes), or application/json "
         f"{{filename, content_type, size}} for a presigned upload (got {kind or 'no content type'})"
@@ -140,6 +152,28 @@ def create_file() -> Response[FileOut | StartedUploadOut]:
 )
 def start_presigned_upload(request: Annotated[StartUpload, Body()]) -> Response[StartedUploadOut]:
     return start_upload(request)
+
+
+def fetch_url(request: FetchUrl) -> Response[FileOut]:
+    record = services(router).files.start_fetch(caller(router).user_id, request.url, request.filename)
+    return created(record, FileOut.model_validate(record, from_attributes=True))
+
+
+@router.post(
+    "/files/from-url",
+    summary="Fetch a file from a URL: a pending file the service fills",
+    description=(
+        "201 with a `pending` file; a worker fetches the URL (http or https only; names that lead to loopback, "
+        "private, link-local, metadata or reserved addresses are refused, each of at most 3 redirects checked "
+        "the same way; the body is capped at the upload limit) and the file becomes `ready` or `rejected` with a "
+        "reason, as a presigned upload does. `POST /files` takes the same JSON body."
+    ),
+    operation_id="fetch_file_from_url",
+    tags=["files"],
+    responses={**ok_response(201, FileOut, "The pending file"), **problem_responses(400, 401, 415)},
+)
+def fetch_file_from_url(request: Annotated[FetchUrl, Body()]) -> Response[FileOut]:
+    return fetch_url(request)
 
 
 @router.get(

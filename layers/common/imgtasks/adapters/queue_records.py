@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.batch.types import BatchTypeModels
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import ConfigDict, Json
 
-from imgtasks.domain.messages import TaskMessage
+from imgtasks.domain.messages import FetchMessage, TaskMessage
 from imgtasks.observability import logger
 
 
@@ -22,6 +22,14 @@ class TaskMessageRecord(SqsRecordModel):
     model_config = ConfigDict(defer_build=True)
 
     body: Json[TaskMessage]
+
+
+class FetchMessageRecord(SqsRecordModel):
+    """An SQS record of the fetch queue with its body parsed."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    body: Json[FetchMessage]
 
 
 class PoisonDroppingBatchProcessor(BatchProcessor):

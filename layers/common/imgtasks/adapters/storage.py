@@ -83,6 +83,13 @@ class ObjectStore:
         """The object as a seekable file read a block at a time (ranged GETs)."""
         return io.BufferedReader(RangedObject(self._s3, bucket, key, size), buffer_size=READ_BLOCK_BYTES)
 
+    def upload_stream(self, bucket: str, key: str, source: BinaryIO | io.RawIOBase) -> None:
+        """A stream of unknown length into an object: a multipart upload of 8 MiB parts, two at a
+        time, so memory stays the same whatever the size."""
+        from boto3.s3.transfer import TransferConfig
+
+        self._s3.upload_fileobj(source, bucket, key, Config=TransferConfig(max_concurrency=2))
+
     def download(self, bucket: str, key: str, path: Path) -> None:
         """The object into a local file (parallel ranged GETs), for work that reads all of it."""
         self._s3.download_file(bucket, key, str(path))

@@ -28,6 +28,8 @@ class ErrorCode(StrEnum):
     VIDEO_TOO_LONG = "video_too_long"
     OUTPUT_TOO_LARGE = "output_too_large"
     PROCESSING_TIMEOUT = "processing_timeout"
+    URL_REFUSED = "url_refused"
+    URL_UNREACHABLE = "url_unreachable"
     RETRIES_EXHAUSTED = "retries_exhausted"
 
 
@@ -77,6 +79,16 @@ CATALOG: dict[ErrorCode, ErrorCodeInfo] = {
         "the work would not finish within the time a worker may run; ask for less (a shorter window, fewer "
         "frames per second, a smaller size)",
         False,
+    ),
+    ErrorCode.URL_REFUSED: ErrorCodeInfo(
+        "a URL the service may not fetch: not http(s), or a name or redirect that leads to a loopback, private, "
+        "link-local, metadata or reserved address, or more than 3 redirects",
+        False,
+    ),
+    ErrorCode.URL_UNREACHABLE: ErrorCodeInfo(
+        "the URL's server could not be reached or did not answer with the file (an error status, a timeout); "
+        "network failures are retried first",
+        True,
     ),
     ErrorCode.RETRIES_EXHAUSTED: ErrorCodeInfo(
         "the work failed on every delivery (MaxReceiveCount, default 3) for a transient reason, or its worker died; "

@@ -17,3 +17,12 @@ class TaskMessage(Model):
     task_id: str
     owner_id: str
     run: int
+
+
+class FetchMessage(Model):
+    """The message on the fetch queue: a file to fetch from its URL (the record holds the URL)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["fetch"] = "fetch"
+    file_id: str

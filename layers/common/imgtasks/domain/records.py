@@ -88,6 +88,8 @@ class FileRecord(Model):
     error: str | None = None
     # Why a rejected file was rejected (image_too_large, invalid_image, ...): its tasks fail with it.
     error_code: ErrorCode | None = None
+    # A file fetched from a URL (URL ingest): where from. Shown without user and password.
+    source_url: str | None = None
     # Set on outputs: the task that produced the file.
     task_id: str | None = None
     # Tasks created while the file was still pending; started when it becomes ready.

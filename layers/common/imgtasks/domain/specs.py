@@ -218,16 +218,34 @@ class ProcessSpec(StrictModel):
         return variants
 
 
-FileIds = Annotated[list[str], Field(min_length=1, max_length=MAX_FILES_PER_REQUEST)]
+FileIds = Annotated[list[str], Field(default_factory=list, max_length=MAX_FILES_PER_REQUEST)]
+Urls = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=2048)]],
+    Field(default_factory=list, max_length=MAX_FILES_PER_REQUEST, description="Files to fetch (URL ingest)"),
+]
+SOURCE_FIELDS = frozenset({"type", "file_ids", "urls"})
 
 
-class CreateProcessTasks(ProcessSpec):
-    type: Literal["process"]
+class FileSources(StrictModel):
+    """The files a POST /tasks works on: ids of files, URLs to fetch, or both (1 to 50 in all)."""
+
     file_ids: FileIds
+    urls: Urls
+
+    @model_validator(mode="after")
+    def _one_to_fifty(self) -> FileSources:
+        count = len(self.file_ids) + len(self.urls)
+        if not 1 <= count <= MAX_FILES_PER_REQUEST:
+            raise ValueError(f"name 1 to {MAX_FILES_PER_REQUEST} files in file_ids and urls together (got {count})")
+        return self
+
+
+class CreateProcessTasks(ProcessSpec, FileSources):
+    type: Literal["process"]
 
     def spec(self) -> ProcessSpec:
         # exclude_unset keeps which fields the client sent, which presets.resolve relies on.
-        return ProcessSpec.model_validate(self.model_dump(exclude={"type", "file_ids"}, exclude_unset=True))
+        return ProcessSpec.model_validate(self.model_dump(exclude=set(SOURCE_FIELDS), exclude_unset=True))
 
 
 class InferSpec(StrictModel):
@@ -241,12 +259,11 @@ class InferSpec(StrictModel):
         return self
 
 
-class CreateInferTasks(InferSpec):
+class CreateInferTasks(InferSpec, FileSources):
     type: Literal["infer"]
-    file_ids: FileIds
 
     def spec(self) -> InferSpec:
-        return InferSpec.model_validate(self.model_dump(exclude={"type", "file_ids"}, exclude_unset=True))
+        return InferSpec.model_validate(self.model_dump(exclude=set(SOURCE_FIELDS), exclude_unset=True))
 
 
 CreateTasks = Annotated[CreateProcessTasks | CreateInferTasks, Field(discriminator="type")]

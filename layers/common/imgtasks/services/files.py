@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import io
 import re
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
+from imgtasks.adapters.outbound import OutboundClient, OutboundFailed, OutboundRefused, TooLarge, check_url, redacted
 from imgtasks.adapters.repositories import FileRepository, Page
 from imgtasks.adapters.storage import ObjectStore, PresignedPost
 from imgtasks.domain.clock import to_rfc3339, utc_now
@@ -31,6 +35,11 @@ UPLOAD_URL_SECONDS = 900
 # A pending upload whose bytes have not arrived this long after its URL expired is abandoned: its
 # record expires, and the tasks waiting on it fail (imgtasks_process.dispatch).
 ABANDONED_UPLOAD_SECONDS = UPLOAD_URL_SECONDS + 3600
+
+# URL ingest: the whole fetch (redirects, connection, body) must end within this (the fetch
+# function's timeout is 120 s), and a file's announced type before its bytes are sniffed.
+FETCH_SECONDS = 100
+UNKNOWN_CONTENT_TYPE = "application/octet-stream"
 
 # Keys written by the API itself do not match the bucket's event prefixes; only client uploads to
 # `uploads/` (and drop-ins to `inbox/`) produce S3 events.
@@ -64,6 +73,33 @@ def served_name(record: FileRecord) -> str:
     stem = record.filename.rsplit(".", 1)[0] if "." in record.filename else record.filename
     extension = EXTENSIONS.get(record.format or "", "bin")
     return f"{stem or 'image'}.{extension}"
+
+
+class ChunkReader(io.RawIOBase):
+    """An iterator of byte chunks as a file, for boto3's streamed (multipart) upload."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._pending = chunk
+        count = min(len(buffer), len(self._pending))
+        buffer[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        return count
+
+
+def url_filename(url: str) -> str:
+    """The last segment of the URL's path, or `download`."""
+    return clean_filename(unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or "download")
 
 
 class FileService:
@@ -110,6 +146,64 @@ class FileService:
         self._store.put(self._bucket, record.key, data, info.content_type)
         self._files.put(record)
         return record
+
+    def start_fetch(self, owner_id: str, url: str, filename: str | None = None) -> FileRecord:
+        """URL ingest: a `pending` file whose bytes the fetch worker brings (the table's change
+        stream sends it the file); they land as an upload's would, and are inspected the same way."""
+        try:
+            check_url(url)
+        except OutboundRefused as error:
+            message = f"the URL cannot be fetched: {error}"
+            raise InvalidInput(
+                message, errors=[{"loc": ["body", "url"], "msg": str(error), "type": ErrorCode.URL_REFUSED.value}]
+            ) from error
+        now = utc_now()
+        file_id = new_id()
+        record = FileRecord(
+            id=file_id,
+            owner_id=owner_id,
+            filename=clean_filename(filename) if filename else url_filename(url),
+            content_type=UNKNOWN_CONTENT_TYPE,
+            size=0,
+            status=FileStatus.PENDING,
+            bucket=self._bucket,
+            key=f"{UPLOAD_PREFIX}/{owner_id}/{file_id}",
+            created_at=to_rfc3339(now),
+            source_url=url,
+            expires_at=int(now.timestamp()) + ABANDONED_UPLOAD_SECONDS,
+        )
+        self._files.put(record)
+        return record
+
+    def fetch(self, file_id: str, client: OutboundClient, *, last_attempt: bool) -> FileRecord | None:
+        """The fetch worker: the file's URL streamed into its upload key (whose S3 event inspects
+        it), or the file rejected with why. A network failure is raised for SQS to retry, except
+        on the last attempt. Returns the file when it ended here (rejected), else None."""
+        record = self._files.get(file_id)
+        if record is None or record.status != FileStatus.PENDING or not record.source_url:
+            return None
+        cap = max(self._limits.max_upload_bytes, self._limits.video.max_upload_bytes)
+        deadline = time.monotonic() + FETCH_SECONDS
+        try:
+            fetched = client.request("GET", record.source_url)
+            if not 200 <= fetched.status < 300:
+                fetched.response.release_conn()
+                transient = fetched.status >= 500 or fetched.status == 429
+                raise OutboundFailed(f"the server answered {fetched.status}", transient=transient)
+            length = int(fetched.headers.get("Content-Length", "0") or 0)
+            if length > cap:
+                fetched.response.release_conn()
+                raise TooLarge(f"the server announces {length} bytes")
+            self._store.upload_stream(self._bucket, record.key, ChunkReader(fetched.chunks(cap, deadline)))
+        except OutboundRefused as error:
+            return self._reject(record, 0, ErrorCode.URL_REFUSED, f"{redacted(record.source_url)} was refused: {error}")
+        except TooLarge as error:
+            return self._reject(record, 0, ErrorCode.FILE_TOO_LARGE, f"{error}; the limit is {cap} bytes")
+        except OutboundFailed as error:
+            if error.transient and not last_attempt:
+                raise
+            return self._reject(record, 0, ErrorCode.URL_UNREACHABLE, f"{redacted(record.source_url)}: {error}")
+        return None
 
     def start_upload(self, owner_id: str, filename: str, content_type: str, size: int) -> StartedUpload:
         """A large upload: a `pending` record and a presigned POST whose policy caps the size and
@@ -166,17 +260,22 @@ class FileService:
             return record
         # AWS enforces the POST policy; the check here is defence in depth (and what makes the
         # emulator, which does not enforce it, behave the same).
-        if size > min(record.size, self.upload_limit(record.content_type)):
+        # A fetched file announced nothing: its type and limit come from its bytes.
+        announced = None if record.source_url else record.content_type
+        if announced is not None and size > min(record.size, self.upload_limit(announced)):
             message = f"the upload is {size} bytes, more than the {record.size} bytes announced"
             return self._reject(record, size, ErrorCode.FILE_TOO_LARGE, message)
         try:
             # Read a block at a time: a video's inspection needs its header and one frame.
             with self._store.open(self._bucket, key, size) as source:
-                info = inspect_file(source, self._limits, announced=record.content_type)
+                info = inspect_file(source, self._limits, announced=announced)
         except PermanentTaskError as error:
             return self._reject(record, size, error.code, error.message)
-        if not info.matches(record.content_type):
-            message = f"the upload is {info.format}, not the announced {record.content_type}"
+        if announced is None and size > self.upload_limit(info.content_type):
+            message = f"the file is {size} bytes; the limit is {self.upload_limit(info.content_type)} bytes"
+            return self._reject(record, size, ErrorCode.FILE_TOO_LARGE, message)
+        if announced is not None and not info.matches(announced):
+            message = f"the upload is {info.format}, not the announced {announced}"
             return self._reject(record, size, ErrorCode.UNSUPPORTED_FORMAT, message)
         return self._finish(record.id, self._ready_changes(info, size))
 

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from imgtasks.adapters.outbound import OutboundRefused, check_url
 from imgtasks.adapters.repositories import FileRepository, Page, TaskRepository
 from imgtasks.adapters.storage import ObjectStore
 from imgtasks.domain.clock import now_rfc3339
@@ -35,6 +36,7 @@ class TaskService:
         lifecycle: TaskLifecycle,
         *,
         known_models: Callable[[], dict[str, list[str]]] | None = None,
+        fetch: Callable[[str, str], FileRecord] | None = None,
     ) -> None:
         self._tasks = tasks
         self._files = files
@@ -43,14 +45,21 @@ class TaskService:
         # The registered model ids by task ("detection", "classification"); None skips the check
         # (the workers, which read specs the API already checked).
         self._known_models = known_models
+        # Creates a pending file fetched from a URL (owner, url): FileService.start_fetch.
+        self._fetch = fetch
 
     # ------------------------------------------------------------ create
     def create(self, owner_id: str, request: CreateProcessTasks | CreateInferTasks) -> list[Task]:
         """One task per file id: one BatchGetItem for the files, BatchWriteItem for the tasks."""
+        self._check_urls(request.urls)  # all of them before any file is created
         sources = self._owned_sources(owner_id, request.file_ids)
         if request.type == TaskType.INFER.value:
             self._refuse_videos(request.file_ids, sources)
         spec = self._validated_spec(request)
+        if request.urls:
+            if self._fetch is None:
+                raise RuntimeError("URL ingest needs a fetch (FileService.start_fetch)")
+            sources += [self._fetch(owner_id, url) for url in request.urls]
         created = [self._task(owner_id, TaskType(request.type), record, spec) for record in sources]
         self._tasks.put_new_many(created)
         return self._start(created, {record.id: record for record in sources})
@@ -65,6 +74,17 @@ class TaskService:
         if record.status == FileStatus.REJECTED:
             return self._lifecycle.file_rejected(task, record) or task
         return self._start([task], {record.id: record})[0]
+
+    @staticmethod
+    def _check_urls(urls: list[str]) -> None:
+        errors = []
+        for index, url in enumerate(urls):
+            try:
+                check_url(url)
+            except OutboundRefused as error:
+                errors.append({"loc": ["body", "urls", index], "msg": str(error), "type": ErrorCode.URL_REFUSED.value})
+        if errors:
+            raise InvalidInput("; ".join(f"urls[{e['loc'][-1]}]: {e['msg']}" for e in errors), errors=errors)
 
     @staticmethod
     def _refuse_videos(file_ids: list[str], sources: list[FileRecord]) -> None:
