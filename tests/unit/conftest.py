@@ -159,6 +159,23 @@ def fetch(mocked_stack: MockedStack, uploads: Any, dispatch: Any, monkeypatch: p
 
 
 @pytest.fixture
+def archive(mocked_stack: MockedStack, dispatch: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The archive function on the archive queue (the change stream dispatched first)."""
+    from imgtasks_process import archives
+    from tests.unit.queue_driver import QueueDriver
+
+    mocked_stack.use_environment_of("ArchiveFunction", monkeypatch)
+    shared_wiring.cache_clear()
+    yield QueueDriver(
+        mocked_stack.client("sqs"),
+        mocked_stack.outputs["ArchiveQueueUrl"],
+        archives.lambda_handler,
+        dispatcher=dispatch,
+    )
+    shared_wiring.cache_clear()
+
+
+@pytest.fixture
 def dead_letters(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The dead-letter function on the process dead-letter queue."""
     from imgtasks_process import dead_letters as module

@@ -101,6 +101,7 @@ def test_queue_visibility_is_at_least_six_times_the_function_timeout() -> None:
         ("ProcessFunction", "ProcessQueue"),
         ("VideoFunction", "VideoQueue"),
         ("FetchFunction", "FetchQueue"),
+        ("ArchiveFunction", "ArchiveQueue"),
         ("InferFunction", "InferQueue"),
         ("UploadFunction", "UploadEventsQueue"),
     )
@@ -118,7 +119,7 @@ def test_every_redrive_policy_and_every_function_takes_max_receive_count_from_th
         for resource in template["Resources"].values()
         if resource["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in resource["Properties"]
     ]
-    assert len(redrives) == 5
+    assert len(redrives) == 6
     assert all(policy["maxReceiveCount"] == {"Ref": "MaxReceiveCount"} for policy in redrives)
     environment = template["Globals"]["Function"]["Environment"]["Variables"]
     assert environment["MAX_RECEIVE_COUNT"] == {"Ref": "MaxReceiveCount"}
@@ -145,6 +146,7 @@ def test_every_variable_a_function_reads_is_declared_for_it_in_the_template() ->
         "ProcessFunction": ProcessSettings,
         "VideoFunction": ProcessSettings,
         "FetchFunction": FunctionSettings,
+        "ArchiveFunction": FunctionSettings,
         "InferFunction": InferSettings,
         "UploadFunction": FunctionSettings,
         "DeadLetterFunction": FunctionSettings,

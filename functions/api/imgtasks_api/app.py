@@ -14,7 +14,7 @@ from imgtasks.observability import logger
 
 from .context import json_response, ok_response
 from .problems import from_domain_error, problem, summary, validation_errors
-from .routes import auth, files, inference_models, tasks
+from .routes import archives, auth, files, inference_models, tasks
 from .schemas import HealthOut
 
 # A response that does not match its model is our bug: 500, never a 4xx blaming the client.
@@ -22,6 +22,7 @@ app = APIGatewayHttpResolver(enable_validation=True, response_validation_error_h
 app.include_router(auth.router)
 app.include_router(files.router)
 app.include_router(tasks.router)
+app.include_router(archives.router)
 app.include_router(inference_models.router)
 
 

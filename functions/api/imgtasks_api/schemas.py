@@ -13,8 +13,17 @@ from imgtasks.domain.base import Model
 from imgtasks.domain.errors import ErrorCode, catalog_markdown
 from imgtasks.domain.model_manifest import ModelManifest
 from imgtasks.domain.records import Task, VideoInfo
-from imgtasks.domain.results import InferResult, Output, OutputFile, ProcessResult, SourceImage
-from imgtasks.domain.specs import InferSpec, ProcessSpec
+from imgtasks.domain.results import (
+    ArchiveFile,
+    ArchiveResult,
+    InferResult,
+    Output,
+    OutputFile,
+    ProcessResult,
+    SkippedTask,
+    SourceImage,
+)
+from imgtasks.domain.specs import ArchiveSpec, InferSpec, ProcessSpec
 
 
 class Problem(Model):
@@ -108,7 +117,27 @@ class ProcessResultOut(Model):
         return cls(outputs=outputs, source=result.source)
 
 
-TaskResult = ProcessResultOut | InferResult
+class ArchiveOut(Model):
+    file_id: str
+    size: int = Field(description="Bytes")
+    url: str = Field(description="A presigned URL of the ZIP that expires within 15 minutes")
+
+
+class ArchiveResultOut(Model):
+    tasks_requested: int
+    tasks_included: int
+    files: int = Field(description="Entries in the ZIP")
+    skipped: list[SkippedTask] = Field(description="The tasks left out, and why")
+    archive: ArchiveOut
+
+    @classmethod
+    def from_result(cls, result: ArchiveResult, url: Callable[[ArchiveFile], str]) -> ArchiveResultOut:
+        archive = ArchiveOut(file_id=result.archive.file_id, size=result.archive.size, url=url(result.archive))
+        return cls(**result.model_dump(exclude={"archive"}), archive=archive)
+
+
+TaskResult = ProcessResultOut | InferResult | ArchiveResultOut
+OutputUrl = Callable[[OutputFile | ArchiveFile], str]
 
 
 class TaskOut(Model):
@@ -117,11 +146,13 @@ class TaskOut(Model):
     model_config = ConfigDict(json_schema_mode_override="validation")
 
     id: str
-    type: Literal["process", "infer"]
+    type: Literal["process", "infer", "archive"]
     status: Literal["queued", "running", "done", "failed", "cancelled"]
     progress: int = Field(ge=0, le=100)
-    file_id: str
-    spec: ProcessSpec | InferSpec = Field(description="The task as it was asked for (fields left out stay out)")
+    file_id: str | None = Field(description="The input file; null for an archive, whose inputs are tasks")
+    spec: ProcessSpec | InferSpec | ArchiveSpec = Field(
+        description="The task as it was asked for (fields left out stay out)"
+    )
     created_at: str
     updated_at: str
     started_at: str | None
@@ -132,15 +163,17 @@ class TaskOut(Model):
     result: TaskResult | None
 
     @field_serializer("spec")
-    def _spec_as_asked(self, spec: ProcessSpec | InferSpec) -> dict[str, Any]:
+    def _spec_as_asked(self, spec: ProcessSpec | InferSpec | ArchiveSpec) -> dict[str, Any]:
         return spec.model_dump(exclude_unset=True, exclude_none=True)
 
     @classmethod
-    def from_task(cls, task: Task, output_url: Callable[[OutputFile], str]) -> TaskOut:
+    def from_task(cls, task: Task, output_url: OutputUrl) -> TaskOut:
         shown = task.model_dump(exclude={"owner_id", "run", "outbox", "attempt_started_at", "result", "worker"})
         result = task.result
         if isinstance(result, ProcessResult):
             shown["result"] = ProcessResultOut.from_result(result, output_url)
+        elif isinstance(result, ArchiveResult):
+            shown["result"] = ArchiveResultOut.from_result(result, output_url)
         else:
             shown["result"] = result
         return cls.model_validate(shown)

@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from imgtasks.adapters import aws
 from imgtasks.adapters.model_registry import ModelRegistry
 from imgtasks.services.accounts import Accounts, SignInLimit
+from imgtasks.services.archives import Archives
 from imgtasks.services.credentials import Passwords, TokenSigner
 from imgtasks.services.files import FileService
 from imgtasks.services.tasks import TaskService
@@ -23,6 +24,7 @@ class Services:
     signer: TokenSigner
     files: FileService
     tasks: TaskService
+    archives: Archives
     models: ModelRegistry
 
 
@@ -48,5 +50,6 @@ def build_services(settings: ApiSettings) -> Services:
             known_models=models.ids,
             fetch=wiring.file_service.start_fetch,
         ),
+        archives=wiring.archives,
         models=models,
     )

@@ -80,7 +80,7 @@ class InferWorker:
             return None
         try:
             spec = InferSpec.model_validate(claimed.spec)
-            source = self._files.get(claimed.file_id)
+            source = self._files.get(claimed.file_id) if claimed.file_id else None
             if source is None or source.status != FileStatus.READY:
                 raise PermanentTaskError(ErrorCode.FILE_MISSING, "the input file no longer exists or is not ready")
             models = {}

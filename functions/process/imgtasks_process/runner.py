@@ -108,7 +108,7 @@ class TaskRunner:
             self._discard_outputs(result)
 
     def _render(self, task: Task) -> ProcessResult:
-        source = self._files.get(task.file_id)
+        source = self._files.get(task.file_id) if task.file_id else None
         if source is None or source.status != FileStatus.READY:
             raise PermanentTaskError(ErrorCode.FILE_MISSING, "the input file no longer exists or is not ready")
         spec = resolve(ProcessSpec.model_validate(task.spec))

@@ -20,6 +20,7 @@ class FunctionSettings(BaseSettings):
     infer_queue_url: str
     video_queue_url: str
     fetch_queue_url: str
+    archive_queue_url: str
     allow_private_urls: bool
     max_receive_count: int
     max_upload_bytes: int

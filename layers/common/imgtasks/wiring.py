@@ -15,6 +15,7 @@ from imgtasks.adapters.repositories import FileRepository, TaskRepository, UserR
 from imgtasks.adapters.storage import ObjectStore
 from imgtasks.adapters.task_queue import TaskQueue
 from imgtasks.domain.limits import Limits, VideoLimits
+from imgtasks.services.archives import Archives
 from imgtasks.services.dropins import DropIns
 from imgtasks.services.files import FileService
 from imgtasks.services.lifecycle import TaskLifecycle
@@ -54,6 +55,7 @@ class Wiring:
             process_queue_url=self.settings.process_queue_url,
             infer_queue_url=self.settings.infer_queue_url,
             video_queue_url=self.settings.video_queue_url,
+            archive_queue_url=self.settings.archive_queue_url,
         )
 
     @cached_property
@@ -95,6 +97,10 @@ class Wiring:
     @cached_property
     def task_service(self) -> TaskService:
         return TaskService(self.tasks, self.files, self.store, self.lifecycle)
+
+    @cached_property
+    def archives(self) -> Archives:
+        return Archives(self.tasks, self.files, self.store, self.settings.results_bucket)
 
     @cached_property
     def dropins(self) -> DropIns:

@@ -150,7 +150,7 @@ def upload_and_create_task() -> Response[TaskList]:
 )
 def list_tasks(
     status: Annotated[Literal["queued", "running", "done", "failed", "cancelled"] | None, Query()] = None,
-    task_type: Annotated[Literal["process", "infer"] | None, Query(alias="type")] = None,
+    task_type: Annotated[Literal["process", "infer", "archive"] | None, Query(alias="type")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     order: Annotated[Literal["-created_at", "created_at"], Query()] = "-created_at",

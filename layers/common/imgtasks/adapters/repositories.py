@@ -323,6 +323,32 @@ class TaskRepository:
             raise NotFound(f"task '{task_id}' does not exist")
         return task
 
+    @staticmethod
+    def _archive_set_key(owner_id: str, digest: str) -> Item:
+        return {"PK": f"ARCHIVESET#{owner_id}#{digest}", "SK": "ARCHIVESET"}
+
+    def archive_for(self, owner_id: str, digest: str) -> str | None:
+        """The archive task made for this set of task ids (GET /tasks/batch-download), if any."""
+        item = self._table.get_item(Key=self._archive_set_key(owner_id, digest), ConsistentRead=True).get("Item")
+        return str(item["task_id"]) if item else None
+
+    def remember_archive(self, owner_id: str, digest: str, task_id: str, *, replacing: str | None) -> bool:
+        """Records the archive task of a set, if none is recorded (or `replacing` is, a task that
+        is gone); False when a concurrent request recorded another first."""
+        condition = "attribute_not_exists(PK)" if replacing is None else "task_id = :old"
+        values = {} if replacing is None else {":old": replacing}
+        try:
+            self._table.put_item(
+                Item={**self._archive_set_key(owner_id, digest), "task_id": task_id},
+                ConditionExpression=condition,
+                **({"ExpressionAttributeValues": values} if values else {}),
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
     def status_of(self, task_id: str) -> str | None:
         """Only the status (a long-poll's cheap read); None once the task is gone."""
         item = self._table.get_item(

@@ -4,6 +4,7 @@ presigned URLs that expire."""
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -67,6 +68,61 @@ class RangedObject(io.RawIOBase):
         return self._fetch(self._size - self._position) if self._position < self._size else b""
 
 
+PART_BYTES = 8 * 1024 * 1024
+
+
+class MultipartWriter(io.RawIOBase):
+    """A file written into an S3 object by a multipart upload, one part (8 MiB) buffered at a time:
+    memory stays the same whatever the size. `close` completes the upload; `abort` drops it."""
+
+    def __init__(self, s3_client: Any, bucket: str, key: str, content_type: str) -> None:
+        self._s3 = s3_client
+        self._bucket = bucket
+        self._key = key
+        upload = s3_client.create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type)
+        self._upload_id = upload["UploadId"]
+        self._parts: list[dict[str, Any]] = []
+        self._buffer = bytearray()
+        self._written = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._written
+
+    def write(self, data: Any) -> int:
+        self._buffer += data
+        self._written += len(data)
+        while len(self._buffer) >= PART_BYTES:
+            self._send(bytes(self._buffer[:PART_BYTES]))
+            del self._buffer[:PART_BYTES]
+        return len(data)
+
+    def _send(self, part: bytes) -> None:
+        number = len(self._parts) + 1
+        answer = self._s3.upload_part(
+            Bucket=self._bucket, Key=self._key, UploadId=self._upload_id, PartNumber=number, Body=part
+        )
+        self._parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        if self._buffer or not self._parts:  # the last part may be short; an empty object has one
+            self._send(bytes(self._buffer))
+            self._buffer.clear()
+        self._s3.complete_multipart_upload(
+            Bucket=self._bucket, Key=self._key, UploadId=self._upload_id, MultipartUpload={"Parts": self._parts}
+        )
+        super().close()
+
+    def abort(self) -> None:
+        if not self.closed:
+            self._s3.abort_multipart_upload(Bucket=self._bucket, Key=self._key, UploadId=self._upload_id)
+            super().close()
+
+
 class ObjectStore:
     def __init__(self, s3_client: Any) -> None:
         self._s3 = s3_client
@@ -82,6 +138,14 @@ class ObjectStore:
     def open(self, bucket: str, key: str, size: int) -> BinaryIO:
         """The object as a seekable file read a block at a time (ranged GETs)."""
         return io.BufferedReader(RangedObject(self._s3, bucket, key, size), buffer_size=READ_BLOCK_BYTES)
+
+    def chunks(self, bucket: str, key: str, chunk_bytes: int = 1024 * 1024) -> Iterator[bytes]:
+        """The object's bytes as they arrive."""
+        body = self._s3.get_object(Bucket=bucket, Key=key)["Body"]
+        yield from body.iter_chunks(chunk_bytes)
+
+    def writer(self, bucket: str, key: str, content_type: str) -> MultipartWriter:
+        return MultipartWriter(self._s3, bucket, key, content_type)
 
     def upload_stream(self, bucket: str, key: str, source: BinaryIO | io.RawIOBase) -> None:
         """A stream of unknown length into an object: a multipart upload of 8 MiB parts, two at a

@@ -12,9 +12,21 @@ SQS_BATCH_LIMIT = 10
 
 
 class TaskQueue:
-    def __init__(self, sqs_client: Any, *, process_queue_url: str, infer_queue_url: str, video_queue_url: str) -> None:
+    def __init__(
+        self,
+        sqs_client: Any,
+        *,
+        process_queue_url: str,
+        infer_queue_url: str,
+        video_queue_url: str,
+        archive_queue_url: str,
+    ) -> None:
         self._sqs = sqs_client
-        self._urls = {TaskType.PROCESS.value: process_queue_url, TaskType.INFER.value: infer_queue_url}
+        self._urls = {
+            TaskType.PROCESS.value: process_queue_url,
+            TaskType.INFER.value: infer_queue_url,
+            TaskType.ARCHIVE.value: archive_queue_url,
+        }
         self._video_url = video_queue_url
 
     def url_for(self, task: Task) -> str:

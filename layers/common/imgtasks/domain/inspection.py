@@ -25,6 +25,9 @@ IMAGE_CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/
 # Every format a file of ours can be, input or output, with its content type and extension.
 CONTENT_TYPES = {**IMAGE_CONTENT_TYPES, **VIDEO_CONTENT_TYPES}
 EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif", **{name: name for name in VIDEO_CONTENT_TYPES}}
+# Archives (an archive task's output) are files of ours too, though never an input.
+CONTENT_TYPES["zip"] = "application/zip"
+EXTENSIONS["zip"] = "zip"
 # What an upload may announce.
 ACCEPTED_CONTENT_TYPES = frozenset(IMAGE_CONTENT_TYPES.values()) | frozenset(VIDEO_FAMILIES)
 

@@ -11,7 +11,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, PlainSerializer
 
 from imgtasks.domain.base import Model
 from imgtasks.domain.errors import ErrorCode
-from imgtasks.domain.results import InferResult, ProcessResult, TaskResult
+from imgtasks.domain.results import ArchiveResult, InferResult, ProcessResult, TaskResult
 
 
 class TaskStatus(StrEnum):
@@ -25,6 +25,7 @@ class TaskStatus(StrEnum):
 class TaskType(StrEnum):
     PROCESS = "process"
     INFER = "infer"
+    ARCHIVE = "archive"
 
 
 class Worker(StrEnum):
@@ -113,7 +114,8 @@ class Task(Model):
     owner_id: str
     type: TaskType
     status: TaskStatus
-    file_id: str
+    # The input file; none for an archive task, whose inputs are other tasks (spec.task_ids).
+    file_id: str | None = None
     spec: dict[str, Any]
     created_at: str
     updated_at: str
@@ -151,7 +153,12 @@ class Task(Model):
         data = {k: v for k, v in item.items() if not k.startswith(("PK", "SK", "GSI"))}
         data["spec"] = json.loads(data.pop("spec_json", "{}"))
         result_json = data.pop("result_json", None)
-        result_type = ProcessResult if data.get("type") == TaskType.PROCESS else InferResult
+        result_types: dict[TaskType, type[ProcessResult | InferResult | ArchiveResult]] = {
+            TaskType.PROCESS: ProcessResult,
+            TaskType.INFER: InferResult,
+            TaskType.ARCHIVE: ArchiveResult,
+        }
+        result_type = result_types[TaskType(data.get("type", TaskType.PROCESS))]
         data["result"] = result_type.model_validate_json(result_json) if result_json else None
         for number in ("progress", "attempts", "duration_ms", "run"):
             if data.get(number) is not None:

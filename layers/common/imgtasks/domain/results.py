@@ -74,4 +74,27 @@ class InferResult(ResultModel):
     models: dict[str, ModelUsed] = Field(description="The model used, by kind: `detection`, `classification`")
 
 
-TaskResult = ProcessResult | InferResult
+class SkippedTask(ResultModel):
+    task_id: str
+    reason: str = Field(description="`not_found`, or `not_done` (with the task's `status`)")
+    status: str | None = None
+
+
+class ArchiveFile(ResultModel):
+    """The ZIP, as stored."""
+
+    file_id: str
+    size: int = Field(description="Bytes")
+    bucket: str
+    key: str
+
+
+class ArchiveResult(ResultModel):
+    tasks_requested: int
+    tasks_included: int
+    files: int = Field(description="Entries in the ZIP")
+    skipped: list[SkippedTask]
+    archive: ArchiveFile
+
+
+TaskResult = ProcessResult | InferResult | ArchiveResult

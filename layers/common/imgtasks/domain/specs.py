@@ -266,4 +266,15 @@ class CreateInferTasks(InferSpec, FileSources):
         return InferSpec.model_validate(self.model_dump(exclude=set(SOURCE_FIELDS), exclude_unset=True))
 
 
+class ArchiveSpec(StrictModel):
+    """An archive task: the outputs of these tasks (the caller's, done) as one ZIP."""
+
+    task_ids: Annotated[list[str], Field(min_length=1, max_length=MAX_FILES_PER_REQUEST)]
+
+    @field_validator("task_ids")
+    @classmethod
+    def _unique(cls, task_ids: list[str]) -> list[str]:
+        return list(dict.fromkeys(task_ids))
+
+
 CreateTasks = Annotated[CreateProcessTasks | CreateInferTasks, Field(discriminator="type")]

@@ -15,7 +15,7 @@ from imgtasks.domain.ids import new_id
 from imgtasks.domain.inspection import CONTENT_TYPES, EXTENSIONS, announces_video
 from imgtasks.domain.presets import resolve
 from imgtasks.domain.records import FileRecord, FileStatus, Task, TaskStatus, TaskType, Worker
-from imgtasks.domain.results import OutputFile, ProcessResult
+from imgtasks.domain.results import ArchiveFile, ArchiveResult, OutputFile, ProcessResult
 from imgtasks.domain.specs import CreateInferTasks, CreateProcessTasks, InferSpec, ProcessSpec
 from imgtasks.services.lifecycle import ACTIVE, TaskLifecycle
 
@@ -175,7 +175,7 @@ class TaskService:
         releases or fails it (`file_finished`). Returns the tasks as they now stand."""
         standing: list[Task] = []
         for task in tasks:
-            record = sources[task.file_id]
+            record = sources[str(task.file_id)]  # process and infer tasks always have one
             if record.status != FileStatus.PENDING or self._files.add_waiting_task(record.id, task.id):
                 standing.append(task)
                 continue
@@ -257,8 +257,12 @@ class TaskService:
             owner_id, limit=limit, cursor=cursor, status=status, task_type=task_type, newest_first=newest_first
         )
 
-    def output_url(self, output: OutputFile) -> str:
-        """A presigned URL of one output, as results show it."""
+    def output_url(self, output: OutputFile | ArchiveFile) -> str:
+        """A presigned URL of one output (or an archive's ZIP), as results show it."""
+        if isinstance(output, ArchiveFile):
+            return self._store.presigned_get(
+                output.bucket, output.key, DOWNLOAD_URL_SECONDS, "archive.zip", content_type=CONTENT_TYPES["zip"]
+            )
         return self._store.presigned_get(
             output.bucket, output.key, DOWNLOAD_URL_SECONDS, content_type=CONTENT_TYPES[output.format]
         )
@@ -267,6 +271,15 @@ class TaskService:
         task = self._tasks.get_owned(owner_id, task_id)
         if task.status != TaskStatus.DONE:
             raise Conflict(f"task '{task_id}' is {task.status}; outputs can be downloaded once it is done")
+        if isinstance(task.result, ArchiveResult):
+            archive = task.result.archive
+            return self._store.presigned_get(
+                archive.bucket,
+                archive.key,
+                DOWNLOAD_URL_SECONDS,
+                f"archive-{task.id}.zip",
+                content_type="application/zip",
+            )
         outputs = task.result.outputs if isinstance(task.result, ProcessResult) else []
         if not outputs:
             raise NotFound(f"task '{task_id}' has no downloadable output")
@@ -289,6 +302,8 @@ class TaskService:
 
     def restart(self, owner_id: str, task_id: str) -> Task:
         task = self._tasks.get_owned(owner_id, task_id)
+        if task.file_id is None:  # an archive: its inputs are tasks, read when it runs
+            return self._lifecycle.restart(owner_id, task_id, waits_for_file=False)
         record = self._files.get(task.file_id)
         ready = record is not None and record.status == FileStatus.READY
         restarted = self._lifecycle.restart(owner_id, task_id, waits_for_file=not ready)
@@ -309,4 +324,7 @@ class TaskService:
             for output in task.result.outputs:
                 self._store.delete(output.bucket, [output.key])
                 self._files.delete(output.file_id)
+        if isinstance(task.result, ArchiveResult):
+            self._store.delete(task.result.archive.bucket, [task.result.archive.key])
+            self._files.delete(task.result.archive.file_id)
         self._tasks.delete(task_id)
