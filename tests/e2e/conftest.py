@@ -141,7 +141,8 @@ def stop_stack(process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    process, running = start_stack(tmp_path_factory.mktemp("stack"))
+    # Webhook retries a second apart, so a test sees a receiver fail and then succeed.
+    process, running = start_stack(tmp_path_factory.mktemp("stack"), "--param", "WebhookRetryDelays=1,1,1")
     try:
         yield running
     finally:

@@ -176,6 +176,32 @@ def archive(mocked_stack: MockedStack, dispatch: Any, monkeypatch: pytest.Monkey
 
 
 @pytest.fixture
+def webhooks(mocked_stack: MockedStack, dispatch: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The webhook functions: `drain` runs the events function on the change stream (after the
+    dispatch function, as on the stack), then the delivery function on the webhook queue until it
+    is empty. Retries wait 0 s here (WEBHOOK_RETRY_DELAYS), so a test sees every attempt."""
+    from imgtasks_api import webhook_delivery, webhook_events
+    from tests.unit.queue_driver import QueueDriver, StreamDriver
+
+    mocked_stack.use_environment_of("WebhookDeliveryFunction", monkeypatch)
+    monkeypatch.setenv("WEBHOOK_RETRY_DELAYS", "0,0,0")
+    shared_wiring.cache_clear()
+    events = StreamDriver(
+        mocked_stack.client("dynamodb"),
+        mocked_stack.client("dynamodbstreams"),
+        mocked_stack.outputs["TableName"],
+        webhook_events.lambda_handler,
+    )
+    yield QueueDriver(
+        mocked_stack.client("sqs"),
+        mocked_stack.outputs["WebhookQueueUrl"],
+        webhook_delivery.lambda_handler,
+        dispatcher=events,
+    )
+    shared_wiring.cache_clear()
+
+
+@pytest.fixture
 def dead_letters(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The dead-letter function on the process dead-letter queue."""
     from imgtasks_process import dead_letters as module

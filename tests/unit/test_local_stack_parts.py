@@ -102,6 +102,7 @@ def test_queue_visibility_is_at_least_six_times_the_function_timeout() -> None:
         ("VideoFunction", "VideoQueue"),
         ("FetchFunction", "FetchQueue"),
         ("ArchiveFunction", "ArchiveQueue"),
+        ("WebhookDeliveryFunction", "WebhookQueue"),
         ("InferFunction", "InferQueue"),
         ("UploadFunction", "UploadEventsQueue"),
     )
@@ -119,7 +120,7 @@ def test_every_redrive_policy_and_every_function_takes_max_receive_count_from_th
         for resource in template["Resources"].values()
         if resource["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in resource["Properties"]
     ]
-    assert len(redrives) == 6
+    assert len(redrives) == 7
     assert all(policy["maxReceiveCount"] == {"Ref": "MaxReceiveCount"} for policy in redrives)
     environment = template["Globals"]["Function"]["Environment"]["Variables"]
     assert environment["MAX_RECEIVE_COUNT"] == {"Ref": "MaxReceiveCount"}
@@ -147,6 +148,8 @@ def test_every_variable_a_function_reads_is_declared_for_it_in_the_template() ->
         "VideoFunction": ProcessSettings,
         "FetchFunction": FunctionSettings,
         "ArchiveFunction": FunctionSettings,
+        "WebhookEventsFunction": FunctionSettings,
+        "WebhookDeliveryFunction": FunctionSettings,
         "InferFunction": InferSettings,
         "UploadFunction": FunctionSettings,
         "DeadLetterFunction": FunctionSettings,
@@ -198,9 +201,18 @@ def test_each_function_has_the_rights_its_code_paths_use_and_no_more() -> None:
     def policies(name: str) -> str:
         return json.dumps(functions[name].get("Policies", []))
 
-    # Only the dispatcher sends task messages: nothing else writes a record and then sends.
-    senders = {name for name in functions if "SQSSendMessagePolicy" in policies(name)}
-    assert senders == {"DispatchFunction"}
+    # Only the dispatcher sends task and fetch messages: nothing else writes a record and then
+    # sends. The webhook functions send only to the webhook queue (events and their retries).
+    def queues_sent_to(name: str) -> set[str]:
+        sends = [p["SQSSendMessagePolicy"] for p in functions[name].get("Policies", []) if "SQSSendMessagePolicy" in p]
+        return {send["QueueName"]["Fn::GetAtt"][0] for send in sends}
+
+    senders = {name: queues_sent_to(name) for name in functions if "SQSSendMessagePolicy" in policies(name)}
+    assert senders == {
+        "DispatchFunction": {"ProcessQueue", "InferQueue", "VideoQueue", "FetchQueue", "ArchiveQueue"},
+        "WebhookEventsFunction": {"WebhookQueue"},
+        "WebhookDeliveryFunction": {"WebhookQueue"},
+    }
     # Infer tasks may run on outputs, which live in the results bucket.
     assert '"BucketName": {"Ref": "ResultsBucket"}' in policies("InferFunction")
     # The API touches objects, never bucket configuration.

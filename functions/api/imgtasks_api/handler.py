@@ -36,7 +36,15 @@ PUBLIC_ROUTES = frozenset(
 
 # Routes whose body Powertools parses and validates against a model: JSON, and nothing else (it
 # would try to read other media types itself, and fail on them with a 500).
-JSON_BODY_ROUTES = frozenset({("POST", "/auth/register"), ("POST", "/files/presigned")})
+JSON_BODY_ROUTES = frozenset(
+    {
+        ("POST", "/auth/register"),
+        ("POST", "/files/presigned"),
+        ("POST", "/files/from-url"),
+        ("POST", "/archives"),
+        ("POST", "/webhooks"),
+    }
+)
 
 _services: Services | None = None
 

@@ -161,6 +161,11 @@ class TaskOut(Model):
     attempts: int
     error: TaskErrorOut | None
     result: TaskResult | None
+    webhook: str | None = Field(default=None, description="The URL this task's events are posted to")
+
+    @field_serializer("webhook")
+    def _webhook_without_credentials(self, url: str | None) -> str | None:
+        return redacted(url) if url else None
 
     @field_serializer("spec")
     def _spec_as_asked(self, spec: ProcessSpec | InferSpec | ArchiveSpec) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from imgtasks.services.archives import Archives
 from imgtasks.services.credentials import Passwords, TokenSigner
 from imgtasks.services.files import FileService
 from imgtasks.services.tasks import TaskService
+from imgtasks.services.webhooks import WebhookService
 from imgtasks.settings import ApiSettings
 from imgtasks.wiring import Wiring
 
@@ -25,6 +26,7 @@ class Services:
     files: FileService
     tasks: TaskService
     archives: Archives
+    webhooks: WebhookService
     models: ModelRegistry
 
 
@@ -49,7 +51,9 @@ def build_services(settings: ApiSettings) -> Services:
             wiring.lifecycle,
             known_models=models.ids,
             fetch=wiring.file_service.start_fetch,
+            webhooks=wiring.webhooks,
         ),
+        webhooks=wiring.webhooks,
         archives=wiring.archives,
         models=models,
     )

@@ -21,6 +21,9 @@ class FunctionSettings(BaseSettings):
     video_queue_url: str
     fetch_queue_url: str
     archive_queue_url: str
+    webhook_queue_url: str
+    # Seconds between a failed delivery and the next attempt, comma-separated (WebhookRetryDelays).
+    webhook_retry_delays: str
     allow_private_urls: bool
     max_receive_count: int
     max_upload_bytes: int

@@ -11,15 +11,18 @@ from imgtasks.adapters import aws
 from imgtasks.adapters.fetch_queue import FetchQueue
 from imgtasks.adapters.model_registry import ModelRegistry
 from imgtasks.adapters.outbound import OutboundClient
-from imgtasks.adapters.repositories import FileRepository, TaskRepository, UserRepository
+from imgtasks.adapters.repositories import FileRepository, TaskRepository, UserRepository, WebhookRepository
 from imgtasks.adapters.storage import ObjectStore
 from imgtasks.adapters.task_queue import TaskQueue
+from imgtasks.adapters.webhook_queue import WebhookQueue
 from imgtasks.domain.limits import Limits, VideoLimits
+from imgtasks.domain.webhooks import DELIVERY_TIMEOUT_S
 from imgtasks.services.archives import Archives
 from imgtasks.services.dropins import DropIns
 from imgtasks.services.files import FileService
 from imgtasks.services.lifecycle import TaskLifecycle
 from imgtasks.services.tasks import TaskService
+from imgtasks.services.webhooks import WebhookService
 from imgtasks.settings import FunctionSettings
 
 
@@ -97,6 +100,20 @@ class Wiring:
     @cached_property
     def task_service(self) -> TaskService:
         return TaskService(self.tasks, self.files, self.store, self.lifecycle)
+
+    @cached_property
+    def webhook_queue(self) -> WebhookQueue:
+        return WebhookQueue(aws.client("sqs"), self.settings.webhook_queue_url)
+
+    @cached_property
+    def webhooks(self) -> WebhookService:
+        delays = [int(part) for part in self.settings.webhook_retry_delays.split(",") if part.strip()]
+        return WebhookService(WebhookRepository(self.table), send=self.webhook_queue.send, retry_delays=delays)
+
+    @cached_property
+    def webhook_client(self) -> OutboundClient:
+        """Deliveries: 15 s to answer, and the same SSRF guard as URL ingest."""
+        return OutboundClient(allow_private=self.settings.allow_private_urls, read_timeout_s=DELIVERY_TIMEOUT_S)
 
     @cached_property
     def archives(self) -> Archives:

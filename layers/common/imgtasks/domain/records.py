@@ -134,6 +134,8 @@ class Task(Model):
     run: int = 1
     # S3 drop-ins: where copies of the outputs go in the results bucket (outbox/<user>/<preset>/<name>).
     outbox: str | None = None
+    # A URL the task's events are posted to (POST /tasks `webhook`).
+    webhook: str | None = None
     # Set when the task runs on the video worker (Worker); absent for its type's own worker.
     worker: Worker | None = None
     # A queued task whose input is still uploading: not dispatched until the upload is inspected.

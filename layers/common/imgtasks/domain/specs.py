@@ -223,7 +223,7 @@ Urls = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=2048)]],
     Field(default_factory=list, max_length=MAX_FILES_PER_REQUEST, description="Files to fetch (URL ingest)"),
 ]
-SOURCE_FIELDS = frozenset({"type", "file_ids", "urls"})
+SOURCE_FIELDS = frozenset({"type", "file_ids", "urls", "webhook"})
 
 
 class FileSources(StrictModel):
@@ -231,6 +231,11 @@ class FileSources(StrictModel):
 
     file_ids: FileIds
     urls: Urls
+    webhook: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="A URL this task's events are posted to, signed with the caller's webhook secret",
+    )
 
     @model_validator(mode="after")
     def _one_to_fifty(self) -> FileSources:

@@ -18,6 +18,7 @@ from imgtasks.domain.records import FileRecord, FileStatus, Task, TaskStatus, Ta
 from imgtasks.domain.results import ArchiveFile, ArchiveResult, OutputFile, ProcessResult
 from imgtasks.domain.specs import CreateInferTasks, CreateProcessTasks, InferSpec, ProcessSpec
 from imgtasks.services.lifecycle import ACTIVE, TaskLifecycle
+from imgtasks.services.webhooks import WebhookService
 
 DOWNLOAD_URL_SECONDS = 900
 # Long-poll: the longest wait a request may ask for (well inside API Gateway's 30 s), and the
@@ -37,6 +38,7 @@ class TaskService:
         *,
         known_models: Callable[[], dict[str, list[str]]] | None = None,
         fetch: Callable[[str, str], FileRecord] | None = None,
+        webhooks: WebhookService | None = None,
     ) -> None:
         self._tasks = tasks
         self._files = files
@@ -47,11 +49,14 @@ class TaskService:
         self._known_models = known_models
         # Creates a pending file fetched from a URL (owner, url): FileService.start_fetch.
         self._fetch = fetch
+        self._webhooks = webhooks
 
     # ------------------------------------------------------------ create
     def create(self, owner_id: str, request: CreateProcessTasks | CreateInferTasks) -> list[Task]:
         """One task per file id: one BatchGetItem for the files, BatchWriteItem for the tasks."""
         self._check_urls(request.urls)  # all of them before any file is created
+        if request.webhook is not None:
+            self._check_webhook(owner_id, request.webhook)
         sources = self._owned_sources(owner_id, request.file_ids)
         if request.type == TaskType.INFER.value:
             self._refuse_videos(request.file_ids, sources)
@@ -60,7 +65,9 @@ class TaskService:
             if self._fetch is None:
                 raise RuntimeError("URL ingest needs a fetch (FileService.start_fetch)")
             sources += [self._fetch(owner_id, url) for url in request.urls]
-        created = [self._task(owner_id, TaskType(request.type), record, spec) for record in sources]
+        created = [
+            self._task(owner_id, TaskType(request.type), record, spec, webhook=request.webhook) for record in sources
+        ]
         self._tasks.put_new_many(created)
         return self._start(created, {record.id: record for record in sources})
 
@@ -74,6 +81,17 @@ class TaskService:
         if record.status == FileStatus.REJECTED:
             return self._lifecycle.file_rejected(task, record) or task
         return self._start([task], {record.id: record})[0]
+
+    def _check_webhook(self, owner_id: str, url: str) -> None:
+        if self._webhooks is None:
+            raise RuntimeError("a task webhook needs the webhook service")
+        self._webhooks.check_url(url, ("body", "webhook"))
+        if not self._webhooks.has_secret(owner_id):
+            raise InvalidInput(
+                "a task webhook is signed with your webhook secret, and you have none yet: POST /webhooks/secret "
+                "(or register a webhook) first",
+                errors=[{"loc": ["body", "webhook"], "msg": "no webhook secret yet; POST /webhooks/secret"}],
+            )
 
     @staticmethod
     def _check_urls(urls: list[str]) -> None:
@@ -110,7 +128,14 @@ class TaskService:
 
     @classmethod
     def _task(
-        cls, owner_id: str, task_type: TaskType, record: FileRecord, spec: dict[str, Any], outbox: str | None = None
+        cls,
+        owner_id: str,
+        task_type: TaskType,
+        record: FileRecord,
+        spec: dict[str, Any],
+        outbox: str | None = None,
+        *,
+        webhook: str | None = None,
     ) -> Task:
         """A new queued task (not yet written)."""
         now = now_rfc3339()
@@ -126,6 +151,7 @@ class TaskService:
             outbox=outbox,
             waits_for_file=True if record.status != FileStatus.READY else None,
             worker=cls._worker(task_type, record, spec),
+            webhook=webhook,
         )
 
     def _validated_spec(self, request: CreateProcessTasks | CreateInferTasks) -> dict[str, Any]:
