@@ -275,3 +275,13 @@ def test_a_request_that_adds_no_metric_warns_about_none() -> None:
     ran = subprocess.run(command, capture_output=True, text=True, env=env, check=False)  # noqa: S603
     assert ran.returncode == 0, ran.stderr
     assert "No application metrics" not in ran.stderr
+
+
+def test_every_json_only_route_documents_its_415() -> None:
+    from imgtasks_api import openapi
+    from imgtasks_api.app import app
+    from imgtasks_api.handler import JSON_BODY_ROUTES
+
+    document = openapi.document(app)
+    for method, path in JSON_BODY_ROUTES:
+        assert "415" in document["paths"][path][method.lower()]["responses"], path

@@ -31,7 +31,7 @@ router = Router()
     ),
     operation_id="create_archive",
     tags=["tasks"],
-    responses={**ok_response(202, TaskList, "The archive task, queued"), **problem_responses(400, 401)},
+    responses={**ok_response(202, TaskList, "The archive task, queued"), **problem_responses(400, 401, 415)},
 )
 def create_archive(request: Annotated[ArchiveSpec, Body()]) -> Response[TaskList]:
     found = services(router)

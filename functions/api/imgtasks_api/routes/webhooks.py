@@ -73,7 +73,7 @@ class DeliveryList(Model):
     ),
     operation_id="create_webhook",
     tags=["webhooks"],
-    responses={**ok_response(201, WebhookOut, "The endpoint"), **problem_responses(400, 401, 409)},
+    responses={**ok_response(201, WebhookOut, "The endpoint"), **problem_responses(400, 401, 409, 415)},
 )
 def create_webhook(request: Annotated[RegisterWebhook, Body()]) -> Response[WebhookOut]:
     endpoint, secret = services(router).webhooks.register(caller(router).user_id, request.url, request.events)
