@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+
+import pytest
 
 # No test may reach a real AWS account, whatever the developer's shell has configured.
 for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_SECURITY_TOKEN"):
@@ -19,3 +22,12 @@ os.environ.update(
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }
 )
+
+
+@pytest.fixture(scope="module")
+def web() -> Iterator[str]:
+    """A web server on 127.0.0.1 serving a picture, redirects and errors (tests/web_server.py)."""
+    from tests.web_server import serving
+
+    with serving() as url:
+        yield url

@@ -4,24 +4,11 @@ bucket and inspected by the upload function; a redirect to the metadata address 
 
 from __future__ import annotations
 
-import http.server
-import threading
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from tests.e2e.client import Client
 from tests.e2e.test_task_api import wait_for_file
-from tests.unit.test_url_ingest import PICTURE, Handler
-
-
-@pytest.fixture(scope="module")
-def web() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+from tests.web_server import PICTURE
 
 
 def test_tasks_on_urls_run_once_the_files_are_fetched(stack: Any, web: str) -> None:
