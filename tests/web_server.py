@@ -4,14 +4,26 @@ to the metadata address and round in a loop, error answers and an endless body."
 from __future__ import annotations
 
 import http.server
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from tests.helpers import image_bytes
 
 PICTURE = image_bytes((120, 80), fmt="PNG")
+
+
+@cache
+def clip() -> bytes:
+    """Two seconds of H.264 (tests/unit/test_video.py's clip whose frames show their index)."""
+    from tests.unit.test_video import make_clip
+
+    with tempfile.TemporaryDirectory() as folder:
+        return make_clip(Path(folder) / "clip.mp4", frames=60).read_bytes()
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -26,6 +38,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "/loop": (302, {"Location": "/loop"}, b""),
             "/missing": (404, {}, b"no"),
             "/broken": (503, {}, b"later"),
+            "/clip.mp4": (200, {"Content-Type": "video/mp4"}, clip()),
         }
         if self.path == "/endless":
             self.send_response(200)

@@ -197,3 +197,20 @@ def test_a_file_url_or_an_unknown_scheme_is_a_400(api: Any) -> None:
     assert bad_task.status == 400
     assert bad_task.problem["errors"][0]["loc"] == ["body", "urls", 0]
     assert api.call("GET", "/files").body["items"] == []  # nothing was created
+
+
+def test_a_url_that_brings_a_video_runs_its_task_on_the_video_worker(
+    api: Any, fetch: Any, process: Any, video: Any, web: str
+) -> None:
+    """The kind of a fetched file is known only once it is inspected: the task waiting on it goes
+    to the worker the file needs."""
+    api.sign_up()
+    body = {"type": "process", "urls": [f"{web}/clip.mp4"], "operations": [{"op": "resize", "width": 80}]}
+    task_id = api.call("POST", "/tasks", json_body=body).body["tasks"][0]["id"]
+    fetch.drain()
+    process.drain()
+    assert api.call("GET", f"/tasks/{task_id}").body["status"] == "queued"  # not the image worker's
+    video.drain()
+    task = api.call("GET", f"/tasks/{task_id}").body
+    assert task["status"] == "done", task["error"]
+    assert (task["result"]["source"]["format"], task["result"]["outputs"][0]["format"]) == ("mp4", "gif")

@@ -39,10 +39,11 @@ from imgtasks.services.lifecycle import TaskLifecycle
 from . import imaging
 
 IDEMPOTENCY_KEY = "[task_id, run]"
-# Progress is written when this long has passed since the last write, or when it has moved this
-# far: a quick task is not slowed by writes, and a long one shows every tenth of its way.
+# Progress is written when this long has passed since the last write (a write per step would
+# cost a quick image task more than its pixels do), and for a video also whenever it has moved
+# this far, so a video task shows at least every tenth of its way.
 PROGRESS_INTERVAL_S = 1.0
-PROGRESS_STEP = 10
+VIDEO_PROGRESS_STEP = 10
 
 
 def output_file_id(task: Task, name: str) -> str:
@@ -113,11 +114,12 @@ class TaskRunner:
             raise PermanentTaskError(ErrorCode.FILE_MISSING, "the input file no longer exists or is not ready")
         spec = resolve(ProcessSpec.model_validate(task.spec))
         last_written = (time.monotonic(), 0)
+        step = VIDEO_PROGRESS_STEP if source.video is not None else 101
 
         def progress(percent: int) -> None:
             nonlocal last_written
             now = time.monotonic()
-            if now - last_written[0] >= PROGRESS_INTERVAL_S or percent - last_written[1] >= PROGRESS_STEP:
+            if now - last_written[0] >= PROGRESS_INTERVAL_S or percent - last_written[1] >= step:
                 last_written = (now, percent)
                 self._lifecycle.progress(task, percent)
 

@@ -27,7 +27,7 @@ from imgtasks.adapters.repositories import TaskRepository
 from imgtasks.domain.clock import millis_between, now_rfc3339
 from imgtasks.domain.errors import Conflict, ErrorCode, NotFound
 from imgtasks.domain.messages import TaskMessage
-from imgtasks.domain.records import FileRecord, Task, TaskError, TaskStatus
+from imgtasks.domain.records import FileRecord, Task, TaskError, TaskStatus, Worker
 from imgtasks.domain.results import TaskResult
 from imgtasks.observability import logger, metrics
 
@@ -161,13 +161,14 @@ class TaskLifecycle:
         )
 
     # ------------------------------------------------------------ files
-    def file_ready(self, task: Task) -> Task | None:
-        """A task that waited for its upload goes to its worker (the change stream dispatches it).
-        None when it is no longer queued on that run (cancelled meanwhile)."""
+    def file_ready(self, task: Task, worker: Worker | None = None) -> Task | None:
+        """A task that waited for its upload goes to its worker (the change stream dispatches it),
+        the one its file turned out to need (a URL may bring a video). None when it is no longer
+        queued on that run (cancelled meanwhile)."""
         return self._tasks.update_if(
             task.owner_id,
             task.id,
-            {"waits_for_file": None, "updated_at": now_rfc3339()},
+            {"waits_for_file": None, "worker": worker.value if worker else None, "updated_at": now_rfc3339()},
             sources=frozenset({Q}),
             run=task.run,
         )

@@ -210,7 +210,8 @@ class TaskService:
             if latest is not None and latest.status == FileStatus.REJECTED:
                 standing.append(self._lifecycle.file_rejected(task, latest) or task)
             else:
-                standing.append(self._lifecycle.file_ready(task) or task)
+                worker = self._worker(task.type, latest or record, task.spec)
+                standing.append(self._lifecycle.file_ready(task, worker) or task)
         return standing
 
     def file_finished(self, record: FileRecord) -> None:
@@ -221,7 +222,8 @@ class TaskService:
             if task.status != TaskStatus.QUEUED or not task.waits_for_file:
                 continue
             if record.status == FileStatus.READY:
-                self._lifecycle.file_ready(task)
+                # Its kind is known now: a URL, or an upload announced as one type, may be a video.
+                self._lifecycle.file_ready(task, self._worker(task.type, record, task.spec))
             else:
                 self._lifecycle.file_rejected(task, record)
 

@@ -190,8 +190,7 @@ class WebhookService:
                 "POST", message.url, body=message.body.encode(), headers=headers, follow_redirects=False
             )
             status = answer.status
-            answer.response.drain_conn()
-            answer.response.release_conn()
+            answer.response.close()  # the receiver's body is not read: it could be endless
         except (OutboundRefused, OutboundFailed) as failure:
             error = str(failure)
         succeeded = status is not None and 200 <= status < 300
