@@ -213,7 +213,10 @@ class LocalStack:
         }
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
         self.sam_env_path.write_text(json.dumps(sam_environment(self.functions, self.endpoint_url), indent=2) + "\n")
-        self.outputs_path.write_text(json.dumps(self.outputs, indent=2) + "\n")
+        # Written whole, then renamed into place: whoever waits for the file never reads half of it.
+        partial = self.outputs_path.with_suffix(".json.partial")
+        partial.write_text(json.dumps(self.outputs, indent=2) + "\n")
+        partial.replace(self.outputs_path)
 
     def _restore_state(self, emulator: EmbeddedEmulator) -> None:
         folder = self.config.state_dir / "emulator"
