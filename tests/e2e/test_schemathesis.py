@@ -39,6 +39,9 @@ def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_document(s
             "1",
             "--workers",
             "2",
+            # A long-poll (GET /tasks/{id}?wait=N) may rightly take up to 20 s; the default is 10.
+            "--request-timeout",
+            "30",
             "--no-color",
         ],
         capture_output=True,
