@@ -39,9 +39,12 @@ def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_document(s
             "1",
             "--workers",
             "2",
-            # A long-poll (GET /tasks/{id}?wait=N) may rightly take up to 20 s; the default is 10.
+            # A long-poll (GET /tasks/{id}?wait=N) may rightly answer after up to 20 s; schemathesis'
+            # request timeout and response-time check both default to 10.
             "--request-timeout",
             "30",
+            "--max-response-time",
+            "25",
             "--no-color",
         ],
         capture_output=True,
