@@ -15,8 +15,6 @@ from imgtasks.adapters.queue_records import PoisonDroppingBatchProcessor, TaskMe
 from imgtasks.observability import logger, metrics
 from imgtasks.wiring import shared_wiring
 
-from .runner import output_file_id
-
 processor = PoisonDroppingBatchProcessor(model=TaskMessageRecord)
 
 
@@ -28,7 +26,7 @@ def record_handler(record: TaskMessageRecord) -> None:
         logger.info("archive message skipped: the task moved on", extra={"task_id": record.body.task_id})
         return
     try:
-        result = wiring.archives.build(task, output_file_id)
+        result = wiring.archives.build(task)
     except Exception as error:
         lifecycle.retry_or_fail(task, error, int(record.attributes.ApproximateReceiveCount))
         return

@@ -11,7 +11,6 @@ file ids that are the same for the same run, so even a second execution overwrit
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 import time
 from collections.abc import Callable
@@ -20,12 +19,12 @@ from pathlib import Path
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from ulid import ULID
 
 from imgtasks.adapters.repositories import FileRepository
 from imgtasks.adapters.storage import ObjectStore
 from imgtasks.domain.clock import now_rfc3339
 from imgtasks.domain.errors import ErrorCode, PermanentTaskError
+from imgtasks.domain.ids import output_file_id
 from imgtasks.domain.inspection import CONTENT_TYPES, EXTENSIONS
 from imgtasks.domain.limits import VideoLimits
 from imgtasks.domain.messages import TaskMessage
@@ -44,13 +43,6 @@ IDEMPOTENCY_KEY = "[task_id, run]"
 # this far, so a video task shows at least every tenth of its way.
 PROGRESS_INTERVAL_S = 1.0
 VIDEO_PROGRESS_STEP = 10
-
-
-def output_file_id(task: Task, name: str) -> str:
-    """The same id for the same output of the same run, so a repeated delivery overwrites its
-    own outputs instead of adding new ones; it sorts with the task's creation time."""
-    digest = hashlib.sha256(f"{task.id}:{task.run}:{name}".encode()).digest()
-    return str(ULID.from_bytes(ULID.from_str(task.id).bytes[:6] + digest[:10]))
 
 
 class TaskRunner:
@@ -164,7 +156,7 @@ class TaskRunner:
             )
 
     def _store_output(self, task: Task, source: FileRecord, rendered: imaging.Rendered) -> OutputFile:
-        file_id = output_file_id(task, rendered.name)
+        file_id = output_file_id(task.id, task.run, rendered.name)
         extension = EXTENSIONS[rendered.format]
         key = f"results/{task.owner_id}/{task.id}/{task.run}/{rendered.name}.{extension}"
         self._store.put(self._results_bucket, key, rendered.data, CONTENT_TYPES[rendered.format])

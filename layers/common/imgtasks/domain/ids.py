@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from ulid import ULID
@@ -11,6 +12,13 @@ _ULID_PATTERN = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 
 def new_id() -> str:
     return str(ULID())
+
+
+def output_file_id(task_id: str, run: int, name: str) -> str:
+    """The same id for the same output of the same run of a task, so a repeated delivery
+    overwrites its own outputs instead of adding new ones; it sorts with the task's creation time."""
+    digest = hashlib.sha256(f"{task_id}:{run}:{name}".encode()).digest()
+    return str(ULID.from_bytes(ULID.from_str(task_id).bytes[:6] + digest[:10]))
 
 
 def is_valid_id(value: str) -> bool:

@@ -11,21 +11,18 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
-from collections.abc import Callable
 from typing import Any
 
 from imgtasks.adapters.repositories import FileRepository, TaskRepository
 from imgtasks.adapters.storage import ObjectStore
 from imgtasks.domain.clock import now_rfc3339
-from imgtasks.domain.ids import new_id
+from imgtasks.domain.ids import new_id, output_file_id
 from imgtasks.domain.records import FileRecord, FileStatus, Task, TaskStatus, TaskType
 from imgtasks.domain.results import ArchiveFile, ArchiveResult, InferResult, ProcessResult, SkippedTask
 from imgtasks.domain.specs import ArchiveSpec
 
 ZIP64_ENTRY_BYTES = 0xFFFF_0000  # a little under 4 GiB: past it an entry needs ZIP64 sizes
 ZIP_CONTENT_TYPE = "application/zip"
-
-OutputFileId = Callable[[Task, str], str]
 
 
 def set_digest(task_ids: list[str]) -> str:
@@ -81,7 +78,7 @@ class Archives:
         raise RuntimeError("the archive of this set kept changing under concurrent requests")
 
     # ------------------------------------------------------------ build (the worker)
-    def build(self, task: Task, output_file_id: OutputFileId) -> ArchiveResult:
+    def build(self, task: Task) -> ArchiveResult:
         spec = ArchiveSpec.model_validate(task.spec)
         key = f"results/{task.owner_id}/{task.id}/{task.run}/archive.zip"
         skipped: list[SkippedTask] = []
@@ -105,7 +102,7 @@ class Archives:
             writer.abort()
             raise
         size = self._store.size(self._bucket, key) or 0
-        file_id = output_file_id(task, "archive")
+        file_id = output_file_id(task.id, task.run, "archive")
         self._files.put(
             FileRecord(
                 id=file_id,
