@@ -121,9 +121,12 @@ class Provisioner:
                 if "AbortIncompleteMultipartUpload" in rule:
                     converted["AbortIncompleteMultipartUpload"] = rule["AbortIncompleteMultipartUpload"]
                 if "ExpirationInDays" in rule:
-                    converted["Expiration"] = {"Days": rule["ExpirationInDays"]}
+                    converted["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
                 if "Prefix" in rule:
                     converted["Filter"] = {"Prefix": rule["Prefix"]}
+                if "TagFilters" in rule:
+                    (tag,) = rule["TagFilters"]  # one tag is a plain Tag filter; more would need an And
+                    converted["Filter"] = {"Tag": {"Key": tag["Key"], "Value": tag["Value"]}}
                 rules.append(converted)
             self._s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
         if "NotificationConfiguration" in props:

@@ -20,6 +20,8 @@ from .app import app
 from .bodies import media_type, require_readable_json
 from .problems import problem
 from .services import Services, build_services
+from .sessions import SAFE_METHODS, cross_origin_reason, header, session_token
+from .web_app import is_app_path, serve_app
 
 # Everything else needs a bearer token. Authentication runs before routing and validation, so a
 # caller without a valid token learns nothing about routes or parameters.
@@ -27,6 +29,9 @@ PUBLIC_ROUTES = frozenset(
     {
         ("POST", "/auth/register"),
         ("POST", "/auth/token"),
+        ("POST", "/auth/session"),
+        ("DELETE", "/auth/session"),
+        ("POST", "/auth/guest"),
         ("GET", "/health"),
         ("GET", "/openapi.json"),
         ("GET", "/docs"),
@@ -34,11 +39,16 @@ PUBLIC_ROUTES = frozenset(
     }
 )
 
+# Public routes a browser page may call: refused from another origin (no signing in to someone
+# else's account from a hostile page: login CSRF).
+SESSION_ROUTES = frozenset({("POST", "/auth/session"), ("DELETE", "/auth/session"), ("POST", "/auth/guest")})
+
 # Routes whose body Powertools parses and validates against a model: JSON, and nothing else (it
 # would try to read other media types itself, and fail on them with a 500).
 JSON_BODY_ROUTES = frozenset(
     {
         ("POST", "/auth/register"),
+        ("POST", "/auth/claim"),
         ("POST", "/files/presigned"),
         ("POST", "/files/from-url"),
         ("POST", "/archives"),
@@ -57,14 +67,22 @@ def services() -> Services:
     return _services
 
 
-def authenticate(headers: dict[str, str], signer: TokenSigner) -> Identity:
-    authorization = next((value for name, value in headers.items() if name.lower() == "authorization"), "")
-    scheme, _, token = authorization.partition(" ")
-    if not authorization:
-        raise Unauthorized("this endpoint needs an Authorization: Bearer <access_token> header")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("the Authorization header must be 'Bearer <access_token>'")
-    return signer.verify(token.strip())
+def authenticate(event: dict[str, Any], signer: TokenSigner) -> tuple[Identity, bool]:
+    """The caller, and whether the session cookie (not a bearer token) said who it is. A bearer
+    token wins over a cookie."""
+    authorization = header(event.get("headers") or {}, "authorization")
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("the Authorization header must be 'Bearer <access_token>'")
+        return signer.verify(token.strip()), False
+    cookie = session_token(event)
+    if cookie is None:
+        raise Unauthorized("this endpoint needs an Authorization: Bearer <access_token> header or a session cookie")
+    try:
+        return signer.verify(cookie), True
+    except Unauthorized as error:
+        raise Unauthorized("the session has ended; sign in again") from error
 
 
 def answered(answer: Response) -> dict[str, Any]:
@@ -88,12 +106,19 @@ def handle(event: dict[str, Any], context: LambdaContext, found: Services) -> di
     app.append_context(services=found)
     http = event.get("requestContext", {}).get("http", {})
     route = (http.get("method", ""), event.get("rawPath", ""))
+    if route[0] in ("GET", "HEAD") and is_app_path(route[1]):
+        app.clear_context()
+        return serve_app(route[1])
+    if route in SESSION_ROUTES and (reason := cross_origin_reason(event, required=False)):
+        return answered(problem(403, reason))
     if route not in PUBLIC_ROUTES:
         try:
-            identity = authenticate(event.get("headers") or {}, found.signer)
+            identity, by_cookie = authenticate(event, found.signer)
         except Unauthorized as error:
             return answered(problem(401, error.detail))
-        app.append_context(identity=identity)
+        if by_cookie and route[0] not in SAFE_METHODS and (reason := cross_origin_reason(event, required=True)):
+            return answered(problem(403, reason))
+        app.append_context(identity=identity, by_cookie=by_cookie)
         logger.append_keys(user_id=identity.user_id)
     request = APIGatewayProxyEventV2(event)
     if route in JSON_BODY_ROUTES and media_type(request) != "application/json":

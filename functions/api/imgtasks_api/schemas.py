@@ -40,6 +40,15 @@ class UserOut(Model):
     created_at: str
 
 
+class SessionOut(Model):
+    """Who the session (or token) belongs to."""
+
+    user_id: str
+    username: str
+    guest: bool = Field(description="A guest account: it and its data expire at `expires_at` unless claimed")
+    expires_at: str | None = Field(default=None, description="When a guest's account and data expire (RFC 3339)")
+
+
 class TokenOut(Model):
     access_token: str
     token_type: Literal["Bearer"]

@@ -8,14 +8,18 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 from imgtasks.adapters import aws
 from imgtasks.adapters.model_registry import ModelRegistry
-from imgtasks.services.accounts import Accounts, SignInLimit
+from imgtasks.services.accounts import Accounts, GuestPolicy, SignInLimit
 from imgtasks.services.archives import Archives
 from imgtasks.services.credentials import Passwords, TokenSigner
 from imgtasks.services.files import FileService
+from imgtasks.services.retention import GuestData
 from imgtasks.services.tasks import TaskService
 from imgtasks.services.webhooks import WebhookService
 from imgtasks.settings import ApiSettings
 from imgtasks.wiring import Wiring
+
+# GuestsPerAddress counts the guest accounts of one source address per hour.
+GUEST_WINDOW_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class Services:
     archives: Archives
     webhooks: WebhookService
     models: ModelRegistry
+    guest_data: GuestData
 
 
 def build_services(settings: ApiSettings) -> Services:
@@ -41,6 +46,12 @@ def build_services(settings: ApiSettings) -> Services:
             Passwords(),
             registration_open=settings.allow_registration,
             sign_in_limit=SignInLimit(settings.sign_in_attempts, settings.sign_in_window_seconds),
+            guests=GuestPolicy(
+                enabled=settings.allow_guests,
+                days=settings.guest_days,
+                per_address=settings.guests_per_address,
+                window_seconds=GUEST_WINDOW_SECONDS,
+            ),
         ),
         signer=TokenSigner(str(secret), settings.token_issuer, settings.token_ttl_seconds),
         files=wiring.file_service,
@@ -56,4 +67,5 @@ def build_services(settings: ApiSettings) -> Services:
         webhooks=wiring.webhooks,
         archives=wiring.archives,
         models=models,
+        guest_data=GuestData(wiring.files, wiring.tasks, wiring.store),
     )

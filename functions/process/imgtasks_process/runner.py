@@ -159,12 +159,14 @@ class TaskRunner:
         file_id = output_file_id(task.id, task.run, rendered.name)
         extension = EXTENSIONS[rendered.format]
         key = f"results/{task.owner_id}/{task.id}/{task.run}/{rendered.name}.{extension}"
-        self._store.put(self._results_bucket, key, rendered.data, CONTENT_TYPES[rendered.format])
+        guest = task.expires_at is not None
+        self._store.put(self._results_bucket, key, rendered.data, CONTENT_TYPES[rendered.format], guest=guest)
         stem = source.filename.rsplit(".", 1)[0] or "image"
         suffix = "" if rendered.name == "default" else f"-{rendered.name}"
         if task.outbox:
             outbox_key = f"{task.outbox}{suffix}.{extension}"
-            self._store.put(self._results_bucket, outbox_key, rendered.data, CONTENT_TYPES[rendered.format])
+            content_type = CONTENT_TYPES[rendered.format]
+            self._store.put(self._results_bucket, outbox_key, rendered.data, content_type, guest=guest)
         self._files.put(
             FileRecord(
                 id=file_id,
@@ -181,6 +183,8 @@ class TaskRunner:
                 height=rendered.height,
                 frames=rendered.frames,
                 task_id=task.id,
+                expires_at=task.expires_at,
+                retain_until=task.expires_at,
             )
         )
         return OutputFile(

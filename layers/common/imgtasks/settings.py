@@ -43,6 +43,9 @@ class ApiSettings(FunctionSettings):
     allow_registration: bool
     sign_in_attempts: int
     sign_in_window_seconds: int
+    allow_guests: bool
+    guest_days: int
+    guests_per_address: int
 
 
 class ProcessSettings(FunctionSettings):

@@ -35,7 +35,8 @@ router = Router()
 )
 def create_archive(request: Annotated[ArchiveSpec, Body()]) -> Response[TaskList]:
     found = services(router)
-    return queued(found, [found.archives.create(caller(router).user_id, request)])
+    owner = caller(router)
+    return queued(found, [found.archives.create(owner.user_id, request, retain_until=owner.guest_until)])
 
 
 @router.get(
@@ -64,8 +65,9 @@ def batch_download(
             errors=[{"loc": ["query", "task_ids"], "msg": f"1 to {MAX_FILES_PER_REQUEST} comma-separated ids"}],
         )
     found = services(router)
-    owner = caller(router).user_id
-    task = found.archives.for_set(owner, ArchiveSpec(task_ids=ids))
+    identity = caller(router)
+    owner = identity.user_id
+    task = found.archives.for_set(owner, ArchiveSpec(task_ids=ids), retain_until=identity.guest_until)
     if task.status == TaskStatus.DONE:
         url = found.tasks.download_url(owner, task.id, None)
         return Response(status_code=302, headers={"Location": url, "Cache-Control": "no-store"}, body="")

@@ -1,19 +1,25 @@
-"""POST /auth/register and the OAuth 2.0 password-grant token endpoint."""
+"""Accounts and sign-in: POST /auth/register, the OAuth 2.0 password-grant token endpoint, browser
+sessions by cookie (/auth/session), guest accounts (POST /auth/guest) and their claim."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from imgtasks.domain.errors import TooManyRequests
+from imgtasks.domain.clock import to_rfc3339
+from imgtasks.domain.errors import Conflict, InvalidInput, TooManyRequests, Unauthorized
+from imgtasks.domain.records import User
 from imgtasks.observability import logger
 from imgtasks.services.accounts import Registration
+from imgtasks.services.credentials import Identity
 
 from ..bodies import media_type, parse_form
-from ..context import json_response, ok_response, problem_responses, services
-from ..schemas import OAuthError, TokenOut, UserOut
+from ..context import caller, json_response, ok_response, problem_responses, services
+from ..schemas import OAuthError, SessionOut, TokenOut, UserOut
+from ..sessions import cleared_cookie, session_cookie
 
 router = Router()
 
@@ -107,3 +113,136 @@ def token():
         body=json.dumps({"access_token": issued.access_token, "token_type": "Bearer", "expires_in": issued.expires_in}),
         headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
     )
+
+
+# ---------------------------------------------------------------- browser sessions
+CREDENTIALS_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            FORM: {
+                "schema": {
+                    "type": "object",
+                    "required": ["username", "password"],
+                    "properties": {
+                        "username": {"type": "string"},
+                        "password": {"type": "string", "format": "password"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def _session_out(user_id: str, username: str, guest_until: int | None) -> SessionOut:
+    expires = to_rfc3339(datetime.fromtimestamp(guest_until, UTC)) if guest_until is not None else None
+    return SessionOut(user_id=user_id, username=username, guest=guest_until is not None, expires_at=expires)
+
+
+def _signed_in(user: User, status: int, body: SessionOut | None) -> Response:
+    """The answer that starts a session: the signed token in the session cookie. A guest's session
+    lasts as long as its data (it has no password to sign in again with)."""
+    found = services(router)
+    guest_until = user.expires_at if user.guest else None
+    ttl = max(60, guest_until - int(datetime.now(UTC).timestamp())) if guest_until is not None else None
+    issued = found.signer.issue(user.id, user.username, guest_until=guest_until, ttl_seconds=ttl)
+    cookie = session_cookie(router.current_event, issued.access_token, issued.expires_in)
+    return Response(
+        status_code=status,
+        content_type="application/json" if body is not None else None,
+        body=body.model_dump_json() if body is not None else None,
+        cookies=[cookie],
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.post(
+    "/auth/session",
+    summary="Sign in a browser: sets the session cookie (form-encoded username and password)",
+    operation_id="create_session",
+    tags=["auth"],
+    responses={
+        204: {"description": "Signed in: `Set-Cookie: imgtasks_session=...; HttpOnly; SameSite=Strict; Secure`"},
+        **problem_responses(400, 401, 403, 415, 429),
+    },
+    openapi_extensions=CREDENTIALS_FORM,
+)
+def create_session():
+    event = router.current_event
+    if media_type(event) != FORM:
+        raise InvalidInput(f"send username and password as {FORM}")
+    try:
+        form = parse_form(event)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidInput(f"the form could not be read: {error}") from error
+    username, password = form.get("username"), form.get("password")
+    if not username or not password:
+        raise InvalidInput("username and password are required")
+    user = services(router).accounts.authenticate(username, password)  # TooManyRequests: a 429
+    if user is None:
+        raise Unauthorized("the username or password is wrong")
+    logger.info("session started", extra={"user_id": user.id})
+    return _signed_in(user, 204, None)
+
+
+@router.get(
+    "/auth/session",
+    summary="Who the session (or bearer token) belongs to",
+    operation_id="get_session",
+    tags=["auth"],
+    responses={**ok_response(200, SessionOut, "The signed-in account"), **problem_responses(401)},
+)
+def get_session() -> Response[SessionOut]:
+    identity: Identity = caller(router)
+    return json_response(200, _session_out(identity.user_id, identity.username, identity.guest_until))
+
+
+@router.delete(
+    "/auth/session",
+    summary="Sign out a browser: clears the session cookie",
+    operation_id="delete_session",
+    tags=["auth"],
+    responses={204: {"description": "Signed out (also when no session was open)"}, **problem_responses(403)},
+)
+def delete_session():
+    cleared = cleared_cookie(router.current_event)
+    return Response(status_code=204, cookies=[cleared], headers={"Cache-Control": "no-store"})
+
+
+@router.post(
+    "/auth/guest",
+    summary="Start as a guest: a new account with no password, and its session cookie",
+    operation_id="create_guest",
+    tags=["auth"],
+    responses={
+        **ok_response(201, SessionOut, "The guest account; its data expire at `expires_at` unless claimed"),
+        **problem_responses(403, 429),
+    },
+)
+def create_guest():
+    address = router.current_event.request_context.http.source_ip
+    user = services(router).accounts.create_guest(address)
+    logger.info("guest account made", extra={"user_id": user.id})
+    return _signed_in(user, 201, _session_out(user.id, user.username, user.expires_at))
+
+
+@router.post(
+    "/auth/claim",
+    summary="Keep a guest account: give it a username and password; nothing it made expires any more",
+    operation_id="claim_guest",
+    tags=["auth"],
+    responses={
+        **ok_response(200, SessionOut, "The account, no longer a guest"),
+        **problem_responses(400, 401, 403, 409, 415),
+    },
+)
+def claim_guest(registration: Registration):
+    identity: Identity = caller(router)
+    found = services(router)
+    if identity.guest_until is None:
+        raise Conflict("only a guest account can be claimed; this one has a username and password already")
+    user = found.accounts.claim(identity.username, registration)
+    kept = found.guest_data.keep(user.id)
+    logger.info("guest account claimed", extra={"user_id": user.id, "files": kept.files, "tasks": kept.tasks})
+    return _signed_in(user, 200, _session_out(user.id, user.username, None))

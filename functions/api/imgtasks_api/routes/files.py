@@ -92,8 +92,9 @@ def created(record: FileRecord, body: ResponseBody) -> Response[ResponseBody]:
 
 
 def start_upload(request: StartUpload) -> Response[StartedUploadOut]:
+    owner = caller(router)
     started = services(router).files.start_upload(
-        caller(router).user_id, request.filename, request.content_type, request.size
+        owner.user_id, request.filename, request.content_type, request.size, retain_until=owner.guest_until
     )
     return created(started.file, started_upload(started))
 
@@ -123,7 +124,10 @@ def create_file() -> Response[FileOut | StartedUploadOut]:
     if kind == "multipart/form-data":
         _, parts = parse_multipart(event, required=frozenset({"file"}))
         upload = file_part(parts)
-        record = services(router).files.upload(caller(router).user_id, upload.filename, upload.data)
+        owner = caller(router)
+        record = services(router).files.upload(
+            owner.user_id, upload.filename, upload.data, retain_until=owner.guest_until
+        )
         return created(record, FileOut.model_validate(record, from_attributes=True))
     if kind == "application/json":
         body = load_json(raw_body(event))
@@ -155,7 +159,10 @@ def start_presigned_upload(request: Annotated[StartUpload, Body()]) -> Response[
 
 
 def fetch_url(request: FetchUrl) -> Response[FileOut]:
-    record = services(router).files.start_fetch(caller(router).user_id, request.url, request.filename)
+    owner = caller(router)
+    record = services(router).files.start_fetch(
+        owner.user_id, request.url, request.filename, retain_until=owner.guest_until
+    )
     return created(record, FileOut.model_validate(record, from_attributes=True))
 
 

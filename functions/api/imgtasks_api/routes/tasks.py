@@ -18,6 +18,7 @@ from imgtasks.domain.presets import describe_presets
 from imgtasks.domain.records import Task
 from imgtasks.domain.specs import CreateInferTasks, CreateProcessTasks, CreateTasks
 from imgtasks.observability import logger, metrics
+from imgtasks.services.credentials import Identity
 from imgtasks.services.tasks import MAX_WAIT_SECONDS
 
 from ..bodies import load_json, media_type, parse_json, parse_multipart, raw_body, validate
@@ -70,7 +71,7 @@ JSON_TASK_BODY = {
 }
 
 
-def _create_from_multipart(owner: str) -> list[Task]:
+def _create_from_multipart(owner: Identity) -> list[Task]:
     fields, parts = parse_multipart(router.current_event, required=frozenset({"file", "spec"}))
     upload = file_part(parts)
     if "spec" not in fields:
@@ -87,8 +88,10 @@ def _create_from_multipart(owner: str) -> list[Task]:
     # Validate the spec before storing the file, so a bad spec leaves nothing behind.
     request = validate({**spec, "file_ids": [new_id()]}, create_tasks_adapter(), loc_prefix=("body", "spec"))
     found = services(router)
-    record = found.files.upload(owner, upload.filename, upload.data)
-    return found.tasks.create(owner, request.model_copy(update={"file_ids": [record.id]}))
+    record = found.files.upload(owner.user_id, upload.filename, upload.data, retain_until=owner.guest_until)
+    return found.tasks.create(
+        owner.user_id, request.model_copy(update={"file_ids": [record.id]}), retain_until=owner.guest_until
+    )
 
 
 def queued(found: Services, tasks: list[Task]) -> Response[TaskList]:
@@ -112,13 +115,12 @@ def queued(found: Services, tasks: list[Task]) -> Response[TaskList]:
     openapi_extensions=JSON_TASK_BODY,
 )
 def create_tasks() -> Response[TaskList]:
-    owner = caller(router).user_id
+    owner = caller(router)
     found = services(router)
     kind = media_type(router.current_event)
     if kind == "application/json":
-        return queued(
-            found, found.tasks.create(owner, parse_json(raw_body(router.current_event), create_tasks_adapter()))
-        )
+        request = parse_json(raw_body(router.current_event), create_tasks_adapter())
+        return queued(found, found.tasks.create(owner.user_id, request, retain_until=owner.guest_until))
     if kind == "multipart/form-data":
         return queued(found, _create_from_multipart(owner))
     raise UnsupportedMediaType(
@@ -138,7 +140,7 @@ def upload_and_create_task() -> Response[TaskList]:
     kind = media_type(router.current_event)
     if kind != "multipart/form-data":
         raise UnsupportedMediaType(f"send multipart/form-data with 'file' and 'spec' parts (got {kind or 'none'})")
-    return queued(services(router), _create_from_multipart(caller(router).user_id))
+    return queued(services(router), _create_from_multipart(caller(router)))
 
 
 @router.get(

@@ -12,6 +12,7 @@ from pydantic import ConfigDict, Field, field_serializer
 
 from imgtasks.adapters.outbound import redacted
 from imgtasks.domain.base import Model
+from imgtasks.domain.errors import Forbidden
 from imgtasks.domain.webhooks import DeliveryAttempt, EventType, WebhookEndpoint
 
 from ..context import caller, json_response, ok_response, problem_responses, services
@@ -76,8 +77,16 @@ class DeliveryList(Model):
     responses={**ok_response(201, WebhookOut, "The endpoint"), **problem_responses(400, 401, 409, 415)},
 )
 def create_webhook(request: Annotated[RegisterWebhook, Body()]) -> Response[WebhookOut]:
+    refuse_guests()
     endpoint, secret = services(router).webhooks.register(caller(router).user_id, request.url, request.events)
     return json_response(201, WebhookOut.of(endpoint, secret), headers={"Location": f"/webhooks/{endpoint.id}"})
+
+
+def refuse_guests() -> None:
+    """Webhooks are for servers; a guest (a browser visitor whose account expires) claims the
+    account first."""
+    if caller(router).guest_until is not None:
+        raise Forbidden("guest accounts cannot register webhooks: keep the account first (POST /auth/claim)")
 
 
 @router.post(
@@ -88,6 +97,7 @@ def create_webhook(request: Annotated[RegisterWebhook, Body()]) -> Response[Webh
     responses={**ok_response(201, SecretOut, "The new secret"), **problem_responses(401)},
 )
 def rotate_webhook_secret() -> Response[SecretOut]:
+    refuse_guests()
     return json_response(201, SecretOut(secret=services(router).webhooks.rotate_secret(caller(router).user_id)))
 
 

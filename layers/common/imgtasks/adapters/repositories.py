@@ -8,6 +8,7 @@ import base64
 import binascii
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -97,6 +98,28 @@ def decode_cursor(cursor: str) -> str:
     return last_id
 
 
+def _owned_items(table: Any, partition: str) -> Iterator[Item]:
+    """Every item of an owner partition of GSI1, page after page."""
+    query: Item = {"IndexName": "GSI1", "KeyConditionExpression": Key("GSI1PK").eq(partition)}
+    while True:
+        response = table.query(**query)
+        yield from response["Items"]
+        if "LastEvaluatedKey" not in response:
+            return
+        query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _stop_expiring(table: Any, key: Item, *, keep_pending_expiry: bool = False) -> None:
+    """A claimed guest's record is kept: its TTL goes (a pending upload keeps its own, which only
+    ends an abandoned upload). Nothing happens to a record deleted meanwhile."""
+    expression = "REMOVE retain_until" if keep_pending_expiry else "REMOVE expires_at, retain_until"
+    try:
+        table.update_item(Key=key, UpdateExpression=expression, ConditionExpression="attribute_exists(PK)")
+    except ClientError as error:
+        if not _is_condition_failure(error):
+            raise
+
+
 # ------------------------------------------------------------------ users
 class UserRepository:
     def __init__(self, table: Any) -> None:
@@ -109,7 +132,7 @@ class UserRepository:
     def create(self, user: User) -> None:
         try:
             self._table.put_item(
-                Item={**self._key(user.username), **user.model_dump()},
+                Item={**self._key(user.username), **user.model_dump(exclude_none=True)},
                 ConditionExpression="attribute_not_exists(PK)",
             )
         except ClientError as error:
@@ -121,24 +144,34 @@ class UserRepository:
         item = self._table.get_item(Key=self._key(username), ConsistentRead=True).get("Item")
         return User.model_validate(plain_item(item)) if item else None
 
-    # Failed sign-ins, per username, in a window that starts at the first failure. The item
-    # carries expires_at, so DynamoDB's TTL removes windows nobody clears.
+    def replace_username(self, user: User, claimed: User) -> None:
+        """A guest account claimed under a username: the new name's record is written (409 when
+        taken), then the guest name's removed. Same id, so everything the user owns stays theirs."""
+        self.create(claimed)
+        self._table.delete_item(Key=self._key(user.username))
+
+    # Counters in a window that starts at the first count (failed sign-ins per username, guest
+    # accounts per source address). The item carries expires_at, so DynamoDB's TTL removes windows
+    # nobody clears.
     @staticmethod
     def _failures_key(username: str) -> Item:
         return {"PK": f"LOGIN#{username.lower()}", "SK": "FAILURES"}
 
-    def failed_sign_ins(self, username: str, now: int) -> tuple[int, int]:
-        """The failures in the current window and when it ends (epoch seconds); (0, now) if none."""
-        item = self._table.get_item(Key=self._failures_key(username), ConsistentRead=True).get("Item")
+    @staticmethod
+    def _guests_key(address: str) -> Item:
+        return {"PK": f"GUESTS#{address}", "SK": "COUNT"}
+
+    def _window_count(self, key: Item, now: int) -> tuple[int, int]:
+        item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
         if not item or int(item["expires_at"]) <= now:
             return 0, now
         return int(item["count"]), int(item["expires_at"])
 
-    def add_failed_sign_in(self, username: str, now: int, window_seconds: int) -> None:
-        """One more failure: a new window when the last one ended, else counted in it (one write)."""
+    def _window_add(self, key: Item, now: int, window_seconds: int) -> None:
+        """One more: a new window when the last one ended, else counted in it (one write)."""
         try:
             self._table.update_item(
-                Key=self._failures_key(username),
+                Key=key,
                 UpdateExpression="ADD #count :one",
                 ConditionExpression="attribute_exists(PK) AND expires_at > :now",
                 ExpressionAttributeNames={"#count": "count"},
@@ -147,10 +180,24 @@ class UserRepository:
         except ClientError as error:
             if not _is_condition_failure(error):
                 raise
-            self._table.put_item(Item={**self._failures_key(username), "count": 1, "expires_at": now + window_seconds})
+            self._table.put_item(Item={**key, "count": 1, "expires_at": now + window_seconds})
+
+    def failed_sign_ins(self, username: str, now: int) -> tuple[int, int]:
+        """The failures in the current window and when it ends (epoch seconds); (0, now) if none."""
+        return self._window_count(self._failures_key(username), now)
+
+    def add_failed_sign_in(self, username: str, now: int, window_seconds: int) -> None:
+        self._window_add(self._failures_key(username), now, window_seconds)
 
     def clear_failed_sign_ins(self, username: str) -> None:
         self._table.delete_item(Key=self._failures_key(username))
+
+    def guests_from(self, address: str, now: int) -> tuple[int, int]:
+        """Guest accounts made from this address in the current window, and when it ends."""
+        return self._window_count(self._guests_key(address), now)
+
+    def add_guest_from(self, address: str, now: int, window_seconds: int) -> None:
+        self._window_add(self._guests_key(address), now, window_seconds)
 
 
 # ------------------------------------------------------------------ files
@@ -229,6 +276,15 @@ class FileRepository:
             return Page(records[:limit], encode_cursor(records[limit - 1].id))
         return Page(records, None)
 
+    def keep_all(self, owner_id: str) -> list[FileRecord]:
+        """A claimed guest's files stop expiring; returns them (their objects lose the guest tag)."""
+        kept = []
+        for item in _owned_items(self._table, self._owner_partition(owner_id)):
+            record = FileRecord.model_validate(plain_item(item))
+            _stop_expiring(self._table, self._key(record.id), keep_pending_expiry=record.status == FileStatus.PENDING)
+            kept.append(record)
+        return kept
+
     def add_waiting_task(self, file_id: str, task_id: str) -> bool:
         """Registers a task to start when the file becomes ready. False when the file is no longer
         pending, in which case the caller starts (or fails) the task itself. One conditional
@@ -247,8 +303,9 @@ class FileRepository:
         return True
 
     def finish_inspection(self, file_id: str, changes: Item) -> FileRecord | None:
-        """pending -> ready | rejected, once, and no longer expiring. Returns the record (with the
-        waiting task ids) to the one caller that made the change, None to a duplicate."""
+        """pending -> ready | rejected, once, and no longer expiring (unless `changes` sets a guest's
+        expires_at). Returns the record (with the waiting task ids) to the one caller that made the
+        change, None to a duplicate."""
         names = {f"#{k}": k for k in changes}
         values = {f":{k}": v for k, v in changes.items()}
         values[":pending"] = FileStatus.PENDING.value
@@ -256,7 +313,9 @@ class FileRepository:
         try:
             response = self._table.update_item(
                 Key=self._key(file_id),
-                UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in changes) + " REMOVE expires_at",
+                UpdateExpression="SET "
+                + ", ".join(f"#{k} = :{k}" for k in changes)
+                + ("" if "expires_at" in changes else " REMOVE expires_at"),
                 ConditionExpression="#status_now = :pending",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
@@ -333,14 +392,20 @@ class TaskRepository:
         item = self._table.get_item(Key=self._archive_set_key(owner_id, digest), ConsistentRead=True).get("Item")
         return str(item["task_id"]) if item else None
 
-    def remember_archive(self, owner_id: str, digest: str, task_id: str, *, replacing: str | None) -> bool:
+    def remember_archive(
+        self, owner_id: str, digest: str, task_id: str, *, replacing: str | None, expires_at: int | None = None
+    ) -> bool:
         """Records the archive task of a set, if none is recorded (or `replacing` is, a task that
         is gone); False when a concurrent request recorded another first."""
         condition = "attribute_not_exists(PK)" if replacing is None else "task_id = :old"
         values = {} if replacing is None else {":old": replacing}
         try:
             self._table.put_item(
-                Item={**self._archive_set_key(owner_id, digest), "task_id": task_id},
+                Item={
+                    **self._archive_set_key(owner_id, digest),
+                    "task_id": task_id,
+                    **({"expires_at": expires_at} if expires_at is not None else {}),
+                },
                 ConditionExpression=condition,
                 **({"ExpressionAttributeValues": values} if values else {}),
             )
@@ -404,6 +469,14 @@ class TaskRepository:
 
     def delete(self, task_id: str) -> None:
         self._table.delete_item(Key=self._key(task_id))
+
+    def keep_all(self, owner_id: str) -> int:
+        """A claimed guest's tasks stop expiring; how many."""
+        count = 0
+        for item in _owned_items(self._table, self._owner_partition(owner_id)):
+            _stop_expiring(self._table, self._key(str(item["id"])))
+            count += 1
+        return count
 
     def update_if(
         self,

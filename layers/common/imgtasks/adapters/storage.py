@@ -71,15 +71,25 @@ class RangedObject(io.RawIOBase):
 PART_BYTES = 8 * 1024 * 1024
 
 
+# A guest's objects carry this tag: the buckets' `guest-data` lifecycle rule expires them after
+# GuestDays, and claiming the account removes it.
+GUEST_TAG = ("retention", "guest")
+GUEST_TAGGING = f"{GUEST_TAG[0]}={GUEST_TAG[1]}"
+
+
+def _tagging(guest: bool) -> dict[str, str]:
+    return {"Tagging": GUEST_TAGGING} if guest else {}
+
+
 class MultipartWriter(io.RawIOBase):
     """A file written into an S3 object by a multipart upload, one part (8 MiB) buffered at a time:
     memory stays the same whatever the size. `close` completes the upload; `abort` drops it."""
 
-    def __init__(self, s3_client: Any, bucket: str, key: str, content_type: str) -> None:
+    def __init__(self, s3_client: Any, bucket: str, key: str, content_type: str, *, guest: bool = False) -> None:
         self._s3 = s3_client
         self._bucket = bucket
         self._key = key
-        upload = s3_client.create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type)
+        upload = s3_client.create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type, **_tagging(guest))
         self._upload_id = upload["UploadId"]
         self._parts: list[dict[str, Any]] = []
         self._buffer = bytearray()
@@ -127,8 +137,22 @@ class ObjectStore:
     def __init__(self, s3_client: Any) -> None:
         self._s3 = s3_client
 
-    def put(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
-        self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+    def put(self, bucket: str, key: str, body: bytes, content_type: str, *, guest: bool = False) -> None:
+        self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, **_tagging(guest))
+
+    def set_guest(self, bucket: str, key: str, guest: bool) -> None:
+        """Tags a guest's object for the lifecycle rule that expires guest data, or (a claimed
+        account) removes the tag."""
+        if guest:
+            self._s3.put_object_tagging(
+                Bucket=bucket, Key=key, Tagging={"TagSet": [{"Key": GUEST_TAG[0], "Value": GUEST_TAG[1]}]}
+            )
+        else:
+            self._s3.delete_object_tagging(Bucket=bucket, Key=key)
+
+    def is_guest(self, bucket: str, key: str) -> bool:
+        tags = self._s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
+        return {"Key": GUEST_TAG[0], "Value": GUEST_TAG[1]} in tags
 
     def get(self, bucket: str, key: str) -> bytes:
         response = self._s3.get_object(Bucket=bucket, Key=key)
@@ -144,8 +168,8 @@ class ObjectStore:
         body = self._s3.get_object(Bucket=bucket, Key=key)["Body"]
         yield from body.iter_chunks(chunk_bytes)
 
-    def writer(self, bucket: str, key: str, content_type: str) -> MultipartWriter:
-        return MultipartWriter(self._s3, bucket, key, content_type)
+    def writer(self, bucket: str, key: str, content_type: str, *, guest: bool = False) -> MultipartWriter:
+        return MultipartWriter(self._s3, bucket, key, content_type, guest=guest)
 
     def upload_stream(self, bucket: str, key: str, source: BinaryIO | io.RawIOBase) -> None:
         """A stream of unknown length into an object: a multipart upload of 8 MiB parts, two at a

@@ -64,8 +64,13 @@ StoredVideoInfo = Annotated[
 class User(Model):
     id: str
     username: str
+    # Empty for a guest, who has no password until the account is claimed.
     password_hash: str
     created_at: str
+    # A guest account (POST /auth/guest): it and everything it owns expire at expires_at (DynamoDB
+    # TTL, epoch seconds) unless claimed with a username and password first.
+    guest: bool = False
+    expires_at: int | None = None
 
 
 class FileRecord(Model):
@@ -96,8 +101,11 @@ class FileRecord(Model):
     # Tasks created while the file was still pending; started when it becomes ready.
     waiting_task_ids: list[str] = Field(default_factory=list)
     # A pending upload's record expires (DynamoDB TTL, epoch seconds) if its bytes never arrive;
-    # the inspection that finishes it removes this.
+    # the inspection that finishes it sets it to retain_until, or removes it.
     expires_at: int | None = None
+    # A guest's file: when the guest's data expires (the record's TTL once it is no longer pending,
+    # and its bytes are tagged for the bucket's guest lifecycle rule).
+    retain_until: int | None = None
 
 
 class TaskError(Model):
@@ -140,6 +148,8 @@ class Task(Model):
     worker: Worker | None = None
     # A queued task whose input is still uploading: not dispatched until the upload is inspected.
     waits_for_file: bool | None = None
+    # A guest's task: DynamoDB's TTL removes it then (epoch seconds), and its outputs with it.
+    expires_at: int | None = None
 
     def to_item(self) -> dict[str, Any]:
         item = self.model_dump(exclude={"spec", "result", "error"}, exclude_none=True)
@@ -162,7 +172,7 @@ class Task(Model):
         }
         result_type = result_types[TaskType(data.get("type", TaskType.PROCESS))]
         data["result"] = result_type.model_validate_json(result_json) if result_json else None
-        for number in ("progress", "attempts", "duration_ms", "run"):
+        for number in ("progress", "attempts", "duration_ms", "run", "expires_at"):
             if data.get(number) is not None:
                 data[number] = int(data[number])
         return cls.model_validate(data)

@@ -46,8 +46,9 @@ class Archives:
         self._bucket = results_bucket
 
     # ------------------------------------------------------------ create (the API)
-    def create(self, owner_id: str, spec: ArchiveSpec) -> Task:
-        """A queued archive task; the change stream sends it to the archive worker."""
+    def create(self, owner_id: str, spec: ArchiveSpec, *, retain_until: int | None = None) -> Task:
+        """A queued archive task; the change stream sends it to the archive worker. A guest's
+        expires at `retain_until`, with its ZIP."""
         now = now_rfc3339()
         task = Task(
             id=new_id(),
@@ -58,11 +59,12 @@ class Archives:
             spec=spec.model_dump(),
             created_at=now,
             updated_at=now,
+            expires_at=retain_until,
         )
         self._tasks.put_new(task)
         return task
 
-    def for_set(self, owner_id: str, spec: ArchiveSpec) -> Task:
+    def for_set(self, owner_id: str, spec: ArchiveSpec, *, retain_until: int | None = None) -> Task:
         """The archive task of this set of task ids: the one made before for the same set while
         it exists, else a new one (two concurrent requests get the same task)."""
         digest = set_digest(spec.task_ids)
@@ -71,8 +73,8 @@ class Archives:
             existing = self._tasks.get(known) if known else None
             if existing is not None and existing.owner_id == owner_id:
                 return existing
-            task = self.create(owner_id, spec)
-            if self._tasks.remember_archive(owner_id, digest, task.id, replacing=known):
+            task = self.create(owner_id, spec, retain_until=retain_until)
+            if self._tasks.remember_archive(owner_id, digest, task.id, replacing=known, expires_at=retain_until):
                 return task
             self._tasks.delete(task.id)  # another request recorded its own first: use that one
         raise RuntimeError("the archive of this set kept changing under concurrent requests")
@@ -84,7 +86,7 @@ class Archives:
         skipped: list[SkippedTask] = []
         included = 0
         entries = 0
-        writer = self._store.writer(self._bucket, key, ZIP_CONTENT_TYPE)
+        writer = self._store.writer(self._bucket, key, ZIP_CONTENT_TYPE, guest=task.expires_at is not None)
         try:
             with zipfile.ZipFile(writer, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
                 for task_id in spec.task_ids:
@@ -116,6 +118,8 @@ class Archives:
                 created_at=now_rfc3339(),
                 format="zip",
                 task_id=task.id,
+                expires_at=task.expires_at,
+                retain_until=task.expires_at,
             )
         )
         return ArchiveResult(

@@ -53,6 +53,9 @@ class IssuedToken:
 class Identity:
     user_id: str
     username: str
+    # A guest's data expires then (epoch seconds): everything the guest makes carries it as its
+    # DynamoDB TTL. None for an account with a password.
+    guest_until: int | None = None
 
 
 class TokenSigner:
@@ -63,20 +66,27 @@ class TokenSigner:
         self._issuer = issuer
         self._ttl = ttl_seconds
 
-    def issue(self, user_id: str, username: str) -> IssuedToken:
+    def issue(
+        self, user_id: str, username: str, *, guest_until: int | None = None, ttl_seconds: int | None = None
+    ) -> IssuedToken:
+        """A token for the account; a guest's carries when its data expires (`guest_until`), and
+        may live longer than a session (a guest has no password to sign in again with)."""
         now = int(time.time())
-        claims = {
+        ttl = ttl_seconds or self._ttl
+        claims: dict[str, object] = {
             "iss": self._issuer,
             "aud": TOKEN_AUDIENCE,
             "sub": user_id,
             "preferred_username": username,
             "iat": now,
             "nbf": now,
-            "exp": now + self._ttl,
+            "exp": now + ttl,
             "jti": new_id(),
         }
+        if guest_until is not None:
+            claims["guest_until"] = guest_until
         token = jwt.encode(claims, self._secret, algorithm=_ALGORITHM)
-        return IssuedToken(access_token=token, expires_in=self._ttl)
+        return IssuedToken(access_token=token, expires_in=ttl)
 
     def verify(self, token: str) -> Identity:
         """Only HS256 with our key, issuer and audience, unexpired; anything else is Unauthorized."""
@@ -95,6 +105,9 @@ class TokenSigner:
         except jwt.InvalidTokenError as error:
             raise Unauthorized("the access token is not valid") from error
         subject, username = claims.get("sub"), claims.get("preferred_username")
+        guest_until = claims.get("guest_until")
         if not isinstance(subject, str) or not isinstance(username, str):
             raise Unauthorized("the access token is not valid")
-        return Identity(user_id=subject, username=username)
+        if guest_until is not None and not isinstance(guest_until, int):
+            raise Unauthorized("the access token is not valid")
+        return Identity(user_id=subject, username=username, guest_until=guest_until)

@@ -48,6 +48,13 @@ UPLOAD_PREFIX = "uploads"
 _UPLOAD_KEY = re.compile(r"^uploads/(?P<owner>[0-9A-Z]{26})/(?P<file>[0-9A-Z]{26})$")
 
 
+def pending_expiry(now: float, retain_until: int | None) -> int:
+    """When a pending file's record expires: when its upload is abandoned, or sooner, with the
+    guest's data."""
+    abandoned = int(now) + ABANDONED_UPLOAD_SECONDS
+    return abandoned if retain_until is None else min(abandoned, retain_until)
+
+
 @dataclass(frozen=True)
 class StartedUpload:
     file: FileRecord
@@ -113,7 +120,7 @@ class FileService:
         """Videos have a limit of their own (MaxVideoUploadBytes), images theirs (MaxUploadBytes)."""
         return self._limits.video.max_upload_bytes if announces_video(content_type) else self._limits.max_upload_bytes
 
-    def upload(self, owner_id: str, filename: str, data: bytes) -> FileRecord:
+    def upload(self, owner_id: str, filename: str, data: bytes, *, retain_until: int | None = None) -> FileRecord:
         """A small upload through the API: stored and inspected at once, `ready` or a 400."""
         if len(data) > SMALL_UPLOAD_LIMIT:
             raise PayloadTooLarge(
@@ -142,12 +149,16 @@ class FileService:
             height=info.height,
             frames=info.frames,
             video=info.video,
+            expires_at=retain_until,
+            retain_until=retain_until,
         )
-        self._store.put(self._bucket, record.key, data, info.content_type)
+        self._store.put(self._bucket, record.key, data, info.content_type, guest=retain_until is not None)
         self._files.put(record)
         return record
 
-    def start_fetch(self, owner_id: str, url: str, filename: str | None = None) -> FileRecord:
+    def start_fetch(
+        self, owner_id: str, url: str, filename: str | None = None, *, retain_until: int | None = None
+    ) -> FileRecord:
         """URL ingest: a `pending` file whose bytes the fetch worker brings (the table's change
         stream sends it the file); they land as an upload's would, and are inspected the same way."""
         try:
@@ -170,7 +181,8 @@ class FileService:
             key=f"{UPLOAD_PREFIX}/{owner_id}/{file_id}",
             created_at=to_rfc3339(now),
             source_url=url,
-            expires_at=int(now.timestamp()) + ABANDONED_UPLOAD_SECONDS,
+            expires_at=pending_expiry(now.timestamp(), retain_until),
+            retain_until=retain_until,
         )
         self._files.put(record)
         return record
@@ -205,7 +217,9 @@ class FileService:
             return self._reject(record, 0, ErrorCode.URL_UNREACHABLE, f"{redacted(record.source_url)}: {error}")
         return None
 
-    def start_upload(self, owner_id: str, filename: str, content_type: str, size: int) -> StartedUpload:
+    def start_upload(
+        self, owner_id: str, filename: str, content_type: str, size: int, *, retain_until: int | None = None
+    ) -> StartedUpload:
         """A large upload: a `pending` record and a presigned POST whose policy caps the size and
         pins the key and content type."""
         errors = []
@@ -234,7 +248,8 @@ class FileService:
             bucket=self._bucket,
             key=f"{UPLOAD_PREFIX}/{owner_id}/{file_id}",
             created_at=to_rfc3339(now),
-            expires_at=int(now.timestamp()) + ABANDONED_UPLOAD_SECONDS,
+            expires_at=pending_expiry(now.timestamp(), retain_until),
+            retain_until=retain_until,
         )
         self._files.put(record)
         post = self._store.presigned_post(self._bucket, record.key, content_type, size, UPLOAD_URL_SECONDS)
@@ -277,7 +292,10 @@ class FileService:
         if announced is not None and not info.matches(announced):
             message = f"the upload is {info.format}, not the announced {announced}"
             return self._reject(record, size, ErrorCode.UNSUPPORTED_FORMAT, message)
-        return self._finish(record.id, self._ready_changes(info, size))
+        finished = self._finish(record, self._ready_changes(info, size))
+        if finished is not None and finished.status == FileStatus.READY and finished.retain_until is not None:
+            self._store.set_guest(self._bucket, key, True)
+        return finished
 
     @staticmethod
     def _ready_changes(info: Inspected, size: int) -> dict[str, Any]:
@@ -298,25 +316,28 @@ class FileService:
         """The dead-letter verdict on an upload event no worker could handle: a file still pending
         is rejected. The file as it ends up, so the caller releases or fails its waiting tasks."""
         match = _UPLOAD_KEY.match(key)
-        if not match:
+        record = self._files.get(match["file"]) if match else None
+        if record is None:
             return None
         changes = {
             "status": FileStatus.REJECTED.value,
             "error": f"the upload could not be inspected in {attempts} attempts",
             "error_code": ErrorCode.RETRIES_EXHAUSTED.value,
         }
-        return self._finish(match["file"], changes)
+        return self._finish(record, changes)
 
     def _reject(self, record: FileRecord, size: int, code: ErrorCode, message: str) -> FileRecord | None:
         changes = {"status": FileStatus.REJECTED.value, "size": size, "error": message, "error_code": code.value}
-        finished = self._finish(record.id, changes)
+        finished = self._finish(record, changes)
         self._store.delete(record.bucket, [record.key])  # bytes nobody may use: not kept
         return finished
 
-    def _finish(self, file_id: str, changes: dict[str, Any]) -> FileRecord | None:
+    def _finish(self, record: FileRecord, changes: dict[str, Any]) -> FileRecord | None:
         """pending -> ready | rejected; the file as it ends up (a concurrent event may have
-        finished it first)."""
-        return self._files.finish_inspection(file_id, changes) or self._files.get(file_id)
+        finished it first). A guest's file then expires with the guest's data."""
+        if record.retain_until is not None:
+            changes = {**changes, "expires_at": record.retain_until}
+        return self._files.finish_inspection(record.id, changes) or self._files.get(record.id)
 
     def get(self, owner_id: str, file_id: str) -> FileRecord:
         return self._files.get_owned(owner_id, file_id)

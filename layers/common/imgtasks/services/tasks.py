@@ -37,7 +37,7 @@ class TaskService:
         lifecycle: TaskLifecycle,
         *,
         known_models: Callable[[], dict[str, list[str]]] | None = None,
-        fetch: Callable[[str, str], FileRecord] | None = None,
+        fetch: Callable[..., FileRecord] | None = None,
         webhooks: WebhookService | None = None,
     ) -> None:
         self._tasks = tasks
@@ -52,8 +52,11 @@ class TaskService:
         self._webhooks = webhooks
 
     # ------------------------------------------------------------ create
-    def create(self, owner_id: str, request: CreateProcessTasks | CreateInferTasks) -> list[Task]:
-        """One task per file id: one BatchGetItem for the files, BatchWriteItem for the tasks."""
+    def create(
+        self, owner_id: str, request: CreateProcessTasks | CreateInferTasks, *, retain_until: int | None = None
+    ) -> list[Task]:
+        """One task per file id: one BatchGetItem for the files, BatchWriteItem for the tasks. A
+        guest's tasks (and fetched files) expire at `retain_until`."""
         self._check_urls(request.urls)  # all of them before any file is created
         if request.webhook is not None:
             self._check_webhook(owner_id, request.webhook)
@@ -64,9 +67,10 @@ class TaskService:
         if request.urls:
             if self._fetch is None:
                 raise RuntimeError("URL ingest needs a fetch (FileService.start_fetch)")
-            sources += [self._fetch(owner_id, url) for url in request.urls]
+            sources += [self._fetch(owner_id, url, retain_until=retain_until) for url in request.urls]
         created = [
-            self._task(owner_id, TaskType(request.type), record, spec, webhook=request.webhook) for record in sources
+            self._task(owner_id, TaskType(request.type), record, spec, webhook=request.webhook, expires_at=retain_until)
+            for record in sources
         ]
         self._tasks.put_new_many(created)
         return self._start(created, {record.id: record for record in sources})
@@ -136,6 +140,7 @@ class TaskService:
         outbox: str | None = None,
         *,
         webhook: str | None = None,
+        expires_at: int | None = None,
     ) -> Task:
         """A new queued task (not yet written)."""
         now = now_rfc3339()
@@ -152,6 +157,7 @@ class TaskService:
             waits_for_file=True if record.status != FileStatus.READY else None,
             worker=cls._worker(task_type, record, spec),
             webhook=webhook,
+            expires_at=expires_at,
         )
 
     def _validated_spec(self, request: CreateProcessTasks | CreateInferTasks) -> dict[str, Any]:

@@ -1,0 +1,65 @@
+"""The web app's files (GET /app/...), served by the API itself: same origin as the API, so the
+session cookie works and no CORS is needed. `make web` builds them into imgtasks_api/webapp/."""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+from pathlib import Path
+from typing import Any
+
+from .problems import problem
+
+APP_ROOT = Path(__file__).parent / "webapp"
+APP_PREFIX = "/app"
+
+# Scripts, styles and fonts only from us (no inline script, no CDN); pictures and uploads also go to
+# and come from the buckets' presigned URLs, whose host depends on the deployment.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data: https: http:; "
+    "connect-src 'self' https: http:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+_TEXT_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml")
+
+
+def is_app_path(path: str) -> bool:
+    return path == APP_PREFIX or path.startswith(APP_PREFIX + "/")
+
+
+def _answer(status: int, headers: dict[str, str], body: bytes, content_type: str) -> dict[str, Any]:
+    text = content_type.startswith(_TEXT_TYPES)
+    return {
+        "statusCode": status,
+        "headers": {
+            "Content-Type": f"{content_type}; charset=utf-8" if text else content_type,
+            "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+            **headers,
+        },
+        "body": body.decode() if text else base64.b64encode(body).decode(),
+        "isBase64Encoded": not text,
+    }
+
+
+def _problem(status: int, detail: str) -> dict[str, Any]:
+    answer = problem(status, detail)
+    return {"statusCode": status, "headers": answer.headers, "body": answer.body, "isBase64Encoded": False}
+
+
+def serve_app(path: str) -> dict[str, Any]:
+    if path == APP_PREFIX:
+        return {"statusCode": 308, "headers": {"Location": APP_PREFIX + "/"}, "body": "", "isBase64Encoded": False}
+    if not (APP_ROOT / "index.html").is_file():
+        return _problem(503, "the web app is not built on this deployment: run `make web` before deploying")
+    relative = path[len(APP_PREFIX) + 1 :] or "index.html"
+    wanted = (APP_ROOT / relative).resolve()
+    if not wanted.is_relative_to(APP_ROOT.resolve()) or not wanted.is_file():
+        return _problem(404, f"{path} is not a file of the web app")
+    content_type = mimetypes.guess_type(wanted.name)[0] or "application/octet-stream"
+    # Built assets have a content hash in their names: cached for good. The page itself is
+    # revalidated, so a deployment shows at once.
+    immutable = relative.startswith("assets/")
+    cache = "public, max-age=31536000, immutable" if immutable else "no-cache"
+    return _answer(200, {"Cache-Control": cache}, wanted.read_bytes(), content_type)
