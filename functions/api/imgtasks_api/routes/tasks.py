@@ -218,8 +218,11 @@ def get_task_result(task_id: TaskId) -> Response[TaskResultOut]:
 def download_task_output(
     task_id: TaskId,
     variant: Annotated[str | None, Query(max_length=64, description="An output name; default the first")] = None,
+    attachment: Annotated[
+        bool, Query(description="Served as an attachment (a browser saves it) rather than inline")
+    ] = False,
 ):
-    url = services(router).tasks.download_url(caller(router).user_id, task_id, variant)
+    url = services(router).tasks.download_url(caller(router).user_id, task_id, variant, attachment=attachment)
     return Response(status_code=302, headers={"Location": url, "Cache-Control": "no-store"}, body="")
 
 

@@ -205,12 +205,13 @@ class ObjectStore:
         download_name: str | None = None,
         *,
         content_type: str | None = None,
+        attachment: bool = False,
     ) -> str:
         """A GET URL that expires. With a content type (one the service verified), the answer
-        carries it and shows inline; without one, it is an attachment, so a browser never renders
-        bytes it was not promised."""
+        carries it and shows inline unless `attachment` is asked for; without one, it is always
+        an attachment, so a browser never renders bytes it was not promised."""
         params: dict[str, Any] = {"Bucket": bucket, "Key": key}
-        disposition = "inline" if content_type else "attachment"
+        disposition = "inline" if content_type and not attachment else "attachment"
         if content_type:
             params["ResponseContentType"] = content_type
         if download_name:

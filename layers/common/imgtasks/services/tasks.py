@@ -301,7 +301,9 @@ class TaskService:
             output.bucket, output.key, DOWNLOAD_URL_SECONDS, content_type=CONTENT_TYPES[output.format]
         )
 
-    def download_url(self, owner_id: str, task_id: str, variant: str | None) -> str:
+    def download_url(self, owner_id: str, task_id: str, variant: str | None, *, attachment: bool = False) -> str:
+        """A presigned URL of an output (or the archive); with `attachment`, browsers save it
+        rather than show it."""
         task = self._tasks.get_owned(owner_id, task_id)
         if task.status != TaskStatus.DONE:
             raise Conflict(f"task '{task_id}' is {task.status}; outputs can be downloaded once it is done")
@@ -313,6 +315,7 @@ class TaskService:
                 DOWNLOAD_URL_SECONDS,
                 f"archive-{task.id}.zip",
                 content_type="application/zip",
+                attachment=attachment,
             )
         outputs = task.result.outputs if isinstance(task.result, ProcessResult) else []
         if not outputs:
@@ -327,7 +330,12 @@ class TaskService:
             chosen = matches[0]
         filename = f"{task.id}-{chosen.name}.{EXTENSIONS[chosen.format]}"
         return self._store.presigned_get(
-            chosen.bucket, chosen.key, DOWNLOAD_URL_SECONDS, filename, content_type=CONTENT_TYPES[chosen.format]
+            chosen.bucket,
+            chosen.key,
+            DOWNLOAD_URL_SECONDS,
+            filename,
+            content_type=CONTENT_TYPES[chosen.format],
+            attachment=attachment,
         )
 
     # ------------------------------------------------------------ change

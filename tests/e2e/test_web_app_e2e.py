@@ -1,0 +1,264 @@
+"""The web app in a real browser (Debian's chromium, driven by Playwright) against the local stack:
+what a person does, by the names a screen reader reads out, with screenshots of the main screens
+(tests/output/screenshots/) and axe-core run in the page on each of them."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.helpers import ROOT, image_bytes
+from training.synthetic import make_scene
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+
+SCREENSHOTS = ROOT / "tests" / "output" / "screenshots"
+AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
+# Chromium as root in a machine with no network beyond the registries: no sandbox (root), and
+# none of the background calls to Google's hosts.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TASK_TIMEOUT_MS = 90_000
+
+
+def chromium_path() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        pytest.fail("the browser tests need Debian's chromium: `make browser` installs it (apt-get install chromium)")
+    return found
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any, stack: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.goto(f"{stack.api}/app/")
+    yield opened
+    context.close()
+    assert errors == [], f"the page raised: {errors}"
+
+
+def screenshot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def serious_accessibility_findings(page: Any) -> list[dict[str, Any]]:
+    """axe-core (from web/node_modules, the npm registry's) run in the page: its serious and
+    critical violations, with the elements they are on."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text())
+    results = page.evaluate("async () => JSON.stringify(await window.axe.run(document))")
+    violations = json.loads(results)["violations"]
+    return [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]]}
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def check_screen(page: Any, name: str) -> None:
+    screenshot(page, name)
+    assert serious_accessibility_findings(page) == [], name
+
+
+def sign_up(page: Any) -> str:
+    username = f"web-{uuid.uuid4().hex[:8]}"
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill("correct-horse-battery")
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    return username
+
+
+def write(tmp_path: Path, name: str, data: bytes) -> str:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return str(path)
+
+
+def big_png() -> bytes:
+    """A PNG over the API's 4 MiB limit (noise does not compress): it must go by presigned POST."""
+    noise = random.Random(7).randbytes(1400 * 1100 * 3)
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (1400, 1100), noise).save(buffer, "PNG")
+    assert buffer.tell() > 4 * 1024 * 1024
+    return buffer.getvalue()
+
+
+def task_row(page: Any, name: str) -> Any:
+    return page.get_by_role("listitem").filter(has=page.get_by_text(name, exact=True))
+
+
+def start(page: Any, files: int) -> None:
+    expect(page.get_by_text(f"{files} file{'s' if files != 1 else ''} ready")).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Start", exact=True).click()
+
+
+def test_a_person_signs_up_uploads_runs_opens_downloads_recognises_and_signs_out(
+    page: Any, stack: Any, tmp_path: Path
+) -> None:
+    check_screen(page, "01-sign-in")
+    sign_up(page)
+    check_screen(page, "02-workspace-empty")
+
+    storage_posts: list[str] = []
+    endpoint = stack.outputs["EndpointUrl"]
+    page.on(
+        "request", lambda r: storage_posts.append(r.url) if r.method == "POST" and r.url.startswith(endpoint) else None
+    )
+    photo = write(tmp_path, "beach.jpg", image_bytes((1600, 1200)))
+    poster = write(tmp_path, "poster.png", big_png())
+    page.get_by_label("Images").set_input_files([photo, poster])
+    start(page, 2)
+    assert len(storage_posts) == 1, storage_posts  # the big one went straight to S3
+    expect(task_row(page, "beach.jpg").get_by_text("done", exact=True)).to_be_visible(timeout=TASK_TIMEOUT_MS)
+    expect(task_row(page, "poster.png").get_by_text("done", exact=True)).to_be_visible(timeout=TASK_TIMEOUT_MS)
+    check_screen(page, "03-tasks-done")
+
+    task_row(page, "beach.jpg").get_by_role("button", name="View").click()
+    result = page.get_by_role("region", name="Result: beach.jpg")
+    expect(result.get_by_text("default: jpeg, 800×600")).to_be_visible()
+    expect(result.get_by_role("img", name="Output default")).to_be_visible()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.result img')].every(i => i.complete && i.naturalWidth > 0)"
+    )
+    check_screen(page, "04-result")
+
+    with page.expect_download() as download_info:
+        task_row(page, "beach.jpg").get_by_role("link", name="Download").click()
+    saved = tmp_path / "downloaded"
+    download_info.value.save_as(saved)
+    with Image.open(saved) as downloaded:
+        assert (downloaded.format, downloaded.size) == ("JPEG", (800, 600))
+    assert download_info.value.suggested_filename.endswith("-default.jpg")
+
+    scene = make_scene(np.random.default_rng(424242), 560, 400, background="stripes", max_shapes=4)
+    while len(scene.shapes) < 3:
+        scene = make_scene(np.random.default_rng(len(scene.shapes) + 99), 560, 400, background="stripes", max_shapes=4)
+    buffer = io.BytesIO()
+    scene.image.save(buffer, "PNG")
+    page.get_by_role("button", name="Close").click()
+    page.get_by_label("Images").set_input_files([write(tmp_path, "scene.png", buffer.getvalue())])
+    page.get_by_label("Recognise (detection and scene)").check()
+    start(page, 1)
+    row = task_row(page, "scene.png")
+    expect(row.get_by_text("done", exact=True)).to_be_visible(timeout=TASK_TIMEOUT_MS)
+    row.get_by_role("button", name="View").click()
+    result = page.get_by_role("region", name="Result: scene.png")
+    expect(result.get_by_text("Scene: stripes")).to_be_visible()
+    expect(result.get_by_role("img", name=f"{len(scene.shapes)} detections")).to_be_visible()
+    assert result.locator("svg rect.box").count() == len(scene.shapes)
+    labels = result.get_by_role("list", name="Detections").get_by_role("listitem").all_inner_texts()
+    assert sorted(text.split(":")[0] for text in labels) == sorted(shape.label for shape in scene.shapes)
+    check_screen(page, "05-detections")
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    page.reload()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()  # the cookie went with it
+
+
+def test_a_rejected_file_says_why_and_is_not_started(page: Any, tmp_path: Path) -> None:
+    sign_up(page)
+    page.get_by_label("Images").set_input_files([write(tmp_path, "notes.jpg", b"plain text, not a picture")])
+    expect(page.get_by_text("rejected:")).to_contain_text("not an image or video this service can read")
+    expect(page.get_by_text("0 files ready")).to_be_visible()
+    expect(page.get_by_role("button", name="Start", exact=True)).to_be_disabled()
+
+
+def test_a_guest_works_then_keeps_the_account_and_signs_in_with_it_later(page: Any, tmp_path: Path) -> None:
+    page.get_by_role("button", name="Continue as guest").click()
+    expect(page.get_by_text("Guest: your work is kept until")).to_be_visible()
+    page.get_by_label("Images").set_input_files([write(tmp_path, "cat.png", image_bytes((300, 200), fmt="PNG"))])
+    page.get_by_label("Preset").select_option("thumbnails")
+    start(page, 1)
+    expect(task_row(page, "cat.png").get_by_text("done", exact=True)).to_be_visible(timeout=TASK_TIMEOUT_MS)
+    check_screen(page, "06-guest")
+
+    username = f"kept-{uuid.uuid4().hex[:8]}"
+    page.get_by_role("button", name="Keep this account").click()
+    page.get_by_label("New username").fill(username)
+    page.get_by_label("New password").fill("a-long-password")
+    page.get_by_role("button", name="Keep account").click()
+    expect(page.get_by_text(f"Signed in as {username}")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill("a-long-password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(task_row(page, "cat.png").get_by_text("done", exact=True)).to_be_visible()
+
+
+def test_the_app_is_usable_by_keyboard_alone(page: Any, tmp_path: Path) -> None:
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Username")).to_be_focused()
+    page.keyboard.type(f"keys-{uuid.uuid4().hex[:8]}")
+    page.keyboard.press("Tab")
+    page.keyboard.type("correct-horse-battery")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Sign up")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    # The file picker opens from the keyboard; the test hands it the file as a person would pick it.
+    page.get_by_label("Images").focus()
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Space")
+    chooser.value.set_files([write(tmp_path, "keys.png", image_bytes((200, 100), fmt="PNG"))])
+    expect(page.get_by_text("1 file ready")).to_be_visible(timeout=30_000)
+    page.get_by_label("Preset").focus()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Start", exact=True)).to_be_focused()
+    page.keyboard.press("Enter")
+    row = task_row(page, "keys.png")
+    expect(row.get_by_text("done", exact=True)).to_be_visible(timeout=TASK_TIMEOUT_MS)
+    row.get_by_role("button", name="View").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Result: keys.png")).to_be_focused()
+
+
+def test_a_page_of_another_origin_cannot_act_with_the_session_cookie(page: Any, stack: Any, web: str) -> None:
+    """The web fixture's server is on 127.0.0.1 too: the same site (ports do not count), so the
+    SameSite=Strict cookie does go along; the API's origin check is what refuses."""
+    sign_up(page)
+    other = page.context.new_page()
+    other.goto(f"{web}/pic.png")
+    status = other.evaluate(
+        """async (api) => {
+            const answer = await fetch(api + '/files', {method: 'POST', credentials: 'include', mode: 'cors',
+                headers: {'Content-Type': 'text/plain'}, body: '{"url": "http://example.com/x.jpg"}'}).catch(e => null);
+            return answer ? answer.status : 'blocked';
+        }""",
+        stack.api,
+    )
+    assert status == "blocked"  # no CORS for other origins: the browser hides the answer
+    listed = page.evaluate("async () => (await (await fetch('/files')).json()).items.length")
+    assert listed == 0  # and the request, which did reach the API, changed nothing

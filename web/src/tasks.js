@@ -1,0 +1,166 @@
+import { useEffect, useRef, useState } from "preact/hooks";
+import { html } from "htm/preact";
+
+import { call } from "./api.js";
+import { formatBytes, formatDuration } from "./format.js";
+import { ResultView } from "./result.js";
+
+const STATUSES = ["", "queued", "running", "done", "failed", "cancelled"];
+const TYPES = ["", "process", "infer", "archive"];
+const PAGE_SIZE = 10;
+const ACTIVE = new Set(["queued", "running"]);
+
+// File names by id, asked for once each.
+const fileNames = new Map();
+function useFileName(fileId) {
+  const [name, setName] = useState(fileNames.get(fileId) || "");
+  useEffect(() => {
+    if (!fileId || fileNames.has(fileId)) return;
+    call("GET", `/files/${fileId}`)
+      .then((file) => {
+        fileNames.set(fileId, file.filename);
+        setName(file.filename);
+      })
+      .catch(() => fileNames.set(fileId, "(deleted file)"));
+  }, [fileId]);
+  return fileId ? name || fileNames.get(fileId) || "…" : "";
+}
+
+function TaskRow({ task, selected, onSelect, onOpen, onChanged }) {
+  const name = useFileName(task.file_id);
+  const title = task.type === "archive" ? `ZIP of ${task.spec.task_ids.length} tasks` : name;
+  const act = async (method, path) => {
+    try {
+      await call(method, path);
+    } finally {
+      onChanged();
+    }
+  };
+  return html`
+    <li class=${`task ${task.status}`} aria-label=${`${task.type} task ${title}`}>
+      <div class="task-head">
+        ${task.type !== "archive" &&
+        html`<input type="checkbox" id=${`select-${task.id}`} checked=${selected} onChange=${(e) => onSelect(e.currentTarget.checked)} />
+          <label class="visually-hidden" for=${`select-${task.id}`}>Select ${title}</label>`}
+        <span class="name">${title}</span>
+        <span class="type">${task.type}</span>
+        <span class=${`status status-${task.status}`}>${task.status}</span>
+      </div>
+      <progress max="100" value=${task.progress} aria-label=${`Progress of ${title}`}></progress>
+      <div class="task-meta muted">
+        ${task.duration_ms != null && html`<span>took ${formatDuration(task.duration_ms)}</span>`}
+        <span>${new Date(task.created_at).toLocaleTimeString()}</span>
+      </div>
+      ${task.error && html`<p class="error">${task.error.message}</p>`}
+      <div class="task-actions">
+        ${task.status === "done" && task.type !== "archive" && html`<button type="button" class="secondary small" onClick=${onOpen}>View</button>`}
+        ${task.status === "done" && task.type !== "infer" && html`<a class="button small" href=${`/tasks/${task.id}/download?attachment=true`} download>Download</a>`}
+        ${ACTIVE.has(task.status) && html`<button type="button" class="secondary small" onClick=${() => act("POST", `/tasks/${task.id}/cancel`)}>Cancel</button>`}
+        ${(task.status === "failed" || task.status === "cancelled") &&
+        html`<button type="button" class="secondary small" onClick=${() => act("POST", `/tasks/${task.id}/restart`)}>Restart</button>`}
+        <button type="button" class="secondary small danger" onClick=${() => act("DELETE", `/tasks/${task.id}`)}>Delete</button>
+      </div>
+    </li>
+  `;
+}
+
+export function TaskList({ refresh }) {
+  const [status, setStatus] = useState("");
+  const [type, setType] = useState("");
+  const [cursors, setCursors] = useState([null]); // the cursor of each page seen, for going back
+  const [page, setPage] = useState({ items: [], next_cursor: null });
+  const [selected, setSelected] = useState(new Set());
+  const [open, setOpen] = useState(null);
+  const [error, setError] = useState("");
+  const [tick, setTick] = useState(0);
+  const timer = useRef(null);
+
+  const cursor = cursors[cursors.length - 1];
+  const load = async () => {
+    const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    if (status) query.set("status", status);
+    if (type) query.set("type", type);
+    if (cursor) query.set("cursor", cursor);
+    try {
+      setPage(await call("GET", `/tasks?${query}`));
+      setError("");
+    } catch (failure) {
+      setError(failure.message);
+    }
+  };
+
+  useEffect(() => {
+    load();
+    // Live: asked again every 1.5 s while the page is shown.
+    timer.current = setInterval(() => {
+      if (document.visibilityState === "visible") load();
+    }, 1500);
+    return () => clearInterval(timer.current);
+  }, [status, type, cursor, refresh, tick]);
+
+  const changed = () => setTick((n) => n + 1);
+  const toggle = (id, on) =>
+    setSelected((all) => {
+      const next = new Set(all);
+      if (on) next.add(id);
+      else next.delete(id);
+      return next;
+    });
+  const archive = async () => {
+    try {
+      await call("POST", "/archives", { json: { task_ids: [...selected] } });
+      setSelected(new Set());
+      changed();
+    } catch (failure) {
+      setError(failure.message);
+    }
+  };
+  const filter = (setter) => (event) => {
+    setter(event.currentTarget.value);
+    setCursors([null]);
+  };
+
+  return html`
+    <section class="card" aria-labelledby="tasks-title">
+      <h2 id="tasks-title">3. Tasks</h2>
+      <div class="inline filters">
+        <label for="filter-status">Status</label>
+        <select id="filter-status" value=${status} onChange=${filter(setStatus)}>
+          ${STATUSES.map((item) => html`<option value=${item}>${item || "any"}</option>`)}
+        </select>
+        <label for="filter-type">Type</label>
+        <select id="filter-type" value=${type} onChange=${filter(setType)}>
+          ${TYPES.map((item) => html`<option value=${item}>${item || "any"}</option>`)}
+        </select>
+        <button type="button" class="secondary" disabled=${selected.size === 0} onClick=${archive}>
+          Download ${selected.size || ""} as ZIP
+        </button>
+      </div>
+      ${error && html`<p class="error" role="alert">${error}</p>`}
+      ${page.items.length === 0
+        ? html`<p class="muted">No tasks${status || type ? " with these filters" : " yet"}.</p>`
+        : html`<ul class="task-list" aria-label="Task list">
+            ${page.items.map(
+              (task) => html`<${TaskRow}
+                key=${task.id}
+                task=${task}
+                selected=${selected.has(task.id)}
+                onSelect=${(on) => toggle(task.id, on)}
+                onOpen=${() => setOpen(task)}
+                onChanged=${changed}
+              />`,
+            )}
+          </ul>`}
+      <nav class="inline pager" aria-label="Pages of tasks">
+        <button type="button" class="secondary" disabled=${cursors.length === 1} onClick=${() => setCursors((all) => all.slice(0, -1))}>
+          Previous page
+        </button>
+        <span class="muted">Page ${cursors.length}</span>
+        <button type="button" class="secondary" disabled=${!page.next_cursor} onClick=${() => setCursors((all) => [...all, page.next_cursor])}>
+          Next page
+        </button>
+      </nav>
+    </section>
+    ${open && html`<${ResultView} task=${open} onClose=${() => setOpen(null)} />`}
+  `;
+}
