@@ -9,6 +9,7 @@ import json
 import random
 import shutil
 import uuid
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -130,10 +131,11 @@ def test_a_person_signs_up_uploads_runs_opens_downloads_recognises_and_signs_out
     sign_up(page)
     check_screen(page, "02-workspace-empty")
 
+    # Every POST that leaves the API's origin is a presigned upload going straight to storage.
     storage_posts: list[str] = []
-    endpoint = stack.outputs["EndpointUrl"]
     page.on(
-        "request", lambda r: storage_posts.append(r.url) if r.method == "POST" and r.url.startswith(endpoint) else None
+        "request",
+        lambda r: storage_posts.append(r.url) if r.method == "POST" and not r.url.startswith(stack.api) else None,
     )
     photo = write(tmp_path, "beach.jpg", image_bytes((1600, 1200)))
     poster = write(tmp_path, "poster.png", big_png())
@@ -262,3 +264,44 @@ def test_a_page_of_another_origin_cannot_act_with_the_session_cookie(page: Any, 
     assert status == "blocked"  # no CORS for other origins: the browser hides the answer
     listed = page.evaluate("async () => (await (await fetch('/files')).json()).items.length")
     assert listed == 0  # and the request, which did reach the API, changed nothing
+
+
+def test_the_task_list_pages_filters_zips_and_deletes(page: Any, tmp_path: Path) -> None:
+    sign_up(page)
+    names = [f"p{index:02d}.png" for index in range(11)]
+    page.get_by_label("Images").set_input_files(
+        [write(tmp_path, name, image_bytes((60 + index, 40), fmt="PNG")) for index, name in enumerate(names)]
+    )
+    start(page, 11)
+    tasks = page.get_by_role("list", name="Task list").get_by_role("listitem")
+    expect(page.get_by_role("button", name="Next page")).to_be_enabled(timeout=TASK_TIMEOUT_MS)
+    expect(tasks).to_have_count(10)
+    page.get_by_role("button", name="Next page").click()
+    expect(page.get_by_text("Page 2")).to_be_visible()
+    expect(tasks).to_have_count(1)
+    expect(task_row(page, "p00.png")).to_be_visible()  # newest first: the first upload is last
+    page.get_by_role("button", name="Previous page").click()
+    expect(tasks.get_by_text("done", exact=True)).to_have_count(10, timeout=TASK_TIMEOUT_MS)
+
+    page.get_by_label("Status").select_option("failed")
+    expect(page.get_by_text("No tasks with these filters.")).to_be_visible()
+    page.get_by_label("Status").select_option("done")
+    expect(tasks).to_have_count(10)
+    page.get_by_label("Status").select_option("")
+
+    page.get_by_label("Select p10.png").check()
+    page.get_by_label("Select p09.png").check()
+    page.get_by_role("button", name="Download 2 as ZIP").click()
+    archive = task_row(page, "ZIP of 2 tasks")
+    expect(archive.get_by_text("done", exact=True)).to_be_visible(timeout=TASK_TIMEOUT_MS)
+    with page.expect_download() as download_info:
+        archive.get_by_role("link", name="Download").click()
+    assert download_info.value.suggested_filename.endswith(".zip")
+    saved = tmp_path / "archive.zip"
+    download_info.value.save_as(saved)
+
+    with zipfile.ZipFile(saved) as zipped:
+        assert len(zipped.namelist()) == 2
+
+    task_row(page, "p10.png").get_by_role("button", name="Delete").click()
+    expect(task_row(page, "p10.png")).to_have_count(0)
