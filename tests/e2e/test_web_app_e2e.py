@@ -182,6 +182,11 @@ def test_a_person_signs_up_uploads_runs_opens_downloads_recognises_and_signs_out
     labels = result.get_by_role("list", name="Detections").get_by_role("listitem").all_inner_texts()
     assert sorted(text.split(":")[0] for text in labels) == sorted(shape.label for shape in scene.shapes)
     check_screen(page, "05-detections")
+    with page.expect_download() as result_download:
+        row.get_by_role("link", name="Download").click()
+    assert result_download.value.suggested_filename == "scene.png.json"
+    saved_result = json.loads(Path(result_download.value.path()).read_text())
+    assert len(saved_result["result"]["detections"]) == len(scene.shapes)
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()

@@ -26,6 +26,11 @@ function useFileName(fileId) {
   return fileId ? name || fileNames.get(fileId) || "…" : "";
 }
 
+// An output (or the ZIP) as an attachment; an inference's result as JSON.
+function downloadUrl(task) {
+  return task.type === "infer" ? `/tasks/${task.id}/result` : `/tasks/${task.id}/download?attachment=true`;
+}
+
 function TaskRow({ task, selected, onSelect, onOpen, onChanged }) {
   const name = useFileName(task.file_id);
   const title = task.type === "archive" ? `ZIP of ${task.spec.task_ids.length} tasks` : name;
@@ -54,7 +59,7 @@ function TaskRow({ task, selected, onSelect, onOpen, onChanged }) {
       ${task.error && html`<p class="error">${task.error.message}</p>`}
       <div class="task-actions">
         ${task.status === "done" && task.type !== "archive" && html`<button type="button" class="secondary small" onClick=${onOpen}>View</button>`}
-        ${task.status === "done" && task.type !== "infer" && html`<a class="button small" href=${`/tasks/${task.id}/download?attachment=true`} download>Download</a>`}
+        ${task.status === "done" && html`<a class="button small" href=${downloadUrl(task)} download=${task.type === "infer" ? `${title}.json` : ""}>Download</a>`}
         ${ACTIVE.has(task.status) && html`<button type="button" class="secondary small" onClick=${() => act("POST", `/tasks/${task.id}/cancel`)}>Cancel</button>`}
         ${(task.status === "failed" || task.status === "cancelled") &&
         html`<button type="button" class="secondary small" onClick=${() => act("POST", `/tasks/${task.id}/restart`)}>Restart</button>`}

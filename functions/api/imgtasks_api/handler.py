@@ -118,7 +118,7 @@ def handle(event: dict[str, Any], context: LambdaContext, found: Services) -> di
             return answered(problem(401, error.detail))
         if by_cookie and route[0] not in SAFE_METHODS and (reason := cross_origin_reason(event, required=True)):
             return answered(problem(403, reason))
-        app.append_context(identity=identity, by_cookie=by_cookie)
+        app.append_context(identity=identity)
         logger.append_keys(user_id=identity.user_id)
     request = APIGatewayProxyEventV2(event)
     if route in JSON_BODY_ROUTES and media_type(request) != "application/json":

@@ -150,10 +150,6 @@ class ObjectStore:
         else:
             self._s3.delete_object_tagging(Bucket=bucket, Key=key)
 
-    def is_guest(self, bucket: str, key: str) -> bool:
-        tags = self._s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
-        return {"Key": GUEST_TAG[0], "Value": GUEST_TAG[1]} in tags
-
     def get(self, bucket: str, key: str) -> bytes:
         response = self._s3.get_object(Bucket=bucket, Key=key)
         data: bytes = response["Body"].read()
