@@ -18,6 +18,7 @@ from imgtasks.settings import ApiSettings
 
 from .app import app
 from .bodies import media_type, require_readable_json
+from .idempotency import IDEMPOTENT_ROUTES, idempotency_key
 from .problems import problem
 from .services import Services, build_services
 from .sessions import SAFE_METHODS, cross_origin_reason, header, session_token
@@ -120,6 +121,16 @@ def handle(event: dict[str, Any], context: LambdaContext, found: Services) -> di
             return answered(problem(403, reason))
         app.append_context(identity=identity)
         logger.append_keys(user_id=identity.user_id)
+        key = idempotency_key(event.get("headers") or {}) if route in IDEMPOTENT_ROUTES else None
+        if key is not None:
+            found.idempotency.register_lambda_context(context)
+            return found.idempotency.answer(event, identity.user_id, key, lambda: resolve(event, context))
+    return resolve(event, context)
+
+
+def resolve(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The request's answer, past authentication: its media type and JSON checked, then routed."""
+    route = (event.get("requestContext", {}).get("http", {}).get("method", ""), event.get("rawPath", ""))
     request = APIGatewayProxyEventV2(event)
     if route in JSON_BODY_ROUTES and media_type(request) != "application/json":
         return answered(problem(415, f"send the body as application/json (got {media_type(request) or 'none'})"))

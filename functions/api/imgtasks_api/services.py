@@ -18,6 +18,8 @@ from imgtasks.services.webhooks import WebhookService
 from imgtasks.settings import ApiSettings
 from imgtasks.wiring import Wiring
 
+from .idempotency import IdempotentRequests
+
 # GuestsPerAddress counts the guest accounts of one source address per hour.
 GUEST_WINDOW_SECONDS = 3600
 
@@ -33,6 +35,7 @@ class Services:
     webhooks: WebhookService
     models: ModelRegistry
     guest_data: GuestData
+    idempotency: IdempotentRequests
 
 
 def build_services(settings: ApiSettings) -> Services:
@@ -68,4 +71,5 @@ def build_services(settings: ApiSettings) -> Services:
         archives=wiring.archives,
         models=models,
         guest_data=GuestData(wiring.files, wiring.tasks, wiring.store),
+        idempotency=IdempotentRequests(settings.idempotency_table_name),
     )

@@ -46,6 +46,7 @@ class ApiSettings(FunctionSettings):
     allow_guests: bool
     guest_days: int
     guests_per_address: int
+    idempotency_table_name: str
 
 
 class ProcessSettings(FunctionSettings):

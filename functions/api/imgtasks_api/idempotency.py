@@ -1,0 +1,119 @@
+"""Idempotency-Key on the requests that create things (POST /files, POST /tasks and their
+siblings): the same key from the same user within 24 hours answers the first answer again and
+creates nothing new, so a client may retry a create whose answer it never saw.
+
+Powertools' idempotency utility keeps the records (the IdempotencyTable, with DynamoDB's TTL):
+keyed by user and key; the request's method, path and body are its payload, and a key reused for a
+different request is refused. Only a success is kept: a refusal (4xx) created nothing, so asking
+again runs again."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+
+from imgtasks.adapters import aws
+
+from .problems import problem
+
+HEADER = "idempotency-key"
+KEEP_SECONDS = 24 * 3600
+IDEMPOTENT_ROUTES = frozenset(
+    {
+        ("POST", "/files"),
+        ("POST", "/files/presigned"),
+        ("POST", "/files/from-url"),
+        ("POST", "/tasks"),
+        ("POST", "/tasks/upload"),
+        ("POST", "/archives"),
+    }
+)
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces (a UUID, a ULID, ...)
+
+Answer = dict[str, Any]
+
+
+class _NotKept(Exception):
+    """An answer that is not a success: given back, and not remembered."""
+
+    def __init__(self, answer: Answer) -> None:
+        super().__init__(answer.get("statusCode"))
+        self.answer = answer
+
+
+def _replayed(answer: Answer, _: DataRecord) -> Answer:
+    return {**answer, "headers": {**(answer.get("headers") or {}), "Idempotent-Replayed": "true"}}
+
+
+def _problem_answer(status: int, detail: str, headers: dict[str, str] | None = None) -> Answer:
+    made = problem(status, detail, headers=headers)
+    return {"statusCode": status, "headers": made.headers, "body": made.body, "isBase64Encoded": False}
+
+
+class IdempotentRequests:
+    def __init__(self, table_name: str) -> None:
+        self._config = IdempotencyConfig(
+            event_key_jmespath="[owner, key]",
+            payload_validation_jmespath="[method, path, query, body_sha256]",
+            expires_after_seconds=KEEP_SECONDS,
+            raise_on_no_idempotency_key=True,
+            response_hook=_replayed,
+        )
+        self._persistence = DynamoDBPersistenceLayer(table_name=table_name, boto3_client=aws.client("dynamodb"))
+
+    def register_lambda_context(self, context: Any) -> None:
+        self._config.register_lambda_context(context)
+
+    def answer(self, event: dict[str, Any], owner_id: str, key: str, resolve: Callable[[], Answer]) -> Answer:
+        if not _KEY.match(key):
+            return _problem_answer(
+                400, "the Idempotency-Key header must be 1-255 printable ASCII characters, no spaces"
+            )
+        http = event.get("requestContext", {}).get("http", {})
+        request = {
+            "owner": owner_id,
+            "key": key,
+            "method": http.get("method", ""),
+            "path": event.get("rawPath", ""),
+            "query": event.get("rawQueryString", ""),
+            "body_sha256": hashlib.sha256(str(event.get("body") or "").encode()).hexdigest(),
+        }
+
+        @idempotent_function(data_keyword_argument="request", persistence_store=self._persistence, config=self._config)
+        def kept(request: dict[str, Any]) -> Answer:
+            answer = resolve()
+            if not 200 <= int(answer.get("statusCode", 500)) < 300:
+                raise _NotKept(answer)
+            return answer
+
+        try:
+            return kept(request=request)
+        except _NotKept as refused:
+            return refused.answer
+        except IdempotencyValidationError:
+            return _problem_answer(
+                422, "this Idempotency-Key was used for a different request; use a new key for a new request"
+            )
+        except IdempotencyAlreadyInProgressError:
+            return _problem_answer(
+                409,
+                "a request with this Idempotency-Key is still being answered; retry in a moment",
+                headers={"Retry-After": "1"},
+            )
+
+
+def idempotency_key(headers: dict[str, str]) -> str | None:
+    return next((value for name, value in headers.items() if name.lower() == HEADER), None)
