@@ -13,7 +13,7 @@ export SAM_CLI_TELEMETRY := 0
 
 .PHONY: run test test-localstack install lambda-python web web-reproducible browser lint format typecheck validate checkov build unit integration e2e bench bench-models bench-coldstart bench-stack bench-video train-models publish-model clean
 
-$(VENV)/.installed: requirements/runtime.txt requirements/dev.txt
+$(VENV)/.installed: requirements/runtime.txt requirements/dev.txt clients/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install $(PIP_FLAGS) --upgrade pip
 	$(PY) -m pip install $(PIP_FLAGS) -r requirements/dev.txt

@@ -225,6 +225,7 @@ def test_a_guest_works_then_keeps_the_account_and_signs_in_with_it_later(page: A
 
 
 def test_the_app_is_usable_by_keyboard_alone(page: Any, tmp_path: Path) -> None:
+    expect(page.get_by_label("Username")).to_be_visible()  # the page has asked who is signed in
     page.keyboard.press("Tab")
     expect(page.get_by_label("Username")).to_be_focused()
     page.keyboard.type(f"keys-{uuid.uuid4().hex[:8]}")
