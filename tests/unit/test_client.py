@@ -13,14 +13,14 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from standardwebhooks.webhooks import Webhook as Signer
-
-from imgtasks_api import openapi
-from imgtasks_api.app import app
 from imgtasks_client import AsyncClient, Client, InvalidInput, InvalidSignature, NotFound, RateLimited, ServerError
 from imgtasks_client.cli import parse_operation
 from imgtasks_client.models import SCHEMAS
 from imgtasks_client.operations import DIRECT_UPLOAD_BYTES
+from standardwebhooks.webhooks import Webhook as Signer
+
+from imgtasks_api import openapi
+from imgtasks_api.app import app
 
 URL = "http://imgtasks.test"
 NOW = "2026-11-24T05:00:00.000Z"

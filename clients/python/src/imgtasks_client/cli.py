@@ -20,7 +20,7 @@ from . import operations as ops
 from .client import Client
 from .config import DEFAULT_PROFILE, resolve_settings, write_profile
 from .errors import ImgtasksError
-from .models import File, InferResult, ProcessResult, Task
+from .models import ArchiveResult, File, InferResult, ProcessResult, Task
 
 app = typer.Typer(
     help="imgtasks from the shell: upload images and videos, run tasks, follow them, download results.\n\n"
@@ -75,13 +75,37 @@ def login(
     settings = resolve_settings(url=url, profile=profile)
     name = username or typer.prompt("Username")
     secret = password or typer.prompt("Password", hide_input=True)
-    with Client(settings.url, token="-") as signed_out:
+    with Client(settings.url) as signed_out:
         try:
             token = signed_out.run(ops.login(name, secret))
         except ImgtasksError as error:
             fail(error.detail)
     path = write_profile(profile or DEFAULT_PROFILE, {"url": settings.url, "token": token, "username": name})
     console.print(f"signed in to {settings.url} as {name} (profile saved in {path})")
+
+
+@app.command()
+def register(
+    url: UrlOption = None,
+    profile: ProfileOption = None,
+    username: Annotated[str | None, typer.Option(help="Asked for when not given")] = None,
+    password: Annotated[
+        str | None, typer.Option(help="Asked for (hidden) when not given; 8 characters or more")
+    ] = None,
+) -> None:
+    """Create an account, then sign in with it (as `login`).
+
+    Example: imgtasks register --url http://127.0.0.1:3000 --username alice
+    """
+    settings = resolve_settings(url=url, profile=profile)
+    name = username or typer.prompt("Username")
+    secret = password or typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with Client(settings.url) as signed_out:
+        try:
+            signed_out.run(ops.register(name, secret))
+        except ImgtasksError as error:
+            fail(error.detail)
+    login(url=settings.url, profile=profile, username=name, password=secret)
 
 
 @app.command()
@@ -119,7 +143,7 @@ def parse_operation(text: str) -> dict[str, Any]:
             key, value = word.split("=", 1)
             operation[key] = parse_value(value)
         elif "," in word and operation["op"] == "crop":
-            left, top, size = (word.split(",") + ["", ""])[:3]
+            left, top, size = [*word.split(","), "", ""][:3]
             operation["left"], operation["top"] = int(left), int(top)
             if size:
                 width, _, height = size.partition("x")
@@ -496,7 +520,7 @@ def watch(task_id: str, url: UrlOption = None, profile: ProfileOption = None, as
 @app.command()
 def archive(
     task_ids: Annotated[list[str], typer.Argument(help="Done tasks whose outputs go into one ZIP")],
-    outdir: Annotated[Path, typer.Option("-o", "--outdir", help="Where the ZIP goes")] = Path("."),
+    outdir: Annotated[Path, typer.Option("-o", "--outdir", help="Where the ZIP goes")] = Path(),
     url: UrlOption = None,
     profile: ProfileOption = None,
     as_json: JsonOption = False,
@@ -511,7 +535,8 @@ def archive(
     if as_json:
         print_json({"task": task.model_dump(), "path": str(path)})
     else:
-        console.print(f"{path} ({task.result.files if task.result else 0} files)")  # type: ignore[union-attr]
+        files = task.result.files if isinstance(task.result, ArchiveResult) else 0
+        console.print(f"{path} ({files} files)")
 
 
 def main() -> None:

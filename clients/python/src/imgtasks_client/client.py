@@ -8,9 +8,10 @@ creates twice; other changes (cancel, restart) are sent once."""
 from __future__ import annotations
 
 import asyncio
+import builtins
 import random
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -164,8 +165,7 @@ class Client(_Base):
             if response is not None and response.status_code < 400:
                 return response
             if not self._retryable(send, attempt, self.max_retries, response):
-                assert response is not None
-                raise error_from(response)
+                raise error_from(ops.received(response))
             time.sleep(self._delay(attempt, response))
             attempt += 1
 
@@ -248,8 +248,7 @@ class AsyncClient(_Base):
             if response is not None and response.status_code < 400:
                 return response
             if not self._retryable(send, attempt, self.max_retries, response):
-                assert response is not None
-                raise error_from(response)
+                raise error_from(ops.received(response))
             await asyncio.sleep(self._delay(attempt, response))
             attempt += 1
 
@@ -337,9 +336,9 @@ class Tasks(_Resource):
         variants: list[dict[str, Any]] | None = None,
         detection_model: str | None = None,
         classification_model: str | None = None,
-        urls: list[str] | None = None,
+        urls: builtins.list[str] | None = None,
         webhook: str | None = None,
-    ) -> list[Task]:
+    ) -> builtins.list[Task]:
         """One task per file (ids or File objects) and per URL; `type="infer"` with the models
         to run. Safe to retry: the call carries an Idempotency-Key."""
         chosen = files if isinstance(files, list) else ([files] if files is not None else [])
@@ -360,7 +359,7 @@ class Tasks(_Resource):
         body.update({name: value for name, value in optional.items() if value is not None})
         return self._run(ops.create_tasks(body))  # type: ignore[no-any-return]
 
-    def archive(self, tasks: list[str | Task]) -> Task:
+    def archive(self, tasks: Sequence[str | Task]) -> Task:
         """One ZIP of these tasks' outputs: an archive task."""
         return self._run(ops.create_archive([t.id if isinstance(t, Task) else t for t in tasks]))  # type: ignore[no-any-return]
 
@@ -374,9 +373,9 @@ class Tasks(_Resource):
         self,
         *,
         status: str | None = None,
-        type: str | None = None,
+        type: str | None = None,  # noqa: A002 - the API's filter
         order: str | None = None,
-        page_size: int = 100,  # noqa: A002
+        page_size: int = 100,
     ) -> Any:
         """Every task (filtered), page after page: an iterator (`async for` with AsyncClient)."""
         params = {"limit": str(page_size), "status": status or "", "type": type or "", "order": order or ""}
@@ -399,7 +398,7 @@ class Tasks(_Resource):
         variant: str | None = None,
         every: bool = False,
         stem: str | None = None,
-    ) -> list[Path]:
+    ) -> builtins.list[Path]:
         chosen = task if isinstance(task, Task) else Task.model_construct(id=task)
         return self._run(ops.download(chosen, Path(dest), variant, every, stem))  # type: ignore[no-any-return]
 

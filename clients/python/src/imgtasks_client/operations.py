@@ -52,6 +52,13 @@ class Sleep:
 Operation = Generator["Send | Sleep", "httpx.Response | None", Any]
 
 
+def received(answer: httpx.Response | None) -> httpx.Response:
+    """The answer a Send was resumed with (None only after a Sleep)."""
+    if answer is None:
+        raise RuntimeError("an operation was resumed without the answer to its request")
+    return answer
+
+
 def idempotent(headers: dict[str, str] | None = None) -> dict[str, str]:
     """A fresh key per call: every retry of the call carries the same one."""
     return {**(headers or {}), "Idempotency-Key": str(uuid.uuid4())}
@@ -87,7 +94,7 @@ def login(username: str, password: str) -> Operation:
         data={"grant_type": "password", "username": username, "password": password},
         authenticated=False,
     )
-    assert answer is not None
+    answer = received(answer)
     return str(answer.json()["access_token"])
 
 
@@ -95,7 +102,7 @@ def register(username: str, password: str) -> Operation:
     answer = yield Send(
         "POST", "/auth/register", json={"username": username, "password": password}, authenticated=False
     )
-    assert answer is not None
+    answer = received(answer)
     return answer.json()
 
 
@@ -114,7 +121,7 @@ def upload(
         answer = yield Send(
             "POST", "/files", content=body, headers=idempotent({"Content-Type": header}), retry=True, progress=progress
         )
-        assert answer is not None
+        answer = received(answer)
         return File.model_validate(answer.json())
     started = yield Send(
         "POST",
@@ -123,7 +130,7 @@ def upload(
         headers=idempotent(),
         retry=True,
     )
-    assert started is not None
+    started = received(started)
     created = started.json()
     body, header = multipart(created["upload"]["fields"], name, data, kind)
     # The same key again is harmless: a retry of this POST writes the same bytes.
@@ -142,13 +149,13 @@ def upload(
 def from_url(url: str, filename: str | None) -> Operation:
     body = {"url": url, **({"filename": filename} if filename else {})}
     answer = yield Send("POST", "/files/from-url", json=body, headers=idempotent(), retry=True)
-    assert answer is not None
+    answer = received(answer)
     return File.model_validate(answer.json())
 
 
 def get_file(file_id: str) -> Operation:
     answer = yield Send("GET", f"/files/{file_id}", retry=True)
-    assert answer is not None
+    answer = received(answer)
     return File.model_validate(answer.json())
 
 
@@ -160,32 +167,32 @@ def delete(path: str) -> Operation:
 
 def page(path: str, params: dict[str, str]) -> Operation:
     answer = yield Send("GET", path, params={k: v for k, v in params.items() if v}, retry=True)
-    assert answer is not None
+    answer = received(answer)
     return answer.json()
 
 
 # ------------------------------------------------------------------ tasks
 def create_tasks(body: dict[str, Any]) -> Operation:
     answer = yield Send("POST", "/tasks", json=body, headers=idempotent(), retry=True)
-    assert answer is not None
+    answer = received(answer)
     return [Task.model_validate(task) for task in answer.json()["tasks"]]
 
 
 def create_archive(task_ids: list[str]) -> Operation:
     answer = yield Send("POST", "/archives", json={"task_ids": task_ids}, headers=idempotent(), retry=True)
-    assert answer is not None
+    answer = received(answer)
     return Task.model_validate(answer.json()["tasks"][0])
 
 
 def get_task(task_id: str) -> Operation:
     answer = yield Send("GET", f"/tasks/{task_id}", retry=True)
-    assert answer is not None
+    answer = received(answer)
     return Task.model_validate(answer.json())
 
 
 def change_task(task_id: str, action: str) -> Operation:
     answer = yield Send("POST", f"/tasks/{task_id}/{action}")
-    assert answer is not None
+    answer = received(answer)
     return Task.model_validate(answer.json())
 
 
@@ -209,7 +216,7 @@ def wait_task(task_id: str, timeout: float, raise_on_failure: bool) -> Operation
                 raise
             long_poll = False  # a server that does not know `wait`
             continue
-        assert answer is not None
+        answer = received(answer)
         task = Task.model_validate(answer.json())
         if task.ended:
             if raise_on_failure and task.status != "done":
@@ -264,17 +271,17 @@ def download(task: Task, dest: Path, variant: str | None, every: bool, stem: str
 # ------------------------------------------------------------------ models and webhooks
 def list_models() -> Operation:
     answer = yield Send("GET", "/models", retry=True)
-    assert answer is not None
+    answer = received(answer)
     return ModelList.model_validate(answer.json())
 
 
 def create_webhook(url: str, events: list[str]) -> Operation:
     answer = yield Send("POST", "/webhooks", json={"url": url, "events": events})
-    assert answer is not None
+    answer = received(answer)
     return Webhook.model_validate(answer.json())
 
 
 def list_webhooks() -> Operation:
     answer = yield Send("GET", "/webhooks", retry=True)
-    assert answer is not None
+    answer = received(answer)
     return [Webhook.model_validate(item) for item in answer.json()["items"]]

@@ -1,0 +1,61 @@
+"""imgtasks-client: the imgtasks image-task service from Python (Client, AsyncClient) and the shell
+(the `imgtasks` command)."""
+
+from .client import AsyncClient, Client
+from .errors import (
+    AuthenticationError,
+    Conflict,
+    ImgtasksError,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    RateLimited,
+    ServerError,
+    TaskFailed,
+    UnsupportedMediaType,
+    WaitTimeout,
+)
+from .models import (
+    ArchiveResult,
+    Detection,
+    File,
+    InferResult,
+    ModelInfo,
+    ModelList,
+    Output,
+    ProcessResult,
+    Task,
+    Webhook,
+)
+from .webhooks import InvalidSignature, verify
+
+__all__ = [
+    "ArchiveResult",
+    "AsyncClient",
+    "AuthenticationError",
+    "Client",
+    "Conflict",
+    "Detection",
+    "File",
+    "ImgtasksError",
+    "InferResult",
+    "InvalidInput",
+    "InvalidSignature",
+    "ModelInfo",
+    "ModelList",
+    "NotFound",
+    "Output",
+    "PayloadTooLarge",
+    "PermissionDenied",
+    "ProcessResult",
+    "RateLimited",
+    "ServerError",
+    "Task",
+    "TaskFailed",
+    "UnsupportedMediaType",
+    "WaitTimeout",
+    "Webhook",
+    "verify",
+]
+__version__ = "1.0.0"

@@ -1,0 +1,520 @@
+"""The `imgtasks` command: run images through the service from the shell."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import operations as ops
+from .client import Client
+from .config import DEFAULT_PROFILE, resolve_settings, write_profile
+from .errors import ImgtasksError
+from .models import ArchiveResult, File, InferResult, ProcessResult, Task
+
+app = typer.Typer(
+    help="imgtasks from the shell: upload images and videos, run tasks, follow them, download results.\n\n"
+    "Examples:\n\n"
+    "  imgtasks login --url http://127.0.0.1:3000\n\n"
+    "  imgtasks run photos/ --preset web -o out/\n\n"
+    '  imgtasks run "shots/*.png" --op "resize 800x600 fit=inside" --op "rotate 90" --format webp -o out/\n\n'
+    "  imgtasks infer scene.png --detect shapes --classify scenes --json",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+tasks_app = typer.Typer(help="List, show, cancel, restart and delete tasks.", no_args_is_help=True)
+files_app = typer.Typer(help="List and delete files.", no_args_is_help=True)
+app.add_typer(tasks_app, name="tasks")
+app.add_typer(files_app, name="files")
+
+console = Console()
+errors = Console(stderr=True)
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi"}
+STATE_FILE = ".imgtasks-run.json"
+
+ProfileOption = Annotated[str | None, typer.Option("--profile", help="A profile of the profile file")]
+UrlOption = Annotated[str | None, typer.Option("--url", help="The API's base URL (default from the profile)")]
+JsonOption = Annotated[bool, typer.Option("--json", help="JSON on stdout, for scripts")]
+
+
+def client(url: str | None, profile: str | None) -> Client:
+    return Client(url, profile=profile)
+
+
+def fail(message: str, code: int = 1) -> None:
+    errors.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
+
+
+# ------------------------------------------------------------------ login
+@app.command()
+def login(
+    url: UrlOption = None,
+    profile: ProfileOption = None,
+    username: Annotated[str | None, typer.Option(help="Asked for when not given")] = None,
+    password: Annotated[str | None, typer.Option(help="Asked for (hidden) when not given")] = None,
+) -> None:
+    """Sign in and keep the token in the profile file (private to you).
+
+    Example: imgtasks login --url http://127.0.0.1:3000 --username alice
+    """
+    settings = resolve_settings(url=url, profile=profile)
+    name = username or typer.prompt("Username")
+    secret = password or typer.prompt("Password", hide_input=True)
+    with Client(settings.url) as signed_out:
+        try:
+            token = signed_out.run(ops.login(name, secret))
+        except ImgtasksError as error:
+            fail(error.detail)
+    path = write_profile(profile or DEFAULT_PROFILE, {"url": settings.url, "token": token, "username": name})
+    console.print(f"signed in to {settings.url} as {name} (profile saved in {path})")
+
+
+@app.command()
+def logout(profile: ProfileOption = None) -> None:
+    """Forget the profile's token."""
+    write_profile(profile or DEFAULT_PROFILE, None)
+    console.print("signed out")
+
+
+# ------------------------------------------------------------------ run
+def parse_value(text: str) -> Any:
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+POSITIONAL = {"rotate": "angle", "blur": "radius", "sharpen": "radius", "flip": "orientation"}
+
+
+def parse_operation(text: str) -> dict[str, Any]:
+    """ "resize 800x600 fit=inside" -> {"op": "resize", "width": 800, "height": 600, "fit": "inside"};
+    "rotate 90", "flip horizontal", "crop 10,20,300x200", "grayscale", "blur 3"."""
+    words = text.split()
+    if not words:
+        raise typer.BadParameter("an operation needs a name: resize, crop, rotate, flip, grayscale, blur, sharpen")
+    operation: dict[str, Any] = {"op": words[0].lower()}
+    for word in words[1:]:
+        if "=" in word:
+            key, value = word.split("=", 1)
+            operation[key] = parse_value(value)
+        elif "," in word and operation["op"] == "crop":
+            left, top, size = [*word.split(","), "", ""][:3]
+            operation["left"], operation["top"] = int(left), int(top)
+            if size:
+                width, _, height = size.partition("x")
+                operation["width"], operation["height"] = int(width), int(height)
+        elif "x" in word and word.replace("x", "").isdigit():
+            width, _, height = word.partition("x")
+            if width:
+                operation["width"] = int(width)
+            if height:
+                operation["height"] = int(height)
+        elif operation["op"] in POSITIONAL:
+            operation[POSITIONAL[operation["op"]]] = parse_value(word)
+        else:
+            raise typer.BadParameter(f"cannot read {word!r} in {text!r}; write key=value")
+    return operation
+
+
+def collect(paths: list[str]) -> list[Path]:
+    """Files named, the images and videos in folders (recursively), and globs."""
+    found: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        elif any(ch in given for ch in "*?["):
+            base = Path(given).anchor or "."
+            pattern = given[len(base) :] if given.startswith(base) and base != "." else given
+            found += sorted(p for p in Path(base).glob(pattern) if p.is_file())
+        elif path.is_file():
+            found.append(path)
+        else:
+            fail(f"{given}: no such file or folder", 2)
+    return list(dict.fromkeys(found))
+
+
+def fingerprint(path: Path, spec: dict[str, Any]) -> str:
+    stat = path.stat()
+    text = json.dumps([str(path.resolve()), stat.st_size, stat.st_mtime_ns, spec], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class RunState:
+    """What a run did, kept in OUTDIR/.imgtasks-run.json: a second run skips what is done and
+    follows the tasks the first one started."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / STATE_FILE
+        self.entries: dict[str, dict[str, Any]] = json.loads(self.path.read_text()) if self.path.is_file() else {}
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(self.entries, indent=1))
+        temporary.replace(self.path)
+
+
+def run_one(
+    api: Client, path: Path, spec: dict[str, Any], outdir: Path, state: RunState, key: str, progress: Progress, row: Any
+) -> dict[str, Any]:
+    entry = state.entries.get(key, {})
+    if entry.get("status") == "done" and all(Path(p).exists() for p in entry.get("outputs", [])):
+        progress.update(row, completed=100, description=f"{path.name} (done before)")
+        return {**entry, "skipped": True}
+    try:
+        task_id = entry.get("task_id")
+        if task_id is None or entry.get("status") in ("failed", "cancelled"):
+            progress.update(row, description=f"{path.name} uploading")
+
+            def sent(done: int, total: int) -> None:
+                progress.update(row, completed=int(30 * done / max(total, 1)))
+
+            uploaded: File = api.files.upload(path, progress=sent)
+            (task,) = api.tasks.create(uploaded, **spec)
+            task_id = task.id
+            state.entries[key] = {"input": str(path), "task_id": task_id, "status": "queued"}
+        progress.update(row, completed=30, description=f"{path.name} running")
+        task = api.tasks.get(task_id)
+        while not task.ended:
+            task = api.tasks.wait(task_id, timeout=20)
+            progress.update(row, completed=30 + int(task.progress * 0.6))
+        if task.status != "done":
+            reason = task.error.message if task.error else task.status
+            progress.update(row, description=f"{path.name} [red]{task.status}[/red]")
+            state.entries[key] = {"input": str(path), "task_id": task_id, "status": task.status, "error": reason}
+            return state.entries[key]
+        written = [str(p) for p in api.tasks.download(task, outdir, every=True, stem=path.stem)]
+        progress.update(row, completed=100, description=f"{path.name} done")
+        state.entries[key] = {"input": str(path), "task_id": task_id, "status": "done", "outputs": written}
+        return state.entries[key]
+    except ImgtasksError as error:
+        progress.update(row, description=f"{path.name} [red]failed[/red]")
+        state.entries[key] = {
+            "input": str(path),
+            "task_id": entry.get("task_id"),
+            "status": "failed",
+            "error": error.detail,
+        }
+        return state.entries[key]
+
+
+@app.command()
+def run(
+    paths: Annotated[list[str], typer.Argument(help="Files, folders (recursively) and globs")],
+    outdir: Annotated[Path, typer.Option("-o", "--outdir", help="Where the outputs go")] = Path("imgtasks-out"),
+    preset: Annotated[str | None, typer.Option(help="A preset: web, thumbnails (see the API's /presets)")] = None,
+    op: Annotated[list[str] | None, typer.Option("--op", help='An operation, e.g. "resize 800x600 fit=inside"')] = None,
+    output_format: Annotated[str | None, typer.Option("--format", help="jpeg, png, webp, gif, mp4, webm")] = None,
+    quality: Annotated[int | None, typer.Option(help="1-100")] = None,
+    concurrency: Annotated[int, typer.Option(help="Files at once")] = 4,
+    url: UrlOption = None,
+    profile: ProfileOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Upload, run, follow and download: each output lands in OUTDIR named after its input.
+
+    A second run with the same arguments skips what is done and follows what is still running.
+    The exit code is 1 when any task failed.
+
+    Example: imgtasks run photos/ "extra/*.png" --op "resize 800x600" --format webp --quality 80 -o out/
+    """
+    if preset and (op or output_format or quality):
+        fail("--preset cannot be combined with --op, --format or --quality", 2)
+    spec: dict[str, Any] = {}
+    if preset:
+        spec["preset"] = preset
+    else:
+        spec["operations"] = [parse_operation(text) for text in op or []]
+        output = {k: v for k, v in {"format": output_format, "quality": quality}.items() if v is not None}
+        if output:
+            spec["output"] = output
+    inputs = collect(paths)
+    if not inputs:
+        fail("no images or videos found", 2)
+    outdir.mkdir(parents=True, exist_ok=True)
+    state = RunState(outdir)
+    results: list[dict[str, Any]] = []
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=errors
+    )
+    with client(url, profile) as api, Live(progress, console=errors, transient=as_json):
+        overall = progress.add_task("all files", total=len(inputs))
+        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+            rows = {path: progress.add_task(path.name, total=100) for path in inputs}
+            futures = [
+                pool.submit(run_one, api, path, spec, outdir, state, fingerprint(path, spec), progress, rows[path])
+                for path in inputs
+            ]
+            for future in as_completed(futures):
+                results.append(future.result())
+                progress.advance(overall)
+                done = sum(r["status"] == "done" for r in results)
+                progress.update(overall, description=f"all files: {done} done, {len(results) - done} failed")
+                state.save()
+    results.sort(key=lambda r: r["input"])
+    failed = [r for r in results if r["status"] != "done"]
+    if as_json:
+        print_json({"results": results, "done": len(results) - len(failed), "failed": len(failed)})
+    else:
+        table = Table(title=f"{len(results) - len(failed)} done, {len(failed)} failed")
+        for column in ("input", "status", "outputs or error"):
+            table.add_column(column)
+        for result in results:
+            status = result["status"] + (" (before)" if result.get("skipped") else "")
+            detail = ", ".join(result.get("outputs", [])) or result.get("error", "")
+            table.add_row(result["input"], status, detail)
+        console.print(table)
+    if failed:
+        raise typer.Exit(1)
+
+
+# ------------------------------------------------------------------ infer
+@app.command()
+def infer(
+    paths: Annotated[list[str], typer.Argument(help="Files, folders and globs")],
+    detect: Annotated[str | None, typer.Option(help="A detection model id (see `imgtasks models`)")] = None,
+    classify: Annotated[str | None, typer.Option(help="A classification model id")] = None,
+    url: UrlOption = None,
+    profile: ProfileOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Detect objects and classify scenes; a table, or --json.
+
+    Example: imgtasks infer scene.png --detect shapes --classify scenes
+    """
+    if not detect and not classify:
+        fail("name --detect, --classify or both", 2)
+    results: list[dict[str, Any]] = []
+    with client(url, profile) as api:
+        for path in collect(paths):
+            try:
+                uploaded = api.files.upload(path)
+                (task,) = api.tasks.create(
+                    uploaded, type="infer", detection_model=detect, classification_model=classify
+                )
+                task = api.tasks.wait(task.id)
+            except ImgtasksError as error:
+                results.append({"input": str(path), "status": "failed", "error": error.detail})
+                continue
+            entry: dict[str, Any] = {"input": str(path), "status": task.status, "task_id": task.id}
+            if isinstance(task.result, InferResult):
+                entry["result"] = task.result.model_dump()
+            elif task.error:
+                entry["error"] = task.error.message
+            results.append(entry)
+    if as_json:
+        print_json(results)
+    else:
+        table = Table()
+        for column in ("input", "scene", "detections"):
+            table.add_column(column)
+        for entry in results:
+            result = entry.get("result")
+            if result is None:
+                table.add_row(entry["input"], f"[red]{entry['status']}[/red]", entry.get("error", ""))
+                continue
+            scene = result["image_class"]
+            found = ", ".join(f"{d['label']} {d['probability']:.0%}" for d in result["detections"])
+            table.add_row(entry["input"], f"{scene['label']} {scene['probability']:.0%}" if scene else "", found)
+        console.print(table)
+    if any(entry["status"] != "done" for entry in results):
+        raise typer.Exit(1)
+
+
+# ------------------------------------------------------------------ tasks, files, models
+def task_row(task: Task) -> list[str]:
+    detail = task.error.message if task.error else ""
+    if isinstance(task.result, ProcessResult):
+        detail = ", ".join(f"{o.name} {o.format} {o.width}x{o.height}" for o in task.result.outputs)
+    return [task.id, task.type, task.status, f"{task.progress}%", task.created_at, detail]
+
+
+@tasks_app.command("ls")
+def tasks_ls(
+    status: Annotated[str | None, typer.Option(help="queued, running, done, failed, cancelled")] = None,
+    task_type: Annotated[str | None, typer.Option("--type", help="process, infer, archive")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many")] = 50,
+    url: UrlOption = None,
+    profile: ProfileOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Your tasks, newest first. Example: imgtasks tasks ls --status failed --json"""
+    with client(url, profile) as api:
+        found: list[Task] = []
+        for task in api.tasks.list(status=status, type=task_type, page_size=min(limit, 100)):
+            found.append(task)
+            if len(found) >= limit:
+                break
+    if as_json:
+        print_json([task.model_dump() for task in found])
+        return
+    table = Table()
+    for column in ("id", "type", "status", "progress", "created", "outputs or error"):
+        table.add_column(column)
+    for task in found:
+        table.add_row(*task_row(task))
+    console.print(table)
+
+
+def _one_task(action: str, task_id: str, url: str | None, profile: str | None, as_json: bool) -> None:
+    with client(url, profile) as api:
+        try:
+            task = getattr(api.tasks, action)(task_id)
+        except ImgtasksError as error:
+            fail(error.detail)
+    if task is None:
+        console.print(f"{task_id} deleted")
+    elif as_json:
+        print_json(task.model_dump())
+    else:
+        console.print(" ".join(task_row(task)))
+
+
+@tasks_app.command("show")
+def tasks_show(task_id: str, url: UrlOption = None, profile: ProfileOption = None, as_json: JsonOption = False) -> None:
+    """One task. Example: imgtasks tasks show 01J... --json"""
+    _one_task("get", task_id, url, profile, as_json)
+
+
+@tasks_app.command("cancel")
+def tasks_cancel(
+    task_id: str, url: UrlOption = None, profile: ProfileOption = None, as_json: JsonOption = False
+) -> None:
+    """Cancel a queued or running task."""
+    _one_task("cancel", task_id, url, profile, as_json)
+
+
+@tasks_app.command("restart")
+def tasks_restart(
+    task_id: str, url: UrlOption = None, profile: ProfileOption = None, as_json: JsonOption = False
+) -> None:
+    """Run a failed or cancelled task again."""
+    _one_task("restart", task_id, url, profile, as_json)
+
+
+@tasks_app.command("rm")
+def tasks_rm(task_id: str, url: UrlOption = None, profile: ProfileOption = None) -> None:
+    """Delete a task and its outputs."""
+    _one_task("delete", task_id, url, profile, False)
+
+
+@files_app.command("ls")
+def files_ls(
+    limit: Annotated[int, typer.Option(help="At most this many")] = 50,
+    url: UrlOption = None,
+    profile: ProfileOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Your files, newest first."""
+    with client(url, profile) as api:
+        found: list[File] = []
+        for item in api.files.list(page_size=min(limit, 100)):
+            found.append(item)
+            if len(found) >= limit:
+                break
+    if as_json:
+        print_json([item.model_dump() for item in found])
+        return
+    table = Table()
+    for column in ("id", "name", "status", "format", "size"):
+        table.add_column(column)
+    for item in found:
+        size = f"{item.width}x{item.height}" if item.width else ""
+        table.add_row(item.id, item.filename, item.status, item.format or "", size)
+    console.print(table)
+
+
+@files_app.command("rm")
+def files_rm(file_id: str, url: UrlOption = None, profile: ProfileOption = None) -> None:
+    """Delete a file and its bytes."""
+    with client(url, profile) as api:
+        try:
+            api.files.delete(file_id)
+        except ImgtasksError as error:
+            fail(error.detail)
+    console.print(f"{file_id} deleted")
+
+
+@app.command()
+def models(url: UrlOption = None, profile: ProfileOption = None, as_json: JsonOption = False) -> None:
+    """The models inference tasks can name."""
+    with client(url, profile) as api:
+        listed = api.models.list()
+    if as_json:
+        print_json(listed.model_dump())
+        return
+    table = Table()
+    for column in ("kind", "id", "version", "labels"):
+        table.add_column(column)
+    for kind, found in (("detection", listed.detection_models), ("classification", listed.classification_models)):
+        for model in found:
+            table.add_row(kind, model.id, model.version, ", ".join(model.labels))
+    console.print(table)
+
+
+@app.command()
+def watch(task_id: str, url: UrlOption = None, profile: ProfileOption = None, as_json: JsonOption = False) -> None:
+    """Follow a task live until it ends (long-poll). Exit code 1 when it did not end done."""
+    with client(url, profile) as api:
+        task = api.tasks.get(task_id)
+        with Live(console=errors, transient=as_json) as live:
+            while True:
+                live.update(f"{task.id} {task.type} [bold]{task.status}[/bold] {task.progress}%")
+                if task.ended:
+                    break
+                task = api.tasks.wait(task_id, timeout=20)
+    if as_json:
+        print_json(task.model_dump())
+    else:
+        console.print(" ".join(task_row(task)))
+    if task.status != "done":
+        raise typer.Exit(1)
+
+
+@app.command()
+def archive(
+    task_ids: Annotated[list[str], typer.Argument(help="Done tasks whose outputs go into one ZIP")],
+    outdir: Annotated[Path, typer.Option("-o", "--outdir", help="Where the ZIP goes")] = Path(),
+    url: UrlOption = None,
+    profile: ProfileOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One ZIP of these tasks' outputs, downloaded. Example: imgtasks archive 01J... 01K... -o out/"""
+    with client(url, profile) as api:
+        try:
+            task = api.tasks.archive(task_ids).wait(raise_on_failure=True)
+            (path,) = api.tasks.download(task, outdir, stem=f"archive-{task.id}")
+        except ImgtasksError as error:
+            fail(error.detail)
+    if as_json:
+        print_json({"task": task.model_dump(), "path": str(path)})
+    else:
+        files = task.result.files if isinstance(task.result, ArchiveResult) else 0
+        console.print(f"{path} ({files} files)")
+
+
+def main() -> None:
+    os.environ.setdefault("COLUMNS", "120")
+    app()

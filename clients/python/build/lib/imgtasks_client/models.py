@@ -1,0 +1,216 @@
+"""What the service answers, as typed objects. Each model mirrors one schema of the server's
+/openapi.json (a test compares their fields), and ignores fields a newer server may add."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+TaskStatus = Literal["queued", "running", "done", "failed", "cancelled"]
+TERMINAL: frozenset[str] = frozenset({"done", "failed", "cancelled"})
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=False)
+
+
+class VideoInfo(Model):
+    container: str
+    codec: str
+    duration: float
+    fps: float
+    frames_estimated: bool
+    has_audio: bool
+    rotation: int
+
+
+class File(Model):
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    status: Literal["pending", "ready", "rejected"]
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
+    frames: int | None = None
+    video: VideoInfo | None = None
+    source_url: str | None = None
+    created_at: str
+    error: str | None = None
+
+
+class SourceImage(Model):
+    format: str
+    width: int
+    height: int
+    frames: int
+    size: int
+    duration: float | None = None
+
+
+class Output(Model):
+    name: str
+    file_id: str
+    format: str
+    width: int
+    height: int
+    frames: int
+    size: int
+    url: str = Field(description="A presigned URL that expires within 15 minutes")
+
+
+class ProcessResult(Model):
+    outputs: list[Output]
+    source: SourceImage
+
+
+class ImageClass(Model):
+    label: str
+    probability: float
+
+
+class Detection(Model):
+    """An oriented box: centre, size and rotation (0-1 of a turn, clockwise), in 0-1 of the image."""
+
+    label: str
+    probability: float
+    x: float
+    y: float
+    width: float
+    height: float
+    rotation: float
+
+
+class ModelUsed(Model):
+    id: str
+    version: str
+
+
+class InferResult(Model):
+    image_class: ImageClass | None
+    detections: list[Detection]
+    models: dict[str, ModelUsed]
+
+
+class SkippedTask(Model):
+    task_id: str
+    reason: str
+    status: str | None = None
+
+
+class ArchiveFile(Model):
+    file_id: str
+    size: int
+    url: str
+
+
+class ArchiveResult(Model):
+    tasks_requested: int
+    tasks_included: int
+    files: int
+    skipped: list[SkippedTask]
+    archive: ArchiveFile
+
+
+class TaskError(Model):
+    code: str
+    message: str
+
+
+class Task(Model):
+    id: str
+    type: Literal["process", "infer", "archive"]
+    status: TaskStatus
+    progress: int
+    file_id: str | None
+    spec: dict[str, Any]
+    created_at: str
+    updated_at: str
+    started_at: str | None
+    completed_at: str | None
+    duration_ms: int | None
+    attempts: int
+    error: TaskError | None
+    result: ProcessResult | InferResult | ArchiveResult | None
+    webhook: str | None = None
+
+    _client: Any = PrivateAttr(default=None)
+
+    def bind(self, client: Any) -> Task:
+        self._client = client
+        return self
+
+    @property
+    def ended(self) -> bool:
+        return self.status in TERMINAL
+
+    # With a Client these return at once; with an AsyncClient they are awaited.
+    def wait(self, timeout: float = 600, *, raise_on_failure: bool = False) -> Any:
+        """Until the task ends (done, failed or cancelled): the task as it ended. Long-polls."""
+        return self._client.tasks.wait(self.id, timeout=timeout, raise_on_failure=raise_on_failure)
+
+    def refresh(self) -> Any:
+        return self._client.tasks.get(self.id)
+
+    def download(self, dest: str | Path, *, variant: str | None = None, every: bool = False) -> Any:
+        """One output (the first, or `variant`) into `dest` (a folder or a file name), or with
+        `every`, each output into the folder `dest`; the paths written."""
+        return self._client.tasks.download(self, dest, variant=variant, every=every)
+
+    def cancel(self) -> Any:
+        return self._client.tasks.cancel(self.id)
+
+    def restart(self) -> Any:
+        return self._client.tasks.restart(self.id)
+
+    def delete(self) -> Any:
+        return self._client.tasks.delete(self.id)
+
+
+class ModelInfo(Model):
+    id: str
+    name: str
+    version: str
+    labels: list[str]
+    input_size: list[int]
+    description: str
+
+
+class ModelList(Model):
+    detection_models: list[ModelInfo]
+    classification_models: list[ModelInfo]
+
+
+class Webhook(Model):
+    id: str
+    url: str
+    events: list[str]
+    created_at: str
+    disabled: bool
+    disabled_reason: str | None = None
+    secret: str | None = None
+
+
+# Which server schema each model mirrors (tests/unit/test_client.py checks them against /openapi.json).
+SCHEMAS: dict[type[Model], str] = {
+    VideoInfo: "VideoInfo",
+    File: "FileOut",
+    SourceImage: "SourceImage",
+    Output: "OutputOut",
+    ProcessResult: "ProcessResultOut",
+    ImageClass: "ImageClass",
+    Detection: "Detection",
+    ModelUsed: "ModelUsed",
+    InferResult: "InferResult",
+    SkippedTask: "SkippedTask",
+    ArchiveFile: "ArchiveOut",
+    ArchiveResult: "ArchiveResultOut",
+    TaskError: "TaskErrorOut",
+    Task: "TaskOut",
+    ModelInfo: "ModelOut",
+    ModelList: "ModelList",
+    Webhook: "WebhookOut",
+}

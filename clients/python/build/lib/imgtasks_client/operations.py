@@ -1,0 +1,287 @@
+"""Each call the client makes, written once as a generator that yields what to do (an HTTP request,
+a pause) and receives the answer: the synchronous Client and the AsyncClient each run these with
+their own HTTP client, so both have the same methods and behaviour."""
+
+from __future__ import annotations
+
+import mimetypes
+import time
+import uuid
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .errors import Conflict, InvalidInput, NotFound, TaskFailed, WaitTimeout
+from .models import ArchiveResult, File, ModelList, ProcessResult, Task, Webhook
+
+# Through the API up to this size (its 4 MiB limit, less the multipart envelope); straight to
+# storage by presigned POST above it.
+DIRECT_UPLOAD_BYTES = 4 * 1024 * 1024 - 64 * 1024
+LONG_POLL_SECONDS = 20
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Send:
+    """One HTTP request. `retry` marks it safe to send again (a read, or a create carrying an
+    Idempotency-Key); `external` is a presigned storage URL (no credentials, not under the API)."""
+
+    method: str
+    path: str
+    params: dict[str, str] | None = None
+    json: Any = None
+    data: dict[str, str] | None = None
+    content: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    retry: bool = False
+    external: bool = False
+    timeout: float | None = None
+    progress: Progress | None = None
+    save_to: Path | None = None
+    authenticated: bool = True
+
+
+@dataclass
+class Sleep:
+    seconds: float
+
+
+Operation = Generator["Send | Sleep", "httpx.Response | None", Any]
+
+
+def received(answer: httpx.Response | None) -> httpx.Response:
+    """The answer a Send was resumed with (None only after a Sleep)."""
+    if answer is None:
+        raise RuntimeError("an operation was resumed without the answer to its request")
+    return answer
+
+
+def idempotent(headers: dict[str, str] | None = None) -> dict[str, str]:
+    """A fresh key per call: every retry of the call carries the same one."""
+    return {**(headers or {}), "Idempotency-Key": str(uuid.uuid4())}
+
+
+def multipart(fields: dict[str, str], filename: str, data: bytes, content_type: str) -> tuple[bytes, str]:
+    """A multipart/form-data body built once, so every retry sends the same bytes."""
+    boundary = uuid.uuid4().hex
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    safe = filename.replace('"', "").replace("\r", "").replace("\n", "")
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{safe}"\r\n'
+        f"Content-Type: {content_type}\r\n\r\n".encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def guess_type(filename: str) -> str:
+    guessed = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    return {"video/x-matroska": "video/x-matroska", "image/jpg": "image/jpeg"}.get(guessed, guessed)
+
+
+# ------------------------------------------------------------------ auth
+def login(username: str, password: str) -> Operation:
+    answer = yield Send(
+        "POST",
+        "/auth/token",
+        data={"grant_type": "password", "username": username, "password": password},
+        authenticated=False,
+    )
+    answer = received(answer)
+    return str(answer.json()["access_token"])
+
+
+def register(username: str, password: str) -> Operation:
+    answer = yield Send(
+        "POST", "/auth/register", json={"username": username, "password": password}, authenticated=False
+    )
+    answer = received(answer)
+    return answer.json()
+
+
+# ------------------------------------------------------------------ files
+def upload(
+    source: str | Path | bytes, filename: str | None, content_type: str | None, progress: Progress | None
+) -> Operation:
+    if isinstance(source, bytes):
+        data, name = source, filename or "upload"
+    else:
+        path = Path(source)
+        data, name = path.read_bytes(), filename or path.name
+    kind = content_type or guess_type(name)
+    if len(data) <= DIRECT_UPLOAD_BYTES:
+        body, header = multipart({}, name, data, kind)
+        answer = yield Send(
+            "POST", "/files", content=body, headers=idempotent({"Content-Type": header}), retry=True, progress=progress
+        )
+        answer = received(answer)
+        return File.model_validate(answer.json())
+    started = yield Send(
+        "POST",
+        "/files/presigned",
+        json={"filename": name, "content_type": kind, "size": len(data)},
+        headers=idempotent(),
+        retry=True,
+    )
+    started = received(started)
+    created = started.json()
+    body, header = multipart(created["upload"]["fields"], name, data, kind)
+    # The same key again is harmless: a retry of this POST writes the same bytes.
+    yield Send(
+        "POST",
+        created["upload"]["url"],
+        content=body,
+        headers={"Content-Type": header},
+        retry=True,
+        external=True,
+        progress=progress,
+    )
+    return File.model_validate(created["file"])
+
+
+def from_url(url: str, filename: str | None) -> Operation:
+    body = {"url": url, **({"filename": filename} if filename else {})}
+    answer = yield Send("POST", "/files/from-url", json=body, headers=idempotent(), retry=True)
+    answer = received(answer)
+    return File.model_validate(answer.json())
+
+
+def get_file(file_id: str) -> Operation:
+    answer = yield Send("GET", f"/files/{file_id}", retry=True)
+    answer = received(answer)
+    return File.model_validate(answer.json())
+
+
+def delete(path: str) -> Operation:
+    # DELETE is idempotent: a retry of one that landed answers 404, which the caller may ignore.
+    yield Send("DELETE", path, retry=True)
+    return None
+
+
+def page(path: str, params: dict[str, str]) -> Operation:
+    answer = yield Send("GET", path, params={k: v for k, v in params.items() if v}, retry=True)
+    answer = received(answer)
+    return answer.json()
+
+
+# ------------------------------------------------------------------ tasks
+def create_tasks(body: dict[str, Any]) -> Operation:
+    answer = yield Send("POST", "/tasks", json=body, headers=idempotent(), retry=True)
+    answer = received(answer)
+    return [Task.model_validate(task) for task in answer.json()["tasks"]]
+
+
+def create_archive(task_ids: list[str]) -> Operation:
+    answer = yield Send("POST", "/archives", json={"task_ids": task_ids}, headers=idempotent(), retry=True)
+    answer = received(answer)
+    return Task.model_validate(answer.json()["tasks"][0])
+
+
+def get_task(task_id: str) -> Operation:
+    answer = yield Send("GET", f"/tasks/{task_id}", retry=True)
+    answer = received(answer)
+    return Task.model_validate(answer.json())
+
+
+def change_task(task_id: str, action: str) -> Operation:
+    answer = yield Send("POST", f"/tasks/{task_id}/{action}")
+    answer = received(answer)
+    return Task.model_validate(answer.json())
+
+
+def wait_task(task_id: str, timeout: float, raise_on_failure: bool) -> Operation:
+    """Long-polls (GET /tasks/{id}?wait=N&seen=STATUS) until the task ends; polls every second
+    or two from a server without long-poll."""
+    deadline = time.monotonic() + timeout
+    long_poll = True
+    seen: str | None = None
+    while True:
+        remaining = deadline - time.monotonic()
+        params: dict[str, str] = {}
+        if long_poll:
+            params["wait"] = str(max(1, min(LONG_POLL_SECONDS, int(remaining))))
+            if seen:
+                params["seen"] = seen
+        try:
+            answer = yield Send("GET", f"/tasks/{task_id}", params=params, retry=True, timeout=LONG_POLL_SECONDS + 15)
+        except InvalidInput:
+            if not long_poll:
+                raise
+            long_poll = False  # a server that does not know `wait`
+            continue
+        answer = received(answer)
+        task = Task.model_validate(answer.json())
+        if task.ended:
+            if raise_on_failure and task.status != "done":
+                reason = task.error.message if task.error else "cancelled"
+                raise TaskFailed(0, f"task {task.id} {task.status}: {reason}", {"task": task.model_dump()})
+            return task
+        if time.monotonic() >= deadline:
+            raise WaitTimeout(0, f"task {task.id} is still {task.status} after {timeout:g} s")
+        seen = task.status
+        if not long_poll:
+            yield Sleep(min(1.5, max(0.1, deadline - time.monotonic())))
+
+
+EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif", "mp4": "mp4", "webm": "webm", "zip": "zip"}
+
+
+def output_name(stem: str, output_name_: str, output_format: str) -> str:
+    suffix = "" if output_name_ == "default" else f"-{output_name_}"
+    return f"{stem}{suffix}.{EXTENSIONS.get(output_format, output_format)}"
+
+
+def download(task: Task, dest: Path, variant: str | None, every: bool, stem: str | None) -> Operation:
+    """Outputs into `dest`: a folder (each output named after `stem`, default the task id, and its
+    variant), or, for one output, a file name. The paths written."""
+    fresh = yield from get_task(task.id)  # presigned URLs expire: take new ones
+    if fresh.status != "done" or fresh.result is None:
+        raise Conflict(409, f"task {task.id} is {fresh.status}; its outputs can be downloaded once it is done")
+    result = fresh.result
+    if isinstance(result, ArchiveResult):
+        wanted = [("archive", "zip", result.archive.url)]
+    elif isinstance(result, ProcessResult):
+        outputs = result.outputs if every else [o for o in result.outputs if variant in (None, o.name)][:1]
+        if not outputs:
+            names = ", ".join(o.name for o in result.outputs)
+            raise NotFound(404, f"task {task.id} has no output {variant!r}; its outputs: {names}")
+        wanted = [(o.name, o.format, o.url) for o in outputs]
+    else:
+        raise NotFound(404, f"task {task.id} is an inference: its result is the task's `result`")
+    written: list[Path] = []
+    for name, fmt, url in wanted:
+        if dest.is_dir() or every or len(wanted) > 1:
+            dest.mkdir(parents=True, exist_ok=True)
+            target = dest / output_name(stem or task.id, name, fmt)
+        else:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            target = dest
+        yield Send("GET", url, external=True, retry=True, save_to=target)
+        written.append(target)
+    return written
+
+
+# ------------------------------------------------------------------ models and webhooks
+def list_models() -> Operation:
+    answer = yield Send("GET", "/models", retry=True)
+    answer = received(answer)
+    return ModelList.model_validate(answer.json())
+
+
+def create_webhook(url: str, events: list[str]) -> Operation:
+    answer = yield Send("POST", "/webhooks", json={"url": url, "events": events})
+    answer = received(answer)
+    return Webhook.model_validate(answer.json())
+
+
+def list_webhooks() -> Operation:
+    answer = yield Send("GET", "/webhooks", retry=True)
+    answer = received(answer)
+    return [Webhook.model_validate(item) for item in answer.json()["items"]]

@@ -1,0 +1,116 @@
+"""The Python client and the `imgtasks` command against the local stack: the CLI run as a
+subprocess on a folder of images (one of them not an image), resumed, read as --json; and the
+async client from upload to download."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from imgtasks_client import AsyncClient, ProcessResult
+from PIL import Image
+
+from tests.e2e.client import Client as HttpClient
+from tests.helpers import image_bytes
+from training.synthetic import make_scene
+
+IMGTASKS = Path(sys.executable).parent / "imgtasks"
+
+
+def cli(stack: Any, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "IMGTASKS_CONFIG": str(tmp_path / "profiles.json"), "COLUMNS": "200"}
+    env.pop("IMGTASKS_TOKEN", None)
+    return subprocess.run(  # noqa: S603 - our own command
+        [str(IMGTASKS), *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240, check=False
+    )
+
+
+def signed_in(stack: Any, tmp_path: Path) -> str:
+    username = f"cli-{uuid.uuid4().hex[:8]}"
+    HttpClient(stack.api).sign_up(username, "correct-horse")
+    done = cli(stack, tmp_path, "login", "--url", stack.api, "--username", username, "--password", "correct-horse")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "profiles.json").stat().st_mode & 0o077 == 0  # the token is private
+    return username
+
+
+def test_the_cli_runs_a_folder_reports_a_failure_and_resumes(stack: Any, tmp_path: Path) -> None:
+    signed_in(stack, tmp_path)
+    folder = tmp_path / "photos"
+    (folder / "more").mkdir(parents=True)
+    for index in range(3):
+        (folder / f"p{index}.jpg").write_bytes(image_bytes((200 + 10 * index, 150)))
+    (folder / "more" / "broken.png").write_bytes(b"this is not a picture")
+
+    first = cli(
+        stack, tmp_path, "run", "photos", "--op", "resize 100x100 fit=inside", "--format", "webp", "-o", "out", "--json"
+    )
+    assert first.returncode == 1, first.stderr  # one failed
+    report = json.loads(first.stdout)
+    assert (report["done"], report["failed"]) == (3, 1)
+    (broken,) = [r for r in report["results"] if r["status"] != "done"]
+    assert broken["input"].endswith("broken.png") and "not an image" in broken["error"]
+    for index in range(3):
+        with Image.open(tmp_path / "out" / f"p{index}.webp") as output:
+            assert output.format == "WEBP" and max(output.size) == 100
+
+    again = cli(
+        stack, tmp_path, "run", "photos", "--op", "resize 100x100 fit=inside", "--format", "webp", "-o", "out", "--json"
+    )
+    assert again.returncode == 1
+    resumed = json.loads(again.stdout)["results"]
+    assert sorted(r["input"] for r in resumed if r.get("skipped")) == [f"photos/p{index}.jpg" for index in range(3)]
+
+    listed = cli(stack, tmp_path, "tasks", "ls", "--json")
+    assert listed.returncode == 0, listed.stderr
+    tasks = json.loads(listed.stdout)
+    assert len(tasks) == 3 and {task["status"] for task in tasks} == {"done"}  # the broken file never got a task
+    shown = cli(stack, tmp_path, "tasks", "show", tasks[0]["id"], "--json")
+    assert json.loads(shown.stdout)["id"] == tasks[0]["id"]
+
+    table = cli(stack, tmp_path, "run", "photos", "--preset", "web", "-o", "web-out")
+    assert "3 done, 1 failed" in table.stdout
+
+
+def test_the_cli_infers_and_lists_models(stack: Any, tmp_path: Path) -> None:
+    signed_in(stack, tmp_path)
+    scene = make_scene(np.random.default_rng(424242), 560, 400, background="stripes", max_shapes=4)
+    buffer = io.BytesIO()
+    scene.image.save(buffer, "PNG")
+    (tmp_path / "scene.png").write_bytes(buffer.getvalue())
+    inferred = cli(stack, tmp_path, "infer", "scene.png", "--detect", "shapes", "--classify", "scenes", "--json")
+    assert inferred.returncode == 0, inferred.stderr
+    (entry,) = json.loads(inferred.stdout)
+    assert entry["result"]["image_class"]["label"] == "stripes"
+    assert len(entry["result"]["detections"]) == len(scene.shapes)
+    models = json.loads(cli(stack, tmp_path, "models", "--json").stdout)
+    assert [m["id"] for m in models["detection_models"]] == ["shapes"]
+    assert cli(stack, tmp_path, "run", "--help").stdout.count("Example") >= 1
+
+
+def test_the_async_client_uploads_runs_waits_and_downloads_every_variant(stack: Any, tmp_path: Path) -> None:
+    username = f"async-{uuid.uuid4().hex[:8]}"
+    HttpClient(stack.api).sign_up(username, "correct-horse")
+
+    async def scenario() -> list[Path]:
+        async with AsyncClient(stack.api, username=username, password="correct-horse") as client:
+            photo = await client.files.upload(image_bytes((640, 480)), filename="cat.jpg")
+            (task,) = await client.tasks.create(photo, preset="thumbnails")
+            done = await task.wait(timeout=120, raise_on_failure=True)
+            assert isinstance(done.result, ProcessResult)
+            listed = [item.id async for item in client.tasks.list(status="done")]
+            assert listed == [task.id]
+            return await done.download(tmp_path / "thumbs", every=True)
+
+    written = asyncio.run(scenario())
+    assert len(written) == 3
+    sizes = sorted(max(Image.open(path).size) for path in written)
+    assert sizes == [128, 512, 640]  # thumbnails never upscale: 1024 stays 640
