@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import uuid
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,13 @@ def test_the_cli_runs_a_folder_reports_a_failure_and_resumes(stack: Any, tmp_pat
     assert len(tasks) == 3 and {task["status"] for task in tasks} == {"done"}  # the broken file never got a task
     shown = cli(stack, tmp_path, "tasks", "show", tasks[0]["id"], "--json")
     assert json.loads(shown.stdout)["id"] == tasks[0]["id"]
+
+    watched = cli(stack, tmp_path, "watch", tasks[0]["id"], "--json")
+    assert watched.returncode == 0 and json.loads(watched.stdout)["status"] == "done"
+    zipped = cli(stack, tmp_path, "archive", tasks[0]["id"], tasks[1]["id"], "-o", "zips", "--json")
+    assert zipped.returncode == 0, zipped.stderr
+    with zipfile.ZipFile(tmp_path / json.loads(zipped.stdout)["path"]) as archive:
+        assert len(archive.namelist()) == 2
 
     table = cli(stack, tmp_path, "run", "photos", "--preset", "web", "-o", "web-out")
     assert "3 done, 1 failed" in table.stdout

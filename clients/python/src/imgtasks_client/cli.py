@@ -528,6 +528,7 @@ def archive(
     """One ZIP of these tasks' outputs, downloaded. Example: imgtasks archive 01J... 01K... -o out/"""
     with client(url, profile) as api:
         try:
+            outdir.mkdir(parents=True, exist_ok=True)
             task = api.tasks.archive(task_ids).wait(raise_on_failure=True)
             (path,) = api.tasks.download(task, outdir, stem=f"archive-{task.id}")
         except ImgtasksError as error:
