@@ -3,6 +3,7 @@ dependencies from the package index), and its command starts there."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,10 +12,15 @@ from tests.helpers import ROOT
 
 
 def test_the_client_installs_into_a_fresh_venv_and_its_command_runs(tmp_path: Path) -> None:
+    # A copy: pip builds in the source folder, and the repository's must stay as it is.
+    package = tmp_path / "package"
+    shutil.copytree(
+        ROOT / "clients" / "python", package, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
+    )
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)  # noqa: S603
     pip = subprocess.run(  # noqa: S603
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(ROOT / "clients" / "python")],
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(package)],
         capture_output=True,
         text=True,
         timeout=600,
