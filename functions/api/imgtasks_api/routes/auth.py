@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -24,6 +25,13 @@ from ..sessions import cleared_cookie, session_cookie
 router = Router()
 
 FORM = "application/x-www-form-urlencoded"
+
+
+def credentials_form(**fields: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI request body of a form with username and password (and `fields` first)."""
+    properties = {**fields, "username": {"type": "string"}, "password": {"type": "string", "format": "password"}}
+    schema = {"type": "object", "required": list(properties), "properties": properties}
+    return {"requestBody": {"required": True, "content": {FORM: {"schema": schema}}}}
 
 
 @router.post(
@@ -62,24 +70,7 @@ def oauth_error(error: str, description: str, status: int = 400):
             "content": {"application/json": {"model": OAuthError}},
         },
     },
-    openapi_extensions={
-        "requestBody": {
-            "required": True,
-            "content": {
-                FORM: {
-                    "schema": {
-                        "type": "object",
-                        "required": ["grant_type", "username", "password"],
-                        "properties": {
-                            "grant_type": {"type": "string", "enum": ["password"]},
-                            "username": {"type": "string"},
-                            "password": {"type": "string", "format": "password"},
-                        },
-                    }
-                }
-            },
-        }
-    },
+    openapi_extensions=credentials_form(grant_type={"type": "string", "enum": ["password"]}),
 )
 def token():
     event = router.current_event
@@ -116,25 +107,6 @@ def token():
 
 
 # ---------------------------------------------------------------- browser sessions
-CREDENTIALS_FORM = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            FORM: {
-                "schema": {
-                    "type": "object",
-                    "required": ["username", "password"],
-                    "properties": {
-                        "username": {"type": "string"},
-                        "password": {"type": "string", "format": "password"},
-                    },
-                }
-            }
-        },
-    }
-}
-
-
 def _session_out(user_id: str, username: str, guest_until: int | None) -> SessionOut:
     expires = to_rfc3339(datetime.fromtimestamp(guest_until, UTC)) if guest_until is not None else None
     return SessionOut(user_id=user_id, username=username, guest=guest_until is not None, expires_at=expires)
@@ -166,7 +138,7 @@ def _signed_in(user: User, status: int, body: SessionOut | None) -> Response:
         204: {"description": "Signed in: `Set-Cookie: imgtasks_session=...; HttpOnly; SameSite=Strict; Secure`"},
         **problem_responses(400, 401, 403, 415, 429),
     },
-    openapi_extensions=CREDENTIALS_FORM,
+    openapi_extensions=credentials_form(),
 )
 def create_session():
     event = router.current_event
