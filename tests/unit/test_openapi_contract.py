@@ -137,7 +137,14 @@ def test_every_request_body_form_is_documented_one_per_operation(document: dict[
 def test_public_endpoints_need_no_token_in_the_document(document: dict[str, Any]) -> None:
     assert document["paths"]["/auth/token"]["post"]["security"] == []
     assert document["paths"]["/tasks"]["get"].get("security") != []
-    assert document["security"] == [{"bearerAuth": []}]
+    assert document["security"] == [{"bearerAuth": []}, {"sessionCookie": []}]
+    assert document["components"]["securitySchemes"]["sessionCookie"] == {
+        "type": "apiKey", "in": "cookie", "name": "imgtasks_session"
+    }  # fmt: skip
+    assert document["paths"]["/auth/session"]["post"]["security"] == []
+    assert document["paths"]["/auth/session"]["delete"]["security"] == []
+    assert document["paths"]["/auth/session"]["get"].get("security") != []
+    assert document["paths"]["/auth/guest"]["post"]["security"] == []
 
 
 def test_the_error_codes_are_one_catalog_in_the_code_the_contract_and_the_document(

@@ -20,25 +20,10 @@ from .app import app
 from .bodies import media_type, require_readable_json
 from .idempotency import IDEMPOTENT_ROUTES, idempotency_key
 from .problems import problem
+from .public_routes import PUBLIC_ROUTES
 from .services import Services, build_services
 from .sessions import SAFE_METHODS, cross_origin_reason, header, session_token
 from .web_app import is_app_path, serve_app
-
-# Everything else needs a bearer token. Authentication runs before routing and validation, so a
-# caller without a valid token learns nothing about routes or parameters.
-PUBLIC_ROUTES = frozenset(
-    {
-        ("POST", "/auth/register"),
-        ("POST", "/auth/token"),
-        ("POST", "/auth/session"),
-        ("DELETE", "/auth/session"),
-        ("POST", "/auth/guest"),
-        ("GET", "/health"),
-        ("GET", "/openapi.json"),
-        ("GET", "/docs"),
-        ("GET", "/favicon.ico"),
-    }
-)
 
 # Public routes a browser page may call: refused from another origin (no signing in to someone
 # else's account from a hostile page: login CSRF).

@@ -12,22 +12,24 @@ from typing import Any
 
 import aws_lambda_powertools.event_handler as event_handler
 from aws_lambda_powertools.event_handler.api_gateway import APIGatewayHttpResolver
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
 
 import imgtasks
 
 from .problems import PROBLEM_CONTENT_TYPE
+from .public_routes import PUBLIC_ROUTES
 from .routes.tasks import create_tasks_adapter
+from .sessions import SESSION_COOKIE
 
 TITLE = "imgtasks"
 DESCRIPTION = (
     "Asynchronous image tasks: upload images, queue process (resize, rotate, convert, thumbnails, "
     "animation) or inference tasks, follow their status and download the results. Errors are RFC 9457 "
     "problem details; validation failures are 400 with one `errors` entry per bad field. Every endpoint "
-    "but /health, /openapi.json, /docs, /auth/register and /auth/token needs `Authorization: Bearer <token>`."
+    "but /health, /openapi.json, /docs, /auth/register, /auth/token, /auth/guest and signing in and out "
+    "(/auth/session) needs `Authorization: Bearer <token>` or the browser session cookie."
 )
-PUBLIC_PATHS = ("/health", "/openapi.json", "/auth/register", "/auth/token")
 
 
 def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
@@ -36,8 +38,11 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
             title=TITLE,
             version=imgtasks.__version__,
             description=DESCRIPTION,
-            security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT")},
-            security=[{"bearerAuth": []}],
+            security_schemes={
+                "bearerAuth": HTTPBearer(bearerFormat="JWT"),
+                "sessionCookie": APIKey(name=SESSION_COOKIE, **{"in": APIKeyIn.cookie}),
+            },
+            security=[{"bearerAuth": []}, {"sessionCookie": []}],
         )
     )
     components = schema.setdefault("components", {}).setdefault("schemas", {})
@@ -46,12 +51,12 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
         "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
     for path, operations in schema.get("paths", {}).items():
-        for operation in operations.values():
+        for method, operation in operations.items():
             operation.get("responses", {}).pop("422", None)
             operation["responses"]["500"] = internal_error
             for status in ("204", "302"):  # no body: Powertools would give them an empty JSON one
                 operation["responses"].get(status, {}).pop("content", None)
-            if path in PUBLIC_PATHS:
+            if (method.upper(), path) in PUBLIC_ROUTES:
                 operation["security"] = []
             # Request bodies documented by hand (JSON or multipart on one path) bring their own
             # definitions; their $refs point at the components, so put the definitions there.
