@@ -184,3 +184,60 @@ def _owner(client: Client) -> str:
 
     payload = client.token.split(".")[1]  # type: ignore[union-attr]
     return str(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"])
+
+
+def test_an_avif_upload_smart_crops_and_avif_outputs(stack: Any) -> None:
+    """AVIF in (a presigned upload) and out, and each kind of gravity, on the local stack: the
+    subject, a saturated red square off to the right of a grey picture, is kept whole."""
+    client = Client(stack.api)
+    client.sign_up()
+    picture = Image.new("RGB", (900, 450), (128, 128, 128))
+    subject = Image.effect_mandelbrot((150, 150), (-2, -1.2, 1, 1.2), 64).convert("RGB")
+    picture.paste(
+        Image.merge(
+            "RGB",
+            (
+                subject.getchannel("R").point(lambda v: 200 + v // 5),
+                *[subject.getchannel("G").point(lambda v: v // 8)] * 2,
+            ),
+        ),
+        (660, 150),
+    )
+    buffer = io.BytesIO()
+    picture.save(buffer, "AVIF", quality=90)
+    file_id = client.upload(buffer.getvalue(), "picture.avif", "image/avif").json()["id"]
+    cover = {"op": "resize", "width": 300, "height": 300, "fit": "cover"}
+    body = {
+        "type": "process",
+        "file_ids": [file_id],
+        "output": {"format": "avif", "quality": 70},
+        "variants": [
+            {"name": "whole"},
+            {"name": "centre", "operations": [cover], "output": {"format": "png"}},
+            {"name": "entropy", "operations": [{**cover, "gravity": "entropy"}], "output": {"format": "png"}},
+            {"name": "attention", "operations": [{**cover, "gravity": "attention"}], "output": {"format": "png"}},
+            {"name": "focus", "operations": [{**cover, "focus": {"x": 0.81, "y": 0.5}}], "output": {"format": "png"}},
+            {
+                "name": "east",
+                "operations": [{"op": "crop", "width": 300, "height": 450, "gravity": "east"}],
+                "output": {"format": "png"},
+            },
+        ],
+    }
+    created = client.request("POST", "/tasks", json=body)
+    assert created.status_code == 202, created.text
+    task = client.wait_for(created.json()["tasks"][0]["id"])
+    assert task["status"] == "done", task["error"]
+    outputs = {output["name"]: output for output in task["result"]["outputs"]}
+    assert (outputs["whole"]["format"], outputs["whole"]["width"]) == ("avif", 900)
+
+    def red_pixels(name: str) -> int:
+        data = requests.get(outputs[name]["url"], timeout=10).content
+        red = Image.open(io.BytesIO(data)).convert("RGB").getchannel("R")
+        return sum(1 for value in red.get_flattened_data() if value > 190)
+
+    whole = red_pixels("east")
+    assert whole > 0.9 * 150 * 150  # the east strip holds the subject whole, at full scale
+    assert red_pixels("centre") < 0.2 * whole * (300 / 450) ** 2
+    for name in ("entropy", "attention", "focus"):
+        assert red_pixels(name) > 0.9 * whole * (300 / 450) ** 2, name

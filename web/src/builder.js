@@ -5,7 +5,7 @@ import { call } from "./api.js";
 
 // Each operation the engine has, with the fields a person sets and their starting values.
 const OPERATIONS = {
-  resize: { label: "Resize", fields: { width: 800, height: 600, fit: "inside" } },
+  resize: { label: "Resize", fields: { width: 800, height: 600, fit: "inside", gravity: "center" } },
   crop: { label: "Crop", fields: { left: 0, top: 0, width: 400, height: 300 } },
   rotate: { label: "Rotate", fields: { angle: 90 } },
   flip: { label: "Flip", fields: { orientation: "horizontal" } },
@@ -17,8 +17,10 @@ const OPERATIONS = {
 const CHOICES = {
   fit: ["inside", "cover", "contain", "fill"],
   orientation: ["horizontal", "vertical"],
+  gravity: GRAVITIES,
 };
-const FORMATS = ["", "jpeg", "png", "webp", "gif", "mp4", "webm"];
+const FORMATS = ["", "jpeg", "png", "webp", "gif", "avif", "mp4", "webm"];
+const GRAVITIES = ["center", "north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west", "entropy", "attention"];
 
 let nextId = 0;
 
@@ -63,7 +65,13 @@ function customSpec(operations, format, quality, variants) {
   const output = {};
   if (format) output.format = format;
   if (quality) output.quality = quality;
-  const spec = { operations: operations.map((operation) => ({ op: operation.op, ...operation.fields })) };
+  const spec = {
+    operations: operations.map(({ op, fields }) => {
+      const { gravity, ...rest } = fields;
+      // gravity chooses the window of a cover resize only
+      return op === "resize" && rest.fit !== "cover" ? { op, ...rest } : { op, ...fields };
+    }),
+  };
   if (Object.keys(output).length) spec.output = output;
   const named = variants.filter((variant) => variant.name);
   if (named.length) {

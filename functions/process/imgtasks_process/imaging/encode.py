@@ -19,6 +19,10 @@ PNG_COMPRESS_LEVEL = 3
 PNG_FAST_LEVEL = 1
 WEBP_METHOD = 4
 WEBP_FAST_METHOD = 1
+# libavif's speed, 0 (slowest, smallest) to 10: measured in bench/engine.py so that the web
+# preset as AVIF stays under 4x its WebP time (AVIF encoders are slow everywhere).
+AVIF_SPEED = 8
+AVIF_FAST_SPEED = 10
 # Progressive, Huffman-optimized JPEGs cost about 3 ms at web sizes, and five times the plain
 # encode at 12 MP (190 ms against 37 ms); above this size a plain baseline JPEG is written.
 PROGRESSIVE_MAX_PIXELS = 4_000_000
@@ -91,7 +95,7 @@ def encode(
     metadata: dict[str, Any] = {}
     if keep and icc_profile:
         metadata["icc_profile"] = icc_profile
-    if keep and exif and fmt in ("jpeg", "webp", "png"):
+    if keep and exif and fmt in ("jpeg", "webp", "png", "avif"):
         metadata["exif"] = exif
 
     def colour(image: Image.Image) -> Image.Image:
@@ -128,6 +132,12 @@ def encode(
         if animated:
             options.update(save_all=True, append_images=converted[1:], duration=frames.durations, loop=frames.loop)
         converted[0].save(buffer, "WEBP", **options, **metadata)
+    elif fmt == "avif":
+        image = images[0]
+        if image.mode not in ("RGB", "RGBA"):
+            image = image.convert("RGBA" if has_alpha(image) else "RGB")
+        speed = AVIF_FAST_SPEED if output.fast else AVIF_SPEED
+        image.save(buffer, "AVIF", quality=output.quality_number, speed=speed, **metadata)
     elif fmt in CLIP_FORMATS:
         from ..video.clips import clip_kind, encode_clip  # FFmpeg: only the video worker loads it
 

@@ -16,6 +16,8 @@ from imgtasks.domain.specs import (
     SharpenOperation,
 )
 
+from .smartcrop import window
+
 # Downscaling: an integer box reduce while the image is at least twice the target (or DCT scaling
 # in the JPEG decoder before that), then one antialiased bilinear (triangle) step of less than 2x.
 # bench/engine.py prints its PSNR against a full-size LANCZOS reference: within 0.3 dB, under
@@ -80,7 +82,7 @@ def resize(image: Image.Image, op: ResizeOperation, box: tuple[int, int] | None 
     image = scale_to(image, box or resize_box(image.width, image.height, op))
     if op.fit == "cover" and op.width and op.height:
         crop_w, crop_h = min(op.width, image.width), min(op.height, image.height)
-        left, top = (image.width - crop_w) // 2, (image.height - crop_h) // 2
+        left, top = window(image, crop_w, crop_h, op.gravity, op.focus)
         image = image.crop((left, top, left + crop_w, top + crop_h))
     elif op.fit == "contain" and op.width and op.height and image.size != (op.width, op.height):
         canvas = Image.new("RGBA", (op.width, op.height), color(op.background))
@@ -113,6 +115,10 @@ def rotate(image: Image.Image, op: RotateOperation) -> Image.Image:
 
 
 def crop(image: Image.Image, op: CropOperation) -> Image.Image:
+    if op.left is None or op.top is None:
+        width, height = min(op.width, image.width), min(op.height, image.height)
+        left, top = window(image, width, height, op.gravity, op.focus)
+        return image.crop((left, top, left + width, top + height))
     if op.left >= image.width or op.top >= image.height:
         raise PermanentTaskError(
             ErrorCode.INVALID_OPERATION,

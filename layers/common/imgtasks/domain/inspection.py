@@ -20,11 +20,24 @@ from imgtasks.domain.video_inspection import (
 )
 
 # Format names as the API shows them, by Pillow's name.
-SUPPORTED_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
-IMAGE_CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
+SUPPORTED_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "AVIF": "avif"}
+IMAGE_CONTENT_TYPES = {
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "gif": "image/gif",
+    "avif": "image/avif",
+}
 # Every format a file of ours can be, input or output, with its content type and extension.
 CONTENT_TYPES = {**IMAGE_CONTENT_TYPES, **VIDEO_CONTENT_TYPES}
-EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif", **{name: name for name in VIDEO_CONTENT_TYPES}}
+EXTENSIONS = {
+    "jpeg": "jpg",
+    "png": "png",
+    "webp": "webp",
+    "gif": "gif",
+    "avif": "avif",
+    **{name: name for name in VIDEO_CONTENT_TYPES},
+}
 # Archives (an archive task's output) are files of ours too, though never an input.
 CONTENT_TYPES["zip"] = "application/zip"
 EXTENSIONS["zip"] = "zip"
@@ -70,7 +83,7 @@ def inspect_image(data: bytes, *, max_pixels: int, max_frames: int) -> ImageInfo
             if pillow_format not in SUPPORTED_FORMATS:
                 raise PermanentTaskError(
                     ErrorCode.UNSUPPORTED_FORMAT,
-                    f"{pillow_format or 'this'} images are not supported; send JPEG, PNG, WebP or GIF",
+                    f"{pillow_format or 'this'} images are not supported; send JPEG, PNG, WebP, GIF or AVIF",
                 )
             width, height = image.size
             if width * height > max_pixels:
@@ -85,7 +98,8 @@ def inspect_image(data: bytes, *, max_pixels: int, max_frames: int) -> ImageInfo
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise PermanentTaskError(
             ErrorCode.INVALID_IMAGE,
-            "the file is not an image or video this service can read (JPEG, PNG, WebP, GIF; MP4, MOV, WebM, MKV, AVI)",
+            "the file is not an image or video this service can read "
+            "(JPEG, PNG, WebP, GIF, AVIF; MP4, MOV, WebM, MKV, AVI)",
         ) from error
     if frames > max_frames:
         raise PermanentTaskError(

@@ -24,6 +24,31 @@ class StrictModel(Model):
     model_config = ConfigDict(extra="forbid")
 
 
+# Where a cover resize (or a crop without left/top) keeps its window: a side or corner, the centre,
+# the window with the most detail (`entropy`) or the one a person would look at first (`attention`:
+# edges, saturated colour and skin tones, as libvips defines it).
+Gravity = Literal[
+    "center",
+    "north",
+    "north-east",
+    "east",
+    "south-east",
+    "south",
+    "south-west",
+    "west",
+    "north-west",
+    "entropy",
+    "attention",
+]
+
+
+class Focus(StrictModel):
+    """A known point of interest, in 0-1 of the width and height: the window is centred on it."""
+
+    x: float = Field(ge=0, le=1)
+    y: float = Field(ge=0, le=1)
+
+
 class ResizeOperation(StrictModel):
     op: Literal["resize"]
     width: Side | None = None
@@ -31,6 +56,8 @@ class ResizeOperation(StrictModel):
     fit: Literal["inside", "cover", "contain", "fill"] = "inside"
     upscale: bool = False
     background: Color = "#00000000"
+    gravity: Gravity = Field(default="center", description="fit cover: which part of the image the crop keeps")
+    focus: Focus | None = Field(default=None, description="fit cover: a point the crop is centred on (over gravity)")
 
     @model_validator(mode="after")
     def _needs_a_side(self) -> ResizeOperation:
@@ -38,6 +65,8 @@ class ResizeOperation(StrictModel):
             raise ValueError("resize needs width, height or both")
         if self.fit in ("cover", "contain", "fill") and (self.width is None or self.height is None):
             raise ValueError(f"fit '{self.fit}' needs both width and height")
+        if self.fit != "cover" and (self.gravity != "center" or self.focus is not None):
+            raise ValueError("gravity and focus choose the window of fit 'cover' only")
         return self
 
 
@@ -69,10 +98,20 @@ class FlipOperation(StrictModel):
 
 class CropOperation(StrictModel):
     op: Literal["crop"]
-    left: int = Field(ge=0)
-    top: int = Field(ge=0)
+    left: int | None = Field(default=None, ge=0, description="With top; without both, gravity picks the window")
+    top: int | None = Field(default=None, ge=0)
     width: Side
     height: Side
+    gravity: Gravity = Field(default="center", description="Without left and top: which window to keep")
+    focus: Focus | None = Field(default=None, description="Without left and top: a point the window is centred on")
+
+    @model_validator(mode="after")
+    def _position_or_gravity(self) -> CropOperation:
+        if (self.left is None) != (self.top is None):
+            raise ValueError("crop needs both left and top, or neither (gravity then picks the window)")
+        if self.left is not None and (self.gravity != "center" or self.focus is not None):
+            raise ValueError("gravity and focus choose the window when left and top are not given")
+        return self
 
 
 class GrayscaleOperation(StrictModel):
@@ -121,7 +160,7 @@ Operation = Annotated[
     Field(discriminator="op"),
 ]
 
-OutputFormat = Literal["jpeg", "png", "webp", "gif", "mp4", "webm"]
+OutputFormat = Literal["jpeg", "png", "webp", "gif", "avif", "mp4", "webm"]
 # Formats that are video files: written by FFmpeg's encoders, on the video worker.
 CLIP_FORMATS = frozenset({"mp4", "webm"})
 QualityWord = Literal["low", "medium", "high"]
