@@ -241,3 +241,30 @@ def test_an_avif_upload_smart_crops_and_avif_outputs(stack: Any) -> None:
     assert red_pixels("centre") < 0.2 * whole * (300 / 450) ** 2
     for name in ("entropy", "attention", "focus"):
         assert red_pixels(name) > 0.9 * whole * (300 / 450) ** 2, name
+
+
+def test_a_heic_photo_becomes_a_web_jpeg_turned_as_the_phone_held_it(stack: Any) -> None:
+    from imgtasks.domain.inspection import pillow
+
+    pillow()  # registers the HEIF plugin, here to write the test's photo
+    client = Client(stack.api)
+    client.sign_up()
+    photo = Image.new("RGB", (1200, 900), (20, 120, 200))
+    photo.paste((250, 250, 250), (0, 0, 600, 450))  # a white top-left quarter
+    exif = Image.Exif()
+    exif[0x0112] = 6  # held upright: shown turned 90 degrees clockwise
+    buffer = io.BytesIO()
+    photo.save(buffer, "HEIF", quality=90, exif=exif.tobytes())
+    uploaded = client.upload(buffer.getvalue(), "IMG_0042.HEIC", "image/heic")
+    assert uploaded.status_code == 201, uploaded.text
+    assert (uploaded.json()["format"], uploaded.json()["width"], uploaded.json()["height"]) == ("heic", 900, 1200)
+    created = client.request(
+        "POST", "/tasks", json={"type": "process", "file_ids": [uploaded.json()["id"]], "preset": "web"}
+    )
+    task = client.wait_for(created.json()["tasks"][0]["id"])
+    assert task["status"] == "done", task["error"]
+    output = task["result"]["outputs"][0]
+    assert (output["format"], output["width"], output["height"]) == ("jpeg", 450, 600)
+    image = Image.open(io.BytesIO(requests.get(output["url"], timeout=10).content)).convert("RGB")
+    assert image.getpixel((400, 50))[0] > 230  # the white quarter is now top-right
+    assert image.getpixel((50, 50))[0] < 60

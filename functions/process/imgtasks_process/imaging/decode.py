@@ -48,7 +48,8 @@ def _open(data: bytes) -> Image.Image:
         return opened
     except Exception as error:  # Pillow raises many kinds for input it cannot read
         raise PermanentTaskError(
-            ErrorCode.INVALID_IMAGE, "the file is not an image this service can read (JPEG, PNG, WebP or GIF)"
+            ErrorCode.INVALID_IMAGE,
+            "the file is not an image this service can read (JPEG, PNG, WebP, GIF, AVIF or HEIC)",
         ) from error
 
 

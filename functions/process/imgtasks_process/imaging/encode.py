@@ -10,6 +10,7 @@ from typing import Any
 from PIL import Image, ImageCms
 
 from imgtasks.domain.errors import ErrorCode, PermanentTaskError
+from imgtasks.domain.inspection import INPUT_ONLY_FORMATS
 from imgtasks.domain.specs import CLIP_FORMATS, OutputSpec
 
 from .frames import Frames
@@ -40,7 +41,10 @@ def _to_srgb_transform(profile: bytes, mode: str) -> ImageCms.ImageCmsTransform 
     if "srgb" in description and mode != "CMYK":
         return None
     output_mode = "RGBA" if mode == "RGBA" else "RGB"
-    return ImageCms.buildTransform(source, _SRGB, mode, output_mode, renderingIntent=ImageCms.Intent.PERCEPTUAL)
+    try:
+        return ImageCms.buildTransform(source, _SRGB, mode, output_mode, renderingIntent=ImageCms.Intent.PERCEPTUAL)
+    except ImageCms.PyCMSError:
+        return None  # a profile of another colour space (LAB, grey) than the pixels': keep them
 
 
 def to_srgb(image: Image.Image, profile: bytes | None) -> Image.Image:
@@ -90,7 +94,7 @@ def encode(
 ) -> tuple[bytes, str, int]:
     """Returns the bytes, the format and the number of frames written. JPEG and PNG take the first
     frame of an animation; GIF, WebP, MP4 and WebM keep every frame with its timing."""
-    fmt = output.format or source_format
+    fmt = output.format or INPUT_ONLY_FORMATS.get(source_format, source_format)
     keep = not output.strip_metadata
     metadata: dict[str, Any] = {}
     if keep and icc_profile:

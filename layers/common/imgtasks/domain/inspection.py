@@ -20,14 +20,18 @@ from imgtasks.domain.video_inspection import (
 )
 
 # Format names as the API shows them, by Pillow's name.
-SUPPORTED_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "AVIF": "avif"}
+SUPPORTED_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "AVIF": "avif", "HEIF": "heic"}
 IMAGE_CONTENT_TYPES = {
     "jpeg": "image/jpeg",
     "png": "image/png",
     "webp": "image/webp",
     "gif": "image/gif",
     "avif": "image/avif",
+    "heic": "image/heic",
 }
+# HEIC is read, never written (no HEVC encoder is shipped: x265 is GPL, and HEVC needs patent
+# licences): a task on a HEIC file writes JPEG unless it names another format.
+INPUT_ONLY_FORMATS = {"heic": "jpeg"}
 # Every format a file of ours can be, input or output, with its content type and extension.
 CONTENT_TYPES = {**IMAGE_CONTENT_TYPES, **VIDEO_CONTENT_TYPES}
 EXTENSIONS = {
@@ -36,13 +40,17 @@ EXTENSIONS = {
     "webp": "webp",
     "gif": "gif",
     "avif": "avif",
+    "heic": "heic",
     **{name: name for name in VIDEO_CONTENT_TYPES},
 }
 # Archives (an archive task's output) are files of ours too, though never an input.
 CONTENT_TYPES["zip"] = "application/zip"
 EXTENSIONS["zip"] = "zip"
-# What an upload may announce.
-ACCEPTED_CONTENT_TYPES = frozenset(IMAGE_CONTENT_TYPES.values()) | frozenset(VIDEO_FAMILIES)
+# What an upload may announce (a HEIC file is often announced as image/heif).
+ANNOUNCED_ALIASES = {"image/heif": "image/heic"}
+ACCEPTED_CONTENT_TYPES = (
+    frozenset(IMAGE_CONTENT_TYPES.values()) | frozenset(VIDEO_FAMILIES) | frozenset(ANNOUNCED_ALIASES)
+)
 
 
 def announces_video(content_type: str) -> bool:
@@ -56,7 +64,22 @@ def pillow() -> ModuleType:
     from PIL import Image
 
     Image.MAX_IMAGE_PIXELS = None
+    _register_heif()
     return Image
+
+
+_heif_registered = False
+
+
+def _register_heif() -> None:
+    """HEIC/HEIF (iPhone photos) through pillow-heif's libheif and libde265 decoder. libheif applies
+    the file's rotation and mirroring and resets the EXIF orientation, so it is not applied twice."""
+    global _heif_registered
+    if not _heif_registered:
+        from pillow_heif import register_heif_opener
+
+        register_heif_opener(thumbnails=False)
+        _heif_registered = True
 
 
 @dataclass(frozen=True)
@@ -83,7 +106,7 @@ def inspect_image(data: bytes, *, max_pixels: int, max_frames: int) -> ImageInfo
             if pillow_format not in SUPPORTED_FORMATS:
                 raise PermanentTaskError(
                     ErrorCode.UNSUPPORTED_FORMAT,
-                    f"{pillow_format or 'this'} images are not supported; send JPEG, PNG, WebP, GIF or AVIF",
+                    f"{pillow_format or 'this'} images are not supported; send JPEG, PNG, WebP, GIF, AVIF or HEIC",
                 )
             width, height = image.size
             if width * height > max_pixels:
@@ -99,7 +122,7 @@ def inspect_image(data: bytes, *, max_pixels: int, max_frames: int) -> ImageInfo
         raise PermanentTaskError(
             ErrorCode.INVALID_IMAGE,
             "the file is not an image or video this service can read "
-            "(JPEG, PNG, WebP, GIF, AVIF; MP4, MOV, WebM, MKV, AVI)",
+            "(JPEG, PNG, WebP, GIF, AVIF, HEIC; MP4, MOV, WebM, MKV, AVI)",
         ) from error
     if frames > max_frames:
         raise PermanentTaskError(
@@ -126,7 +149,7 @@ class Inspected:
         """Whether the bytes are what the upload announced (a video: the same container family)."""
         if self.video is not None:
             return self.format in VIDEO_FAMILIES.get(announced, set())
-        return self.content_type == announced
+        return self.content_type == ANNOUNCED_ALIASES.get(announced, announced)
 
 
 def inspect_file(source: BinaryIO, limits: Limits, *, announced: str | None = None) -> Inspected:
