@@ -2,10 +2,13 @@
 
     make bench            (or: .venv/bin/python bench/engine.py [--runs 7])
 
-Builds its own corpus (12 MP photo-like JPEGs, a 2 MP PNG, a 30-frame 480x270 GIF), then for each
-job times the engine (the code the process function runs), a naive Pillow baseline doing the same
-work (open, convert, LANCZOS resize per output, save) and pyvips (`thumbnail_buffer`). Prints
-medians, images/s and ratios from this run, so the numbers compare like with like on any machine.
+Builds its own corpus (12 MP photo-like JPEGs, a 12 MP HEIC like an iPhone's, a 2 MP PNG, a
+30-frame 480x270 GIF), then for each job times the engine (the code the process function runs), a
+naive Pillow baseline doing the same work (open, convert, LANCZOS resize per output, save) and
+pyvips (`thumbnail_buffer`). Prints medians, images/s and ratios from this run, so the numbers
+compare like with like on any machine. Then the smart crop: on generated pictures with one
+off-centre subject, the share of crops that keep the subject whole and the time per crop, for the
+engine's gravities and pyvips' smartcrop.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import io
 import math
 import multiprocessing
 import os
+import random
 import resource
 import statistics
 import sys
@@ -25,8 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "layers" / "common"), str(ROOT / "functions" / "process")]
 
-from PIL import Image, ImageChops, ImageStat  # noqa: E402
+from PIL import Image, ImageChops, ImageFilter, ImageStat  # noqa: E402
 
+from imgtasks.domain.inspection import pillow  # noqa: E402
 from imgtasks.domain.presets import presets  # noqa: E402
 from imgtasks.domain.specs import ProcessSpec  # noqa: E402
 from imgtasks_process.imaging import DecodeLimits, render  # noqa: E402
@@ -59,6 +64,10 @@ def corpus() -> dict[str, bytes]:
     buffer = io.BytesIO()
     photo_like((1920, 1080), 7).save(buffer, "PNG", compress_level=6)
     files["png2mp"] = buffer.getvalue()
+    pillow()  # the HEIF plugin, to write the iPhone-like photo
+    buffer = io.BytesIO()
+    photo_like((4032, 3024), 3).save(buffer, "HEIF", quality=80)
+    files["heic12mp"] = buffer.getvalue()
     frames = [photo_like((480, 270), i).quantize(256, method=Image.Quantize.FASTOCTREE) for i in range(30)]
     buffer = io.BytesIO()
     frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=66, loop=0)
@@ -81,6 +90,9 @@ THREE_JPEGS = ProcessSpec.model_validate(
     }
 )
 GIF_240 = ProcessSpec.model_validate({"operations": [{"op": "resize", "width": 240}], "output": {"format": "gif"}})
+WEB_SIZE = {"op": "resize", "width": 800, "height": 600}
+WEB_AS_WEBP = ProcessSpec.model_validate({"operations": [WEB_SIZE], "output": {"format": "webp", "quality": 80}})
+WEB_AS_AVIF = ProcessSpec.model_validate({"operations": [WEB_SIZE], "output": {"format": "avif", "quality": 60}})
 
 
 # ------------------------------------------------------------------ naive Pillow
@@ -132,6 +144,14 @@ def naive_gif(data: bytes) -> bytes:
     return save(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0)
 
 
+def naive_web_as(fmt: str, **options: object) -> Callable[[bytes], bytes]:
+    def job(data: bytes) -> bytes:
+        image = Image.open(io.BytesIO(data)).convert("RGB")
+        return save(image.resize(fit(image.size, (800, 600)), Image.Resampling.LANCZOS), fmt, **options)
+
+    return job
+
+
 def draft_decode(data: bytes) -> Image.Image:
     """The floor: decoding at the DCT scale the web preset needs, and nothing else."""
     image = Image.open(io.BytesIO(data))
@@ -143,6 +163,14 @@ def draft_decode(data: bytes) -> Image.Image:
 # ------------------------------------------------------------------ pyvips
 def vips_web(data: bytes) -> bytes:
     return bytes(pyvips.Image.thumbnail_buffer(data, 800, height=600).jpegsave_buffer(Q=85))
+
+
+def vips_web_webp(data: bytes) -> bytes:
+    return bytes(pyvips.Image.thumbnail_buffer(data, 800, height=600).webpsave_buffer(Q=80))
+
+
+def vips_web_avif(data: bytes) -> bytes:
+    return bytes(pyvips.Image.thumbnail_buffer(data, 800, height=600).heifsave_buffer(Q=60, compression="av1"))
 
 
 def vips_thumbnails(data: bytes) -> list[bytes]:
@@ -220,6 +248,100 @@ def image_bytes_warmup() -> bytes:
     return save(Image.new("RGB", (64, 48), (120, 80, 40)), "JPEG")
 
 
+def avif_speeds() -> None:
+    """libavif's speed setting on the web-sized picture: time and bytes, against WebP method 4."""
+    picture = photo_like((4000, 3000), 0).resize((800, 600), Image.Resampling.LANCZOS)
+    started = time.perf_counter()
+    webp = save(picture, "WEBP", quality=80, method=4)
+    webp_ms = (time.perf_counter() - started) * 1000
+    print(f"\nAVIF encoder speed, an 800x600 picture (WebP q80 method 4: {webp_ms:.1f} ms, {len(webp)} bytes)")
+    print(f"{'speed':>5} {'ms':>8} {'x WebP':>7} {'bytes':>8} {'PSNR':>6}")
+    for speed in (4, 6, 8, 10):
+        started = time.perf_counter()
+        data = save(picture, "AVIF", quality=60, speed=speed)
+        elapsed = (time.perf_counter() - started) * 1000
+        quality = psnr(Image.open(io.BytesIO(data)), picture)
+        print(f"{speed:5} {elapsed:8.1f} {elapsed / webp_ms:7.2f} {len(data):8} {quality:6.2f}")
+
+
+# ------------------------------------------------------------------ smart crop
+SUBJECT_HUE = 230  # a magenta no background here has
+
+
+def subject_scene(seed: int) -> tuple[bytes, int]:
+    """A 2000x1000 picture: a textured, low-saturation background (gradients, blurred noise, soft
+    stripes) and one saturated, detailed subject somewhere off centre. Returns the JPEG and how
+    many subject pixels a 400x400 cover crop of the whole subject would hold."""
+    rng = random.Random(seed)
+    width, height = 2000, 1000
+    grey = Image.blend(
+        Image.linear_gradient("L").rotate(rng.choice([0, 90, 180, 270])).resize((width, height)),
+        Image.effect_noise((width, height), rng.uniform(20, 60)).filter(ImageFilter.GaussianBlur(rng.uniform(1, 4))),
+        0.5,
+    )
+    tint = (rng.randint(90, 160), rng.randint(90, 160), rng.randint(90, 160))
+    background = Image.merge("RGB", [grey.point(lambda v, t=t: (v + t) // 2) for t in tint])
+    side = rng.randint(int(0.14 * height), int(0.3 * height))
+    texture = Image.effect_mandelbrot((side, side), (-2 + rng.uniform(0, 0.5), -1.2, 1, 1.2), 80)
+    subject = Image.merge(
+        "RGB",
+        (texture.point(lambda v: 190 + v // 5), texture.point(lambda v: v // 6), texture.point(lambda v: 150 + v // 3)),
+    )
+    # Off centre: left or right third, anywhere vertically that fits.
+    x = rng.choice(
+        [rng.randint(20, width // 3 - side // 2), rng.randint(2 * width // 3 - side // 2, width - side - 20)]
+    )
+    y = rng.randint(20, height - side - 20)
+    background.paste(subject, (x, y))
+    buffer = io.BytesIO()
+    background.save(buffer, "JPEG", quality=90)
+    scale = 400 / height  # a 400x400 cover of a 2000x1000 picture scales it to 800x400
+    return buffer.getvalue(), round((side * scale) ** 2)
+
+
+def subject_kept(data: bytes, whole: int) -> bool:
+    image = Image.open(io.BytesIO(data)).convert("RGB")
+    red, green, blue = image.split()
+    magenta = ImageChops.multiply(
+        ImageChops.multiply(red.point(lambda v: 255 if v > 180 else 0), green.point(lambda v: 255 if v < 70 else 0)),
+        blue.point(lambda v: 255 if v > 140 else 0),
+    )
+    found = ImageStat.Stat(magenta).sum[0] / 255
+    return found >= 0.9 * whole
+
+
+def smart_crops(runs: int) -> None:
+    scenes = [subject_scene(seed) for seed in range(40)]
+    cover = {"op": "resize", "width": 400, "height": 400, "fit": "cover"}
+    ours = {
+        gravity: engine(
+            ProcessSpec.model_validate(
+                {"operations": [{**cover, "gravity": gravity}], "output": {"format": "jpeg", "quality": 90}}
+            )
+        )
+        for gravity in ("center", "entropy", "attention")
+    }
+    print(f"\nsmart crop, {len(scenes)} generated 2000x1000 JPEGs with one off-centre subject, cover 400x400")
+    print(f"{'crop':28} {'subject whole':>14} {'ms per crop':>12}")
+    contenders: dict[str, Callable[[bytes], bytes]] = {
+        f"engine {gravity}": (lambda data, job=job: bytes(job(data).outputs[0].data))  # type: ignore[attr-defined]
+        for gravity, job in ours.items()
+    }
+    if pyvips is not None:
+        for strategy in ("entropy", "attention"):
+            contenders[f"pyvips smartcrop {strategy}"] = lambda data, s=strategy: bytes(
+                pyvips.Image.thumbnail_buffer(data, 400, height=400, crop=s).jpegsave_buffer(Q=90)
+            )
+    for name, job in contenders.items():
+        kept, elapsed = 0, []
+        for data, whole in scenes:
+            started = time.perf_counter()
+            output = job(data)
+            elapsed.append((time.perf_counter() - started) * 1000)
+            kept += subject_kept(output, whole)
+        print(f"{name:28} {kept / len(scenes):14.0%} {statistics.median(elapsed):12.1f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=9)
@@ -252,6 +374,21 @@ def main() -> int:
         ("rotate 90 + JPEG, 12 MP JPEG", jpegs, engine(ROTATE_90), naive_rotate, vips_rotate),
         ("web preset, 2 MP PNG", [files["png2mp"]], engine(presets()["web"]), naive_web, vips_web),
         ("GIF resize to 240 px, 30 frames 480x270", [files["gif30"]], engine(GIF_240), naive_gif, vips_gif),
+        (
+            "web size as WebP q80, 12 MP JPEG",
+            jpegs,
+            engine(WEB_AS_WEBP),
+            naive_web_as("WEBP", quality=80),
+            vips_web_webp,
+        ),
+        (
+            "web size as AVIF q60, 12 MP JPEG",
+            jpegs,
+            engine(WEB_AS_AVIF),
+            naive_web_as("AVIF", quality=60, speed=6),
+            vips_web_avif,
+        ),
+        ("web preset, 12 MP HEIC (iPhone-like)", [files["heic12mp"]], engine(presets()["web"]), naive_web, vips_web),
     ]
     print(f"\nmedian of {args.runs} runs, one core; ratio > 1 means the engine is faster\n")
     header = (
@@ -292,6 +429,11 @@ def main() -> int:
             f"PSNR of the engine's {name} against a full-decode LANCZOS resize: {psnr(produced, lanczos):.2f} dB "
             f"(the same LANCZOS image through its own encoder: {own_encoder:.2f} dB)"
         )
+    webp_ms = results["web size as WebP q80, 12 MP JPEG"][0]
+    avif_ms = results["web size as AVIF q60, 12 MP JPEG"][0]
+    print(f"AVIF / WebP time, the web size from a 12 MP JPEG: {avif_ms / webp_ms:.2f} (target < 4)")
+    avif_speeds()
+    smart_crops(args.runs)
     engine_rss = peak_rss_rise_mb("engine-web", jpegs[0])
     naive_rss = peak_rss_rise_mb("naive-web", jpegs[0])
     print(f"peak RSS rise, web preset on a 12 MP JPEG: engine {engine_rss:.1f} MB, naive Pillow {naive_rss:.1f} MB")
