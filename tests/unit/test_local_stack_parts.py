@@ -217,7 +217,12 @@ def test_each_function_has_the_rights_its_code_paths_use_and_no_more() -> None:
     assert '"BucketName": {"Ref": "ResultsBucket"}' in policies("InferFunction")
     # The API touches objects, never bucket configuration.
     assert "S3CrudPolicy" not in policies("ApiFunction")
-    assert '"s3:PutObject", "s3:GetObject", "s3:DeleteObject"' in policies("ApiFunction")
+    assert '"s3:PutObject", "s3:PutObjectTagging", "s3:GetObject", "s3:DeleteObject"' in policies("ApiFunction")
+    # Guests: the API and the upload function tag a guest's uploads, the workers its outputs (for
+    # the buckets' guest-data lifecycle rule); only the API untags (a claimed account).
+    for name in ("ApiFunction", "UploadFunction", "ProcessFunction", "VideoFunction", "ArchiveFunction"):
+        assert "s3:PutObjectTagging" in policies(name), name
+    assert [name for name in functions if "s3:DeleteObjectTagging" in policies(name)] == ["ApiFunction"]
     # The dead-letter functions only write the table.
     for name in ("DeadLetterFunction", "DeadUploadFunction"):
         assert [next(iter(p)) for p in functions[name]["Policies"]] == ["DynamoDBCrudPolicy"]
