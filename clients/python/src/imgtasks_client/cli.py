@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Annotated, Any
@@ -192,11 +193,19 @@ class RunState:
     def __init__(self, folder: Path) -> None:
         self.path = folder / STATE_FILE
         self.entries: dict[str, dict[str, Any]] = json.loads(self.path.read_text()) if self.path.is_file() else {}
+        self._lock = threading.Lock()  # files run on worker threads; the main thread saves
+
+    def record(self, key: str, entry: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self.entries[key] = entry
+        return entry
 
     def save(self) -> None:
+        with self._lock:
+            text = json.dumps(self.entries, indent=1)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(self.entries, indent=1))
+        temporary.write_text(text)
         temporary.replace(self.path)
 
 
@@ -218,7 +227,7 @@ def run_one(
             uploaded: File = api.files.upload(path, progress=sent)
             (task,) = api.tasks.create(uploaded, **spec)
             task_id = task.id
-            state.entries[key] = {"input": str(path), "task_id": task_id, "status": "queued"}
+            state.record(key, {"input": str(path), "task_id": task_id, "status": "queued"})
         progress.update(row, completed=30, description=f"{path.name} running")
         task = api.tasks.get(task_id)
         while not task.ended:
@@ -227,21 +236,14 @@ def run_one(
         if task.status != "done":
             reason = task.error.message if task.error else task.status
             progress.update(row, description=f"{path.name} [red]{task.status}[/red]")
-            state.entries[key] = {"input": str(path), "task_id": task_id, "status": task.status, "error": reason}
-            return state.entries[key]
+            return state.record(key, {"input": str(path), "task_id": task_id, "status": task.status, "error": reason})
         written = [str(p) for p in api.tasks.download(task, outdir, every=True, stem=path.stem)]
         progress.update(row, completed=100, description=f"{path.name} done")
-        state.entries[key] = {"input": str(path), "task_id": task_id, "status": "done", "outputs": written}
-        return state.entries[key]
+        return state.record(key, {"input": str(path), "task_id": task_id, "status": "done", "outputs": written})
     except ImgtasksError as error:
         progress.update(row, description=f"{path.name} [red]failed[/red]")
-        state.entries[key] = {
-            "input": str(path),
-            "task_id": entry.get("task_id"),
-            "status": "failed",
-            "error": error.detail,
-        }
-        return state.entries[key]
+        failed = {"input": str(path), "task_id": entry.get("task_id"), "status": "failed", "error": error.detail}
+        return state.record(key, failed)
 
 
 @app.command()
