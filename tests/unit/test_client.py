@@ -13,7 +13,16 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from imgtasks_client import AsyncClient, Client, InvalidInput, InvalidSignature, NotFound, RateLimited, ServerError
+from imgtasks_client import (
+    AsyncClient,
+    AuthenticationError,
+    Client,
+    InvalidInput,
+    InvalidSignature,
+    NotFound,
+    RateLimited,
+    ServerError,
+)
 from imgtasks_client.cli import parse_operation
 from imgtasks_client.models import SCHEMAS
 from imgtasks_client.operations import DIRECT_UPLOAD_BYTES
@@ -255,3 +264,31 @@ def test_the_async_client_has_the_same_methods(api: Any) -> None:
 )
 def test_the_cli_reads_operations_as_people_write_them(text: str, operation: dict[str, Any]) -> None:
     assert parse_operation(text) == operation
+
+
+def test_an_expired_token_is_renewed_once_with_the_password(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("IMGTASKS_TOKEN", raising=False)
+    issued = iter(["first", "second", "third"])
+    token = api.post("/auth/token").mock(
+        side_effect=lambda request: httpx.Response(
+            200, json={"access_token": next(issued), "token_type": "Bearer", "expires_in": 60}
+        )
+    )
+    models = api.get("/models").mock(
+        side_effect=[
+            problem(401, "the access token has expired"),
+            httpx.Response(200, json={"detection_models": [], "classification_models": []}),
+            problem(401, "the access token has expired"),
+            problem(401, "the access token has expired"),
+        ]
+    )
+    with Client(URL, username="alice", password="secret-words") as made:
+        made.models.list()
+        assert [call.request.headers["Authorization"] for call in models.calls] == ["Bearer first", "Bearer second"]
+        with pytest.raises(AuthenticationError):  # renewed once per request, not in a loop
+            made.models.list()
+    assert token.call_count == 3  # the first sign-in, then one renewal per request
+    with Client(URL, token="given") as given:
+        api.get("/files/x").mock(return_value=problem(401, "the access token has expired"))
+        with pytest.raises(AuthenticationError):
+            given.files.get("x")

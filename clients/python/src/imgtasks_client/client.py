@@ -96,6 +96,18 @@ class _Base:
             401, "no credentials: pass token= or username=/password=, set IMGTASKS_TOKEN, or run `imgtasks login`"
         )
 
+    def _token_expired(self, send: Send, response: httpx.Response | None, relogged: bool) -> bool:
+        """A 401 to a client that signs in with a username and password: its token expired, so it
+        signs in again and sends the request once more (a token given as such is not renewed)."""
+        return (
+            response is not None
+            and response.status_code == 401
+            and send.authenticated
+            and not send.external
+            and not relogged
+            and bool(self.settings.username and self.settings.password)
+        )
+
     @staticmethod
     def _retryable(send: Send, attempt: int, limit: int, response: httpx.Response | None) -> bool:
         if not send.retry or attempt >= limit:
@@ -141,6 +153,7 @@ class Client(_Base):
         if self._needs_login(send):
             self._login()
         attempt = 0
+        relogged = False
         while True:
             args = self._request_args(send)
             if send.content is not None:
@@ -164,6 +177,10 @@ class Client(_Base):
                     raise
             if response is not None and response.status_code < 400:
                 return response
+            if self._token_expired(send, response, relogged):
+                self._login()
+                relogged = True
+                continue
             if not self._retryable(send, attempt, self.max_retries, response):
                 raise error_from(ops.received(response))
             time.sleep(self._delay(attempt, response))
@@ -224,6 +241,7 @@ class AsyncClient(_Base):
         if self._needs_login(send):
             await self._login()
         attempt = 0
+        relogged = False
         while True:
             args = self._request_args(send)
             if send.content is not None:
@@ -247,6 +265,10 @@ class AsyncClient(_Base):
                     raise
             if response is not None and response.status_code < 400:
                 return response
+            if self._token_expired(send, response, relogged):
+                await self._login()
+                relogged = True
+                continue
             if not self._retryable(send, attempt, self.max_retries, response):
                 raise error_from(ops.received(response))
             await asyncio.sleep(self._delay(attempt, response))
