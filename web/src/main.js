@@ -32,7 +32,7 @@ function App() {
       <h1>imgtasks</h1>
       <${Account} session=${session} onChanged=${refresh} onSignedOut=${() => setSession(null)} />
     </header>
-    <main><${Workspace} session=${session} /></main>
+    <main><${Workspace} /></main>
   `;
 }
 

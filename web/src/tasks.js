@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { html } from "htm/preact";
 
 import { call } from "./api.js";
-import { formatBytes, formatDuration } from "./format.js";
+import { formatDuration } from "./format.js";
 import { ResultView } from "./result.js";
 
 const STATUSES = ["", "queued", "running", "done", "failed", "cancelled"];

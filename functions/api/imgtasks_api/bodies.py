@@ -1,5 +1,5 @@
-"""Request bodies that Powertools' validation does not cover: endpoints that take JSON or
-multipart on the same path, and the OAuth form."""
+"""Reading requests where Powertools' validation does not: endpoints that take JSON or multipart
+on the same path, the OAuth form, and headers by name."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from email import policy
 from email.parser import BytesParser
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 from urllib.parse import parse_qs
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
@@ -20,6 +20,16 @@ from imgtasks.domain.errors import InvalidInput
 from .problems import summary, validation_errors
 
 Model = TypeVar("Model")
+
+
+@overload
+def header(headers: dict[str, str], name: str) -> str: ...
+@overload
+def header(headers: dict[str, str], name: str, default: None) -> str | None: ...
+def header(headers: dict[str, str], name: str, default: str | None = "") -> str | None:
+    """A header's value by its lower-case name, whatever case the client sent it in; `default`
+    (empty) when it was not sent."""
+    return next((value for key, value in headers.items() if key.lower() == name), default)
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,12 @@ from imgtasks.services.credentials import Identity, TokenSigner
 from imgtasks.settings import ApiSettings
 
 from .app import app
-from .bodies import media_type, require_readable_json
+from .bodies import header, media_type, require_readable_json
 from .idempotency import IDEMPOTENT_ROUTES, idempotency_key
 from .problems import problem
 from .public_routes import PUBLIC_ROUTES
 from .services import Services, build_services
-from .sessions import SAFE_METHODS, cross_origin_reason, header, session_token
+from .sessions import SAFE_METHODS, cross_origin_reason, session_token
 from .web_app import is_app_path, serve_app
 
 # Public routes a browser page may call: refused from another origin (no signing in to someone
@@ -109,13 +109,12 @@ def handle(event: dict[str, Any], context: LambdaContext, found: Services) -> di
         key = idempotency_key(event.get("headers") or {}) if route in IDEMPOTENT_ROUTES else None
         if key is not None:
             found.idempotency.register_lambda_context(context)
-            return found.idempotency.answer(event, identity.user_id, key, lambda: resolve(event, context))
-    return resolve(event, context)
+            return found.idempotency.answer(event, identity.user_id, key, lambda: resolve(event, context, route))
+    return resolve(event, context, route)
 
 
-def resolve(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def resolve(event: dict[str, Any], context: LambdaContext, route: tuple[str, str]) -> dict[str, Any]:
     """The request's answer, past authentication: its media type and JSON checked, then routed."""
-    route = (event.get("requestContext", {}).get("http", {}).get("method", ""), event.get("rawPath", ""))
     request = APIGatewayProxyEventV2(event)
     if route in JSON_BODY_ROUTES and media_type(request) != "application/json":
         return answered(problem(415, f"send the body as application/json (got {media_type(request) or 'none'})"))

@@ -27,6 +27,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 
 from imgtasks.adapters import aws
 
+from .bodies import header
 from .problems import problem
 
 HEADER = "idempotency-key"
@@ -116,4 +117,4 @@ class IdempotentRequests:
 
 
 def idempotency_key(headers: dict[str, str]) -> str | None:
-    return next((value for name, value in headers.items() if name.lower() == HEADER), None)
+    return header(headers, HEADER, None)

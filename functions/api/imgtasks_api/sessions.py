@@ -12,13 +12,11 @@ from urllib.parse import urlsplit
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
+from .bodies import header
+
 SESSION_COOKIE = "imgtasks_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-
-
-def header(headers: dict[str, str], name: str) -> str:
-    return next((value for key, value in headers.items() if key.lower() == name), "")
 
 
 def session_token(event: dict) -> str | None:

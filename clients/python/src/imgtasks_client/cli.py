@@ -8,6 +8,7 @@ import os
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from itertools import islice
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -388,11 +389,9 @@ def tasks_ls(
 ) -> None:
     """Your tasks, newest first. Example: imgtasks tasks ls --status failed --json"""
     with client(url, profile) as api:
-        found: list[Task] = []
-        for task in api.tasks.list(status=status, type=task_type, page_size=min(limit, 100)):
-            found.append(task)
-            if len(found) >= limit:
-                break
+        found: list[Task] = list(
+            islice(api.tasks.list(status=status, type=task_type, page_size=min(limit, 100)), limit)
+        )
     if as_json:
         print_json([task.model_dump() for task in found])
         return
@@ -455,11 +454,7 @@ def files_ls(
 ) -> None:
     """Your files, newest first."""
     with client(url, profile) as api:
-        found: list[File] = []
-        for item in api.files.list(page_size=min(limit, 100)):
-            found.append(item)
-            if len(found) >= limit:
-                break
+        found: list[File] = list(islice(api.files.list(page_size=min(limit, 100)), limit))
     if as_json:
         print_json([item.model_dump() for item in found])
         return
