@@ -31,7 +31,7 @@ sys.path[:0] = [str(ROOT / "layers" / "common"), str(ROOT / "functions" / "proce
 
 from PIL import Image, ImageChops, ImageFilter, ImageStat  # noqa: E402
 
-from imgtasks.domain.inspection import pillow  # noqa: E402
+from imgtasks.domain.inspection import register_heif  # noqa: E402
 from imgtasks.domain.presets import presets  # noqa: E402
 from imgtasks.domain.specs import ProcessSpec  # noqa: E402
 from imgtasks_process.imaging import DecodeLimits, render  # noqa: E402
@@ -64,7 +64,7 @@ def corpus() -> dict[str, bytes]:
     buffer = io.BytesIO()
     photo_like((1920, 1080), 7).save(buffer, "PNG", compress_level=6)
     files["png2mp"] = buffer.getvalue()
-    pillow()  # the HEIF plugin, to write the iPhone-like photo
+    register_heif()  # pillow-heif, here to write the HEIC the bench reads
     buffer = io.BytesIO()
     photo_like((4032, 3024), 3).save(buffer, "HEIF", quality=80)
     files["heic12mp"] = buffer.getvalue()

@@ -244,9 +244,9 @@ def test_an_avif_upload_smart_crops_and_avif_outputs(stack: Any) -> None:
 
 
 def test_a_heic_photo_becomes_a_web_jpeg_turned_as_the_phone_held_it(stack: Any) -> None:
-    from imgtasks.domain.inspection import pillow
+    from imgtasks.domain.inspection import register_heif
 
-    pillow()  # registers the HEIF plugin, here to write the test's photo
+    register_heif()  # pillow-heif, here to write the HEIF the test reads
     client = Client(stack.api)
     client.sign_up()
     photo = Image.new("RGB", (1200, 900), (20, 120, 200))

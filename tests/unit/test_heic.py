@@ -4,20 +4,24 @@ applied like a JPEG's, written as JPEG unless the task names another format; nev
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
 from PIL import Image, ImageCms
 from pydantic import ValidationError
 
-from imgtasks.domain.inspection import inspect_image, pillow
+from imgtasks.domain.inspection import inspect_image, register_heif
 from imgtasks.domain.specs import OutputSpec
+from tests.helpers import ROOT
 from tests.icc import rgb_profile
 from tests.unit.test_imaging import BLUE, GREEN, RED, WHITE, close, corner_colours, output_image, quadrants
 
 
 def heic(image: Image.Image, **save: Any) -> bytes:
-    pillow()  # registers the HEIF opener (and, in tests, its encoder)
+    register_heif()  # pillow-heif, here to write the HEIF the test reads
     buffer = io.BytesIO()
     image.save(buffer, "HEIF", quality=92, **save)
     return buffer.getvalue()
@@ -65,3 +69,25 @@ def test_a_heic_upload_announced_as_heif_goes_through_the_api(api: Any, process:
     assert done["status"] == "done", done["error"]
     assert done["result"]["outputs"][0]["format"] == "jpeg"
     assert done["result"]["source"]["format"] == "heic"
+
+
+def test_the_heif_decoder_is_loaded_only_for_a_file_pillow_does_not_know() -> None:
+    """pillow-heif costs some 20 ms to load: a container that sees only JPEGs never loads it."""
+    script = (
+        "import sys, io\n"
+        "from PIL import Image\n"
+        "from imgtasks.domain.inspection import inspect_image\n"
+        "jpeg = io.BytesIO(); Image.new('RGB', (8, 8)).save(jpeg, 'JPEG')\n"
+        "inspect_image(jpeg.getvalue(), max_pixels=100, max_frames=1)\n"
+        "print('pillow_heif' in sys.modules)\n"
+        "inspect_image(sys.stdin.buffer.read(), max_pixels=10**6, max_frames=1)\n"
+        "print('pillow_heif' in sys.modules)\n"
+    )
+    loaded = subprocess.run(  # noqa: S603 - a fresh interpreter: this one has loaded it already
+        [sys.executable, "-c", script],
+        input=heic(quadrants((40, 30))),
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "layers" / "common")},
+        check=True,
+    )
+    assert loaded.stdout.decode().split() == ["False", "True"]

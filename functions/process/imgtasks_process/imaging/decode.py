@@ -4,14 +4,13 @@ first, so every later step sees the picture the way it was meant to be seen."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps
 
 from imgtasks.domain.errors import ErrorCode, PermanentTaskError
-from imgtasks.domain.inspection import SUPPORTED_FORMATS, pillow
+from imgtasks.domain.inspection import SUPPORTED_FORMATS, open_image
 
 from .frames import Frames
 
@@ -44,7 +43,7 @@ class Decoded:
 
 def _open(data: bytes) -> Image.Image:
     try:
-        opened: Image.Image = pillow().open(io.BytesIO(data))  # our pixel limit, not Pillow's
+        opened: Image.Image = open_image(data)  # our pixel limit, not Pillow's
         return opened
     except Exception as error:  # Pillow raises many kinds for input it cannot read
         raise PermanentTaskError(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from types import ModuleType
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from imgtasks.domain.errors import ErrorCode, PermanentTaskError
 from imgtasks.domain.limits import Limits
@@ -64,22 +64,36 @@ def pillow() -> ModuleType:
     from PIL import Image
 
     Image.MAX_IMAGE_PIXELS = None
-    _register_heif()
     return Image
 
 
 _heif_registered = False
 
 
-def _register_heif() -> None:
+def register_heif() -> bool:
     """HEIC/HEIF (iPhone photos) through pillow-heif's libheif and libde265 decoder. libheif applies
-    the file's rotation and mirroring and resets the EXIF orientation, so it is not applied twice."""
+    the file's rotation and mirroring and resets the EXIF orientation, so it is not applied twice.
+    True when this call registered it (it loads about 15 MB of libraries: some 20 ms)."""
     global _heif_registered
-    if not _heif_registered:
-        from pillow_heif import register_heif_opener
+    if _heif_registered:
+        return False
+    from pillow_heif import register_heif_opener
 
-        register_heif_opener(thumbnails=False)
-        _heif_registered = True
+    register_heif_opener(thumbnails=False)
+    _heif_registered = True
+    return True
+
+
+def open_image(data: bytes) -> Any:
+    """Pillow's image of the bytes. HEIF's decoder is loaded only for bytes Pillow does not know
+    itself, so a container that never sees a HEIC never pays for it."""
+    image_module = pillow()
+    try:
+        return image_module.open(io.BytesIO(data))
+    except image_module.UnidentifiedImageError:
+        if not register_heif():
+            raise
+        return image_module.open(io.BytesIO(data))
 
 
 @dataclass(frozen=True)
@@ -99,9 +113,8 @@ def inspect_image(data: bytes, *, max_pixels: int, max_frames: int) -> ImageInfo
     `image_too_large`, each with a sentence a person can act on."""
     if not data:
         raise PermanentTaskError(ErrorCode.INVALID_IMAGE, "the file is empty")
-    image_module = pillow()
     try:
-        with image_module.open(io.BytesIO(data)) as image:
+        with open_image(data) as image:
             pillow_format = image.format or ""
             if pillow_format not in SUPPORTED_FORMATS:
                 raise PermanentTaskError(
