@@ -6,7 +6,6 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -19,7 +18,7 @@ from imgtasks.settings import ApiSettings
 from .app import app
 from .bodies import header, media_type, require_readable_json
 from .idempotency import IDEMPOTENT_ROUTES, idempotency_key
-from .problems import problem
+from .problems import problem_answer
 from .public_routes import PUBLIC_ROUTES
 from .services import Services, build_services
 from .sessions import SAFE_METHODS, cross_origin_reason, session_token
@@ -71,10 +70,10 @@ def authenticate(event: dict[str, Any], signer: TokenSigner) -> tuple[Identity, 
         raise Unauthorized("the session has ended; sign in again") from error
 
 
-def answered(answer: Response) -> dict[str, Any]:
-    """A problem answered before routing, in the shape API Gateway takes."""
+def answered(status: int, detail: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A problem answered before routing."""
     app.clear_context()
-    return {"statusCode": answer.status_code, "headers": answer.headers, "body": answer.body, "isBase64Encoded": False}
+    return problem_answer(status, detail, errors=errors)
 
 
 _ENCODED_UNRESERVED = re.compile(r"%(?:[46][1-9A-Fa-f]|[57][0-9Aa]|3[0-9]|2[Dd]|2[Ee]|5[Ff]|7[Ee])")
@@ -96,14 +95,14 @@ def handle(event: dict[str, Any], context: LambdaContext, found: Services) -> di
         app.clear_context()
         return serve_app(route[1])
     if route in SESSION_ROUTES and (reason := cross_origin_reason(event, required=False)):
-        return answered(problem(403, reason))
+        return answered(403, reason)
     if route not in PUBLIC_ROUTES:
         try:
             identity, by_cookie = authenticate(event, found.signer)
         except Unauthorized as error:
-            return answered(problem(401, error.detail))
+            return answered(401, error.detail)
         if by_cookie and route[0] not in SAFE_METHODS and (reason := cross_origin_reason(event, required=True)):
-            return answered(problem(403, reason))
+            return answered(403, reason)
         app.append_context(identity=identity)
         logger.append_keys(user_id=identity.user_id)
         key = idempotency_key(event.get("headers") or {}) if route in IDEMPOTENT_ROUTES else None
@@ -117,13 +116,13 @@ def resolve(event: dict[str, Any], context: LambdaContext, route: tuple[str, str
     """The request's answer, past authentication: its media type and JSON checked, then routed."""
     request = APIGatewayProxyEventV2(event)
     if route in JSON_BODY_ROUTES and media_type(request) != "application/json":
-        return answered(problem(415, f"send the body as application/json (got {media_type(request) or 'none'})"))
+        return answered(415, f"send the body as application/json (got {media_type(request) or 'none'})")
     try:
         # Before routing: Powertools' own body validation would answer JSON it cannot parse
         # (too deep, not UTF-8) with a 500.
         require_readable_json(request)
     except InvalidInput as error:
-        return answered(problem(400, error.detail, errors=error.errors))
+        return answered(400, error.detail, errors=error.errors)
     return app.resolve(event, context)
 
 

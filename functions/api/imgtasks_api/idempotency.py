@@ -28,7 +28,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from imgtasks.adapters import aws
 
 from .bodies import header
-from .problems import problem
+from .problems import problem_answer
 
 HEADER = "idempotency-key"
 KEEP_SECONDS = 24 * 3600
@@ -59,11 +59,6 @@ def _replayed(answer: Answer, _: DataRecord) -> Answer:
     return {**answer, "headers": {**(answer.get("headers") or {}), "Idempotent-Replayed": "true"}}
 
 
-def _problem_answer(status: int, detail: str, headers: dict[str, str] | None = None) -> Answer:
-    made = problem(status, detail, headers=headers)
-    return {"statusCode": status, "headers": made.headers, "body": made.body, "isBase64Encoded": False}
-
-
 class IdempotentRequests:
     def __init__(self, table_name: str) -> None:
         self._config = IdempotencyConfig(
@@ -80,9 +75,7 @@ class IdempotentRequests:
 
     def answer(self, event: dict[str, Any], owner_id: str, key: str, resolve: Callable[[], Answer]) -> Answer:
         if not _KEY.match(key):
-            return _problem_answer(
-                400, "the Idempotency-Key header must be 1-255 printable ASCII characters, no spaces"
-            )
+            return problem_answer(400, "the Idempotency-Key header must be 1-255 printable ASCII characters, no spaces")
         http = event.get("requestContext", {}).get("http", {})
         request = {
             "owner": owner_id,
@@ -105,11 +98,11 @@ class IdempotentRequests:
         except _NotKept as refused:
             return refused.answer
         except IdempotencyValidationError:
-            return _problem_answer(
+            return problem_answer(
                 422, "this Idempotency-Key was used for a different request; use a new key for a new request"
             )
         except IdempotencyAlreadyInProgressError:
-            return _problem_answer(
+            return problem_answer(
                 409,
                 "a request with this Idempotency-Key is still being answered; retry in a moment",
                 headers={"Retry-After": "1"},

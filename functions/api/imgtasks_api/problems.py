@@ -56,6 +56,15 @@ def problem(
     return Response(status_code=status, content_type=PROBLEM_CONTENT_TYPE, body=json.dumps(body), headers=all_headers)
 
 
+def problem_answer(
+    status: int, detail: str, *, errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Problem details in the shape API Gateway takes from Lambda: for answers given outside the
+    resolver (before routing, the web app's files, a remembered create)."""
+    made = problem(status, detail, errors=errors, headers=headers)
+    return {"statusCode": status, "headers": made.headers, "body": made.body, "isBase64Encoded": False}
+
+
 def from_domain_error(error: DomainError) -> Response:
     status = next((code for kind, code in STATUS_BY_ERROR.items() if isinstance(error, kind)), 400)
     headers = {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyRequests) else None

@@ -8,7 +8,7 @@ import mimetypes
 from pathlib import Path
 from typing import Any
 
-from .problems import problem
+from .problems import problem_answer
 
 APP_ROOT = Path(__file__).parent / "webapp"
 APP_PREFIX = "/app"
@@ -43,20 +43,15 @@ def _answer(status: int, headers: dict[str, str], body: bytes, content_type: str
     }
 
 
-def _problem(status: int, detail: str) -> dict[str, Any]:
-    answer = problem(status, detail)
-    return {"statusCode": status, "headers": answer.headers, "body": answer.body, "isBase64Encoded": False}
-
-
 def serve_app(path: str) -> dict[str, Any]:
     if path == APP_PREFIX:
         return {"statusCode": 308, "headers": {"Location": APP_PREFIX + "/"}, "body": "", "isBase64Encoded": False}
     if not (APP_ROOT / "index.html").is_file():
-        return _problem(503, "the web app is not built on this deployment: run `make web` before deploying")
+        return problem_answer(503, "the web app is not built on this deployment: run `make web` before deploying")
     relative = path[len(APP_PREFIX) + 1 :] or "index.html"
     wanted = (APP_ROOT / relative).resolve()
     if not wanted.is_relative_to(APP_ROOT.resolve()) or not wanted.is_file():
-        return _problem(404, f"{path} is not a file of the web app")
+        return problem_answer(404, f"{path} is not a file of the web app")
     content_type = mimetypes.guess_type(wanted.name)[0] or "application/octet-stream"
     # Built assets have a content hash in their names: cached for good. The page itself is
     # revalidated, so a deployment shows at once.
