@@ -1,16 +1,16 @@
-"""The default models measured on a fresh held-out synthetic set, through the infer function's
-own preprocessing and decoders.
+"""The default models measured on two sets, through the infer function's own preprocessing and
+decoders: a fresh held-out set from the training generator (training/synthetic.py), and a set from
+an independent generator written apart from it (bench/independent_scenes.py).
 
     make bench-models      (or: .venv/bin/python bench/models.py [--images 500] [--seed 7777])
 
 Prints, per model: mAP@0.5 and recall at IoU 0.5 (detection, rotated boxes), top-1 accuracy
-(classification), latency per 640x480 image on one core, and the model's load time.
+(classification) on each set, latency per 640x480 image on one core, and the model's load time.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import statistics
 import sys
@@ -21,9 +21,15 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "layers" / "common"), str(ROOT / "functions" / "infer"), str(ROOT / "training")]
+sys.path[:0] = [
+    str(ROOT / "layers" / "common"),
+    str(ROOT / "functions" / "infer"),
+    str(ROOT / "training"),
+    str(ROOT / "bench"),
+]
 
 import onnxruntime as ort  # noqa: E402
+from independent_scenes import make_independent_scene  # noqa: E402
 from synthetic import BACKGROUNDS, make_scene  # noqa: E402
 
 from imgtasks.domain.model_manifest import ModelManifest  # noqa: E402
@@ -39,12 +45,6 @@ def load(model_id: str) -> tuple[ModelManifest, ort.InferenceSession, float]:
     started = time.perf_counter()
     session = ort.InferenceSession(str(directory / "model.onnx"), options, providers=["CPUExecutionProvider"])
     return manifest, session, (time.perf_counter() - started) * 1000
-
-
-def jpeg_roundtrip(image: Image.Image, quality: int = 90) -> Image.Image:
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=quality)
-    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
 
 
 def average_precision(matches: list[tuple[float, bool]], positives: int) -> float:
@@ -64,35 +64,23 @@ def average_precision(matches: list[tuple[float, bool]], positives: int) -> floa
     return float(np.sum((recall[steps + 1] - recall[steps]) * precision[steps + 1]))
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", type=int, default=500)
-    parser.add_argument("--seed", type=int, default=7777, help="differs from the training seeds")
-    args = parser.parse_args()
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    rng = np.random.default_rng(args.seed)
-    scenes = [make_scene(rng) for _ in range(args.images)]
-    images = [jpeg_roundtrip(scene.image) if index % 2 else scene.image for index, scene in enumerate(scenes)]
-    print(f"held-out set: {args.images} scenes (seed {args.seed}), half of them JPEG-compressed\n")
+def run(session: ort.InferenceSession, tensor: np.ndarray) -> dict[str, np.ndarray]:
+    names = [output.name for output in session.get_outputs()]
+    return dict(zip(names, [output[0] for output in session.run(None, {"images": tensor[None]})], strict=True))
 
-    manifest, session, load_ms = load("shapes")
+
+def measure_detection(
+    manifest: ModelManifest, session: ort.InferenceSession, scenes: list[tuple[Image.Image, str, list]]
+) -> None:
     labels = manifest.labels
     matches: dict[str, list[tuple[float, bool]]] = {label: [] for label in labels}
     positives = dict.fromkeys(labels, 0)
-    found = 0
+    found = dict.fromkeys(labels, 0)
     rotation_errors: dict[str, list[float]] = {"rectangle": [], "triangle": []}
-    for scene, image in zip(scenes, images, strict=True):
+    for image, _, shapes in scenes:
         tensor, placement = prepare(image, manifest)
-        outputs = dict(
-            zip(
-                [o.name for o in session.get_outputs()],
-                [o[0] for o in session.run(None, {"images": tensor[None]})],
-                strict=True,
-            )
-        )
-        detections = detect(outputs, manifest, placement)
-        truth = [(s.label, corners(s.cx, s.cy, s.width, s.height, s.angle), s) for s in scene.shapes]
+        detections = detect(run(session, tensor), manifest, placement)
+        truth = [(s.label, corners(s.cx, s.cy, s.width, s.height, s.angle), s) for s in shapes]
         for label, _, _ in truth:
             positives[label] += 1
         used: set[int] = set()
@@ -114,68 +102,94 @@ def main() -> int:
             if hit:
                 used.add(best)  # type: ignore[arg-type]
                 shape = truth[best][2]  # type: ignore[index]
+                found[shape.label] += 1
                 if shape.label in rotation_errors:
                     period = {"rectangle": np.pi, "triangle": 2 * np.pi / 3}[shape.label]
                     difference = abs(detection["rotation"] * 2 * np.pi - shape.angle) % period
                     rotation_errors[shape.label].append(min(difference, period - difference) * 180 / np.pi)
             matches[str(detection["label"])].append((float(detection["probability"]), hit))
-        found += len(used)
     per_class = {label: average_precision(matches[label], positives[label]) for label in labels}
     total = sum(positives.values())
-    latency_image = Image.new("RGB", (640, 480))
-    latency_image.paste(images[0].resize((640, 480)))
-    timings = []
-    for _ in range(50):
-        started = time.perf_counter()
-        tensor, placement = prepare(latency_image, manifest)
-        outputs = dict(
-            zip(
-                [o.name for o in session.get_outputs()],
-                [o[0] for o in session.run(None, {"images": tensor[None]})],
-                strict=True,
-            )
-        )
-        detect(outputs, manifest, placement)
-        timings.append((time.perf_counter() - started) * 1000)
-    print("shapes (detection)")
     print(
         f"  mAP@0.5        {statistics.mean(per_class.values()):.3f}   ("
         + ", ".join(f"{k} {v:.3f}" for k, v in per_class.items())
         + ")"
     )
-    print(f"  recall@0.5     {found / total:.3f}   ({found} of {total} shapes)")
+    print(
+        f"  recall@0.5     {sum(found.values()) / total:.3f}   ({sum(found.values())} of {total} shapes; "
+        + ", ".join(f"{k} {found[k] / max(1, positives[k]):.3f}" for k in labels)
+        + ")"
+    )
     for label, errors in rotation_errors.items():
         if errors:
             print(f"  rotation error {label}: median {statistics.median(errors):.1f} degrees")
-    print(
-        f"  latency        {statistics.median(timings):.1f} ms per 640x480 image "
-        "(one core; preprocessing and decoding included)"
-    )
-    print(
-        f"  model load     {load_ms:.0f} ms; file {(ROOT / 'models/shapes/model.onnx').stat().st_size / 1e6:.2f} MB\n"
-    )
 
-    manifest, session, load_ms = load("scenes")
+
+def measure_classification(
+    manifest: ModelManifest, session: ort.InferenceSession, scenes: list[tuple[Image.Image, str, list]]
+) -> None:
     correct = 0
     confusion = np.zeros((len(BACKGROUNDS), len(BACKGROUNDS)), int)
-    for scene, image in zip(scenes, images, strict=True):
+    for image, background, _ in scenes:
         tensor, _ = prepare(image, manifest)
         result = classify(session.run(None, {"images": tensor[None]})[0][0], manifest)
-        correct += result["label"] == scene.background
-        confusion[BACKGROUNDS.index(scene.background), BACKGROUNDS.index(str(result["label"]))] += 1
-    timings = []
-    for _ in range(50):
-        started = time.perf_counter()
-        tensor, _ = prepare(latency_image, manifest)
-        classify(session.run(None, {"images": tensor[None]})[0][0], manifest)
-        timings.append((time.perf_counter() - started) * 1000)
-    print("scenes (classification)")
+        correct += result["label"] == background
+        confusion[BACKGROUNDS.index(background), BACKGROUNDS.index(str(result["label"]))] += 1
     print(f"  top-1          {correct / len(scenes):.3f}   ({correct} of {len(scenes)})")
     print("  confusion      rows truth, columns predicted: " + " ".join(BACKGROUNDS))
     for label, row in zip(BACKGROUNDS, confusion, strict=True):
         print(f"                 {label:12} {' '.join(f'{v:4d}' for v in row)}")
-    print(f"  latency        {statistics.median(timings):.1f} ms per 640x480 image (one core)")
-    print(f"  model load     {load_ms:.0f} ms; file {(ROOT / 'models/scenes/model.onnx').stat().st_size / 1e6:.2f} MB")
+
+
+def latency(manifest: ModelManifest, session: ort.InferenceSession, image: Image.Image) -> float:
+    timings = []
+    for _ in range(50):
+        started = time.perf_counter()
+        tensor, placement = prepare(image, manifest)
+        outputs = run(session, tensor)
+        if manifest.task == "detection":
+            detect(outputs, manifest, placement)
+        else:
+            classify(next(iter(outputs.values())), manifest)
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=7777, help="differs from the training seeds")
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    rng = np.random.default_rng(args.seed)
+    held_out = []
+    for _ in range(args.images):
+        scene = make_scene(rng)  # with the generator's own light, noise, blur and JPEG
+        held_out.append((scene.image, scene.background, scene.shapes))
+    rng = np.random.default_rng(args.seed)
+    independent = []
+    for _ in range(args.images):
+        other = make_independent_scene(rng)
+        independent.append((other.image, other.background, other.shapes))
+    sets = {
+        f"held-out set: {args.images} scenes from the training generator (seed {args.seed})": held_out,
+        f"independent set: {args.images} scenes from bench/independent_scenes.py (seed {args.seed})": independent,
+    }
+    latency_image = Image.new("RGB", (640, 480))
+    latency_image.paste(held_out[0][0].resize((640, 480)))
+    for model_id, measure in (("shapes", measure_detection), ("scenes", measure_classification)):
+        manifest, session, load_ms = load(model_id)
+        print(f"{model_id} ({manifest.task})")
+        for title, scenes in sets.items():
+            print(f" {title}")
+            measure(manifest, session, scenes)
+        size = (ROOT / "models" / model_id / "model.onnx").stat().st_size / 1e6
+        print(
+            f"  latency        {latency(manifest, session, latency_image):.1f} ms per 640x480 image "
+            "(one core; preprocessing and decoding included)"
+        )
+        print(f"  model load     {load_ms:.0f} ms; file {size:.2f} MB\n")
     return 0
 
 
