@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import numpy as np
 from PIL import Image
 
 from local_stack.gateway import build_event
+from training.synthetic import Scene, make_scene
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "infra" / "template.yaml"
@@ -92,3 +94,12 @@ def image_bytes(size: tuple[int, int] = (640, 480), fmt: str = "JPEG", mode: str
 
 def response_json(response: dict[str, Any]) -> Any:
     return json.loads(response["body"]) if response.get("body") else None
+
+
+def scene_with_shapes() -> Scene:
+    """A 560x400 stripes scene with three or more shapes, the same on every run: what the default
+    models are asked to find in the end-to-end tests."""
+    scene = make_scene(np.random.default_rng(424242), 560, 400, background="stripes", max_shapes=4)
+    while len(scene.shapes) < 3:
+        scene = make_scene(np.random.default_rng(len(scene.shapes) + 99), 560, 400, background="stripes", max_shapes=4)
+    return scene

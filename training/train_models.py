@@ -14,7 +14,6 @@ same data; torch's CPU kernels may still differ in the last bits between machine
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import math
 import sys
@@ -36,7 +35,7 @@ MODELS = ROOT / "models"
 DETECTION_SIZE = 256
 STRIDE = 8
 GRID = DETECTION_SIZE // STRIDE
-CLASSIFICATION_SIZE = 96
+CLASSIFICATION_SIZE = 128
 PAD = 114
 
 
@@ -50,19 +49,10 @@ def letterbox(image: Image.Image, size: int) -> tuple[Image.Image, float, int, i
     return canvas, scale, pad_x, pad_y
 
 
-def _maybe_jpeg(image: Image.Image, rng: np.random.Generator) -> Image.Image:
-    """Half the images pass through JPEG, as many users' uploads will."""
-    if rng.random() < 0.5:
-        buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=int(rng.integers(60, 96)))
-        return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
-    return image
-
-
 def _detection_sample(seed: int) -> tuple[np.ndarray, list[tuple[int, float, float, float, float, float]]]:
     rng = np.random.default_rng(seed)
     scene = make_scene(rng)
-    image, scale, pad_x, pad_y = letterbox(_maybe_jpeg(scene.image, rng), DETECTION_SIZE)
+    image, scale, pad_x, pad_y = letterbox(scene.image, DETECTION_SIZE)
     boxes = [
         (SHAPES.index(s.label), s.cx * scale + pad_x, s.cy * scale + pad_y, s.width * scale, s.height * scale, s.angle)
         for s in scene.shapes
@@ -73,7 +63,7 @@ def _detection_sample(seed: int) -> tuple[np.ndarray, list[tuple[int, float, flo
 def _classification_sample(seed: int) -> tuple[np.ndarray, int]:
     rng = np.random.default_rng(seed)
     scene = make_scene(rng)
-    image = _maybe_jpeg(scene.image, rng).resize((CLASSIFICATION_SIZE, CLASSIFICATION_SIZE), Image.Resampling.BILINEAR)
+    image = scene.image.resize((CLASSIFICATION_SIZE, CLASSIFICATION_SIZE), Image.Resampling.BILINEAR)
     return np.asarray(image, dtype=np.uint8), BACKGROUNDS.index(scene.background)
 
 
@@ -103,6 +93,28 @@ def detection_targets(boxes: list[tuple[int, float, float, float, float, float]]
         elif SHAPES[label] == "triangle":
             mask[2, iy, ix] = 1
     return {"heat": heat, "regression": regression, "mask": mask}
+
+
+def flip_detection(
+    images: np.ndarray, heat: torch.Tensor, regression: torch.Tensor, mask: torch.Tensor, rng: np.random.Generator
+) -> tuple[np.ndarray, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A batch mirrored left-right and/or upside down, with its targets (each half the time).
+
+    Mirroring left-right turns a shape's angle to -angle; upside down, a rectangle's to -angle and
+    a triangle's to pi - angle (its apex points the other way): so sin 2a changes sign either way,
+    sin 3a left-right and cos 3a upside down."""
+    regression = regression.clone()
+    if rng.random() < 0.5:
+        images, heat, mask, regression = images[:, :, ::-1], heat.flip(3), mask.flip(3), regression.flip(3)
+        regression[:, 0] = 1 - regression[:, 0]
+        regression[:, 5] = -regression[:, 5]
+        regression[:, 7] = -regression[:, 7]
+    if rng.random() < 0.5:
+        images, heat, mask, regression = images[:, ::-1], heat.flip(2), mask.flip(2), regression.flip(2)
+        regression[:, 1] = 1 - regression[:, 1]
+        regression[:, 5] = -regression[:, 5]
+        regression[:, 6] = -regression[:, 6]
+    return np.ascontiguousarray(images), heat, regression, mask
 
 
 # ------------------------------------------------------------------ models
@@ -162,10 +174,15 @@ class ScenesNet(nn.Module):
         self.features = nn.Sequential(
             block(3, 16, 2), block(16, 32, 2), block(32, 48, 2), block(48, 64, 2), block(64, 64)
         )
-        self.classifier = nn.Linear(64, len(BACKGROUNDS))
+        self.classifier = nn.Linear(2 * 64, len(BACKGROUNDS))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(x).mean(dim=(2, 3)))
+        # The mean and the spread of each feature over the image: the spread is what tells a gentle
+        # gradient from a plain colour under uneven light.
+        features = self.features(x)
+        mean = features.mean(dim=(2, 3))
+        spread = torch.sqrt((features * features).mean(dim=(2, 3)) - mean * mean + 1e-6)
+        return self.classifier(torch.cat([mean, spread], dim=1))
 
 
 # ------------------------------------------------------------------ training
@@ -194,6 +211,7 @@ def train_shapes(samples: int, epochs: int, seed: int) -> dict[str, object]:
     mask = torch.from_numpy(np.stack([t["mask"] for t in targets]))
     print(f"shapes: {samples} scenes in {time.time() - started:.0f}s", flush=True)
     net = ShapesNet()
+    flips = np.random.default_rng(seed)
     optimizer = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=1e-4)
     batch = 64
     steps = epochs * math.ceil(samples / batch)
@@ -204,12 +222,13 @@ def train_shapes(samples: int, epochs: int, seed: int) -> dict[str, object]:
         net.train()
         for start in range(0, samples, batch):
             index = order[start : start + batch]
-            out = net(to_tensor(images[index.numpy()]))
-            m = mask[index]
+            batch_images, batch_heat, reg, m = flip_detection(
+                images[index.numpy()], heat[index], regression[index], mask[index], flips
+            )
+            out = net(to_tensor(batch_images))
             centre = m[:, 0:1]
             count = centre.sum().clamp(min=1)
-            reg = regression[index]
-            loss = focal_loss(out[:, 0:3], heat[index])
+            loss = focal_loss(out[:, 0:3], batch_heat)
             loss = loss + (F.l1_loss(out[:, 3:7], reg[:, 0:4], reduction="none") * centre).sum() / count
             loss = loss + (F.l1_loss(out[:, 7:9], reg[:, 4:6], reduction="none") * m[:, 1:2]).sum() / m[
                 :, 1:2
@@ -243,7 +262,7 @@ def train_shapes(samples: int, epochs: int, seed: int) -> dict[str, object]:
     manifest = {
         "id": "shapes",
         "name": "Shapes (circle, rectangle, triangle)",
-        "version": "1",
+        "version": "2",
         "task": "detection",
         "description": "Filled circles, rectangles and triangles on plain, gradient, noise, stripe or checkerboard "
         "backgrounds; oriented boxes, so rotation means something for rectangles and triangles.",
@@ -310,7 +329,7 @@ def train_scenes(samples: int, epochs: int, seed: int) -> dict[str, object]:
     manifest = {
         "id": "scenes",
         "name": "Scene background",
-        "version": "1",
+        "version": "2",
         "task": "classification",
         "description": "The background of a scene: one colour, a two-colour linear gradient, colour noise, "
         "two-colour stripes or a checkerboard, with or without shapes on it.",
@@ -332,12 +351,13 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(2)
-    log = {}
+    log_path = MODELS / "training-log.json"
+    log = json.loads(log_path.read_text()) if log_path.exists() else {}
     if args.model in ("scenes", "all"):
-        log["scenes"] = train_scenes(args.samples or 6000, args.epochs or 8, args.seed)
+        log["scenes"] = train_scenes(args.samples or 12000, args.epochs or 12, args.seed)
     if args.model in ("shapes", "all"):
-        log["shapes"] = train_shapes(args.samples or 12000, args.epochs or 12, args.seed)
-    (MODELS / "training-log.json").write_text(json.dumps(log, indent=2) + "\n")
+        log["shapes"] = train_shapes(args.samples or 16000, args.epochs or 12, args.seed)
+    log_path.write_text(json.dumps(log, indent=2) + "\n")
     print(json.dumps(log))
     return 0
 

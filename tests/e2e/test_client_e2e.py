@@ -15,13 +15,11 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from imgtasks_client import AsyncClient, ProcessResult
 from PIL import Image
 
 from tests.e2e.client import Client as HttpClient
-from tests.helpers import image_bytes
-from training.synthetic import make_scene
+from tests.helpers import image_bytes, scene_with_shapes
 
 IMGTASKS = Path(sys.executable).parent / "imgtasks"
 
@@ -90,7 +88,7 @@ def test_the_cli_runs_a_folder_reports_a_failure_and_resumes(stack: Any, tmp_pat
 
 def test_the_cli_infers_and_lists_models(stack: Any, tmp_path: Path) -> None:
     signed_in(stack, tmp_path)
-    scene = make_scene(np.random.default_rng(424242), 560, 400, background="stripes", max_shapes=4)
+    scene = scene_with_shapes()
     buffer = io.BytesIO()
     scene.image.save(buffer, "PNG")
     (tmp_path / "scene.png").write_bytes(buffer.getvalue())

@@ -9,6 +9,7 @@ import numpy as np
 import requests
 
 from tests.e2e.client import Client
+from tests.helpers import scene_with_shapes
 from training.synthetic import make_scene
 
 
@@ -26,9 +27,7 @@ def test_the_default_models_are_listed(stack: Any) -> None:
 def test_an_infer_task_finds_the_shapes_and_the_background_of_a_known_scene(stack: Any) -> None:
     client = Client(stack.api)
     client.sign_up()
-    scene = make_scene(np.random.default_rng(424242), 560, 400, background="stripes", max_shapes=4)
-    while len(scene.shapes) < 3:  # a scene with something to find
-        scene = make_scene(np.random.default_rng(len(scene.shapes) + 99), 560, 400, background="stripes", max_shapes=4)
+    scene = scene_with_shapes()
     buffer = io.BytesIO()
     scene.image.save(buffer, "PNG")
     file_id = client.upload(buffer.getvalue(), "scene.png", "image/png").json()["id"]

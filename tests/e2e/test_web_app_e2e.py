@@ -14,12 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from PIL import Image
 
-from tests.helpers import ROOT, image_bytes
-from training.synthetic import make_scene
+from tests.helpers import ROOT, image_bytes, scene_with_shapes
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -163,9 +161,7 @@ def test_a_person_signs_up_uploads_runs_opens_downloads_recognises_and_signs_out
         assert (downloaded.format, downloaded.size) == ("JPEG", (800, 600))
     assert download_info.value.suggested_filename.endswith("-default.jpg")
 
-    scene = make_scene(np.random.default_rng(424242), 560, 400, background="stripes", max_shapes=4)
-    while len(scene.shapes) < 3:
-        scene = make_scene(np.random.default_rng(len(scene.shapes) + 99), 560, 400, background="stripes", max_shapes=4)
+    scene = scene_with_shapes()
     buffer = io.BytesIO()
     scene.image.save(buffer, "PNG")
     page.get_by_role("button", name="Close").click()
