@@ -21,8 +21,10 @@ import os
 import random
 import resource
 import statistics
+import struct
 import sys
 import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,11 +37,16 @@ from imgtasks.domain.inspection import register_heif  # noqa: E402
 from imgtasks.domain.presets import presets  # noqa: E402
 from imgtasks.domain.specs import ProcessSpec  # noqa: E402
 from imgtasks_process.imaging import DecodeLimits, render  # noqa: E402
+from imgtasks_process.imaging.operations import scale_to  # noqa: E402
 
 try:
     import pyvips
 except (ImportError, OSError):  # the benchmark runs without it, minus the pyvips columns
     pyvips = None
+try:
+    from zlib_ng import zlib_ng
+except ImportError:  # the PNG profile's zlib-ng row needs it (requirements/bench.txt)
+    zlib_ng = None
 
 LIMITS = DecodeLimits(max_pixels=50_000_000, max_frames=500)
 
@@ -264,6 +271,88 @@ def avif_speeds() -> None:
         print(f"{speed:5} {elapsed:8.1f} {elapsed / webp_ms:7.2f} {len(data):8} {quality:6.2f}")
 
 
+def png_profile(data: bytes, runs: int) -> None:
+    """Where the 2 MP PNG web preset's time goes: the decode, and within it the inflate (with the
+    zlib Pillow's Linux wheels link, the system's, and with zlib-ng, which libvips' wheel carries),
+    the resize and the encode, against pyvips' whole job."""
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    resized = scale_to(image, fit(image.size, (800, 600)))
+    compressed = b"".join(png_chunks(data, b"IDAT"))
+
+    def pillow_decode(payload: bytes) -> None:
+        Image.open(io.BytesIO(payload)).load()
+
+    jobs: dict[str, Callable[[bytes], object]] = {
+        "engine, whole web preset": engine(presets()["web"]),
+        "Pillow's PNG decode": pillow_decode,
+        f"  its inflate (zlib {zlib.ZLIB_RUNTIME_VERSION})": lambda _: zlib.decompress(compressed),
+    }
+    if zlib_ng is not None:
+        jobs["  the same inflate by zlib-ng"] = lambda _: zlib_ng.decompress(compressed)
+    jobs["resize to 800x450 (the engine's)"] = lambda _: scale_to(image, resized.size)
+    jobs["JPEG q85 encode"] = lambda _: save(resized, "JPEG", quality=85)
+    if pyvips is not None:
+        jobs["pyvips, whole web preset"] = vips_web
+    medians = median_ms(jobs, [data], runs)
+    whole = medians["engine, whole web preset"]
+    print("\nwhere the 2 MP PNG web preset's time goes (medians, one core)")
+    for name, milliseconds in medians.items():
+        print(f"  {name:34} {milliseconds:7.1f} ms  {100 * milliseconds / whole:5.0f}% of the engine's whole job")
+
+
+def thumbnails_profile(data: bytes, runs: int) -> None:
+    """Where the thumbnails preset's time goes on a 12 MP JPEG: the decode at 1/2 scale, the three
+    resizes (each from the one before), the three WebP encodes at the engine's method 4, and what
+    a faster WebP method would save (and cost in bytes); pyvips' encode of the same 1024 picture."""
+    decoded = Image.open(io.BytesIO(data))
+    decoded.draft("RGB", (1024, 1024))
+    decoded.load()
+    sizes = [fit(decoded.size, (side, side)) for side in (1024, 512, 128)]
+    pictures = [scale_to(decoded, sizes[0])]
+    for size in sizes[1:]:
+        pictures.append(scale_to(pictures[-1], size))
+    sources = [decoded, *pictures[:-1]]
+
+    def draft_decode_half(payload: bytes) -> None:
+        image = Image.open(io.BytesIO(payload))
+        image.draft("RGB", (1024, 1024))
+        image.load()
+
+    jobs: dict[str, Callable[[bytes], object]] = {
+        "engine, whole thumbnails preset": engine(presets()["thumbnails"]),
+        f"JPEG decode at 1/2 ({decoded.width}x{decoded.height})": draft_decode_half,
+    }
+    for source, picture in zip(sources, pictures, strict=True):
+        jobs[f"resize to {picture.width}x{picture.height}"] = lambda _, s=source, p=picture: scale_to(s, p.size)
+    for method in (4, 2):
+        for picture in pictures:
+            jobs[f"WebP q80 method {method}, {picture.width}"] = lambda _, p=picture, m=method: save(
+                p, "WEBP", quality=80, method=m
+            )
+    if pyvips is not None:
+        vips_picture = pyvips.Image.new_from_memory(pictures[0].tobytes(), *pictures[0].size, 3, "uchar")
+        jobs["pyvips' WebP effort 4, 1024"] = lambda _: vips_picture.webpsave_buffer(Q=80)
+    medians = median_ms(jobs, [data], runs)
+    whole = medians["engine, whole thumbnails preset"]
+    print("\nwhere the thumbnails preset's time goes, 12 MP JPEG (medians, one core)")
+    for name, milliseconds in medians.items():
+        print(f"  {name:34} {milliseconds:7.1f} ms  {100 * milliseconds / whole:5.0f}% of the engine's whole job")
+    for method in (4, 2):
+        sizes_in_bytes = [len(save(picture, "WEBP", quality=80, method=method)) for picture in pictures]
+        print(f"  WebP method {method} bytes: {' / '.join(str(size) for size in sizes_in_bytes)}")
+
+
+def png_chunks(data: bytes, kind: bytes) -> list[bytes]:
+    found, position = [], 8
+    while position + 8 <= len(data):
+        length, chunk = struct.unpack_from(">I4s", data, position)
+        if chunk == kind:
+            found.append(data[position + 8 : position + 8 + length])
+        position += 12 + length
+    return found
+
+
 # ------------------------------------------------------------------ smart crop
 SUBJECT_HUE = 230  # a magenta no background here has
 
@@ -433,6 +522,8 @@ def main() -> int:
     webp_ms = results["web size as WebP q80, 12 MP JPEG"][0]
     avif_ms = results["web size as AVIF q60, 12 MP JPEG"][0]
     print(f"AVIF / WebP time, the web size from a 12 MP JPEG: {avif_ms / webp_ms:.2f} (target < 4)")
+    png_profile(files["png2mp"], args.runs)
+    thumbnails_profile(jpegs[0], args.runs)
     avif_speeds()
     smart_crops(args.runs)
     engine_rss = peak_rss_rise_mb("engine-web", jpegs[0])
