@@ -4,14 +4,16 @@ pixels of images with a known subject: compass gravities, a focus point, and the
 
 from __future__ import annotations
 
+import io
 import random
 
 import pytest
 from PIL import Image
 from pydantic import ValidationError
 
-from imgtasks.domain.specs import CropOperation, ResizeOperation
-from imgtasks_process.imaging.operations import crop, resize
+from imgtasks.domain.specs import CropOperation, ProcessSpec, ResizeOperation
+from imgtasks_process.imaging import DecodeLimits, render
+from imgtasks_process.imaging.operations import FrameByFrame, crop, resize
 from imgtasks_process.imaging.smartcrop import window
 
 SUBJECT = (230, 30, 40)
@@ -123,3 +125,36 @@ def test_gravity_belongs_to_cover_and_to_a_crop_without_a_position() -> None:
         CropOperation(op="crop", left=0, width=10, height=10)
     with pytest.raises(ValidationError):
         ResizeOperation(op="resize", width=100, height=100, fit="cover", gravity="middle")
+
+
+def moving_subject_frames() -> list[Image.Image]:
+    """The subject on the right in the first frame, then on the left."""
+    return [scene(), scene(subject=(60, 110, 160, 210))]
+
+
+@pytest.mark.parametrize("gravity", ["entropy", "attention"])
+def test_an_animation_keeps_the_window_its_first_frame_picks(gravity: str) -> None:
+    # Picked frame by frame, the window would follow the subject and the picture would jump.
+    frames = moving_subject_frames()
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "WEBP", save_all=True, append_images=frames[1:], duration=100, lossless=True)
+    op = {"op": "resize", "width": 200, "height": 200, "fit": "cover", "gravity": gravity}
+    spec = ProcessSpec.model_validate({"operations": [op], "output": {"format": "webp", "lossless": True}})
+    output = Image.open(io.BytesIO(render(buffer.getvalue(), spec, DecodeLimits(10**8, 100)).outputs[0].data))
+    whole = whole_subject_pixels(200, 200)
+    seen = []
+    for index in range(output.n_frames):
+        output.seek(index)
+        seen.append(subject_pixels(output))
+    assert len(seen) == 2
+    assert seen[0] >= whole * 0.97  # the first frame's subject, kept whole
+    assert seen[1] == 0  # the same window: the subject has left it
+
+
+def test_a_video_keeps_the_window_its_first_frame_picks() -> None:
+    crop_op = CropOperation(op="crop", width=200, height=200, gravity="attention")
+    resize_op = ResizeOperation(op="resize", width=200, height=200, fit="cover", gravity="entropy")
+    for operations in ([crop_op], [resize_op]):
+        frame_by_frame = FrameByFrame(list(operations))
+        seen = [subject_pixels(frame_by_frame(frame)) for frame in moving_subject_frames()]
+        assert seen[0] > 4000 and seen[1] == 0, (operations, seen)  # 67x67 or 100x100 of red

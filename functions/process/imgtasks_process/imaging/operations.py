@@ -16,7 +16,7 @@ from imgtasks.domain.specs import (
     SharpenOperation,
 )
 
-from .smartcrop import window
+from .smartcrop import CONTENT_GRAVITIES, window
 
 # Downscaling: an integer box reduce while the image is at least twice the target (or DCT scaling
 # in the JPEG decoder before that), then one antialiased bilinear (triangle) step of less than 2x.
@@ -76,13 +76,19 @@ def scale_to(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     return image.resize(size, UPSCALE)
 
 
-def resize(image: Image.Image, op: ResizeOperation, box: tuple[int, int] | None = None) -> Image.Image:
+Origin = tuple[int, int]  # the left and top of a crop window
+
+
+def resize(
+    image: Image.Image, op: ResizeOperation, box: tuple[int, int] | None = None, origin: Origin | None = None
+) -> Image.Image:
     """`box` overrides the computed scale size: variants made from a larger variant pass the size
-    computed from the source, so a cascade gives exactly the sizes a fresh resize would."""
+    computed from the source, so a cascade gives exactly the sizes a fresh resize would. `origin`
+    overrides the cover crop's window (see first_frame_window)."""
     image = scale_to(image, box or resize_box(image.width, image.height, op))
     if op.fit == "cover" and op.width and op.height:
         crop_w, crop_h = min(op.width, image.width), min(op.height, image.height)
-        left, top = window(image, crop_w, crop_h, op.gravity, op.focus)
+        left, top = origin or window(image, crop_w, crop_h, op.gravity, op.focus)
         image = image.crop((left, top, left + crop_w, top + crop_h))
     elif op.fit == "contain" and op.width and op.height and image.size != (op.width, op.height):
         canvas = Image.new("RGBA", (op.width, op.height), color(op.background))
@@ -114,10 +120,10 @@ def rotate(image: Image.Image, op: RotateOperation) -> Image.Image:
     return image.rotate(-degrees, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=fillcolor)
 
 
-def crop(image: Image.Image, op: CropOperation) -> Image.Image:
+def crop(image: Image.Image, op: CropOperation, origin: Origin | None = None) -> Image.Image:
     if op.left is None or op.top is None:
         width, height = min(op.width, image.width), min(op.height, image.height)
-        left, top = window(image, width, height, op.gravity, op.focus)
+        left, top = origin or window(image, width, height, op.gravity, op.focus)
         return image.crop((left, top, left + width, top + height))
     if op.left >= image.width or op.top >= image.height:
         raise PermanentTaskError(
@@ -139,17 +145,55 @@ def filterable(image: Image.Image) -> Image.Image:
     return image.convert("RGBA" if has_alpha(image) else "RGB")
 
 
-def apply(image: Image.Image, op: Operation) -> Image.Image:
-    """One operation on one frame; `frames` is handled on the sequence (animation.py)."""
+def first_frame_window(first: Image.Image, op: Operation, box: tuple[int, int] | None = None) -> Origin | None:
+    """The window an `entropy` or `attention` crop picks on an animation's or a video's first
+    frame, for every frame to take: picked frame by frame, the window would jump about with the
+    picture. None for an operation whose window does not depend on what the picture shows."""
+    if not isinstance(op, ResizeOperation | CropOperation) or op.focus is not None:
+        return None
+    if op.gravity not in CONTENT_GRAVITIES:
+        return None
     if isinstance(op, ResizeOperation):
-        return resize(image, op)
+        if not (op.fit == "cover" and op.width and op.height):
+            return None
+        first = scale_to(first, box or resize_box(first.width, first.height, op))
+    elif op.left is not None and op.top is not None:
+        return None
+    width, height = min(op.width, first.width), min(op.height, first.height)
+    return window(first, width, height, op.gravity, op.focus)
+
+
+class FrameByFrame:
+    """Operations applied to a video's frames as they are decoded, one frame at a time: an
+    `entropy` or `attention` crop takes the window it picked on the first frame for every frame."""
+
+    def __init__(self, operations: list[Operation]) -> None:
+        self.operations = operations
+        self.origins: list[Origin | None] | None = None
+
+    def __call__(self, image: Image.Image) -> Image.Image:
+        first = self.origins is None
+        origins = self.origins or []
+        for index, op in enumerate(self.operations):
+            if first:
+                origins.append(first_frame_window(image, op))
+            image = apply(image, op, origins[index])
+        self.origins = origins
+        return image
+
+
+def apply(image: Image.Image, op: Operation, origin: Origin | None = None) -> Image.Image:
+    """One operation on one frame; `frames` is handled on the sequence (animation.py). `origin`:
+    the window a crop takes, picked on the first frame (first_frame_window)."""
+    if isinstance(op, ResizeOperation):
+        return resize(image, op, origin=origin)
     if isinstance(op, RotateOperation):
         return rotate(image, op)
     if isinstance(op, FlipOperation):
         horizontal = op.orientation == "horizontal"
         return image.transpose(Image.Transpose.FLIP_LEFT_RIGHT if horizontal else Image.Transpose.FLIP_TOP_BOTTOM)
     if isinstance(op, CropOperation):
-        return crop(image, op)
+        return crop(image, op, origin)
     if isinstance(op, GrayscaleOperation):
         return grayscale(image)
     if isinstance(op, BlurOperation):

@@ -25,7 +25,7 @@ from imgtasks.domain.video_inspection import InspectedVideo, inspect_video, stre
 from ..imaging.animation import merge_repeats
 from ..imaging.encode import encode
 from ..imaging.frames import Frames
-from ..imaging.operations import apply, resize, resize_box
+from ..imaging.operations import FrameByFrame, Origin, first_frame_window, resize, resize_box
 from ..imaging.pipeline import Rendered, Rendering, Source
 from .gif import gif_from_images, palette_colors
 from .timeline import Timing, frame_durations_ms, pick, playing_order, target_times
@@ -88,16 +88,16 @@ class FrameShaper:
 
     def __init__(self, video: InspectedVideo, operations: list[Operation]) -> None:
         self.rotation = video.info.rotation
-        self.operations = operations
         self.scaled_to: tuple[int, int] | None = None
+        self.first_resize: ResizeOperation | None = None
+        self.first_resize_origin: Origin | None = None
         first = operations[0] if operations else None
         if isinstance(first, ResizeOperation):
-            box = resize_box(video.width, video.height, first)
-            self.scaled_to = box
-            self.operations = operations[1:]
-            self.first_resize: ResizeOperation | None = first
-        else:
-            self.first_resize = None
+            self.scaled_to = resize_box(video.width, video.height, first)
+            self.first_resize = first
+            operations = operations[1:]
+        self.rest = FrameByFrame(operations)
+        self.shaped_one = False
 
     def __call__(self, frame: av.VideoFrame) -> Image.Image:
         if self.scaled_to is not None:
@@ -111,10 +111,12 @@ class FrameShaper:
             # The display matrix turns the picture counter-clockwise; so does PIL's rotate.
             image = image.rotate(self.rotation, expand=True)
         if self.first_resize is not None:
-            image = resize(image, self.first_resize, self.scaled_to)  # a cover crop or contain pad; no rescale
-        for operation in self.operations:
-            image = apply(image, operation)
-        return image
+            if not self.shaped_one:  # a content-aware crop keeps the first frame's window
+                self.first_resize_origin = first_frame_window(image, self.first_resize, self.scaled_to)
+            # A cover crop or contain pad; no rescale.
+            image = resize(image, self.first_resize, self.scaled_to, self.first_resize_origin)
+        self.shaped_one = True
+        return self.rest(image)
 
 
 def _decoded(container: av.container.InputContainer, stream: av.VideoStream) -> Iterator[tuple[float, av.VideoFrame]]:
@@ -157,6 +159,7 @@ def render_video(
             targets = targets[:1]
         _check_length(len(targets), timing, limits)
         shaper = FrameShaper(video, shared)
+        per_output = {output.name: FrameByFrame(output.operations) for output in outputs}
         held: dict[str, list[Image.Image]] = {output.name: [] for output in outputs}
         pixel_frames = 0
         served = 0
@@ -166,9 +169,7 @@ def render_video(
                 _check_deadline(remaining_s(), time.monotonic() - started)
             picture = shaper(frame)
             for output in outputs:
-                result = picture
-                for operation in output.operations:
-                    result = apply(result, operation)
+                result = per_output[output.name](picture)
                 held[output.name].extend([result] * times)
                 pixel_frames += result.width * result.height * times * (2 if timing.boomerang else 1)
             if pixel_frames > limits.max_output_pixel_frames:
