@@ -4,13 +4,14 @@ are measured on it to see whether they learned shapes and backgrounds or one gen
 Nothing here is shared with the training code: shapes are rasterised with numpy (4x supersampled
 coverage, so their edges are anti-aliased, where training draws with Pillow's ImageDraw), the
 backgrounds are built differently (eased gradients, sine-thresholded stripes with an uneven duty
-cycle, rotated and shifted checkerboards, three kinds of noise), and the parameter ranges differ:
-shape colours only need to differ from the background by an RGB distance of 60 (not by
-luminance), shapes may overlap, and every image gets a camera's habits (lighting, sensor noise,
-blur, JPEG) in its own proportions.
+cycle, rotated and shifted checkerboards, three kinds of noise), the parameter ranges differ
+(shape colours at an RGB distance of 60 or more from the background's, radii 7-30% of the short
+side, rectangles up to 1:3.5, up to eight shapes overlapping up to 30%), and the camera's habits
+are other ones (a vignette rather than a light ramp, softening by a round trip through a smaller
+size rather than a Gaussian blur, WebP as well as JPEG).
 
 The labels mean what the models' cards say:
-- plain: one colour (under lighting that changes brightness by at most 12% across the image);
+- plain: one colour (under a vignette that darkens the corners by at most 12%);
 - gradient: a two-colour linear gradient, the colours at least 90 apart in RGB;
 - noise: colour noise of standard deviation 28 or more;
 - stripes: two colours in parallel bands; checkerboard: two colours in alternating square cells.
@@ -27,7 +28,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image
 
 KINDS = ("plain", "gradient", "noise", "stripes", "checkerboard")
 LABELS = ("circle", "rectangle", "triangle")
@@ -188,17 +189,24 @@ def make_independent_scene(rng: np.random.Generator) -> IndependentScene:
                 placed.append((cx, cy, radius))
                 shapes.append(shape)
                 break
-    # A camera's habits: uneven light, sensor noise, a little blur, JPEG.
-    u, _ = _rotated_coordinates(width, height, rng.uniform(0, 2 * math.pi))
-    u = (u - u.min()) / max(1e-9, np.ptp(u))
-    pixels = pixels * (1 + rng.uniform(-0.12, 0.12) * (u - 0.5))[..., None]
+    # A camera's habits, its own way: a vignette (up to 12% darker in the corners), sensor noise,
+    # softening by a round trip through a smaller size, then JPEG or WebP.
+    ys, xs = np.indices((height, width), dtype=np.float64)
+    reach = ((xs / width - 0.5) ** 2 + (ys / height - 0.5) ** 2) / 0.5
+    pixels = pixels * (1 - rng.uniform(0, 0.12) * reach)[..., None]
     if kind != "noise":
         pixels = pixels + rng.normal(0, rng.uniform(0, 4), pixels.shape)
     image = Image.fromarray(np.clip(pixels, 0, 255).round().astype(np.uint8), "RGB")
     if rng.random() < 0.4:
-        image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.2)))
-    if rng.random() < 0.6:
+        factor = rng.uniform(1.3, 2.0)
+        smaller = (max(1, round(width / factor)), max(1, round(height / factor)))
+        image = image.resize(smaller, Image.Resampling.BICUBIC).resize((width, height), Image.Resampling.BICUBIC)
+    compression = rng.random()
+    if compression < 0.7:
         buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=int(rng.integers(45, 96)), subsampling=int(rng.integers(0, 3)))
+        if compression < 0.5:
+            image.save(buffer, "JPEG", quality=int(rng.integers(45, 96)), subsampling=int(rng.integers(0, 3)))
+        else:
+            image.save(buffer, "WEBP", quality=int(rng.integers(50, 91)))
         image = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
     return IndependentScene(image, kind, shapes)
