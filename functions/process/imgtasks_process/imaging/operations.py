@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PIL import Image, ImageFilter
 
 from imgtasks.domain.errors import ErrorCode, PermanentTaskError
@@ -9,6 +11,7 @@ from imgtasks.domain.specs import (
     BlurOperation,
     CropOperation,
     FlipOperation,
+    Focus,
     GrayscaleOperation,
     Operation,
     ResizeOperation,
@@ -16,7 +19,7 @@ from imgtasks.domain.specs import (
     SharpenOperation,
 )
 
-from .smartcrop import CONTENT_GRAVITIES, window
+from .smartcrop import window
 
 # Downscaling: an integer box reduce while the image is at least twice the target (or DCT scaling
 # in the JPEG decoder before that), then one antialiased bilinear (triangle) step of less than 2x.
@@ -76,19 +79,36 @@ def scale_to(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     return image.resize(size, UPSCALE)
 
 
-Origin = tuple[int, int]  # the left and top of a crop window
+class SameWindow:
+    """Places the crop windows of one animation's or one video's frames: every frame takes the
+    window the first frame got. Picked frame by frame, an `entropy` or `attention` window would
+    jump about with the picture (compass points and focus give every frame the same one anyway)."""
+
+    def __init__(self) -> None:
+        self.origin: tuple[int, int] | None = None
+
+    def __call__(
+        self, image: Image.Image, width: int, height: int, gravity: str, focus: Focus | None
+    ) -> tuple[int, int]:
+        if self.origin is None:
+            self.origin = window(image, width, height, gravity, focus)
+        return self.origin
+
+
+# Where a crop window goes: smartcrop.window, or one SameWindow for the frames of a sequence.
+Place = Callable[[Image.Image, int, int, str, Focus | None], tuple[int, int]]
 
 
 def resize(
-    image: Image.Image, op: ResizeOperation, box: tuple[int, int] | None = None, origin: Origin | None = None
+    image: Image.Image, op: ResizeOperation, box: tuple[int, int] | None = None, place: Place = window
 ) -> Image.Image:
     """`box` overrides the computed scale size: variants made from a larger variant pass the size
-    computed from the source, so a cascade gives exactly the sizes a fresh resize would. `origin`
-    overrides the cover crop's window (see first_frame_window)."""
+    computed from the source, so a cascade gives exactly the sizes a fresh resize would. `place`
+    puts a cover crop's window (see SameWindow)."""
     image = scale_to(image, box or resize_box(image.width, image.height, op))
     if op.fit == "cover" and op.width and op.height:
         crop_w, crop_h = min(op.width, image.width), min(op.height, image.height)
-        left, top = origin or window(image, crop_w, crop_h, op.gravity, op.focus)
+        left, top = place(image, crop_w, crop_h, op.gravity, op.focus)
         image = image.crop((left, top, left + crop_w, top + crop_h))
     elif op.fit == "contain" and op.width and op.height and image.size != (op.width, op.height):
         canvas = Image.new("RGBA", (op.width, op.height), color(op.background))
@@ -120,10 +140,10 @@ def rotate(image: Image.Image, op: RotateOperation) -> Image.Image:
     return image.rotate(-degrees, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=fillcolor)
 
 
-def crop(image: Image.Image, op: CropOperation, origin: Origin | None = None) -> Image.Image:
+def crop(image: Image.Image, op: CropOperation, place: Place = window) -> Image.Image:
     if op.left is None or op.top is None:
         width, height = min(op.width, image.width), min(op.height, image.height)
-        left, top = origin or window(image, width, height, op.gravity, op.focus)
+        left, top = place(image, width, height, op.gravity, op.focus)
         return image.crop((left, top, left + width, top + height))
     if op.left >= image.width or op.top >= image.height:
         raise PermanentTaskError(
@@ -145,55 +165,31 @@ def filterable(image: Image.Image) -> Image.Image:
     return image.convert("RGBA" if has_alpha(image) else "RGB")
 
 
-def first_frame_window(first: Image.Image, op: Operation, box: tuple[int, int] | None = None) -> Origin | None:
-    """The window an `entropy` or `attention` crop picks on an animation's or a video's first
-    frame, for every frame to take: picked frame by frame, the window would jump about with the
-    picture. None for an operation whose window does not depend on what the picture shows."""
-    if not isinstance(op, ResizeOperation | CropOperation) or op.focus is not None:
-        return None
-    if op.gravity not in CONTENT_GRAVITIES:
-        return None
-    if isinstance(op, ResizeOperation):
-        if not (op.fit == "cover" and op.width and op.height):
-            return None
-        first = scale_to(first, box or resize_box(first.width, first.height, op))
-    elif op.left is not None and op.top is not None:
-        return None
-    width, height = min(op.width, first.width), min(op.height, first.height)
-    return window(first, width, height, op.gravity, op.focus)
-
-
 class FrameByFrame:
-    """Operations applied to a video's frames as they are decoded, one frame at a time: an
-    `entropy` or `attention` crop takes the window it picked on the first frame for every frame."""
+    """Operations applied to a video's frames as they are decoded, one frame at a time, each crop
+    with the window the first frame got."""
 
     def __init__(self, operations: list[Operation]) -> None:
-        self.operations = operations
-        self.origins: list[Origin | None] | None = None
+        self.steps = [(op, SameWindow()) for op in operations]
 
     def __call__(self, image: Image.Image) -> Image.Image:
-        first = self.origins is None
-        origins = self.origins or []
-        for index, op in enumerate(self.operations):
-            if first:
-                origins.append(first_frame_window(image, op))
-            image = apply(image, op, origins[index])
-        self.origins = origins
+        for op, place in self.steps:
+            image = apply(image, op, place)
         return image
 
 
-def apply(image: Image.Image, op: Operation, origin: Origin | None = None) -> Image.Image:
-    """One operation on one frame; `frames` is handled on the sequence (animation.py). `origin`:
-    the window a crop takes, picked on the first frame (first_frame_window)."""
+def apply(image: Image.Image, op: Operation, place: Place = window) -> Image.Image:
+    """One operation on one frame; `frames` is handled on the sequence (animation.py). `place`
+    puts a crop's window (see SameWindow)."""
     if isinstance(op, ResizeOperation):
-        return resize(image, op, origin=origin)
+        return resize(image, op, place=place)
     if isinstance(op, RotateOperation):
         return rotate(image, op)
     if isinstance(op, FlipOperation):
         horizontal = op.orientation == "horizontal"
         return image.transpose(Image.Transpose.FLIP_LEFT_RIGHT if horizontal else Image.Transpose.FLIP_TOP_BOTTOM)
     if isinstance(op, CropOperation):
-        return crop(image, op, origin)
+        return crop(image, op, place)
     if isinstance(op, GrayscaleOperation):
         return grayscale(image)
     if isinstance(op, BlurOperation):

@@ -16,7 +16,7 @@ from .animation import retime
 from .decode import decode
 from .encode import encode
 from .frames import Frames
-from .operations import apply, first_frame_window, resize, resize_box
+from .operations import SameWindow, apply, resize, resize_box
 
 MAX_OUTPUT_PIXELS = 100_000_000
 
@@ -79,8 +79,8 @@ def smallest_needed(spec: ProcessSpec, width: int, height: int) -> tuple[int, in
 def _apply(frames: Frames, op: Operation, limits: DecodeLimits) -> Frames:
     if isinstance(op, FramesOperation):
         return retime(frames, op, limits.max_frames)
-    origin = first_frame_window(frames.first, op) if frames.animated else None
-    result = frames.map(lambda image: apply(image, op, origin))
+    place = SameWindow()  # an animation's frames share one crop window
+    result = frames.map(lambda image: apply(image, op, place))
     width, height = result.size
     if width * height > MAX_OUTPUT_PIXELS:
         raise PermanentTaskError(

@@ -30,8 +30,6 @@ COMPASS: dict[str, tuple[float, float]] = {
     "west": (0.0, 0.5),
     "north-west": (0.0, 0.0),
 }
-# Gravities whose window depends on what the picture shows.
-CONTENT_GRAVITIES = ("entropy", "attention")
 
 
 def window(image: Image.Image, width: int, height: int, gravity: str, focus: Focus | None) -> tuple[int, int]:

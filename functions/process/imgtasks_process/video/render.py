@@ -25,7 +25,7 @@ from imgtasks.domain.video_inspection import InspectedVideo, inspect_video, stre
 from ..imaging.animation import merge_repeats
 from ..imaging.encode import encode
 from ..imaging.frames import Frames
-from ..imaging.operations import FrameByFrame, Origin, first_frame_window, resize, resize_box
+from ..imaging.operations import FrameByFrame, SameWindow, resize, resize_box
 from ..imaging.pipeline import Rendered, Rendering, Source
 from .gif import gif_from_images, palette_colors
 from .timeline import Timing, frame_durations_ms, pick, playing_order, target_times
@@ -90,14 +90,13 @@ class FrameShaper:
         self.rotation = video.info.rotation
         self.scaled_to: tuple[int, int] | None = None
         self.first_resize: ResizeOperation | None = None
-        self.first_resize_origin: Origin | None = None
+        self.first_resize_window = SameWindow()
         first = operations[0] if operations else None
         if isinstance(first, ResizeOperation):
             self.scaled_to = resize_box(video.width, video.height, first)
             self.first_resize = first
             operations = operations[1:]
         self.rest = FrameByFrame(operations)
-        self.shaped_one = False
 
     def __call__(self, frame: av.VideoFrame) -> Image.Image:
         if self.scaled_to is not None:
@@ -111,11 +110,8 @@ class FrameShaper:
             # The display matrix turns the picture counter-clockwise; so does PIL's rotate.
             image = image.rotate(self.rotation, expand=True)
         if self.first_resize is not None:
-            if not self.shaped_one:  # a content-aware crop keeps the first frame's window
-                self.first_resize_origin = first_frame_window(image, self.first_resize, self.scaled_to)
             # A cover crop or contain pad; no rescale.
-            image = resize(image, self.first_resize, self.scaled_to, self.first_resize_origin)
-        self.shaped_one = True
+            image = resize(image, self.first_resize, self.scaled_to, self.first_resize_window)
         return self.rest(image)
 
 
