@@ -14,7 +14,7 @@ from imgtasks.domain.inspection import INPUT_ONLY_FORMATS
 from imgtasks.domain.specs import CLIP_FORMATS, OutputSpec
 
 from .frames import Frames
-from .operations import color, has_alpha
+from .modes import flatten, has_alpha
 
 PNG_COMPRESS_LEVEL = 3
 PNG_FAST_LEVEL = 1
@@ -56,13 +56,6 @@ def to_srgb(image: Image.Image, profile: bytes | None) -> Image.Image:
     if image.mode == "CMYK":
         return image.convert("RGB")
     return image
-
-
-def flatten(image: Image.Image, background: str) -> Image.Image:
-    rgba = image.convert("RGBA")
-    canvas = Image.new("RGBA", rgba.size, (*color(background)[:3], 255))
-    canvas.alpha_composite(rgba)
-    return canvas.convert("RGB")
 
 
 def _for_jpeg(image: Image.Image, output: OutputSpec) -> Image.Image:

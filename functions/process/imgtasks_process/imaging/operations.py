@@ -19,6 +19,7 @@ from imgtasks.domain.specs import (
     SharpenOperation,
 )
 
+from .modes import color, filterable, has_alpha
 from .smartcrop import window
 
 # Downscaling: an integer box reduce while the image is at least twice the target (or DCT scaling
@@ -29,17 +30,6 @@ DOWNSCALE = Image.Resampling.BILINEAR
 REDUCING_GAP = 1.0
 # Enlarging has no noise to hide behind: the sharper filter.
 UPSCALE = Image.Resampling.LANCZOS
-
-
-def color(hex_color: str) -> tuple[int, int, int, int]:
-    value = hex_color.lstrip("#")
-    if len(value) == 6:
-        value += "ff"
-    return (int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16), int(value[6:8], 16))
-
-
-def has_alpha(image: Image.Image) -> bool:
-    return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (image.mode == "P" and "transparency" in image.info)
 
 
 def resize_box(width: int, height: int, op: ResizeOperation) -> tuple[int, int]:
@@ -156,13 +146,6 @@ def crop(image: Image.Image, op: CropOperation, place: Place = window) -> Image.
 
 def grayscale(image: Image.Image) -> Image.Image:
     return image.convert("LA" if has_alpha(image) else "L")
-
-
-def filterable(image: Image.Image) -> Image.Image:
-    """Filters need a true-colour or grey mode."""
-    if image.mode in ("RGB", "RGBA", "L", "LA"):
-        return image
-    return image.convert("RGBA" if has_alpha(image) else "RGB")
 
 
 class FrameByFrame:

@@ -15,6 +15,8 @@ from PIL import Image, ImageChops, ImageFilter, ImageStat
 
 from imgtasks.domain.specs import Focus
 
+from .modes import filterable, flatten, has_alpha
+
 ANALYSIS_SIDE = 160
 # Candidate positions per free axis (at most): 1/32 of the free travel is finer than the eye needs.
 STEPS = 33
@@ -50,16 +52,11 @@ def window(image: Image.Image, width: int, height: int, gravity: str, focus: Foc
 def _analysis_copy(image: Image.Image) -> tuple[Image.Image, float]:
     """An RGB copy at most about ANALYSIS_SIDE on its long side (see-through parts on white), and
     its scale."""
-    if image.mode not in ("RGB", "RGBA", "L", "LA"):
-        image_for_reduce = image.convert("RGBA" if "transparency" in image.info or "A" in image.getbands() else "RGB")
-    else:
-        image_for_reduce = image
     factor = max(1, max(image.width, image.height) // ANALYSIS_SIDE)
-    small = image_for_reduce.reduce(factor) if factor > 1 else image_for_reduce
-    if small.mode in ("RGBA", "LA"):
-        flat = Image.new("RGB", small.size, (255, 255, 255))
-        flat.paste(small.convert("RGB"), mask=small.getchannel("A"))
-        small = flat
+    small = filterable(image)
+    small = small.reduce(factor) if factor > 1 else small
+    if has_alpha(small):
+        small = flatten(small, "#ffffff")
     elif small.mode != "RGB":
         small = small.convert("RGB")
     return small, small.width / image.width
