@@ -70,9 +70,10 @@ lambda-python: $(VENV)/.installed
 run: $(VENV)/.installed lambda-python web
 	$(PY) -m local_stack $(ARGS)
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed web/node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	cd web && npx --no-install eslint .
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .

@@ -307,3 +307,24 @@ def test_the_task_list_pages_filters_zips_and_deletes(page: Any, tmp_path: Path)
 
     task_row(page, "p10.png").get_by_role("button", name="Delete").click()
     expect(task_row(page, "p10.png")).to_have_count(0)
+
+
+def test_a_cover_resize_takes_its_gravity_from_a_choice(page: Any, stack: Any, tmp_path: Path) -> None:
+    """The gravity field is a select of the engine's gravities (it once rendered as a number input,
+    its list read before it was declared), and the chosen one reaches the task."""
+    sign_up(page)
+    page.get_by_label("Images").set_input_files([write(tmp_path, "wide.png", image_bytes((600, 200), fmt="PNG"))])
+    page.get_by_label("Preset").select_option("custom")
+    page.get_by_label("Operation", exact=True).select_option("resize")
+    page.get_by_role("button", name="Add operation").click()
+    step = page.get_by_role("group", name="1. Resize")
+    step.get_by_label("Fit").select_option("cover")
+    gravity = step.get_by_label("Gravity")
+    assert gravity.evaluate("element => element.tagName") == "SELECT"
+    assert "attention" in gravity.locator("option").all_inner_texts()
+    gravity.select_option("attention")
+    start(page, 1)
+    expect(task_row(page, "wide.png").get_by_text("done", exact=True)).to_be_visible(timeout=TASK_TIMEOUT_MS)
+    tasks = page.evaluate("async () => (await (await fetch('/tasks')).json()).items")
+    (resize,) = tasks[0]["spec"]["operations"]
+    assert (resize["fit"], resize["gravity"]) == ("cover", "attention")

@@ -11,7 +11,7 @@ export class ApiError extends Error {
 }
 
 async function failure(response) {
-  let problem = null;
+  let problem;
   try {
     problem = await response.json();
   } catch {
@@ -45,7 +45,7 @@ function send(method, url, body, onProgress, { sameOrigin }) {
       if (event.lengthComputable) onProgress(event.loaded / event.total);
     };
     request.onload = () => {
-      let body = null;
+      let body;
       try {
         body = request.responseText ? JSON.parse(request.responseText) : null;
       } catch {

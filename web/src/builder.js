@@ -14,13 +14,13 @@ const OPERATIONS = {
   sharpen: { label: "Sharpen", fields: { radius: 2, percent: 150 } },
   frames: { label: "Frames (animations and video)", fields: { start: 0, end: 3, fps: 15, speed: 1, reverse: false, boomerang: false } },
 };
+const GRAVITIES = ["center", "north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west", "entropy", "attention"];
 const CHOICES = {
   fit: ["inside", "cover", "contain", "fill"],
   orientation: ["horizontal", "vertical"],
   gravity: GRAVITIES,
 };
 const FORMATS = ["", "jpeg", "png", "webp", "gif", "avif", "mp4", "webm"];
-const GRAVITIES = ["center", "north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west", "entropy", "attention"];
 
 let nextId = 0;
 
@@ -67,8 +67,8 @@ function customSpec(operations, format, quality, variants) {
   if (quality) output.quality = quality;
   const spec = {
     operations: operations.map(({ op, fields }) => {
-      const { gravity, ...rest } = fields;
       // gravity chooses the window of a cover resize only
+      const { gravity: _gravity, ...rest } = fields;
       return op === "resize" && rest.fit !== "cover" ? { op, ...rest } : { op, ...fields };
     }),
   };
