@@ -69,7 +69,7 @@ def _new_lock(kind: type) -> Any:
 
 
 class _Pickler(pickle.Pickler):
-    def __init__(self, file: io.BytesIO, blobs: BlobStore) -> None:
+    def __init__(self, file: io.BytesIO, blobs: BlobStore | MemoryBlobStore) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self._blobs = blobs
         from moto.s3.models import FakeKey
@@ -89,7 +89,7 @@ class _Pickler(pickle.Pickler):
 
 
 class _Unpickler(pickle.Unpickler):
-    def __init__(self, file: io.BufferedReader, blobs: BlobStore) -> None:
+    def __init__(self, file: io.BufferedReader | io.BytesIO, blobs: BlobStore | MemoryBlobStore) -> None:
         super().__init__(file)
         self._blobs = blobs
 
@@ -127,6 +127,58 @@ class BlobStore:
         for path in self.folder.iterdir():
             if path.name not in self.used and not path.name.endswith(".tmp"):
                 path.unlink(missing_ok=True)
+
+
+class MemoryBlobStore:
+    """The bytes of S3 objects kept in memory: for a snapshot that never leaves the process (the
+    unit tests restore the provisioned template before each test)."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, bytes] = {}
+
+    def store(self, key: Any) -> str:
+        value = key.value
+        name = hashlib.sha256(value).hexdigest()
+        self._values.setdefault(name, value)
+        return name
+
+    def read(self, name: str) -> bytes:
+        return self._values[name]
+
+
+def live_backends() -> dict[str, Any]:
+    """moto's backends of the services the template uses, as they are now."""
+    from moto.backends import get_backend
+
+    return {service: get_backend(service) for service in SERVICES}  # type: ignore[call-overload]
+
+
+def restore_backends(saved: dict[str, Any]) -> None:
+    """Puts saved backends in place of moto's live ones."""
+    from moto.backends import get_backend
+    from moto.core.base_backend import BackendDict
+
+    for service, backends in saved.items():
+        live = get_backend(service)  # type: ignore[call-overload]
+        live.clear()
+        # Service-wide bookkeeping lives on the BackendDict itself (S3's bucket -> account map).
+        live.__dict__.update({name: value for name, value in backends.__dict__.items() if name != "_id"})
+        for account_id, account_backends in backends.items():
+            dict.__setitem__(live, account_id, account_backends)
+        if live not in BackendDict._instances:
+            BackendDict._instances.append(live)
+
+
+def dump_backends(blobs: BlobStore | MemoryBlobStore) -> bytes:
+    """The live backends pickled, the bytes of S3 objects kept by `blobs`."""
+    buffer = io.BytesIO()
+    _Pickler(buffer, blobs).dump(live_backends())
+    return buffer.getvalue()
+
+
+def load_backends(data: bytes, blobs: BlobStore | MemoryBlobStore) -> None:
+    """Backends pickled by dump_backends put in place of the live ones."""
+    restore_backends(_Unpickler(io.BytesIO(data), blobs).load())
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -174,18 +226,7 @@ class EmulatorState:
             self.path.rename(aside)
             log.warning("saved state unreadable (%s); kept as %s, and the stack starts empty", error, aside)
             return None
-        from moto.backends import get_backend
-        from moto.core.base_backend import BackendDict
-
-        for service, saved in snapshot.backends.items():
-            live = get_backend(service)  # type: ignore[call-overload]
-            live.clear()
-            # Service-wide bookkeeping lives on the BackendDict itself (S3's bucket -> account map).
-            live.__dict__.update({name: value for name, value in saved.__dict__.items() if name != "_id"})
-            for account_id, backends in saved.items():
-                dict.__setitem__(live, account_id, backends)
-            if live not in BackendDict._instances:
-                BackendDict._instances.append(live)
+        restore_backends(snapshot.backends)
         return snapshot
 
     # -------------------------------------------------------------- save
@@ -206,8 +247,6 @@ class EmulatorState:
                     log.exception("saving the emulator's state failed")
 
     def save(self) -> None:
-        from moto.backends import get_backend
-
         buffer = io.BytesIO()
         self._blobs.used = set()
         self._blobs_folder.mkdir(parents=True, exist_ok=True)  # a stop after a failed start saves too
@@ -215,7 +254,7 @@ class EmulatorState:
         with self._app.gate.exclusive():
             self._app.changed.clear()
             snapshot = Snapshot(
-                backends={service: get_backend(service) for service in SERVICES},  # type: ignore[call-overload]
+                backends=live_backends(),
                 stream_checkpoints=self._stream_checkpoints(),
                 saved_at=time.time(),
                 moto_version=_moto_version(),

@@ -13,7 +13,9 @@ from moto import mock_aws
 
 from imgtasks.adapters import aws
 from imgtasks.wiring import shared_wiring
+from imgtasks.services import credentials
 from local_stack.functions import FunctionSpec, function_specs
+from local_stack.persistence import MemoryBlobStore, dump_backends, load_backends
 from local_stack.provision import Provisioned, Provisioner
 from local_stack.stack import LOCAL_PARAMETERS
 from local_stack.template import Stack, load_template
@@ -37,19 +39,52 @@ class MockedStack:
             monkeypatch.setenv(name, value)
 
 
-@pytest.fixture
-def mocked_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockedStack]:
-    with mock_aws():
-        aws.session.cache_clear()
-        aws.client.cache_clear()
-        aws.table.cache_clear()
+@dataclass
+class ProvisionedOnce:
+    stack: MockedStack
+    state: bytes
+    blobs: MemoryBlobStore
+
+
+@pytest.fixture(scope="session")
+def provisioned_once() -> Iterator[ProvisionedOnce]:
+    """The template provisioned into moto once per test process; each test starts from a copy of
+    that state (mocked_stack), which costs milliseconds where provisioning costs most of a second."""
+    mock = mock_aws()
+    mock.start()
+    _forget_clients()
+    try:
         stack = Stack(load_template(TEMPLATE), "imgtasks-test", LOCAL_PARAMETERS)
         provisioned = Provisioner(stack, boto3.session.Session(), None).run()
         functions = {spec.logical_id: spec for spec in function_specs(stack, TEMPLATE.parent)}
-        yield MockedStack(provisioned, functions)
-        aws.session.cache_clear()
-        aws.client.cache_clear()
-        aws.table.cache_clear()
+        blobs = MemoryBlobStore()
+        yield ProvisionedOnce(MockedStack(provisioned, functions), dump_backends(blobs), blobs)
+    finally:
+        _forget_clients()
+        mock.stop()
+
+
+def _forget_clients() -> None:
+    aws.session.cache_clear()
+    aws.client.cache_clear()
+    aws.table.cache_clear()
+
+
+@pytest.fixture
+def mocked_stack(provisioned_once: ProvisionedOnce) -> MockedStack:
+    """Every resource of the template, as provisioned and with nothing in it. The boto3 clients of
+    earlier tests stay valid (the backends are restored in place) and are kept: making them again
+    would cost a third of a second a test."""
+    load_backends(provisioned_once.state, provisioned_once.blobs)
+    return provisioned_once.stack
+
+
+@pytest.fixture(autouse=True)
+def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id at its smallest cost: the unit tests hash hundreds of passwords, and what they test
+    (hash, verify, lockout) does not depend on the cost (test_tokens_and_passwords checks the
+    real parameters)."""
+    monkeypatch.setattr(credentials, "PASSWORD_PARAMETERS", credentials.TEST_ONLY_PASSWORD_PARAMETERS)
 
 
 @pytest.fixture

@@ -97,10 +97,11 @@ def test_a_short_signing_secret_is_rejected_at_start() -> None:
         TokenSigner("short", "i", 60)
 
 
-def test_passwords_are_hashed_with_argon2id_and_verified() -> None:
+def test_passwords_are_hashed_with_argon2id_and_verified(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.undo()  # the service's own parameters, not the unit tests' cheap ones
     passwords = Passwords()
     hashed = passwords.hash("correct-horse")
-    assert hashed.startswith("$argon2id$")
+    assert hashed.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
     assert "correct-horse" not in hashed
     assert passwords.verify(hashed, "correct-horse")
     assert not passwords.verify(hashed, "wrong-horse")
