@@ -279,9 +279,15 @@ def test_a_request_that_adds_no_metric_warns_about_none() -> None:
 
 def test_every_json_only_route_documents_its_415() -> None:
     from imgtasks_api import openapi
-    from imgtasks_api.app import app
-    from imgtasks_api.handler import JSON_BODY_ROUTES
+    from imgtasks_api.app import all_routes, app, takes_json_body
 
     document = openapi.document(app)
-    for method, path in JSON_BODY_ROUTES:
-        assert "415" in document["paths"][path][method.lower()]["responses"], path
+    json_only = [route for route in all_routes() if takes_json_body(route)]
+    assert {(route.method, route.openapi_path) for route in json_only} >= {
+        ("POST", "/auth/register"),
+        ("POST", "/files/presigned"),
+        ("POST", "/archives"),
+        ("POST", "/webhooks"),
+    }
+    for route in json_only:
+        assert "415" in document["paths"][route.openapi_path][route.method.lower()]["responses"], route.path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import Route
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
@@ -13,6 +14,7 @@ from imgtasks.domain.errors import DomainError
 from imgtasks.observability import logger
 
 from .context import json_response, ok_response
+from .policy import policy
 from .problems import from_domain_error, problem, summary, validation_errors
 from .routes import archives, auth, files, inference_models, tasks, webhooks
 from .schemas import HealthOut
@@ -34,11 +36,13 @@ app.include_router(inference_models.router)
     tags=["service"],
     responses=ok_response(200, HealthOut, "The service is up"),
 )
+@policy(public=True)
 def health() -> Response[HealthOut]:
     return json_response(200, HealthOut(status="ok", version=imgtasks.__version__))
 
 
 @app.get("/openapi.json", summary="This document (OpenAPI 3.1)", operation_id="openapi_document", tags=["service"])
+@policy(public=True)
 def openapi_document():
     from . import openapi  # only this route and /docs need the OpenAPI models: not at cold start
 
@@ -46,6 +50,7 @@ def openapi_document():
 
 
 @app.get("/docs", summary="Swagger UI", tags=["service"], include_in_schema=False)
+@policy(public=True)
 def swagger_ui():
     from . import openapi
 
@@ -56,6 +61,7 @@ def swagger_ui():
 
 
 @app.get("/favicon.ico", include_in_schema=False)
+@policy(public=True)
 def favicon():
     # Browsers ask for it on every page of the API (/docs): no icon, no 401 in their console.
     return Response(status_code=204, content_type="image/x-icon", body="", headers={"Cache-Control": "max-age=86400"})
@@ -77,11 +83,36 @@ def request_validation_error(error: RequestValidationError) -> Response:
     return problem(400, summary(entries), errors=entries)
 
 
+def _routes_by_precedence() -> tuple[list[Route], list[Route]]:
+    """The routes as Powertools tries them: a static path (/files/presigned) wins over a pattern
+    that also matches it (/files/<file_id>). Powertools keeps them in these two lists and has no
+    public accessor for them."""
+    return app._static_routes, app._dynamic_routes
+
+
+def matched_route(method: str, path: str) -> Route | None:
+    """The route a request goes to, or None (a 404 or 405)."""
+    for routes in _routes_by_precedence():
+        for route in routes:
+            if route.method == method and route.rule.match(path):
+                return route
+    return None
+
+
+def all_routes() -> list[Route]:
+    static, dynamic = _routes_by_precedence()
+    return [*static, *dynamic]
+
+
+def takes_json_body(route: Route) -> bool:
+    """Whether Powertools parses the route's body into a model: it reads only JSON (any other
+    media type it would try to read itself, and fail on with a 500)."""
+    return bool(route.dependant.body_params)
+
+
 def allowed_methods(path: str) -> list[str]:
-    """The methods the API serves on a path (Powertools keeps its routes in these two lists and has
-    no public accessor for them)."""
-    # A static path (/files/presigned) wins over a pattern that also matches it (/files/<file_id>).
-    for routes in (app._static_routes, app._dynamic_routes):
+    """The methods the API serves on a path."""
+    for routes in _routes_by_precedence():
         methods = {route.method for route in routes if route.rule.match(path)}
         if methods:
             return sorted(methods)

@@ -15,31 +15,14 @@ from imgtasks.observability import logger, metrics
 from imgtasks.services.credentials import Identity, TokenSigner
 from imgtasks.settings import ApiSettings
 
-from .app import app
+from .app import app, matched_route, takes_json_body
 from .bodies import header, media_type, require_readable_json
-from .idempotency import IDEMPOTENT_ROUTES, idempotency_key
+from .idempotency import idempotency_key
+from .policy import policy_of
 from .problems import problem_answer
-from .public_routes import PUBLIC_ROUTES
 from .services import Services, build_services
-from .sessions import SAFE_METHODS, cross_origin_reason, session_token
+from .sessions import cross_origin_reason, session_token
 from .web_app import is_app_path, serve_app
-
-# Public routes a browser page may call: refused from another origin (no signing in to someone
-# else's account from a hostile page: login CSRF).
-SESSION_ROUTES = frozenset({("POST", "/auth/session"), ("DELETE", "/auth/session"), ("POST", "/auth/guest")})
-
-# Routes whose body Powertools parses and validates against a model: JSON, and nothing else (it
-# would try to read other media types itself, and fail on them with a 500).
-JSON_BODY_ROUTES = frozenset(
-    {
-        ("POST", "/auth/register"),
-        ("POST", "/auth/claim"),
-        ("POST", "/files/presigned"),
-        ("POST", "/files/from-url"),
-        ("POST", "/archives"),
-        ("POST", "/webhooks"),
-    }
-)
 
 _services: Services | None = None
 
@@ -89,33 +72,36 @@ def normalized_path(raw_path: str) -> str:
 def handle(event: dict[str, Any], context: LambdaContext, found: Services) -> dict[str, Any]:
     event = {**event, "rawPath": normalized_path(event.get("rawPath", ""))}
     app.append_context(services=found)
-    http = event.get("requestContext", {}).get("http", {})
-    route = (http.get("method", ""), event.get("rawPath", ""))
-    if route[0] in ("GET", "HEAD") and is_app_path(route[1]):
+    method = event.get("requestContext", {}).get("http", {}).get("method", "")
+    path = event.get("rawPath", "")
+    if method in ("GET", "HEAD") and is_app_path(path):
         app.clear_context()
-        return serve_app(route[1])
-    if route in SESSION_ROUTES and (reason := cross_origin_reason(event, required=False)):
+        return serve_app(path)
+    route = matched_route(method, path)
+    policy = policy_of(route.func if route is not None else None)
+    json_only = route is not None and takes_json_body(route)
+    if policy.same_origin and (reason := cross_origin_reason(event, required=False)):
         return answered(403, reason)
-    if route not in PUBLIC_ROUTES:
+    if not policy.public:
         try:
             identity, by_cookie = authenticate(event, found.signer)
         except Unauthorized as error:
             return answered(401, error.detail)
-        if by_cookie and route[0] not in SAFE_METHODS and (reason := cross_origin_reason(event, required=True)):
+        if by_cookie and policy.changes(method) and (reason := cross_origin_reason(event, required=True)):
             return answered(403, reason)
         app.append_context(identity=identity)
         logger.append_keys(user_id=identity.user_id)
-        key = idempotency_key(event.get("headers") or {}) if route in IDEMPOTENT_ROUTES else None
+        key = idempotency_key(event.get("headers") or {}) if policy.idempotent else None
         if key is not None:
             found.idempotency.register_lambda_context(context)
-            return found.idempotency.answer(event, identity.user_id, key, lambda: resolve(event, context, route))
-    return resolve(event, context, route)
+            return found.idempotency.answer(event, identity.user_id, key, lambda: resolve(event, context, json_only))
+    return resolve(event, context, json_only)
 
 
-def resolve(event: dict[str, Any], context: LambdaContext, route: tuple[str, str]) -> dict[str, Any]:
+def resolve(event: dict[str, Any], context: LambdaContext, json_only: bool) -> dict[str, Any]:
     """The request's answer, past authentication: its media type and JSON checked, then routed."""
     request = APIGatewayProxyEventV2(event)
-    if route in JSON_BODY_ROUTES and media_type(request) != "application/json":
+    if json_only and media_type(request) != "application/json":
         return answered(415, f"send the body as application/json (got {media_type(request) or 'none'})")
     try:
         # Before routing: Powertools' own body validation would answer JSON it cannot parse

@@ -32,16 +32,6 @@ from .problems import problem_answer
 
 HEADER = "idempotency-key"
 KEEP_SECONDS = 24 * 3600
-IDEMPOTENT_ROUTES = frozenset(
-    {
-        ("POST", "/files"),
-        ("POST", "/files/presigned"),
-        ("POST", "/files/from-url"),
-        ("POST", "/tasks"),
-        ("POST", "/tasks/upload"),
-        ("POST", "/archives"),
-    }
-)
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces (a UUID, a ULID, ...)
 
 Answer = dict[str, Any]

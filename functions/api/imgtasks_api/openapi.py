@@ -17,8 +17,9 @@ from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate
 
 import imgtasks
 
+from .app import all_routes
 from .problems import PROBLEM_CONTENT_TYPE
-from .public_routes import PUBLIC_ROUTES
+from .policy import policy_of
 from .routes.tasks import create_tasks_adapter
 from .sessions import SESSION_COOKIE
 
@@ -30,6 +31,17 @@ DESCRIPTION = (
     "but /health, /openapi.json, /docs, /auth/register, /auth/token, /auth/guest and signing in and out "
     "(/auth/session) needs `Authorization: Bearer <token>` or the browser session cookie."
 )
+
+
+IDEMPOTENCY_KEY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Any 1-255 printable ASCII characters (a UUID will do). The same key from the same user within 24 "
+    "hours answers the first answer again (with `Idempotent-Replayed: true`) and creates nothing new; the same key "
+    "with a different request is a 422.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+}
 
 
 def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
@@ -50,14 +62,18 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
         "description": "Problem details (RFC 9457); the trace is in the log, never in the answer",
         "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
+    policies = {(route.method, route.openapi_path): policy_of(route.func) for route in all_routes()}
     for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
             operation.get("responses", {}).pop("422", None)
             operation["responses"]["500"] = internal_error
             for status in ("204", "302"):  # no body: Powertools would give them an empty JSON one
                 operation["responses"].get(status, {}).pop("content", None)
-            if (method.upper(), path) in PUBLIC_ROUTES:
+            policy = policies[(method.upper(), path)]
+            if policy.public:
                 operation["security"] = []
+            if policy.idempotent:
+                operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY_PARAMETER)
             # Request bodies documented by hand (JSON or multipart on one path) bring their own
             # definitions; their $refs point at the components, so put the definitions there.
             for media in operation.get("requestBody", {}).get("content", {}).values():

@@ -15,7 +15,6 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from .bodies import header
 
 SESSION_COOKIE = "imgtasks_session"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 

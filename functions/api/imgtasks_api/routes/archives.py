@@ -16,6 +16,8 @@ from imgtasks.domain.specs import MAX_FILES_PER_REQUEST, ArchiveSpec
 from ..context import caller, json_response, ok_response, problem_responses, services
 from ..routes.tasks import queued
 from ..schemas import TaskList, TaskOut
+from ..policy import policy
+
 
 router = Router()
 
@@ -33,6 +35,7 @@ router = Router()
     tags=["tasks"],
     responses={**ok_response(202, TaskList, "The archive task, queued"), **problem_responses(400, 401, 415)},
 )
+@policy(idempotent=True)
 def create_archive(request: Annotated[ArchiveSpec, Body()]) -> Response[TaskList]:
     found = services(router)
     owner = caller(router)
@@ -55,6 +58,7 @@ def create_archive(request: Annotated[ArchiveSpec, Body()]) -> Response[TaskList
         **problem_responses(400, 401),
     },
 )
+@policy(changes_state=True)  # it may create the archive task
 def batch_download(
     task_ids: Annotated[str, Query(min_length=1, max_length=2000, description="Comma-separated task ids, 1 to 50")],
 ):  # no response model: a 302 has no body

@@ -21,6 +21,8 @@ from ..bodies import media_type, parse_form
 from ..context import caller, json_response, ok_response, problem_responses, services
 from ..schemas import OAuthError, SessionOut, TokenOut, UserOut
 from ..sessions import cleared_cookie, session_cookie
+from ..policy import policy
+
 
 router = Router()
 
@@ -41,6 +43,7 @@ def credentials_form(**fields: dict[str, Any]) -> dict[str, Any]:
     tags=["auth"],
     responses={**ok_response(201, UserOut, "The new user"), **problem_responses(400, 403, 409, 415)},
 )
+@policy(public=True)
 def register(registration: Registration) -> Response[UserOut]:
     user = services(router).accounts.register(registration)
     logger.info("user registered", extra={"user_id": user.id})
@@ -72,6 +75,7 @@ def oauth_error(error: str, description: str, status: int = 400):
     },
     openapi_extensions=credentials_form(grant_type={"type": "string", "enum": ["password"]}),
 )
+@policy(public=True)
 def token():
     event = router.current_event
     if media_type(event) != FORM:
@@ -140,6 +144,7 @@ def _signed_in(user: User, status: int, body: SessionOut | None) -> Response:
     },
     openapi_extensions=credentials_form(),
 )
+@policy(public=True, same_origin=True)
 def create_session():
     event = router.current_event
     if media_type(event) != FORM:
@@ -177,6 +182,7 @@ def get_session() -> Response[SessionOut]:
     tags=["auth"],
     responses={204: {"description": "Signed out (also when no session was open)"}, **problem_responses(403)},
 )
+@policy(public=True, same_origin=True)
 def delete_session():
     cleared = cleared_cookie(router.current_event)
     return Response(status_code=204, cookies=[cleared], headers={"Cache-Control": "no-store"})
@@ -192,6 +198,7 @@ def delete_session():
         **problem_responses(403, 429),
     },
 )
+@policy(public=True, same_origin=True)
 def create_guest():
     address = router.current_event.request_context.http.source_ip
     user = services(router).accounts.create_guest(address)

@@ -17,6 +17,8 @@ from imgtasks.services.files import SMALL_UPLOAD_LIMIT, StartedUpload
 from ..bodies import UploadedFile, load_json, media_type, parse_multipart, raw_body, validate
 from ..context import ResponseBody, caller, json_response, ok_response, problem_responses, services
 from ..schemas import FileOut, FilePage, StartedUploadOut, UploadOut
+from ..policy import policy
+
 
 router = Router()
 
@@ -118,6 +120,7 @@ def start_upload(request: StartUpload) -> Response[StartedUploadOut]:
     },
     openapi_extensions=MULTIPART_FILE_BODY,
 )
+@policy(idempotent=True)
 def create_file() -> Response[FileOut | StartedUploadOut]:
     event = router.current_event
     kind = media_type(event)
@@ -154,6 +157,7 @@ def create_file() -> Response[FileOut | StartedUploadOut]:
         **problem_responses(400, 401, 415),
     },
 )
+@policy(idempotent=True)
 def start_presigned_upload(request: Annotated[StartUpload, Body()]) -> Response[StartedUploadOut]:
     return start_upload(request)
 
@@ -179,6 +183,7 @@ def fetch_url(request: FetchUrl) -> Response[FileOut]:
     tags=["files"],
     responses={**ok_response(201, FileOut, "The pending file"), **problem_responses(400, 401, 415)},
 )
+@policy(idempotent=True)
 def fetch_file_from_url(request: Annotated[FetchUrl, Body()]) -> Response[FileOut]:
     return fetch_url(request)
 

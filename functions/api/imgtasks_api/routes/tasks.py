@@ -26,6 +26,8 @@ from ..context import caller, json_response, ok_response, problem_responses, ser
 from ..routes.files import file_part
 from ..schemas import PresetList, TaskList, TaskOut, TaskPage, TaskResultOut
 from ..services import Services
+from ..policy import policy
+
 
 router = Router()
 
@@ -114,6 +116,7 @@ def queued(found: Services, tasks: list[Task]) -> Response[TaskList]:
     responses={**ok_response(202, TaskList, "The queued tasks"), **problem_responses(400, 401, 413, 415)},
     openapi_extensions=JSON_TASK_BODY,
 )
+@policy(idempotent=True)
 def create_tasks() -> Response[TaskList]:
     owner = caller(router)
     found = services(router)
@@ -136,6 +139,7 @@ def create_tasks() -> Response[TaskList]:
     responses={**ok_response(202, TaskList, "The queued task"), **problem_responses(400, 401, 413, 415)},
     openapi_extensions=MULTIPART_TASK_BODY,
 )
+@policy(idempotent=True)
 def upload_and_create_task() -> Response[TaskList]:
     kind = media_type(router.current_event)
     if kind != "multipart/form-data":
