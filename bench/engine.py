@@ -34,10 +34,9 @@ sys.path[:0] = [str(ROOT / "layers" / "common"), str(ROOT / "functions" / "proce
 from PIL import Image, ImageChops, ImageFilter, ImageStat  # noqa: E402
 
 from imgtasks.domain.inspection import register_heif  # noqa: E402
-from imgtasks.domain.presets import presets  # noqa: E402
-from imgtasks.domain.specs import ProcessSpec  # noqa: E402
-from imgtasks_process.imaging import DecodeLimits, render  # noqa: E402
-from imgtasks_process.imaging.operations import scale_to  # noqa: E402
+from imgtasks.kinds.process import ProcessSpec, presets  # noqa: E402
+from imgtasks_imaging import DecodeLimits, render  # noqa: E402
+from imgtasks_imaging.operations import scale_to  # noqa: E402
 
 try:
     import pyvips

@@ -33,8 +33,8 @@ from independent_scenes import make_independent_scene  # noqa: E402
 from synthetic import BACKGROUNDS, make_scene  # noqa: E402
 
 from imgtasks.domain.model_manifest import ModelManifest  # noqa: E402
-from imgtasks_infer.decoders import classify, corners, detect, rotated_iou  # noqa: E402
-from imgtasks_infer.preprocess import prepare  # noqa: E402
+from imgtasks_workers.inference.decoders import classify, corners, detect, rotated_iou  # noqa: E402
+from imgtasks_workers.inference.preprocess import prepare  # noqa: E402
 
 
 def load(model_id: str) -> tuple[ModelManifest, ort.InferenceSession, float]:

@@ -55,8 +55,8 @@ WEB = {"type": "process", "preset": "web"}
 ENGINE_SCRIPT = """
 import sys, time, multiprocessing
 from pathlib import Path
-from imgtasks.domain.specs import ProcessSpec
-from imgtasks_process.imaging import DecodeLimits, render
+from imgtasks.kinds.process import ProcessSpec
+from imgtasks_imaging import DecodeLimits, render
 
 def work(paths):
     spec = ProcessSpec.model_validate({"preset": "web"})

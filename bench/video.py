@@ -1,4 +1,4 @@
-"""Video to animation: the engine (imgtasks_process.video) against the `ffmpeg` command, in one run,
+"""Video to animation: the engine (imgtasks_imaging.video) against the `ffmpeg` command, in one run,
 each job on one core (taskset -c 0) in a process of its own.
 
     make bench-video      (or: .venv/bin/python bench/video.py)
@@ -66,8 +66,8 @@ def engine_job(kind: str, source: str, output: str) -> None:
     """The engine as the video worker runs a task: GIF with the default (bayer) dither, MP4 at the
     quality whose CRF is ffmpeg's."""
     from imgtasks.domain.limits import VideoLimits
-    from imgtasks.domain.specs import ProcessSpec
-    from imgtasks_process.video.render import render_video
+    from imgtasks.kinds.process import ProcessSpec
+    from imgtasks_imaging.video.render import render_video
 
     output_spec = {"format": "gif"} if kind == "gif" else {"format": "mp4", "quality": _quality_for_crf(CRF)}
     spec = ProcessSpec.model_validate(
@@ -79,8 +79,8 @@ def engine_job(kind: str, source: str, output: str) -> None:
 
 
 def _quality_for_crf(crf: int) -> int:
-    from imgtasks_process.video.clips import FORMATS
-    from imgtasks_process.video.clips import crf as crf_of
+    from imgtasks_imaging.video.clips import FORMATS
+    from imgtasks_imaging.video.clips import crf as crf_of
 
     return min(range(1, 101), key=lambda quality: abs(crf_of(FORMATS["mp4"], quality) - crf))
 
@@ -155,7 +155,7 @@ def timed(command: list[str]) -> tuple[float, float]:
 
 # ------------------------------------------------------------------ quality
 def reference_frames(source: Path) -> list[np.ndarray]:
-    from imgtasks_process.video.timeline import Timing, pick, target_times
+    from imgtasks_imaging.video.timeline import Timing, pick, target_times
 
     frames: list[np.ndarray] = []
     with av.open(str(source)) as container:

@@ -58,8 +58,8 @@ class _BlobRef:
         self.name = name
 
 
-def _restore_key(cls: type, state: dict[str, Any], value: bytes) -> Any:
-    key = cls.__new__(cls)
+def _restore_key(cls: Any, state: dict[str, Any], value: bytes) -> Any:
+    key = object.__new__(cls)
     key.__setstate__({**state, "value": value})
     return key
 
@@ -165,8 +165,9 @@ def restore_backends(saved: dict[str, Any]) -> None:
         live.__dict__.update({name: value for name, value in backends.__dict__.items() if name != "_id"})
         for account_id, account_backends in backends.items():
             dict.__setitem__(live, account_id, account_backends)
-        if live not in BackendDict._instances:
-            BackendDict._instances.append(live)
+        known: list[Any] = BackendDict._instances  # type: ignore[misc]  # moto's registry of backends
+        if live not in known:
+            known.append(live)
 
 
 def dump_backends(blobs: BlobStore | MemoryBlobStore) -> bytes:

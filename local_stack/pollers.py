@@ -180,7 +180,7 @@ def stream_checkpoint(batch: list[dict[str, Any]], payload: Any, reports_failure
     """After a successful invocation, the sequence number of the last record that is done: the
     whole batch, or with partial failures the records before the first one named failed. None
     when nothing in the batch is done (a malformed answer counts as the whole batch failing)."""
-    sequences = [record["dynamodb"]["SequenceNumber"] for record in batch]
+    sequences = [str(record["dynamodb"]["SequenceNumber"]) for record in batch]
     if not reports_failures or not isinstance(payload, dict) or not payload.get("batchItemFailures"):
         return sequences[-1]
     try:

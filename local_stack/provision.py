@@ -101,17 +101,17 @@ class Provisioner:
         if "OwnershipControls" in props:
             self._s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=props["OwnershipControls"])
         if "CorsConfiguration" in props:
-            rules = []
+            cors_rules = []
             for rule in props["CorsConfiguration"]["CorsRules"]:
-                converted = {
+                cors: dict[str, Any] = {
                     k: v for k, v in rule.items() if k in ("AllowedMethods", "AllowedOrigins", "AllowedHeaders")
                 }
                 if "ExposedHeaders" in rule:
-                    converted["ExposeHeaders"] = rule["ExposedHeaders"]
+                    cors["ExposeHeaders"] = rule["ExposedHeaders"]
                 if "MaxAge" in rule:
-                    converted["MaxAgeSeconds"] = int(rule["MaxAge"])
-                rules.append(converted)
-            self._s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": rules})
+                    cors["MaxAgeSeconds"] = int(rule["MaxAge"])
+                cors_rules.append(cors)
+            self._s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": cors_rules})
         if "VersioningConfiguration" in props:
             self._s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
         if "LifecycleConfiguration" in props:

@@ -182,7 +182,7 @@ class Stack:
             if "." in expression and not expression.startswith("AWS::"):
                 name, attribute = expression.split(".", 1)
                 return self.get_att(name, attribute)
-            return self.ref(expression)
+            return str(self.ref(expression))
 
         return re.sub(r"\$\{([^}]+)\}", replace, text)
 

@@ -36,9 +36,7 @@ class Emulated:
         monkeypatch.setenv("AWS_ENDPOINT_URL", self.endpoint)
         for name, value in self.functions[logical_id].environment.items():
             monkeypatch.setenv(name, value)
-        aws.session.cache_clear()
-        aws.client.cache_clear()
-        aws.table.cache_clear()
+        aws.forget_clients()
 
 
 @pytest.fixture
@@ -55,8 +53,6 @@ def emulated(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulated]:
         functions = {spec.logical_id: spec for spec in function_specs(stack, TEMPLATE.parent)}
         yield Emulated(endpoint, provisioned, functions)
     finally:
-        aws.session.cache_clear()
-        aws.client.cache_clear()
-        aws.table.cache_clear()
+        aws.forget_clients()
         requests.post(f"{endpoint}/moto-api/reset", timeout=10)
         server.stop()

@@ -10,7 +10,7 @@ from urllib.parse import unquote_plus
 import pytest
 import requests
 
-from imgtasks.wiring import shared_wiring
+from imgtasks.wiring import wiring
 from local_stack.pollers import messages_to_delete, sqs_record
 from tests.helpers import FakeLambdaContext, image_bytes
 
@@ -49,7 +49,7 @@ def test_the_uploads_bucket_notifies_the_upload_events_queue_for_its_prefixes_on
     assert sorted(unquote_plus(key) for key in raw_keys) == ["inbox/alice/web/my photo.jpg", "uploads/u/f"]
     assert all(record["eventName"].startswith("ObjectCreated:") for record in records)
     # Each event parses with the upload function's record model (Powertools' S3 models).
-    from imgtasks_process.upload_events import UploadEvent, object_key
+    from imgtasks_ingest.uploads import UploadEvent, object_key
 
     parsed = [UploadEvent.model_validate_json(message["Body"]) for message in messages]
     assert sorted(object_key(r) for event in parsed for r in event.Records) == sorted(map(unquote_plus, raw_keys))
@@ -100,22 +100,22 @@ def test_the_process_function_runs_a_task_against_the_emulator(emulated: Any, mo
     """API handler creates the task, the dispatch handler reads it from the table's change stream
     and sends its message, the process handler runs it: all over HTTP to the emulator."""
     from imgtasks.settings import ApiSettings
-    from imgtasks_api.services import build_services
-    from imgtasks_process import handler as process_handler
+    from imgtasks_api.wiring import ApiWiring
+    from imgtasks_workers import process as process_handler
     from tests.unit.api_client import ApiClient
 
     emulated.use_environment_of("ApiFunction", monkeypatch)
-    api = ApiClient(build_services(ApiSettings()))  # type: ignore[call-arg]
+    api = ApiClient(ApiWiring(ApiSettings()))  # type: ignore[call-arg]
     api.sign_up()
     file_id = api.upload(image_bytes((900, 600))).body["id"]
     body = {"type": "process", "file_ids": [file_id], "operations": [{"op": "resize", "width": 300}]}
     task_id = api.call("POST", "/tasks", json_body=body).body["tasks"][0]["id"]
 
-    from imgtasks_process import dispatch
+    from imgtasks_dispatch import dispatch
     from tests.unit.queue_driver import StreamDriver
 
     emulated.use_environment_of("DispatchFunction", monkeypatch)
-    shared_wiring.cache_clear()
+    wiring.cache_clear()
     stream = StreamDriver(
         emulated.client("dynamodb"),
         emulated.client("dynamodbstreams"),
@@ -123,10 +123,10 @@ def test_the_process_function_runs_a_task_against_the_emulator(emulated: Any, mo
         dispatch.lambda_handler,
     )
     assert stream.drain() >= 1  # the user, the file, the task: only the task is sent
-    shared_wiring.cache_clear()
+    wiring.cache_clear()
 
     emulated.use_environment_of("ProcessFunction", monkeypatch)
-    process_handler._runner = None
+    process_handler.runner.cache_clear()
     sqs = emulated.client("sqs")
     queue = emulated.outputs["ProcessQueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -134,7 +134,7 @@ def test_the_process_function_runs_a_task_against_the_emulator(emulated: Any, mo
     result = process_handler.lambda_handler({"Records": [sqs_record(m, arn) for m in messages]}, FakeLambdaContext())
     assert result == {"batchItemFailures": []}
     assert len(messages_to_delete(messages, result, True)) == len(messages)
-    process_handler._runner = None
+    process_handler.runner.cache_clear()
 
     emulated.use_environment_of("ApiFunction", monkeypatch)
     task = api.call("GET", f"/tasks/{task_id}").body

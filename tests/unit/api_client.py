@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from imgtasks_api.handler import handle
-from imgtasks_api.services import Services
+from imgtasks_api.wiring import ApiWiring
 from tests.helpers import FakeLambdaContext, http_event, multipart
 
 
@@ -25,7 +25,7 @@ class Answer:
 
 
 class ApiClient:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: ApiWiring) -> None:
         self.services = services
         self.token: str | None = None
 

@@ -12,8 +12,8 @@ import pytest
 from moto import mock_aws
 
 from imgtasks.adapters import aws
-from imgtasks.wiring import shared_wiring
 from imgtasks.services import credentials
+from imgtasks.wiring import wiring
 from local_stack.functions import FunctionSpec, function_specs
 from local_stack.persistence import MemoryBlobStore, dump_backends, load_backends
 from local_stack.provision import Provisioned, Provisioner
@@ -52,7 +52,7 @@ def provisioned_once() -> Iterator[ProvisionedOnce]:
     that state (mocked_stack), which costs milliseconds where provisioning costs most of a second."""
     mock = mock_aws()
     mock.start()
-    _forget_clients()
+    aws.forget_clients()
     try:
         stack = Stack(load_template(TEMPLATE), "imgtasks-test", LOCAL_PARAMETERS)
         provisioned = Provisioner(stack, boto3.session.Session(), None).run()
@@ -60,14 +60,8 @@ def provisioned_once() -> Iterator[ProvisionedOnce]:
         blobs = MemoryBlobStore()
         yield ProvisionedOnce(MockedStack(provisioned, functions), dump_backends(blobs), blobs)
     finally:
-        _forget_clients()
+        aws.forget_clients()
         mock.stop()
-
-
-def _forget_clients() -> None:
-    aws.session.cache_clear()
-    aws.client.cache_clear()
-    aws.table.cache_clear()
 
 
 @pytest.fixture
@@ -91,48 +85,48 @@ def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
 def api(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The API function's handler with the environment the template gives it."""
     from imgtasks.settings import ApiSettings
-    from imgtasks_api.services import build_services
+    from imgtasks_api.wiring import ApiWiring
     from tests.unit.api_client import ApiClient
 
     mocked_stack.use_environment_of("ApiFunction", monkeypatch)
-    return ApiClient(build_services(ApiSettings()))  # type: ignore[call-arg]
+    return ApiClient(ApiWiring(ApiSettings()))  # type: ignore[call-arg]
 
 
 @pytest.fixture
 def uploads(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Runs the upload function on what is waiting in the upload-events queue, as Lambda's poller would."""
-    from imgtasks_process import upload_events
+    from imgtasks_ingest import uploads as upload_events
     from tests.unit.queue_driver import QueueDriver
 
     mocked_stack.use_environment_of("UploadFunction", monkeypatch)
-    upload_events._upload_events = None
-    shared_wiring.cache_clear()
+    upload_events.upload_events.cache_clear()
+    wiring.cache_clear()
     driver = QueueDriver(
         mocked_stack.client("sqs"), mocked_stack.outputs["UploadEventsQueueUrl"], upload_events.lambda_handler
     )
     driver.drain()  # S3's s3:TestEvent, sent when the bucket's notifications were configured
     yield driver
-    upload_events._upload_events = None
-    shared_wiring.cache_clear()
+    upload_events.upload_events.cache_clear()
+    wiring.cache_clear()
 
 
 @pytest.fixture
 def dispatch(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The dispatch function on the table's change stream: sends the messages of ready tasks."""
-    from imgtasks_process import dispatch as module
+    from imgtasks_dispatch import dispatch as module
     from tests.unit.queue_driver import StreamDriver
 
     for name, value in mocked_stack.functions["DispatchFunction"].environment.items():
         monkeypatch.setenv(name, value)  # read once, when the function first sends
 
-    shared_wiring.cache_clear()
+    wiring.cache_clear()
     yield StreamDriver(
         mocked_stack.client("dynamodb"),
         mocked_stack.client("dynamodbstreams"),
         mocked_stack.outputs["TableName"],
         module.lambda_handler,
     )
-    shared_wiring.cache_clear()
+    wiring.cache_clear()
 
 
 @pytest.fixture
@@ -140,11 +134,11 @@ def process(mocked_stack: MockedStack, uploads: Any, dispatch: Any, monkeypatch:
     """Runs the process function on what is waiting in the process queue; the change stream is
     dispatched before each receive, and `drain` handles the upload events first, as the upload
     function would (they release waiting tasks)."""
-    from imgtasks_process import handler
+    from imgtasks_workers import process as handler
     from tests.unit.queue_driver import QueueDriver
 
     mocked_stack.use_environment_of("ProcessFunction", monkeypatch)
-    handler._runner = None
+    handler.runner.cache_clear()
     yield QueueDriver(
         mocked_stack.client("sqs"),
         mocked_stack.outputs["ProcessQueueUrl"],
@@ -152,17 +146,17 @@ def process(mocked_stack: MockedStack, uploads: Any, dispatch: Any, monkeypatch:
         upstream=uploads,
         dispatcher=dispatch,
     )
-    handler._runner = None
+    handler.runner.cache_clear()
 
 
 @pytest.fixture
 def video(mocked_stack: MockedStack, uploads: Any, dispatch: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Runs the video function (the process handler, with FFmpeg) on what waits in the video queue."""
-    from imgtasks_process import handler
+    from imgtasks_workers import video as handler
     from tests.unit.queue_driver import QueueDriver
 
     mocked_stack.use_environment_of("VideoFunction", monkeypatch)
-    handler._runner = None
+    handler.runner.cache_clear()
     yield QueueDriver(
         mocked_stack.client("sqs"),
         mocked_stack.outputs["VideoQueueUrl"],
@@ -170,7 +164,7 @@ def video(mocked_stack: MockedStack, uploads: Any, dispatch: Any, monkeypatch: p
         upstream=uploads,
         dispatcher=dispatch,
     )
-    handler._runner = None
+    handler.runner.cache_clear()
 
 
 @pytest.fixture
@@ -178,11 +172,11 @@ def fetch(mocked_stack: MockedStack, uploads: Any, dispatch: Any, monkeypatch: p
     """The fetch function (URL ingest) on the fetch queue; the stack allows private addresses as
     the local stack does (the tests serve files from 127.0.0.1). `drain` runs the change stream
     first, which sends the fetch messages."""
-    from imgtasks_process import fetch_urls
+    from imgtasks_ingest import fetch as fetch_urls
     from tests.unit.queue_driver import QueueDriver
 
     mocked_stack.use_environment_of("FetchFunction", monkeypatch)
-    shared_wiring.cache_clear()
+    wiring.cache_clear()
     driver = QueueDriver(
         mocked_stack.client("sqs"),
         mocked_stack.outputs["FetchQueueUrl"],
@@ -190,24 +184,24 @@ def fetch(mocked_stack: MockedStack, uploads: Any, dispatch: Any, monkeypatch: p
         dispatcher=dispatch,
     )
     yield driver
-    shared_wiring.cache_clear()
+    wiring.cache_clear()
 
 
 @pytest.fixture
 def archive(mocked_stack: MockedStack, dispatch: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The archive function on the archive queue (the change stream dispatched first)."""
-    from imgtasks_process import archives
+    from imgtasks_workers import archive as archives
     from tests.unit.queue_driver import QueueDriver
 
     mocked_stack.use_environment_of("ArchiveFunction", monkeypatch)
-    shared_wiring.cache_clear()
+    wiring.cache_clear()
     yield QueueDriver(
         mocked_stack.client("sqs"),
         mocked_stack.outputs["ArchiveQueueUrl"],
         archives.lambda_handler,
         dispatcher=dispatch,
     )
-    shared_wiring.cache_clear()
+    wiring.cache_clear()
 
 
 @pytest.fixture
@@ -215,12 +209,13 @@ def webhooks(mocked_stack: MockedStack, dispatch: Any, monkeypatch: pytest.Monke
     """The webhook functions: `drain` runs the events function on the change stream (after the
     dispatch function, as on the stack), then the delivery function on the webhook queue until it
     is empty. Retries wait 0 s here (WEBHOOK_RETRY_DELAYS), so a test sees every attempt."""
-    from imgtasks_api import webhook_delivery, webhook_events
+    from imgtasks_webhooks import delivery as webhook_delivery
+    from imgtasks_webhooks import events as webhook_events
     from tests.unit.queue_driver import QueueDriver, StreamDriver
 
     mocked_stack.use_environment_of("WebhookDeliveryFunction", monkeypatch)
     monkeypatch.setenv("WEBHOOK_RETRY_DELAYS", "0,0,0")
-    shared_wiring.cache_clear()
+    wiring.cache_clear()
     events = StreamDriver(
         mocked_stack.client("dynamodb"),
         mocked_stack.client("dynamodbstreams"),
@@ -233,62 +228,62 @@ def webhooks(mocked_stack: MockedStack, dispatch: Any, monkeypatch: pytest.Monke
         webhook_delivery.lambda_handler,
         dispatcher=events,
     )
-    shared_wiring.cache_clear()
+    wiring.cache_clear()
 
 
 @pytest.fixture
 def dead_letters(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The dead-letter function on the process dead-letter queue."""
-    from imgtasks_process import dead_letters as module
+    from imgtasks_dispatch import dead_tasks as module
     from tests.unit.queue_driver import QueueDriver
 
     mocked_stack.use_environment_of("DeadLetterFunction", monkeypatch)
-    shared_wiring.cache_clear()
+    wiring.cache_clear()
     yield QueueDriver(
-        mocked_stack.client("sqs"), mocked_stack.outputs["ProcessDeadLetterQueueUrl"], module.task_lambda_handler
+        mocked_stack.client("sqs"), mocked_stack.outputs["ProcessDeadLetterQueueUrl"], module.lambda_handler
     )
-    shared_wiring.cache_clear()
+    wiring.cache_clear()
 
 
 @pytest.fixture
 def dead_uploads(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The dead-upload function on the upload-events dead-letter queue."""
-    from imgtasks_process import dead_letters as module
+    from imgtasks_ingest import dead_uploads as module
     from tests.unit.queue_driver import QueueDriver
 
     mocked_stack.use_environment_of("DeadUploadFunction", monkeypatch)
-    shared_wiring.cache_clear()
+    wiring.cache_clear()
     yield QueueDriver(
         mocked_stack.client("sqs"),
         mocked_stack.outputs["UploadEventsDeadLetterQueueUrl"],
-        module.upload_lambda_handler,
+        module.lambda_handler,
     )
-    shared_wiring.cache_clear()
+    wiring.cache_clear()
 
 
 @pytest.fixture
 def infer(mocked_stack: MockedStack, dispatch: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The infer function on the infer queue (the change stream dispatched before each receive)."""
-    from imgtasks_infer import handler
+    from imgtasks_workers import infer as handler
     from tests.unit.queue_driver import QueueDriver
 
     mocked_stack.use_environment_of("InferFunction", monkeypatch)
-    handler._worker = None
+    handler.worker.cache_clear()
     yield QueueDriver(
         mocked_stack.client("sqs"), mocked_stack.outputs["InferQueueUrl"], handler.lambda_handler, dispatcher=dispatch
     )
-    handler._worker = None
+    handler.worker.cache_clear()
 
 
 @pytest.fixture
 def dead_infer_letters(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The dead-letter function on the infer dead-letter queue."""
-    from imgtasks_process import dead_letters as module
+    from imgtasks_dispatch import dead_tasks as module
     from tests.unit.queue_driver import QueueDriver
 
     mocked_stack.use_environment_of("DeadLetterFunction", monkeypatch)
-    shared_wiring.cache_clear()
+    wiring.cache_clear()
     yield QueueDriver(
-        mocked_stack.client("sqs"), mocked_stack.outputs["InferDeadLetterQueueUrl"], module.task_lambda_handler
+        mocked_stack.client("sqs"), mocked_stack.outputs["InferDeadLetterQueueUrl"], module.lambda_handler
     )
-    shared_wiring.cache_clear()
+    wiring.cache_clear()

@@ -63,12 +63,12 @@ def test_register_rejects_unknown_fields_bad_names_short_passwords_and_taken_nam
 
 def test_registration_can_be_switched_off(mocked_stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from imgtasks.settings import ApiSettings
-    from imgtasks_api.services import build_services
+    from imgtasks_api.wiring import ApiWiring
     from tests.unit.api_client import ApiClient
 
     mocked_stack.use_environment_of("ApiFunction", monkeypatch)
     monkeypatch.setenv("ALLOW_REGISTRATION", "false")
-    api = ApiClient(build_services(ApiSettings()))  # type: ignore[call-arg]
+    api = ApiClient(ApiWiring(ApiSettings()))  # type: ignore[call-arg]
     answer = api.call("POST", "/auth/register", json_body={"username": "alice", "password": "correct-horse"})
     assert answer.status == 403
     assert "switched off" in answer.problem["detail"]
@@ -133,7 +133,7 @@ def test_logs_are_json_with_the_request_id_as_correlation_id_and_never_a_token(
 ) -> None:
     from imgtasks_api import handler
 
-    monkeypatch.setattr(handler, "_services", api.services)
+    monkeypatch.setattr(handler, "api_wiring", lambda: api.services)
     buffer = io.StringIO()
     previous = handler.logger.registered_handler.setStream(buffer)  # type: ignore[attr-defined]
     handler.logger.setLevel("INFO")

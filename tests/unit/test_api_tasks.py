@@ -228,7 +228,7 @@ def test_fifty_files_are_one_batch_read_two_batch_writes_and_five_message_batche
         calls[model.name] += 1
 
     aws.table(os.environ["TABLE_NAME"]).meta.client.meta.events.register("before-call.dynamodb", count)
-    aws.client("sqs").meta.events.register("before-call.sqs", count)
+    aws.sqs().meta.events.register("before-call.sqs", count)
     created = api.call("POST", "/tasks", json_body={"type": "process", "file_ids": file_ids, "preset": "web"})
     assert created.status == 202
     assert len(created.body["tasks"]) == 50

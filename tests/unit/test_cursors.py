@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from imgtasks.adapters.repositories import decode_cursor, encode_cursor
+from imgtasks.adapters.repositories.cursors import decode_cursor, encode_cursor
 from imgtasks.domain.errors import InvalidInput
 from imgtasks.domain.ids import new_id
 

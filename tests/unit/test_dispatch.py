@@ -7,21 +7,21 @@ from typing import Any
 
 import pytest
 
-from imgtasks.domain.records import Task, TaskStatus, TaskType
+from imgtasks.domain.records import TaskStatus
+from imgtasks.kinds.process import ProcessSpec, ProcessTask
 from imgtasks.services.lifecycle import needs_dispatch
 from tests.helpers import image_bytes
 
 RESIZE = [{"op": "resize", "width": 64}]
 
 
-def task(status: TaskStatus = TaskStatus.QUEUED, run: int = 1, waits: bool | None = None) -> Task:
-    return Task(
+def task(status: TaskStatus = TaskStatus.QUEUED, run: int = 1, waits: bool | None = None) -> ProcessTask:
+    return ProcessTask(
         id="01ARZ3NDEKTSV4RRFFQ69G5FAV",
         owner_id="01ARZ3NDEKTSV4RRFFQ69G5FAW",
-        type=TaskType.PROCESS,
         status=status,
         file_id="01ARZ3NDEKTSV4RRFFQ69G5FAX",
-        spec={},
+        spec=ProcessSpec(),
         created_at="2026-11-23T00:00:00.000Z",
         updated_at="2026-11-23T00:00:00.000Z",
         run=run,
@@ -43,7 +43,9 @@ def task(status: TaskStatus = TaskStatus.QUEUED, run: int = 1, waits: bool | Non
         (task(), task(TaskStatus.CANCELLED), False),
     ],
 )
-def test_a_task_is_dispatched_when_a_write_makes_it_ready(before: Task | None, after: Task, dispatched: bool) -> None:
+def test_a_task_is_dispatched_when_a_write_makes_it_ready(
+    before: ProcessTask | None, after: ProcessTask, dispatched: bool
+) -> None:
     assert needs_dispatch(before, after) is dispatched
 
 

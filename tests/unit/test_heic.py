@@ -14,7 +14,7 @@ from PIL import Image, ImageCms
 from pydantic import ValidationError
 
 from imgtasks.domain.inspection import inspect_image, register_heif
-from imgtasks.domain.specs import OutputSpec
+from imgtasks.domain.outputs import OutputSpec
 from tests.helpers import ROOT
 from tests.icc import rgb_profile
 from tests.unit.test_imaging import BLUE, GREEN, RED, WHITE, close, corner_colours, output_image, quadrants

@@ -10,9 +10,8 @@ import pytest
 from PIL import Image, ImageSequence
 
 from imgtasks.domain.errors import PermanentTaskError
-from imgtasks.domain.presets import presets
-from imgtasks.domain.specs import ProcessSpec
-from imgtasks_process.imaging import DecodeLimits, render
+from imgtasks.kinds.process import ProcessSpec, presets
+from imgtasks_imaging import DecodeLimits, render
 from tests.helpers import image_bytes
 
 LIMITS = DecodeLimits(max_pixels=50_000_000, max_frames=500)

@@ -18,8 +18,8 @@ from PIL import Image
 
 from imgtasks.adapters.model_registry import publish
 from imgtasks.domain.model_manifest import ModelManifest
-from imgtasks_infer.decoders import classify, detect
-from imgtasks_infer.preprocess import prepare
+from imgtasks_workers.inference.decoders import classify, detect
+from imgtasks_workers.inference.preprocess import prepare
 
 
 def constant_model(
@@ -178,16 +178,16 @@ def published(mocked_stack: Any, tmp_path: Path) -> Any:
 
 @pytest.fixture
 def infer(published: Any, dispatch: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
-    from imgtasks_infer import handler
+    from imgtasks_workers import infer as handler
     from tests.unit.queue_driver import QueueDriver
 
     published.use_environment_of("InferFunction", monkeypatch)
     monkeypatch.setenv("MODEL_CACHE_DIR", str(tmp_path / "cache"))
-    handler._worker = None
+    handler.worker.cache_clear()
     yield QueueDriver(
         published.client("sqs"), published.outputs["InferQueueUrl"], handler.lambda_handler, dispatcher=dispatch
     )
-    handler._worker = None
+    handler.worker.cache_clear()
 
 
 def jpeg(size: tuple[int, int]) -> bytes:

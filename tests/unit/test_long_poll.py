@@ -69,7 +69,7 @@ def test_wait_is_at_most_20_seconds_and_another_users_task_is_not_found(api: Any
 def test_the_wait_reads_only_the_status_with_growing_delays(api: Any) -> None:
     """Twenty seconds of waiting on fake time: 22 status reads, each a projection of one
     attribute, and one full read at the start."""
-    from imgtasks.adapters.repositories import TaskRepository
+    from imgtasks.adapters.repositories.tasks import TaskRepository
 
     api.sign_up()
     task_id = create_task(api)

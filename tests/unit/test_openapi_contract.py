@@ -109,9 +109,13 @@ def test_auth_and_upload_shapes_have_every_field_of_the_contract(document: dict[
 
 
 def test_validation_failures_are_documented_as_400_problems_never_422(document: dict[str, Any]) -> None:
+    """A 422 means one thing only: an Idempotency-Key reused for another request."""
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
-            assert "422" not in operation["responses"], (method, path)
+            takes_a_key = any(parameter["name"] == "Idempotency-Key" for parameter in operation.get("parameters", []))
+            assert ("422" in operation["responses"]) == takes_a_key, (method, path)
+            if takes_a_key:
+                assert "Idempotency-Key" in operation["responses"]["422"]["description"]
     create = document["paths"]["/tasks"]["post"]
     assert "application/problem+json" in create["responses"]["400"]["content"]
 

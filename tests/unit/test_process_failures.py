@@ -106,7 +106,8 @@ def test_a_dead_upload_event_rejects_the_file_and_fails_its_tasks(api: Any, dead
 def test_a_concurrent_duplicate_delivery_waits_instead_of_working_twice(
     api: Any, process: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from imgtasks_process import imaging, runner
+    import imgtasks_imaging as imaging
+    from imgtasks_workers import process as runner
 
     api.sign_up()
     task_id, _ = create_task(api)
@@ -129,7 +130,7 @@ def test_a_concurrent_duplicate_delivery_waits_instead_of_working_twice(
     # The same message in a second container while the first still works on it. (One process
     # runs one invocation at a time in Lambda, so the second goes straight to the runner here.)
     from imgtasks.domain.messages import TaskMessage
-    from imgtasks_process import handler
+    from imgtasks_workers import process as handler
 
     with pytest.raises(IdempotencyAlreadyInProgressError):
         handler.runner().run(TaskMessage.model_validate_json(message["Body"]), receive_count=2)
@@ -146,7 +147,7 @@ def test_a_running_task_shows_it_started(api: Any, process: Any) -> None:
     owner = api.services.signer.verify(api.token).user_id
     from imgtasks.domain.messages import TaskMessage
 
-    lifecycle = api.services.tasks._lifecycle
+    lifecycle = api.services.lifecycle
     claimed = lifecycle.claim(TaskMessage(task_id=task_id, owner_id=owner, run=1))
     assert claimed is not None
     assert (claimed.status, claimed.progress, claimed.attempts) == ("running", 5, 1)
@@ -188,8 +189,8 @@ def test_duration_measures_the_attempt_that_finished_not_the_wait_after_a_crash(
     from imgtasks.domain.messages import TaskMessage
 
     # A first attempt an hour ago whose worker died: the task stayed running.
-    api.services.tasks._lifecycle.claim(TaskMessage(task_id=task_id, owner_id=owner, run=1))
-    table = api.services.tasks._tasks._table
+    api.services.lifecycle.claim(TaskMessage(task_id=task_id, owner_id=owner, run=1))
+    table = api.services.task_records._table
     table.update_item(
         Key={"PK": f"TASK#{task_id}", "SK": "TASK"},
         UpdateExpression="SET started_at = :hour_ago, attempt_started_at = :hour_ago",

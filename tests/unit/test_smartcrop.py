@@ -11,10 +11,11 @@ import pytest
 from PIL import Image
 from pydantic import ValidationError
 
-from imgtasks.domain.specs import CropOperation, ProcessSpec, ResizeOperation
-from imgtasks_process.imaging import DecodeLimits, render
-from imgtasks_process.imaging.operations import FrameByFrame, crop, resize
-from imgtasks_process.imaging.smartcrop import window
+from imgtasks.domain.operations import CropOperation, ResizeOperation
+from imgtasks.kinds.process import ProcessSpec
+from imgtasks_imaging import DecodeLimits, render
+from imgtasks_imaging.operations import FrameByFrame, crop, resize
+from imgtasks_imaging.smartcrop import window
 
 SUBJECT = (230, 30, 40)
 

@@ -126,7 +126,7 @@ def test_a_username_is_locked_out_after_repeated_failed_sign_ins_then_let_in_aft
     for _ in range(3):
         assert sign_in("nobody-here", "whatever1").status == 400  # unknown names count the same way
     # The window ends (as if 15 minutes passed): the right password works and clears the count.
-    table = api.services.tasks._tasks._table
+    table = api.services.task_records._table
     table.update_item(
         Key={"PK": "LOGIN#victim", "SK": "FAILURES"},
         UpdateExpression="SET expires_at = :past",

@@ -15,7 +15,7 @@ import pytest
 from imgtasks.domain.errors import ErrorCode, PermanentTaskError
 from imgtasks.domain.limits import VideoLimits
 from imgtasks.domain.video_inspection import InspectedVideo, inspect_video
-from imgtasks_process.video.timeline import (
+from imgtasks_imaging.video.timeline import (
     Timing,
     frame_durations_ms,
     pick,
@@ -214,7 +214,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 def test_a_gif_has_every_frame_its_delays_one_palette_and_loops(dither: str) -> None:
     from PIL import Image
 
-    from imgtasks_process.video.gif import encode_gif
+    from imgtasks_imaging.video.gif import encode_gif
 
     frames = moving_frames(20)
     durations = frame_durations_ms(20, 15)
@@ -232,8 +232,8 @@ def test_a_gif_has_every_frame_its_delays_one_palette_and_loops(dither: str) -> 
 
 
 def render(clip: Path, spec: dict[str, Any], limits: VideoLimits = LIMITS, **options: Any) -> Any:
-    from imgtasks.domain.specs import ProcessSpec
-    from imgtasks_process.video.render import render_video
+    from imgtasks.kinds.process import ProcessSpec
+    from imgtasks_imaging.video.render import render_video
 
     return render_video(clip, ProcessSpec.model_validate(spec), max_pixels=50_000_000, limits=limits, **options)
 
@@ -372,7 +372,7 @@ def test_progress_rises_as_frames_are_written(clip: Path) -> None:
 def test_an_animation_becomes_a_clip_with_its_frames_and_timing(
     tmp_path: Path, kind: str, codec: str, container: str
 ) -> None:
-    from imgtasks_process.video.clips import encode_clip
+    from imgtasks_imaging.video.clips import encode_clip
 
     images = [frame.to_image() for frame in moving_frames(12, size=(241, 137))]
     data = encode_clip(images, [100] * 12, kind=kind, quality=85)
@@ -386,9 +386,9 @@ def test_an_animation_becomes_a_clip_with_its_frames_and_timing(
 
 
 def test_quality_words_and_numbers_map_onto_the_encoders_scale() -> None:
-    from imgtasks.domain.specs import OutputSpec
-    from imgtasks_process.video.clips import FORMATS, crf
-    from imgtasks_process.video.gif import palette_colors
+    from imgtasks.domain.outputs import OutputSpec
+    from imgtasks_imaging.video.clips import FORMATS, crf
+    from imgtasks_imaging.video.gif import palette_colors
 
     x264 = FORMATS["mp4"]
     assert crf(x264, 100) == 16 and crf(x264, 1) == 40
@@ -402,9 +402,9 @@ def test_quality_words_and_numbers_map_onto_the_encoders_scale() -> None:
 def test_a_clip_palette_gif_keeps_see_through_pixels_see_through() -> None:
     from PIL import Image
 
-    from imgtasks.domain.specs import OutputSpec
-    from imgtasks_process.imaging.encode import encode
-    from imgtasks_process.imaging.frames import Frames
+    from imgtasks.domain.outputs import OutputSpec
+    from imgtasks_imaging.encode import encode
+    from imgtasks_imaging.frames import Frames
 
     pictures = []
     for colour in ((230, 20, 20, 255), (20, 20, 230, 255)):

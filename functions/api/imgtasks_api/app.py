@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Route
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -43,7 +45,7 @@ def health() -> Response[HealthOut]:
 
 @app.get("/openapi.json", summary="This document (OpenAPI 3.1)", operation_id="openapi_document", tags=["service"])
 @policy(public=True)
-def openapi_document():
+def openapi_document() -> Response[Any]:
     from . import openapi  # only this route and /docs need the OpenAPI models: not at cold start
 
     return Response(status_code=200, content_type="application/json", body=openapi.document_json(app))
@@ -51,7 +53,7 @@ def openapi_document():
 
 @app.get("/docs", summary="Swagger UI", tags=["service"], include_in_schema=False)
 @policy(public=True)
-def swagger_ui():
+def swagger_ui() -> Response[Any]:
     from . import openapi
 
     # Powertools' own Swagger route answers ?format=json with the document; clients rely on it.
@@ -62,23 +64,23 @@ def swagger_ui():
 
 @app.get("/favicon.ico", include_in_schema=False)
 @policy(public=True)
-def favicon():
+def favicon() -> Response[Any]:
     # Browsers ask for it on every page of the API (/docs): no icon, no 401 in their console.
     return Response(status_code=204, content_type="image/x-icon", body="", headers={"Cache-Control": "max-age=86400"})
 
 
-@app.exception_handler(DomainError)
-def domain_error(error: DomainError) -> Response:
+@app.exception_handler(DomainError)  # type: ignore[untyped-decorator]  # Powertools' decorator is untyped
+def domain_error(error: DomainError) -> Response[str]:
     return from_domain_error(error)
 
 
-@app.exception_handler(RequestUnsupportedContentType)
-def unsupported_content_type(_: RequestUnsupportedContentType) -> Response:
+@app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]  # Powertools' decorator is untyped
+def unsupported_content_type(_: RequestUnsupportedContentType) -> Response[str]:
     return problem(415, "this endpoint takes application/json")
 
 
-@app.exception_handler(RequestValidationError)
-def request_validation_error(error: RequestValidationError) -> Response:
+@app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]  # Powertools' decorator is untyped
+def request_validation_error(error: RequestValidationError) -> Response[str]:
     entries = validation_errors(error.errors())
     return problem(400, summary(entries), errors=entries)
 
@@ -120,7 +122,7 @@ def allowed_methods(path: str) -> list[str]:
 
 
 @app.not_found
-def route_not_found(_: Exception) -> Response:
+def route_not_found(_: Exception) -> Response[str]:
     event = app.current_event
     method, path = event.request_context.http.method, event.raw_path
     allowed = allowed_methods(path)
@@ -131,8 +133,8 @@ def route_not_found(_: Exception) -> Response:
     return problem(404, f"no such endpoint: {method} {path}")
 
 
-@app.exception_handler(Exception)
-def unexpected_error(error: Exception) -> Response:
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator]  # Powertools' decorator is untyped
+def unexpected_error(error: Exception) -> Response[str]:
     # The trace goes to the log with the request's correlation id; the client gets none of it.
     logger.exception("unhandled error")
     return problem(500, "an internal error occurred; it has been logged")

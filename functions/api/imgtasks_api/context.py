@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from imgtasks.services.credentials import Identity
 
 from .schemas import Problem
-from .services import Services
+from .wiring import ApiWiring
 
 ResponseBody = TypeVar("ResponseBody")
 
 
-def services(router: Router) -> Services:
-    found: Services = router.context["services"]
+def new_router() -> Router:
+    """A Router for a module of routes (Powertools' constructor is untyped)."""
+    return Router()  # type: ignore[no-untyped-call]
+
+
+def request(router: Router) -> APIGatewayProxyEventV2:
+    """The request being answered: the HTTP API's payload 2.0 event (the resolver is
+    APIGatewayHttpResolver)."""
+    return cast(APIGatewayProxyEventV2, router.current_event)
+
+
+def services(router: Router) -> ApiWiring:
+    found: ApiWiring = router.context["services"]
     return found
 
 
@@ -31,7 +44,7 @@ def json_response(status: int, body: ResponseBody, headers: dict[str, str] | Non
     return Response(status_code=status, content_type="application/json", body=body, headers=headers)
 
 
-def problem_responses(*statuses: int) -> dict[int, dict[str, Any]]:
+def problem_responses(*statuses: int) -> dict[int, OpenAPIResponse]:
     """OpenAPI entries for the problem-details answers a route can give."""
     return {
         status: {
@@ -42,5 +55,5 @@ def problem_responses(*statuses: int) -> dict[int, dict[str, Any]]:
     }
 
 
-def ok_response(status: int, model: Any, description: str) -> dict[int, dict[str, Any]]:
+def ok_response(status: int, model: Any, description: str) -> dict[int, OpenAPIResponse]:
     return {status: {"description": description, "content": {"application/json": {"model": model}}}}

@@ -13,26 +13,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from imgtasks.domain.errors import InvalidInput, Unauthorized
 from imgtasks.observability import logger, metrics
 from imgtasks.services.credentials import Identity, TokenSigner
-from imgtasks.settings import ApiSettings
 
 from .app import app, matched_route, takes_json_body
 from .bodies import header, media_type, require_readable_json
 from .idempotency import idempotency_key
 from .policy import policy_of
 from .problems import problem_answer
-from .services import Services, build_services
 from .sessions import cross_origin_reason, session_token
 from .web_app import is_app_path, serve_app
-
-_services: Services | None = None
-
-
-def services() -> Services:
-    """Built on the first request of a container (cold start) and kept for the next ones."""
-    global _services
-    if _services is None:
-        _services = build_services(ApiSettings())  # type: ignore[call-arg]
-    return _services
+from .wiring import ApiWiring, api_wiring
 
 
 def authenticate(event: dict[str, Any], signer: TokenSigner) -> tuple[Identity, bool]:
@@ -55,7 +44,7 @@ def authenticate(event: dict[str, Any], signer: TokenSigner) -> tuple[Identity, 
 
 def answered(status: int, detail: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """A problem answered before routing."""
-    app.clear_context()
+    app.clear_context()  # type: ignore[no-untyped-call]
     return problem_answer(status, detail, errors=errors)
 
 
@@ -69,13 +58,13 @@ def normalized_path(raw_path: str) -> str:
     return _ENCODED_UNRESERVED.sub(lambda match: unquote(match.group(0)), raw_path)
 
 
-def handle(event: dict[str, Any], context: LambdaContext, found: Services) -> dict[str, Any]:
+def handle(event: dict[str, Any], context: LambdaContext, found: ApiWiring) -> dict[str, Any]:
     event = {**event, "rawPath": normalized_path(event.get("rawPath", ""))}
-    app.append_context(services=found)
+    app.append_context(services=found)  # type: ignore[no-untyped-call]
     method = event.get("requestContext", {}).get("http", {}).get("method", "")
     path = event.get("rawPath", "")
     if method in ("GET", "HEAD") and is_app_path(path):
-        app.clear_context()
+        app.clear_context()  # type: ignore[no-untyped-call]
         return serve_app(path)
     route = matched_route(method, path)
     policy = policy_of(route.func if route is not None else None)
@@ -89,7 +78,7 @@ def handle(event: dict[str, Any], context: LambdaContext, found: Services) -> di
             return answered(401, error.detail)
         if by_cookie and policy.changes(method) and (reason := cross_origin_reason(event, required=True)):
             return answered(403, reason)
-        app.append_context(identity=identity)
+        app.append_context(identity=identity)  # type: ignore[no-untyped-call]
         logger.append_keys(user_id=identity.user_id)
         key = idempotency_key(event.get("headers") or {}) if policy.idempotent else None
         if key is not None:
@@ -115,4 +104,4 @@ def resolve(event: dict[str, Any], context: LambdaContext, json_only: bool) -> d
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return handle(event, context, services())
+    return handle(event, context, api_wiring())

@@ -25,8 +25,6 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
-from imgtasks.adapters import aws
-
 from .bodies import header
 from .problems import problem_answer
 
@@ -45,12 +43,12 @@ class _NotKept(Exception):
         self.answer = answer
 
 
-def _replayed(answer: Answer, _: DataRecord) -> Answer:
-    return {**answer, "headers": {**(answer.get("headers") or {}), "Idempotent-Replayed": "true"}}
+def _replayed(response: Any, idempotent_data: DataRecord) -> Any:
+    return {**response, "headers": {**(response.get("headers") or {}), "Idempotent-Replayed": "true"}}
 
 
 class IdempotentRequests:
-    def __init__(self, table_name: str) -> None:
+    def __init__(self, persistence: DynamoDBPersistenceLayer) -> None:
         self._config = IdempotencyConfig(
             event_key_jmespath="[owner, key]",
             payload_validation_jmespath="[method, path, query, body_sha256]",
@@ -58,7 +56,7 @@ class IdempotentRequests:
             raise_on_no_idempotency_key=True,
             response_hook=_replayed,
         )
-        self._persistence = DynamoDBPersistenceLayer(table_name=table_name, boto3_client=aws.client("dynamodb"))
+        self._persistence = persistence
 
     def register_lambda_context(self, context: Any) -> None:
         self._config.register_lambda_context(context)
@@ -76,7 +74,9 @@ class IdempotentRequests:
             "body_sha256": hashlib.sha256(str(event.get("body") or "").encode()).hexdigest(),
         }
 
-        @idempotent_function(data_keyword_argument="request", persistence_store=self._persistence, config=self._config)
+        @idempotent_function(  # type: ignore[untyped-decorator]  # Powertools' decorator is untyped
+            data_keyword_argument="request", persistence_store=self._persistence, config=self._config
+        )
         def kept(request: dict[str, Any]) -> Answer:
             answer = resolve()
             if not 200 <= int(answer.get("statusCode", 500)) < 300:
@@ -84,7 +84,8 @@ class IdempotentRequests:
             return answer
 
         try:
-            return kept(request=request)
+            answer: Answer = kept(request=request)
+            return answer
         except _NotKept as refused:
             return refused.answer
         except IdempotencyValidationError:

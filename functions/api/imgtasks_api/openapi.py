@@ -18,8 +18,8 @@ from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate
 import imgtasks
 
 from .app import all_routes
-from .problems import PROBLEM_CONTENT_TYPE
 from .policy import policy_of
+from .problems import PROBLEM_CONTENT_TYPE
 from .routes.tasks import create_tasks_adapter
 from .sessions import SESSION_COOKIE
 
@@ -44,6 +44,19 @@ IDEMPOTENCY_KEY_PARAMETER = {
 }
 
 
+IDEMPOTENCY_ANSWERS = {
+    "409": "A request with this Idempotency-Key is still being answered (Retry-After: 1)",
+    "422": "This Idempotency-Key was used for a different request",
+}
+
+
+def problem_answer_document(description: str) -> dict[str, Any]:
+    return {
+        "description": f"{description}: problem details (RFC 9457)",
+        "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
 def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
     schema = json.loads(
         app.get_openapi_json_schema(
@@ -52,7 +65,7 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
             description=DESCRIPTION,
             security_schemes={
                 "bearerAuth": HTTPBearer(bearerFormat="JWT"),
-                "sessionCookie": APIKey(name=SESSION_COOKIE, **{"in": APIKeyIn.cookie}),
+                "sessionCookie": APIKey.model_validate({"name": SESSION_COOKIE, "in": APIKeyIn.cookie}),
             },
             security=[{"bearerAuth": []}, {"sessionCookie": []}],
         )
@@ -74,6 +87,8 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
                 operation["security"] = []
             if policy.idempotent:
                 operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY_PARAMETER)
+                for status, description in IDEMPOTENCY_ANSWERS.items():
+                    operation["responses"].setdefault(status, problem_answer_document(description))
             # Request bodies documented by hand (JSON or multipart on one path) bring their own
             # definitions; their $refs point at the components, so put the definitions there.
             for media in operation.get("requestBody", {}).get("content", {}).values():
@@ -83,7 +98,8 @@ def document(app: APIGatewayHttpResolver) -> dict[str, Any]:
     components["CreateTasks"] = create_tasks
     components.pop("HTTPValidationError", None)
     components.pop("ResponseValidationError", None)
-    return schema
+    built: dict[str, Any] = schema
+    return built
 
 
 @cache

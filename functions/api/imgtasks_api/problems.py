@@ -40,7 +40,7 @@ def problem(
     *,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
-) -> Response:
+) -> Response[str]:
     phrase = HTTPStatus(status).phrase
     body: dict[str, Any] = {
         "type": f"https://imgtasks.dev/problems/{phrase.lower().replace(' ', '-')}",
@@ -65,7 +65,7 @@ def problem_answer(
     return {"statusCode": status, "headers": made.headers, "body": made.body, "isBase64Encoded": False}
 
 
-def from_domain_error(error: DomainError) -> Response:
+def from_domain_error(error: DomainError) -> Response[str]:
     status = next((code for kind, code in STATUS_BY_ERROR.items() if isinstance(error, kind)), 400)
     headers = {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyRequests) else None
     return problem(status, error.detail, errors=error.errors or None, headers=headers)

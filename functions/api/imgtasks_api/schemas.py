@@ -3,27 +3,14 @@ the OpenAPI document (api-v1.md is the contract they follow)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_serializer
 
-from imgtasks.adapters.outbound import redacted
 from imgtasks.domain.base import Model
-from imgtasks.domain.errors import ErrorCode, catalog_markdown
 from imgtasks.domain.model_manifest import ModelManifest
-from imgtasks.domain.records import Task, VideoInfo
-from imgtasks.domain.results import (
-    ArchiveFile,
-    ArchiveResult,
-    InferResult,
-    Output,
-    OutputFile,
-    ProcessResult,
-    SkippedTask,
-    SourceImage,
-)
-from imgtasks.domain.specs import ArchiveSpec, InferSpec, ProcessSpec
+from imgtasks.kinds.process import ProcessSpec
+from imgtasks.views import FileOut, TaskOut, TaskResult, TaskStatusName
 
 
 class Problem(Model):
@@ -62,28 +49,6 @@ class OAuthError(Model):
     error_description: str
 
 
-class FileOut(Model):
-    id: str
-    filename: str
-    content_type: str
-    size: int
-    status: Literal["pending", "ready", "rejected"]
-    format: str | None = None
-    width: int | None = None
-    height: int | None = None
-    frames: int | None = None
-    video: VideoInfo | None = Field(
-        default=None, description="A video's container, codec, duration, frame rate and sound; absent for images"
-    )
-    source_url: str | None = Field(default=None, description="A fetched file's URL, without user and password")
-    created_at: str
-    error: str | None = None
-
-    @field_serializer("source_url")
-    def _without_credentials(self, url: str | None) -> str | None:
-        return redacted(url) if url else None
-
-
 class FilePage(Model):
     items: list[FileOut]
     next_cursor: str | None
@@ -101,98 +66,6 @@ class StartedUploadOut(Model):
     upload: UploadOut
 
 
-class TaskErrorOut(Model):
-    code: Annotated[
-        ErrorCode,
-        Field(description="Why the task failed; every code the service gives:\n" + catalog_markdown()),
-    ]
-    message: str = Field(description="A sentence for a person")
-
-
-class OutputOut(Output):
-    url: str = Field(description="A presigned URL that expires within 15 minutes")
-
-
-class ProcessResultOut(Model):
-    outputs: list[OutputOut]
-    source: SourceImage
-
-    @classmethod
-    def from_result(cls, result: ProcessResult, output_url: Callable[[OutputFile], str]) -> ProcessResultOut:
-        outputs = [
-            OutputOut(**output.model_dump(exclude={"bucket", "key"}), url=output_url(output))
-            for output in result.outputs
-        ]
-        return cls(outputs=outputs, source=result.source)
-
-
-class ArchiveOut(Model):
-    file_id: str
-    size: int = Field(description="Bytes")
-    url: str = Field(description="A presigned URL of the ZIP that expires within 15 minutes")
-
-
-class ArchiveResultOut(Model):
-    tasks_requested: int
-    tasks_included: int
-    files: int = Field(description="Entries in the ZIP")
-    skipped: list[SkippedTask] = Field(description="The tasks left out, and why")
-    archive: ArchiveOut
-
-    @classmethod
-    def from_result(cls, result: ArchiveResult, url: Callable[[ArchiveFile], str]) -> ArchiveResultOut:
-        archive = ArchiveOut(file_id=result.archive.file_id, size=result.archive.size, url=url(result.archive))
-        return cls(**result.model_dump(exclude={"archive"}), archive=archive)
-
-
-TaskResult = ProcessResultOut | InferResult | ArchiveResultOut
-OutputUrl = Callable[[OutputFile | ArchiveFile], str]
-
-
-class TaskOut(Model):
-    # The document shows `spec` as the models it is validated with; serializing it only leaves
-    # out what the client left out.
-    model_config = ConfigDict(json_schema_mode_override="validation")
-
-    id: str
-    type: Literal["process", "infer", "archive"]
-    status: Literal["queued", "running", "done", "failed", "cancelled"]
-    progress: int = Field(ge=0, le=100)
-    file_id: str | None = Field(description="The input file; null for an archive, whose inputs are tasks")
-    spec: ProcessSpec | InferSpec | ArchiveSpec = Field(
-        description="The task as it was asked for (fields left out stay out)"
-    )
-    created_at: str
-    updated_at: str
-    started_at: str | None
-    completed_at: str | None
-    duration_ms: int | None
-    attempts: int
-    error: TaskErrorOut | None
-    result: TaskResult | None
-    webhook: str | None = Field(default=None, description="The URL this task's events are posted to")
-
-    @field_serializer("webhook")
-    def _webhook_without_credentials(self, url: str | None) -> str | None:
-        return redacted(url) if url else None
-
-    @field_serializer("spec")
-    def _spec_as_asked(self, spec: ProcessSpec | InferSpec | ArchiveSpec) -> dict[str, Any]:
-        return spec.model_dump(exclude_unset=True, exclude_none=True)
-
-    @classmethod
-    def from_task(cls, task: Task, output_url: OutputUrl) -> TaskOut:
-        shown = task.model_dump(exclude={"owner_id", "run", "outbox", "attempt_started_at", "result", "worker"})
-        result = task.result
-        if isinstance(result, ProcessResult):
-            shown["result"] = ProcessResultOut.from_result(result, output_url)
-        elif isinstance(result, ArchiveResult):
-            shown["result"] = ArchiveResultOut.from_result(result, output_url)
-        else:
-            shown["result"] = result
-        return cls.model_validate(shown)
-
-
 class TaskList(Model):
     tasks: list[TaskOut]
 
@@ -204,7 +77,7 @@ class TaskPage(Model):
 
 class TaskResultOut(Model):
     id: str
-    status: Literal["queued", "running", "done", "failed", "cancelled"]
+    status: TaskStatusName
     result: TaskResult | None
 
 

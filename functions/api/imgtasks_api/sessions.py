@@ -7,6 +7,7 @@ authenticates must also come from our own origin: Sec-Fetch-Site, else Origin, m
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
@@ -18,12 +19,12 @@ SESSION_COOKIE = "imgtasks_session"
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
-def session_token(event: dict) -> str | None:
+def session_token(event: dict[str, Any]) -> str | None:
     """The session cookie's value, if the request carries one (payload 2.0 puts cookies apart)."""
     for cookie in event.get("cookies") or []:
         name, _, value = cookie.partition("=")
         if name.strip() == SESSION_COOKIE and value.strip():
-            return value.strip()
+            return str(value).strip()
     return None
 
 
@@ -51,7 +52,7 @@ def cleared_cookie(event: APIGatewayProxyEventV2) -> Cookie:
     return session_cookie(event, "", 0)
 
 
-def cross_origin_reason(event: dict, *, required: bool) -> str | None:
+def cross_origin_reason(event: dict[str, Any], *, required: bool) -> str | None:
     """Why the request is not from our own origin, or None when it is. Browsers send
     Sec-Fetch-Site (all current ones) and Origin (on every POST, PUT, PATCH and DELETE); with
     neither, the request is refused when `required` (a cookie-authenticated change), and allowed

@@ -1,29 +1,40 @@
-"""The one place where collaborators are built from settings, once per cold start. Every function's
-startup asks a `Wiring` for what it needs; each part is built on first use, so a function pays
-only for what it uses."""
+"""The composition root: the one place where the service's parts are built from the settings. A
+function's entry module asks its `Wiring` (the API's: imgtasks_api.wiring.ApiWiring, which adds
+accounts, tokens and Idempotency-Key) for the parts it needs; each is built on
+first use and kept for the container's life (a cold start pays only for what it uses), and every
+part gets all of its collaborators: none is optional, none fails for want of one at run time."""
 
 from __future__ import annotations
 
 from functools import cache, cached_property
-from typing import Any
+from typing import TYPE_CHECKING
 
 from imgtasks.adapters import aws
-from imgtasks.adapters.fetch_queue import FetchQueue
 from imgtasks.adapters.model_registry import ModelRegistry
 from imgtasks.adapters.outbound import OutboundClient
-from imgtasks.adapters.repositories import FileRepository, TaskRepository, UserRepository, WebhookRepository
+from imgtasks.adapters.queues import MessageQueue
+from imgtasks.adapters.repositories.files import FileRepository
+from imgtasks.adapters.repositories.tasks import TaskRepository
+from imgtasks.adapters.repositories.users import UserRepository
+from imgtasks.adapters.repositories.webhooks import WebhookRepository
 from imgtasks.adapters.storage import ObjectStore
-from imgtasks.adapters.task_queue import TaskQueue
-from imgtasks.adapters.webhook_queue import WebhookQueue
+from imgtasks.adapters.task_queues import TaskQueues
 from imgtasks.domain.limits import Limits, VideoLimits
 from imgtasks.domain.webhooks import DELIVERY_TIMEOUT_S
+from imgtasks.kinds import KINDS
 from imgtasks.services.archives import Archives
 from imgtasks.services.dropins import DropIns
 from imgtasks.services.files import FileService
 from imgtasks.services.lifecycle import TaskLifecycle
+from imgtasks.services.retention import GuestData
 from imgtasks.services.tasks import TaskService
 from imgtasks.services.webhooks import WebhookService
 from imgtasks.settings import FunctionSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+    from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_sqs import SQSClient
 
 
 class Wiring:
@@ -32,46 +43,71 @@ class Wiring:
 
     # ------------------------------------------------------------ adapters
     @cached_property
-    def table(self) -> Any:
+    def table(self) -> Table:
         return aws.table(self.settings.table_name)
 
     @cached_property
     def store(self) -> ObjectStore:
-        return ObjectStore(aws.client("s3"))
+        return ObjectStore(aws.s3())
 
     @cached_property
-    def users(self) -> UserRepository:
+    def user_records(self) -> UserRepository:
         return UserRepository(self.table)
 
     @cached_property
-    def files(self) -> FileRepository:
+    def file_records(self) -> FileRepository:
         return FileRepository(self.table)
 
     @cached_property
-    def tasks(self) -> TaskRepository:
+    def task_records(self) -> TaskRepository:
         return TaskRepository(self.table)
 
     @cached_property
-    def task_queue(self) -> TaskQueue:
-        return TaskQueue(
-            aws.client("sqs"),
-            process_queue_url=self.settings.process_queue_url,
-            infer_queue_url=self.settings.infer_queue_url,
-            video_queue_url=self.settings.video_queue_url,
-            archive_queue_url=self.settings.archive_queue_url,
+    def webhook_records(self) -> WebhookRepository:
+        return WebhookRepository(self.table)
+
+    @cached_property
+    def sqs(self) -> SQSClient:
+        return aws.sqs()
+
+    @cached_property
+    def task_queues(self) -> TaskQueues:
+        """Each kind's queue, named by the setting its TaskKind declares."""
+        return TaskQueues(
+            {
+                name: MessageQueue(self.sqs, getattr(self.settings, kind.queue_url_setting))
+                for name, kind in KINDS.items()
+            }
         )
 
     @cached_property
-    def fetch_queue(self) -> FetchQueue:
-        return FetchQueue(aws.client("sqs"), self.settings.fetch_queue_url)
+    def fetch_queue(self) -> MessageQueue:
+        return MessageQueue(self.sqs, self.settings.fetch_queue_url)
+
+    @cached_property
+    def webhook_queue(self) -> MessageQueue:
+        return MessageQueue(self.sqs, self.settings.webhook_queue_url)
 
     @cached_property
     def outbound(self) -> OutboundClient:
+        """URL ingest's client: the SSRF guard, the settings' private-address rule."""
         return OutboundClient(allow_private=self.settings.allow_private_urls)
 
     @cached_property
+    def webhook_client(self) -> OutboundClient:
+        """Deliveries: 15 s to answer, and the same SSRF guard as URL ingest."""
+        return OutboundClient(allow_private=self.settings.allow_private_urls, read_timeout_s=DELIVERY_TIMEOUT_S)
+
+    @cached_property
     def model_registry(self) -> ModelRegistry:
-        return ModelRegistry(aws.client("s3"), self.settings.models_bucket)
+        return ModelRegistry(aws.s3(), self.settings.models_bucket)
+
+    def idempotency_store(self, table_name: str) -> DynamoDBPersistenceLayer:
+        """Powertools idempotency records in the IdempotencyTable (the API's Idempotency-Key, the
+        workers' duplicate deliveries). Imported here, on first use: most functions never need it."""
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+        return DynamoDBPersistenceLayer(table_name=table_name, boto3_client=aws.dynamodb())
 
     # ------------------------------------------------------------ services
     @cached_property
@@ -91,48 +127,52 @@ class Wiring:
 
     @cached_property
     def lifecycle(self) -> TaskLifecycle:
-        return TaskLifecycle(self.tasks, max_receive_count=self.settings.max_receive_count)
+        return TaskLifecycle(self.task_records, max_receive_count=self.settings.max_receive_count)
 
     @cached_property
-    def file_service(self) -> FileService:
-        return FileService(self.files, self.store, self.settings.uploads_bucket, self.limits)
-
-    @cached_property
-    def task_service(self) -> TaskService:
-        return TaskService(self.tasks, self.files, self.store, self.lifecycle)
-
-    @cached_property
-    def webhook_queue(self) -> WebhookQueue:
-        return WebhookQueue(aws.client("sqs"), self.settings.webhook_queue_url)
+    def files(self) -> FileService:
+        return FileService(self.file_records, self.store, self.settings.uploads_bucket, self.limits)
 
     @cached_property
     def webhooks(self) -> WebhookService:
         delays = [int(part) for part in self.settings.webhook_retry_delays.split(",") if part.strip()]
-        return WebhookService(WebhookRepository(self.table), send=self.webhook_queue.send, retry_delays=delays)
+        return WebhookService(self.webhook_records, queue=self.webhook_queue, retry_delays=delays)
 
     @cached_property
-    def webhook_client(self) -> OutboundClient:
-        """Deliveries: 15 s to answer, and the same SSRF guard as URL ingest."""
-        return OutboundClient(allow_private=self.settings.allow_private_urls, read_timeout_s=DELIVERY_TIMEOUT_S)
+    def tasks(self) -> TaskService:
+        return TaskService(
+            self.task_records,
+            self.file_records,
+            self.store,
+            self.lifecycle,
+            # The registry is read when a request names a model, not when the service is built.
+            known_models=lambda: self.model_registry.ids(),
+            fetch=self.files.start_fetch,
+            webhooks=self.webhooks,
+        )
 
     @cached_property
     def archives(self) -> Archives:
-        return Archives(self.tasks, self.files, self.store, self.settings.results_bucket)
+        return Archives(self.task_records, self.file_records, self.store, self.settings.results_bucket)
 
     @cached_property
     def dropins(self) -> DropIns:
         return DropIns(
-            self.users,
-            self.files,
+            self.user_records,
+            self.file_records,
             self.store,
-            self.task_service,
+            self.tasks,
             bucket=self.settings.uploads_bucket,
             limits=self.limits,
         )
 
+    @cached_property
+    def guest_data(self) -> GuestData:
+        return GuestData(self.file_records, self.task_records, self.store)
+
 
 @cache
-def shared_wiring() -> Wiring:
-    """The wiring of a function that reads only the shared settings (the upload-events, dispatch
-    and dead-letter functions), built on first use and kept for the container's life."""
+def wiring() -> Wiring:
+    """The wiring of a function that reads only the shared settings, built on first use and kept
+    for the container's life."""
     return Wiring(FunctionSettings())  # type: ignore[call-arg]

@@ -3,23 +3,23 @@ earlier system's GET /tasks/batch-download?task_ids=... form of it."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from imgtasks.domain.errors import InvalidInput
 from imgtasks.domain.records import TaskStatus
-from imgtasks.domain.specs import MAX_FILES_PER_REQUEST, ArchiveSpec
+from imgtasks.kinds.archive import ArchiveSpec
+from imgtasks.kinds.base import MAX_FILES_PER_REQUEST
+from imgtasks.views import TaskOut
 
-from ..context import caller, json_response, ok_response, problem_responses, services
-from ..routes.tasks import queued
-from ..schemas import TaskList, TaskOut
+from ..context import caller, json_response, new_router, ok_response, problem_responses, services
 from ..policy import policy
+from ..routes.tasks import queued
+from ..schemas import TaskList
 
-
-router = Router()
+router = new_router()
 
 
 @router.post(
@@ -61,7 +61,7 @@ def create_archive(request: Annotated[ArchiveSpec, Body()]) -> Response[TaskList
 @policy(changes_state=True)  # it may create the archive task
 def batch_download(
     task_ids: Annotated[str, Query(min_length=1, max_length=2000, description="Comma-separated task ids, 1 to 50")],
-):  # no response model: a 302 has no body
+) -> Response[Any]:  # 202 with the task, or 302 to the ZIP
     ids = [task_id.strip() for task_id in task_ids.split(",") if task_id.strip()]
     if not 1 <= len(set(ids)) <= MAX_FILES_PER_REQUEST:
         raise InvalidInput(

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from imgtasks.domain.clock import to_rfc3339
 from imgtasks.domain.errors import Conflict, InvalidInput, TooManyRequests, Unauthorized
@@ -18,13 +17,12 @@ from imgtasks.services.accounts import Registration
 from imgtasks.services.credentials import Identity
 
 from ..bodies import media_type, parse_form
-from ..context import caller, json_response, ok_response, problem_responses, services
+from ..context import caller, json_response, new_router, ok_response, problem_responses, request, services
+from ..policy import policy
 from ..schemas import OAuthError, SessionOut, TokenOut, UserOut
 from ..sessions import cleared_cookie, session_cookie
-from ..policy import policy
 
-
-router = Router()
+router = new_router()
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -50,7 +48,7 @@ def register(registration: Registration) -> Response[UserOut]:
     return json_response(201, UserOut.model_validate(user, from_attributes=True))
 
 
-def oauth_error(error: str, description: str, status: int = 400):
+def oauth_error(error: str, description: str, status: int = 400) -> Response[Any]:
     """RFC 6749 section 5.2: the token endpoint's own error shape."""
     return Response(
         status_code=status,
@@ -76,8 +74,8 @@ def oauth_error(error: str, description: str, status: int = 400):
     openapi_extensions=credentials_form(grant_type={"type": "string", "enum": ["password"]}),
 )
 @policy(public=True)
-def token():
-    event = router.current_event
+def token() -> Response[Any]:
+    event = request(router)
     if media_type(event) != FORM:
         return oauth_error("invalid_request", f"send the parameters as {FORM}")
     try:
@@ -116,14 +114,14 @@ def _session_out(user_id: str, username: str, guest_until: int | None) -> Sessio
     return SessionOut(user_id=user_id, username=username, guest=guest_until is not None, expires_at=expires)
 
 
-def _signed_in(user: User, status: int, body: SessionOut | None) -> Response:
+def _signed_in(user: User, status: int, body: SessionOut | None) -> Response[Any]:
     """The answer that starts a session: the signed token in the session cookie. A guest's session
     lasts as long as its data (it has no password to sign in again with)."""
     found = services(router)
     guest_until = user.expires_at if user.guest else None
     ttl = max(60, guest_until - int(datetime.now(UTC).timestamp())) if guest_until is not None else None
     issued = found.signer.issue(user.id, user.username, guest_until=guest_until, ttl_seconds=ttl)
-    cookie = session_cookie(router.current_event, issued.access_token, issued.expires_in)
+    cookie = session_cookie(request(router), issued.access_token, issued.expires_in)
     return Response(
         status_code=status,
         content_type="application/json" if body is not None else None,
@@ -145,8 +143,8 @@ def _signed_in(user: User, status: int, body: SessionOut | None) -> Response:
     openapi_extensions=credentials_form(),
 )
 @policy(public=True, same_origin=True)
-def create_session():
-    event = router.current_event
+def create_session() -> Response[Any]:
+    event = request(router)
     if media_type(event) != FORM:
         raise InvalidInput(f"send username and password as {FORM}")
     try:
@@ -183,8 +181,8 @@ def get_session() -> Response[SessionOut]:
     responses={204: {"description": "Signed out (also when no session was open)"}, **problem_responses(403)},
 )
 @policy(public=True, same_origin=True)
-def delete_session():
-    cleared = cleared_cookie(router.current_event)
+def delete_session() -> Response[Any]:
+    cleared = cleared_cookie(request(router))
     return Response(status_code=204, cookies=[cleared], headers={"Cache-Control": "no-store"})
 
 
@@ -199,8 +197,8 @@ def delete_session():
     },
 )
 @policy(public=True, same_origin=True)
-def create_guest():
-    address = router.current_event.request_context.http.source_ip
+def create_guest() -> Response[Any]:
+    address = request(router).request_context.http.source_ip
     user = services(router).accounts.create_guest(address)
     logger.info("guest account made", extra={"user_id": user.id})
     return _signed_in(user, 201, _session_out(user.id, user.username, user.expires_at))
@@ -216,7 +214,7 @@ def create_guest():
         **problem_responses(400, 401, 403, 409, 415),
     },
 )
-def claim_guest(registration: Registration):
+def claim_guest(registration: Registration) -> Response[Any]:
     identity: Identity = caller(router)
     found = services(router)
     if identity.guest_until is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import ConfigDict, Field
 
@@ -13,14 +12,14 @@ from imgtasks.domain.base import Model
 from imgtasks.domain.errors import InvalidInput, UnsupportedMediaType
 from imgtasks.domain.records import FileRecord
 from imgtasks.services.files import SMALL_UPLOAD_LIMIT, StartedUpload
+from imgtasks.views import FileOut
 
 from ..bodies import UploadedFile, load_json, media_type, parse_multipart, raw_body, validate
-from ..context import ResponseBody, caller, json_response, ok_response, problem_responses, services
-from ..schemas import FileOut, FilePage, StartedUploadOut, UploadOut
+from ..context import ResponseBody, caller, json_response, new_router, ok_response, problem_responses, request, services
 from ..policy import policy
+from ..schemas import FilePage, StartedUploadOut, UploadOut
 
-
-router = Router()
+router = new_router()
 
 FileId = Annotated[str, Path(description="A file id", min_length=1, max_length=64)]
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1-100")]
@@ -122,7 +121,7 @@ def start_upload(request: StartUpload) -> Response[StartedUploadOut]:
 )
 @policy(idempotent=True)
 def create_file() -> Response[FileOut | StartedUploadOut]:
-    event = router.current_event
+    event = request(router)
     kind = media_type(event)
     if kind == "multipart/form-data":
         _, parts = parse_multipart(event, required=frozenset({"file"}))
@@ -221,7 +220,7 @@ def get_file(file_id: FileId) -> Response[FileOut]:
     tags=["files"],
     responses={302: {"description": "Location: a presigned S3 URL"}, **problem_responses(400, 401, 404, 409)},
 )
-def get_file_content(file_id: FileId):
+def get_file_content(file_id: FileId) -> Response[str]:
     url = services(router).files.content_url(caller(router).user_id, file_id)
     return Response(status_code=302, headers={"Location": url, "Cache-Control": "no-store"}, body="")
 
@@ -233,6 +232,6 @@ def get_file_content(file_id: FileId):
     tags=["files"],
     responses={204: {"description": "Deleted"}, **problem_responses(400, 401, 404)},
 )
-def delete_file(file_id: FileId):
+def delete_file(file_id: FileId) -> Response[str]:
     services(router).files.delete(caller(router).user_id, file_id)
     return Response(status_code=204, body="")

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from ..context import json_response, ok_response, problem_responses, services
+from ..context import json_response, new_router, ok_response, problem_responses, services
 from ..schemas import ModelList, ModelOut
 
-router = Router()
+router = new_router()
 
 
 @router.get(
@@ -19,7 +18,7 @@ router = Router()
     responses={**ok_response(200, ModelList, "The registered models"), **problem_responses(401)},
 )
 def list_models() -> Response[ModelList]:
-    manifests = services(router).models.manifests()
+    manifests = services(router).model_registry.manifests()
     return json_response(
         200,
         ModelList(

@@ -7,29 +7,28 @@ from functools import cache
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import TypeAdapter
 
 from imgtasks.domain.errors import InvalidInput, UnsupportedMediaType
 from imgtasks.domain.ids import new_id
-from imgtasks.domain.presets import describe_presets
-from imgtasks.domain.records import Task
-from imgtasks.domain.specs import CreateInferTasks, CreateProcessTasks, CreateTasks
+from imgtasks.kinds import CreateTasks, Task, TaskTypeName
+from imgtasks.kinds.infer import CreateInferTasks
+from imgtasks.kinds.process import CreateProcessTasks, describe_presets
 from imgtasks.observability import logger, metrics
 from imgtasks.services.credentials import Identity
 from imgtasks.services.tasks import MAX_WAIT_SECONDS
+from imgtasks.views import TaskOut, TaskStatusName
 
 from ..bodies import load_json, media_type, parse_json, parse_multipart, raw_body, validate
-from ..context import caller, json_response, ok_response, problem_responses, services
-from ..routes.files import file_part
-from ..schemas import PresetList, TaskList, TaskOut, TaskPage, TaskResultOut
-from ..services import Services
+from ..context import caller, json_response, new_router, ok_response, problem_responses, request, services
 from ..policy import policy
+from ..routes.files import file_part
+from ..schemas import PresetList, TaskList, TaskPage, TaskResultOut
+from ..wiring import ApiWiring
 
-
-router = Router()
+router = new_router()
 
 TaskId = Annotated[str, Path(description="A task id", min_length=1, max_length=64)]
 
@@ -40,7 +39,7 @@ def create_tasks_adapter() -> TypeAdapter[CreateProcessTasks | CreateInferTasks]
     return TypeAdapter(CreateTasks)
 
 
-def shown(found: Services, task: Task) -> TaskOut:
+def shown(found: ApiWiring, task: Task) -> TaskOut:
     """The task as clients see it: outputs carry presigned URLs instead of storage keys."""
     return TaskOut.from_task(task, found.tasks.output_url)
 
@@ -74,7 +73,7 @@ JSON_TASK_BODY = {
 
 
 def _create_from_multipart(owner: Identity) -> list[Task]:
-    fields, parts = parse_multipart(router.current_event, required=frozenset({"file", "spec"}))
+    fields, parts = parse_multipart(request(router), required=frozenset({"file", "spec"}))
     upload = file_part(parts)
     if "spec" not in fields:
         raise InvalidInput(
@@ -88,15 +87,15 @@ def _create_from_multipart(owner: Identity) -> list[Task]:
             errors=[{"loc": ["body", "spec"], "msg": "must be an object without file_ids", "type": "value_error"}],
         )
     # Validate the spec before storing the file, so a bad spec leaves nothing behind.
-    request = validate({**spec, "file_ids": [new_id()]}, create_tasks_adapter(), loc_prefix=("body", "spec"))
+    asked = validate({**spec, "file_ids": [new_id()]}, create_tasks_adapter(), loc_prefix=("body", "spec"))
     found = services(router)
     record = found.files.upload(owner.user_id, upload.filename, upload.data, retain_until=owner.guest_until)
     return found.tasks.create(
-        owner.user_id, request.model_copy(update={"file_ids": [record.id]}), retain_until=owner.guest_until
+        owner.user_id, asked.model_copy(update={"file_ids": [record.id]}), retain_until=owner.guest_until
     )
 
 
-def queued(found: Services, tasks: list[Task]) -> Response[TaskList]:
+def queued(found: ApiWiring, tasks: list[Task]) -> Response[TaskList]:
     metrics.add_metric(name="TasksCreated", unit=MetricUnit.Count, value=len(tasks))
     logger.info("tasks created", extra={"task_ids": [task.id for task in tasks]})
     return json_response(202, TaskList(tasks=[shown(found, task) for task in tasks]))
@@ -120,10 +119,10 @@ def queued(found: Services, tasks: list[Task]) -> Response[TaskList]:
 def create_tasks() -> Response[TaskList]:
     owner = caller(router)
     found = services(router)
-    kind = media_type(router.current_event)
+    kind = media_type(request(router))
     if kind == "application/json":
-        request = parse_json(raw_body(router.current_event), create_tasks_adapter())
-        return queued(found, found.tasks.create(owner.user_id, request, retain_until=owner.guest_until))
+        asked = parse_json(raw_body(request(router)), create_tasks_adapter())
+        return queued(found, found.tasks.create(owner.user_id, asked, retain_until=owner.guest_until))
     if kind == "multipart/form-data":
         return queued(found, _create_from_multipart(owner))
     raise UnsupportedMediaType(
@@ -141,7 +140,7 @@ def create_tasks() -> Response[TaskList]:
 )
 @policy(idempotent=True)
 def upload_and_create_task() -> Response[TaskList]:
-    kind = media_type(router.current_event)
+    kind = media_type(request(router))
     if kind != "multipart/form-data":
         raise UnsupportedMediaType(f"send multipart/form-data with 'file' and 'spec' parts (got {kind or 'none'})")
     return queued(services(router), _create_from_multipart(caller(router)))
@@ -155,8 +154,8 @@ def upload_and_create_task() -> Response[TaskList]:
     responses={**ok_response(200, TaskPage, "A page of tasks"), **problem_responses(400, 401)},
 )
 def list_tasks(
-    status: Annotated[Literal["queued", "running", "done", "failed", "cancelled"] | None, Query()] = None,
-    task_type: Annotated[Literal["process", "infer", "archive"] | None, Query(alias="type")] = None,
+    status: Annotated[TaskStatusName | None, Query()] = None,
+    task_type: Annotated[TaskTypeName | None, Query(alias="type")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     order: Annotated[Literal["-created_at", "created_at"], Query()] = "-created_at",
@@ -188,10 +187,7 @@ def list_tasks(
 def get_task(
     task_id: TaskId,
     wait: Annotated[int, Query(ge=0, le=MAX_WAIT_SECONDS, description="Seconds to wait for a change, 0-20")] = 0,
-    seen: Annotated[
-        Literal["queued", "running", "done", "failed", "cancelled"] | None,
-        Query(description="The status the caller last saw"),
-    ] = None,
+    seen: Annotated[TaskStatusName | None, Query(description="The status the caller last saw")] = None,
 ) -> Response[TaskOut]:
     found = services(router)
     owner = caller(router).user_id
@@ -225,7 +221,7 @@ def download_task_output(
     attachment: Annotated[
         bool, Query(description="Served as an attachment (a browser saves it) rather than inline")
     ] = False,
-):
+) -> Response[str]:
     url = services(router).tasks.download_url(caller(router).user_id, task_id, variant, attachment=attachment)
     return Response(status_code=302, headers={"Location": url, "Cache-Control": "no-store"}, body="")
 
@@ -261,7 +257,7 @@ def restart_task(task_id: TaskId) -> Response[TaskOut]:
     tags=["tasks"],
     responses={204: {"description": "Deleted"}, **problem_responses(400, 401, 404)},
 )
-def delete_task(task_id: TaskId):
+def delete_task(task_id: TaskId) -> Response[str]:
     services(router).tasks.delete(caller(router).user_id, task_id)
     return Response(status_code=204, body="")
 

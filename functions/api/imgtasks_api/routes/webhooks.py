@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import ConfigDict, Field, field_serializer
 
@@ -15,9 +14,9 @@ from imgtasks.domain.base import Model
 from imgtasks.domain.errors import Forbidden
 from imgtasks.domain.webhooks import DeliveryAttempt, EventType, WebhookEndpoint
 
-from ..context import caller, json_response, ok_response, problem_responses, services
+from ..context import caller, json_response, new_router, ok_response, problem_responses, services
 
-router = Router()
+router = new_router()
 
 WebhookId = Annotated[str, Path(description="A webhook id", min_length=1, max_length=64)]
 
@@ -120,7 +119,7 @@ def list_webhooks() -> Response[WebhookList]:
     tags=["webhooks"],
     responses={204: {"description": "Deleted"}, **problem_responses(400, 401, 404)},
 )
-def delete_webhook(webhook_id: WebhookId):  # no response model: a 204 has no body
+def delete_webhook(webhook_id: WebhookId) -> Response[str]:  # a 204 has no body
     services(router).webhooks.delete(caller(router).user_id, webhook_id)
     return Response(status_code=204, body="")
 

@@ -1,4 +1,5 @@
-"""boto3 clients, created once per cold start and handed to the repositories.
+"""boto3 clients, created once per cold start and handed to the adapters, typed with the
+mypy-boto3 stubs.
 
 Nothing here knows whether it talks to AWS, LocalStack or the embedded emulator: boto3 reads
 AWS_ENDPOINT_URL from the environment when it is set."""
@@ -6,10 +7,17 @@ AWS_ENDPOINT_URL from the environment when it is set."""
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sqs import SQSClient
 
 # Short timeouts and standard retries: a throttled or slow call becomes an exception that SQS
 # retries rather than a Lambda that hangs until its deadline.
@@ -28,10 +36,31 @@ def session() -> boto3.session.Session:
 
 
 @cache
-def client(service: str) -> Any:
-    return session().client(service, config=_CONFIG)  # type: ignore[call-overload]
+def s3() -> S3Client:
+    return session().client("s3", config=_CONFIG)
 
 
 @cache
-def table(name: str) -> Any:
+def sqs() -> SQSClient:
+    return session().client("sqs", config=_CONFIG)
+
+
+@cache
+def dynamodb() -> DynamoDBClient:
+    return session().client("dynamodb", config=_CONFIG)
+
+
+@cache
+def secretsmanager() -> SecretsManagerClient:
+    return session().client("secretsmanager", config=_CONFIG)
+
+
+@cache
+def table(name: str) -> Table:
     return session().resource("dynamodb", config=_CONFIG).Table(name)
+
+
+def forget_clients() -> None:
+    """Every client made again on next use (tests that change what boto3 talks to)."""
+    for made in (session, s3, sqs, dynamodb, secretsmanager, table):
+        made.cache_clear()

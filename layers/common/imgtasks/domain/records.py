@@ -1,5 +1,6 @@
-"""Domain records as stored and as shown. Stored spec and result are JSON text, so no float ever
-has to pass through DynamoDB's Decimal."""
+"""Domain records as stored: users, files, and what every task has in common (the kinds of task
+add their spec and result: imgtasks.kinds). Stored spec and result are JSON text, so no float
+ever has to pass through DynamoDB's Decimal."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from pydantic import BeforeValidator, ConfigDict, Field, PlainSerializer
 
 from imgtasks.domain.base import Model
 from imgtasks.domain.errors import ErrorCode
-from imgtasks.domain.results import ArchiveResult, InferResult, ProcessResult, TaskResult
 
 
 class TaskStatus(StrEnum):
@@ -20,19 +20,6 @@ class TaskStatus(StrEnum):
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"
-
-
-class TaskType(StrEnum):
-    PROCESS = "process"
-    INFER = "infer"
-    ARCHIVE = "archive"
-
-
-class Worker(StrEnum):
-    """Which worker runs a task when it is not its type's own: video inputs, and clip outputs
-    (MP4, WebM) or GIFs with a clip palette from images, need FFmpeg and more time and memory."""
-
-    VIDEO = "video"
 
 
 class FileStatus(StrEnum):
@@ -115,16 +102,25 @@ class TaskError(Model):
     message: str
 
 
-class Task(Model):
+# Numbers DynamoDB gives back as Decimal.
+_INTEGER_FIELDS = ("progress", "attempts", "duration_ms", "run", "expires_at")
+
+
+class TaskBase(Model):
+    """What every task record has. Each kind of task (imgtasks.kinds) adds its typed `spec` (what
+    it was asked to do, validated once, at creation) and `result`; `imgtasks.kinds.Task` is the
+    union of them, told apart by `type`."""
+
     model_config = ConfigDict(use_enum_values=True)
 
     id: str
     owner_id: str
-    type: TaskType
+    type: str
+    # The worker (and queue) that runs it: `type`, or `video` for a process task that needs FFmpeg.
+    kind: str
     status: TaskStatus
     # The input file; none for an archive task, whose inputs are other tasks (spec.task_ids).
     file_id: str | None = None
-    spec: dict[str, Any]
     created_at: str
     updated_at: str
     progress: int = 0
@@ -136,7 +132,6 @@ class Task(Model):
     duration_ms: int | None = None
     attempts: int = 0
     error: TaskError | None = None
-    result: TaskResult | None = None
     # Bumped by every restart; a message carries the run it was sent for, so a message from an
     # earlier run can never act on a later one.
     run: int = 1
@@ -144,35 +139,35 @@ class Task(Model):
     outbox: str | None = None
     # A URL the task's events are posted to (POST /tasks `webhook`).
     webhook: str | None = None
-    # Set when the task runs on the video worker (Worker); absent for its type's own worker.
-    worker: Worker | None = None
     # A queued task whose input is still uploading: not dispatched until the upload is inspected.
     waits_for_file: bool | None = None
     # A guest's task: DynamoDB's TTL removes it then (epoch seconds), and its outputs with it.
     expires_at: int | None = None
 
     def to_item(self) -> dict[str, Any]:
+        """The record as stored: spec and result as JSON text (no float passes through DynamoDB's
+        Decimal); the spec keeps only the fields that were set, so it reads back as it was asked."""
         item = self.model_dump(exclude={"spec", "result", "error"}, exclude_none=True)
-        item["spec_json"] = json.dumps(self.spec, separators=(",", ":"))
-        if self.result is not None:
-            item["result_json"] = self.result.model_dump_json()
+        spec: Model = getattr(self, "spec")  # noqa: B009 - every kind's task has one
+        item["spec_json"] = spec.model_dump_json(exclude_unset=True, exclude_none=True)
+        result: Model | None = getattr(self, "result", None)
+        if result is not None:
+            item["result_json"] = result.model_dump_json()
         if self.error is not None:
             item["error"] = self.error.model_dump()
         return item
 
-    @classmethod
-    def from_item(cls, item: dict[str, Any]) -> Task:
-        data = {k: v for k, v in item.items() if not k.startswith(("PK", "SK", "GSI"))}
-        data["spec"] = json.loads(data.pop("spec_json", "{}"))
-        result_json = data.pop("result_json", None)
-        result_types: dict[TaskType, type[ProcessResult | InferResult | ArchiveResult]] = {
-            TaskType.PROCESS: ProcessResult,
-            TaskType.INFER: InferResult,
-            TaskType.ARCHIVE: ArchiveResult,
-        }
-        result_type = result_types[TaskType(data.get("type", TaskType.PROCESS))]
-        data["result"] = result_type.model_validate_json(result_json) if result_json else None
-        for number in ("progress", "attempts", "duration_ms", "run", "expires_at"):
-            if data.get(number) is not None:
-                data[number] = int(data[number])
-        return cls.model_validate(data)
+
+def task_fields(item: dict[str, Any]) -> dict[str, Any]:
+    """A stored task item as the fields of its model: keys dropped, JSON text parsed, numbers as
+    ints. Records written before `kind` was stored carry `worker` (video) instead."""
+    data = {k: v for k, v in item.items() if not k.startswith(("PK", "SK", "GSI"))}
+    data["spec"] = json.loads(data.pop("spec_json", "{}"))
+    result_json = data.pop("result_json", None)
+    data["result"] = json.loads(result_json) if result_json else None
+    worker = data.pop("worker", None)
+    data.setdefault("kind", worker or data.get("type", "process"))
+    for number in _INTEGER_FIELDS:
+        if data.get(number) is not None:
+            data[number] = int(data[number])
+    return data

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from pydantic import ConfigDict, Field, field_validator
 
-from imgtasks.adapters.repositories import UserRepository
+from imgtasks.adapters.repositories.users import UserRepository
 from imgtasks.domain.base import Model
 from imgtasks.domain.clock import now_rfc3339
 from imgtasks.domain.errors import Conflict, Forbidden, TooManyRequests

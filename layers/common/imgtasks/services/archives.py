@@ -13,13 +13,16 @@ import json
 import zipfile
 from typing import Any
 
-from imgtasks.adapters.repositories import FileRepository, TaskRepository
+from imgtasks.adapters.repositories.files import FileRepository
+from imgtasks.adapters.repositories.tasks import TaskRepository
 from imgtasks.adapters.storage import ObjectStore
 from imgtasks.domain.clock import now_rfc3339
 from imgtasks.domain.ids import new_id, output_file_id
-from imgtasks.domain.records import FileRecord, FileStatus, Task, TaskStatus, TaskType
-from imgtasks.domain.results import ArchiveFile, ArchiveResult, InferResult, ProcessResult, SkippedTask
-from imgtasks.domain.specs import ArchiveSpec
+from imgtasks.domain.records import FileRecord, FileStatus, TaskStatus
+from imgtasks.kinds import Task
+from imgtasks.kinds.archive import ARCHIVE, ArchiveFile, ArchiveResult, ArchiveSpec, ArchiveTask, SkippedTask
+from imgtasks.kinds.infer import InferResult
+from imgtasks.kinds.process import ProcessResult
 
 ZIP64_ENTRY_BYTES = 0xFFFF_0000  # a little under 4 GiB: past it an entry needs ZIP64 sizes
 ZIP_CONTENT_TYPE = "application/zip"
@@ -46,17 +49,17 @@ class Archives:
         self._bucket = results_bucket
 
     # ------------------------------------------------------------ create (the API)
-    def create(self, owner_id: str, spec: ArchiveSpec, *, retain_until: int | None = None) -> Task:
+    def create(self, owner_id: str, spec: ArchiveSpec, *, retain_until: int | None = None) -> ArchiveTask:
         """A queued archive task; the change stream sends it to the archive worker. A guest's
         expires at `retain_until`, with its ZIP."""
         now = now_rfc3339()
-        task = Task(
+        task = ArchiveTask(
             id=new_id(),
             owner_id=owner_id,
-            type=TaskType.ARCHIVE,
+            kind=ARCHIVE.name,
             status=TaskStatus.QUEUED,
             file_id=None,
-            spec=spec.model_dump(),
+            spec=spec,
             created_at=now,
             updated_at=now,
             expires_at=retain_until,
@@ -80,8 +83,8 @@ class Archives:
         raise RuntimeError("the archive of this set kept changing under concurrent requests")
 
     # ------------------------------------------------------------ build (the worker)
-    def build(self, task: Task) -> ArchiveResult:
-        spec = ArchiveSpec.model_validate(task.spec)
+    def build(self, task: ArchiveTask) -> ArchiveResult:
+        spec = task.spec
         key = f"results/{task.owner_id}/{task.id}/{task.run}/archive.zip"
         skipped: list[SkippedTask] = []
         included = 0
@@ -91,7 +94,7 @@ class Archives:
             with zipfile.ZipFile(writer, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
                 for task_id in spec.task_ids:
                     wanted = self._tasks.get(task_id)
-                    if wanted is None or wanted.owner_id != task.owner_id or wanted.type == TaskType.ARCHIVE:
+                    if wanted is None or wanted.owner_id != task.owner_id or isinstance(wanted, ArchiveTask):
                         skipped.append(SkippedTask(task_id=task_id, reason="not_found"))
                         continue
                     if wanted.status != TaskStatus.DONE or wanted.result is None:
@@ -145,6 +148,11 @@ class Archives:
                 for chunk in self._store.chunks(output.bucket, output.key):
                     entry.write(chunk)
         return len(outputs)
+
+    def discard(self, result: ArchiveResult) -> None:
+        """The ZIP of a task that moved on while it was made: it belongs to nobody."""
+        self._store.delete(result.archive.bucket, [result.archive.key])
+        self._files.delete(result.archive.file_id)
 
     @staticmethod
     def _entry(name: str, task: Task) -> zipfile.ZipInfo:

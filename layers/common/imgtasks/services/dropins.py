@@ -10,15 +10,16 @@ from datetime import datetime
 
 from ulid import ULID
 
-from imgtasks.adapters.repositories import FileRepository, UserRepository
+from imgtasks.adapters.repositories.files import FileRepository
+from imgtasks.adapters.repositories.users import UserRepository
 from imgtasks.adapters.storage import ObjectStore
 from imgtasks.domain.clock import now_rfc3339
 from imgtasks.domain.errors import ErrorCode, PermanentTaskError
 from imgtasks.domain.inspection import inspect_image
 from imgtasks.domain.limits import Limits
-from imgtasks.domain.presets import PRESET_NAMES
-from imgtasks.domain.records import FileRecord, FileStatus, Task
-from imgtasks.domain.specs import ProcessSpec
+from imgtasks.domain.records import FileRecord, FileStatus
+from imgtasks.kinds import Task
+from imgtasks.kinds.process import PRESET_NAMES
 from imgtasks.observability import logger
 from imgtasks.services.files import clean_filename
 from imgtasks.services.tasks import TaskService
@@ -86,7 +87,7 @@ class DropIns:
             return None
         stem = match["name"].rsplit(".", 1)[0] if "." in match["name"] else match["name"]
         outbox = f"outbox/{match['username']}/{match['preset']}/{stem}"
-        task = self._tasks.create_for_file(record, ProcessSpec(preset=match["preset"]), outbox=outbox)
+        task = self._tasks.create_for_preset(record, match["preset"], outbox=outbox)
         logger.info("drop-in accepted", extra={"key": drop.key, "file_id": record.id, "task_id": task.id})
         return task
 

@@ -13,7 +13,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from imgtasks.adapters.outbound import OutboundClient, OutboundFailed, OutboundRefused, TooLarge, check_url, redacted
-from imgtasks.adapters.repositories import FileRepository, Page
+from imgtasks.adapters.repositories.cursors import Page
+from imgtasks.adapters.repositories.files import FileRepository
 from imgtasks.adapters.storage import ObjectStore, PresignedPost
 from imgtasks.domain.clock import to_rfc3339, utc_now
 from imgtasks.domain.errors import Conflict, ErrorCode, InvalidInput, PayloadTooLarge, PermanentTaskError
@@ -33,7 +34,7 @@ SMALL_UPLOAD_LIMIT = 4 * 1024 * 1024
 CONTENT_URL_SECONDS = 900
 UPLOAD_URL_SECONDS = 900
 # A pending upload whose bytes have not arrived this long after its URL expired is abandoned: its
-# record expires, and the tasks waiting on it fail (imgtasks_process.dispatch).
+# record expires, and the tasks waiting on it fail (imgtasks_dispatch.dispatch).
 ABANDONED_UPLOAD_SECONDS = UPLOAD_URL_SECONDS + 3600
 
 # URL ingest: the whole fetch (redirects, connection, body) must end within this (the fetch

@@ -9,7 +9,7 @@
     failed | cancelled -> queued          (restart, on a new run)
 
 A task is dispatched to its worker's queue from the table's change stream, never by the code that
-writes it (imgtasks_process.dispatch): whenever a write leaves it `queued` and not waiting for its
+writes it (imgtasks_dispatch.dispatch): whenever a write leaves it `queued` and not waiting for its
 file (`needs_dispatch`). So a task record can never exist without a way to reach a worker.
 
 `TRANSITIONS` is the only source of allowed moves: every write below is a DynamoDB update
@@ -19,16 +19,21 @@ message can never move a task backwards. Status events start from here."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from imgtasks.adapters.repositories import TaskRepository
+from imgtasks.adapters.repositories.tasks import TaskRepository
 from imgtasks.domain.clock import millis_between, now_rfc3339
-from imgtasks.domain.errors import Conflict, ErrorCode, NotFound
+from imgtasks.domain.errors import Conflict, ErrorCode, NotFound, PermanentTaskError
 from imgtasks.domain.messages import TaskMessage
-from imgtasks.domain.records import FileRecord, Task, TaskError, TaskStatus, Worker
-from imgtasks.domain.results import TaskResult
+from imgtasks.domain.records import FileRecord, TaskBase, TaskError, TaskStatus
+from imgtasks.kinds import Task, TaskResult
+from imgtasks.kinds.archive import ArchiveResult
+from imgtasks.kinds.infer import InferResult
+from imgtasks.kinds.process import ProcessResult, ProcessTask
+from imgtasks.kinds.video import process_kind
 from imgtasks.observability import logger, metrics
 
 Q, R, D, F, C = (
@@ -70,17 +75,56 @@ def needs_dispatch(before: Task | None, after: Task) -> bool:
     return before.status != Q or before.run != after.run or bool(before.waits_for_file)
 
 
-def attempt_ms(task: Task, now: str) -> int | None:
+def attempt_ms(task: TaskBase, now: str) -> int | None:
     """How long the task's last attempt has run (records written before attempts were timed have
     only started_at); None when it never started."""
     started = task.attempt_started_at or task.started_at
     return millis_between(started, now) if started else None
 
 
+TaskT = TypeVar("TaskT", bound=TaskBase)
+Value = TypeVar("Value")
+ResultT = TypeVar("ResultT", bound=ProcessResult | InferResult | ArchiveResult)
+
+
 class TaskLifecycle:
     def __init__(self, tasks: TaskRepository, *, max_receive_count: int) -> None:
         self._tasks = tasks
         self._max_receive_count = max_receive_count
+
+    # ------------------------------------------------------------ one attempt of a worker
+    def attempt(self, message: TaskMessage, receive_count: int, expected: type[TaskT]) -> Attempt[TaskT] | None:
+        """A worker's delivery of a task message: the task claimed (running, the attempt counted),
+        or None when it moved on (finished, cancelled, deleted, restarted): the message is dropped."""
+        task = self.claim(message)
+        if task is None:
+            logger.info("task message skipped: the task moved on", extra={"task_id": message.task_id})
+            return None
+        if not isinstance(task, expected):
+            # Each kind's messages go to its own queue: one here is a bug, retried like a crash.
+            wrong = TypeError(f"a {task.kind} task reached the worker of {expected.__name__}")
+            self.retry_or_fail(task, wrong, receive_count)
+            return None
+        return Attempt(self, task, receive_count)
+
+    def run(
+        self,
+        message: TaskMessage,
+        receive_count: int,
+        expected: type[TaskT],
+        work: Callable[[TaskT], ResultT],
+        *,
+        discard: Callable[[ResultT], None],
+    ) -> None:
+        """claim -> work -> complete | fail | retry, for every worker. A task that moved on while
+        it was worked on (cancelled, restarted, deleted) gets no result, and what the work made
+        (outputs, a ZIP) is discarded: it belongs to nobody."""
+        attempt = self.attempt(message, receive_count, expected)
+        if attempt is None:
+            return
+        result = attempt.guarded(work)
+        if result is not None and not attempt.complete(result):
+            discard(result)
 
     # ------------------------------------------------------------ workers
     def claim(self, message: TaskMessage) -> Task | None:
@@ -97,7 +141,7 @@ class TaskLifecycle:
             claimed_at=now,
         )
 
-    def progress(self, task: Task, percent: int) -> None:
+    def progress(self, task: TaskBase, percent: int) -> None:
         """Progress of a running task; nothing when it moved on meanwhile."""
         self._tasks.update_if(
             task.owner_id,
@@ -107,7 +151,7 @@ class TaskLifecycle:
             run=task.run,
         )
 
-    def complete(self, task: Task, result: TaskResult) -> bool:
+    def complete(self, task: TaskBase, result: TaskResult) -> bool:
         """running -> done with the result; False when the task moved on while it ran."""
         now = now_rfc3339()
         changes = {
@@ -123,7 +167,7 @@ class TaskLifecycle:
         logger.info("task done", extra={"task_id": task.id, "type": task.type})
         return True
 
-    def fail(self, task: Task, code: ErrorCode, message: str) -> Task | None:
+    def fail(self, task: TaskBase, code: ErrorCode, message: str) -> Task | None:
         """-> failed with {code, message}, on the task's run; None when the task had moved on."""
         now = now_rfc3339()
         changes: dict[str, Any] = {"error": TaskError(code=code, message=message).model_dump(), "completed_at": now}
@@ -138,7 +182,7 @@ class TaskLifecycle:
         logger.warning("task failed", extra={"task_id": task.id, "code": code, "error": message})
         return failed
 
-    def retry_or_fail(self, task: Task, error: Exception, receive_count: int) -> None:
+    def retry_or_fail(self, task: TaskBase, error: Exception, receive_count: int) -> None:
         """A transient error: raised again so SQS retries the message, except on the last delivery,
         when the task fails with retries_exhausted instead (its message goes to the dead-letter
         queue next, and the task must not stay running)."""
@@ -161,14 +205,15 @@ class TaskLifecycle:
         )
 
     # ------------------------------------------------------------ files
-    def file_ready(self, task: Task, worker: Worker | None = None) -> Task | None:
+    def file_ready(self, task: Task, record: FileRecord) -> Task | None:
         """A task that waited for its upload goes to its worker (the change stream dispatches it),
-        the one its file turned out to need (a URL may bring a video). None when it is no longer
-        queued on that run (cancelled meanwhile)."""
+        the one its file turned out to need (a URL, or an upload announced as one type, may be a
+        video). None when it is no longer queued on that run (cancelled meanwhile)."""
+        kind = process_kind(record, task.spec).name if isinstance(task, ProcessTask) else task.kind
         return self._tasks.update_if(
             task.owner_id,
             task.id,
-            {"waits_for_file": None, "worker": worker.value if worker else None, "updated_at": now_rfc3339()},
+            {"waits_for_file": None, "kind": kind, "updated_at": now_rfc3339()},
             sources=frozenset({Q}),
             run=task.run,
         )
@@ -243,3 +288,30 @@ class TaskLifecycle:
         raise Conflict(
             f"task '{task_id}' is {current.status}; it cannot become {target.value} (allowed from: {sources})"
         )
+
+
+class Attempt(Generic[TaskT]):
+    """One delivery of a claimed task to its worker. Work done through `guarded` fails the task at
+    once on a permanent error, and on any other is retried by SQS (raised again), except on the
+    last delivery, when the task fails with retries_exhausted."""
+
+    def __init__(self, lifecycle: TaskLifecycle, task: TaskT, receive_count: int) -> None:
+        self._lifecycle = lifecycle
+        self.task = task
+        self._receive_count = receive_count
+
+    def guarded(self, work: Callable[[TaskT], Value]) -> Value | None:
+        """What `work` gives, or None when it failed (and the task with it, or SQS retries)."""
+        try:
+            return work(self.task)
+        except PermanentTaskError as error:
+            self._lifecycle.fail(self.task, error.code, error.message)
+        except Exception as error:
+            self._lifecycle.retry_or_fail(self.task, error, self._receive_count)
+        return None
+
+    def fail(self, code: ErrorCode, message: str) -> None:
+        self._lifecycle.fail(self.task, code, message)
+
+    def complete(self, result: TaskResult) -> bool:
+        return self._lifecycle.complete(self.task, result)

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
-from imgtasks.adapters.repositories import FileRepository, TaskRepository
+from imgtasks.adapters.repositories.files import FileRepository
+from imgtasks.adapters.repositories.tasks import TaskRepository
 from imgtasks.adapters.storage import ObjectStore
 from imgtasks.domain.records import FileStatus
 

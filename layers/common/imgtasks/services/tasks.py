@@ -7,16 +7,20 @@ from collections.abc import Callable
 from typing import Any
 
 from imgtasks.adapters.outbound import OutboundRefused, check_url
-from imgtasks.adapters.repositories import FileRepository, Page, TaskRepository
+from imgtasks.adapters.repositories.cursors import Page
+from imgtasks.adapters.repositories.files import FileRepository
+from imgtasks.adapters.repositories.tasks import TaskRepository
 from imgtasks.adapters.storage import ObjectStore
 from imgtasks.domain.clock import now_rfc3339
 from imgtasks.domain.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from imgtasks.domain.ids import new_id
 from imgtasks.domain.inspection import CONTENT_TYPES, EXTENSIONS, announces_video
-from imgtasks.domain.presets import resolve
-from imgtasks.domain.records import FileRecord, FileStatus, Task, TaskStatus, TaskType, Worker
-from imgtasks.domain.results import ArchiveFile, ArchiveResult, OutputFile, ProcessResult
-from imgtasks.domain.specs import CreateInferTasks, CreateProcessTasks, InferSpec, ProcessSpec
+from imgtasks.domain.records import FileRecord, FileStatus, TaskStatus
+from imgtasks.kinds import Task
+from imgtasks.kinds.archive import ArchiveFile, ArchiveResult
+from imgtasks.kinds.infer import INFER, CreateInferTasks, InferSpec, InferTask
+from imgtasks.kinds.process import CreateProcessTasks, OutputFile, ProcessResult, ProcessSpec, ProcessTask, preset_spec
+from imgtasks.kinds.video import process_kind
 from imgtasks.services.lifecycle import ACTIVE, TaskLifecycle
 from imgtasks.services.webhooks import WebhookService
 
@@ -36,16 +40,15 @@ class TaskService:
         store: ObjectStore,
         lifecycle: TaskLifecycle,
         *,
-        known_models: Callable[[], dict[str, list[str]]] | None = None,
-        fetch: Callable[..., FileRecord] | None = None,
-        webhooks: WebhookService | None = None,
+        known_models: Callable[[], dict[str, list[str]]],
+        fetch: Callable[..., FileRecord],
+        webhooks: WebhookService,
     ) -> None:
         self._tasks = tasks
         self._files = files
         self._store = store
         self._lifecycle = lifecycle
-        # The registered model ids by task ("detection", "classification"); None skips the check
-        # (the workers, which read specs the API already checked).
+        # The registered model ids by task ("detection", "classification").
         self._known_models = known_models
         # Creates a pending file fetched from a URL (owner, url): FileService.start_fetch.
         self._fetch = fetch
@@ -61,34 +64,26 @@ class TaskService:
         if request.webhook is not None:
             self._check_webhook(owner_id, request.webhook)
         sources = self._owned_sources(owner_id, request.file_ids)
-        if request.type == TaskType.INFER.value:
+        spec = request.spec()  # validated once, here: a preset is resolved now, for good
+        if isinstance(spec, InferSpec):
             self._refuse_videos(request.file_ids, sources)
-        spec = self._validated_spec(request)
-        if request.urls:
-            if self._fetch is None:
-                raise RuntimeError("URL ingest needs a fetch (FileService.start_fetch)")
-            sources += [self._fetch(owner_id, url, retain_until=retain_until) for url in request.urls]
+            self._check_models(spec)
+        sources += [self._fetch(owner_id, url, retain_until=retain_until) for url in request.urls]
         created = [
-            self._task(owner_id, TaskType(request.type), record, spec, webhook=request.webhook, expires_at=retain_until)
-            for record in sources
+            self._task(owner_id, record, spec, webhook=request.webhook, expires_at=retain_until) for record in sources
         ]
         self._tasks.put_new_many(created)
         return self._start(created, {record.id: record for record in sources})
 
-    def create_for_file(self, record: FileRecord, spec: ProcessSpec, *, outbox: str | None = None) -> Task:
-        """One process task on a file the service itself registered (an S3 drop-in)."""
-        resolve(spec)
-        task = self._task(
-            record.owner_id, TaskType.PROCESS, record, spec.model_dump(exclude_unset=True, exclude_none=True), outbox
-        )
+    def create_for_preset(self, record: FileRecord, preset: str, *, outbox: str | None = None) -> Task:
+        """One process task with a preset on a file the service itself registered (an S3 drop-in)."""
+        task = self._task(record.owner_id, record, preset_spec(preset), outbox=outbox)
         self._tasks.put_new(task)
         if record.status == FileStatus.REJECTED:
             return self._lifecycle.file_rejected(task, record) or task
         return self._start([task], {record.id: record})[0]
 
     def _check_webhook(self, owner_id: str, url: str) -> None:
-        if self._webhooks is None:
-            raise RuntimeError("a task webhook needs the webhook service")
         self._webhooks.check_url(url, ("body", "webhook"))
         if not self._webhooks.has_secret(owner_id):
             raise InvalidInput(
@@ -120,57 +115,34 @@ class TaskService:
             raise InvalidInput("; ".join(str(e["msg"]) for e in errors), errors=errors)
 
     @staticmethod
-    def _worker(task_type: TaskType, record: FileRecord, spec: dict[str, Any]) -> Worker | None:
-        """The video worker for a video input, or for outputs only FFmpeg writes (MP4, WebM, a
-        clip-palette GIF); otherwise the type's own worker."""
-        if task_type != TaskType.PROCESS:
-            return None
-        if announces_video(record.content_type):
-            return Worker.VIDEO
-        outputs = resolve(ProcessSpec.model_validate(spec)).outputs()
-        return Worker.VIDEO if any(output.needs_ffmpeg for output in outputs) else None
-
-    @classmethod
     def _task(
-        cls,
         owner_id: str,
-        task_type: TaskType,
         record: FileRecord,
-        spec: dict[str, Any],
+        spec: ProcessSpec | InferSpec,
         outbox: str | None = None,
         *,
         webhook: str | None = None,
         expires_at: int | None = None,
     ) -> Task:
-        """A new queued task (not yet written)."""
+        """A new queued task (not yet written), on the worker its file and spec need."""
         now = now_rfc3339()
-        return Task(
-            id=new_id(),
-            owner_id=owner_id,
-            type=task_type,
-            status=TaskStatus.QUEUED,
-            file_id=record.id,
-            spec=spec,
-            created_at=now,
-            updated_at=now,
-            outbox=outbox,
-            waits_for_file=True if record.status != FileStatus.READY else None,
-            worker=cls._worker(task_type, record, spec),
-            webhook=webhook,
-            expires_at=expires_at,
-        )
-
-    def _validated_spec(self, request: CreateProcessTasks | CreateInferTasks) -> dict[str, Any]:
-        spec = request.spec()
-        if isinstance(spec, ProcessSpec):
-            resolve(spec)  # an unknown preset, or one mixed with operations, is a 400 now
-            return spec.model_dump(exclude_unset=True, exclude_none=True)
-        self._check_models(spec)
-        return spec.model_dump(exclude_none=True)
+        common: dict[str, Any] = {
+            "id": new_id(),
+            "owner_id": owner_id,
+            "status": TaskStatus.QUEUED,
+            "file_id": record.id,
+            "created_at": now,
+            "updated_at": now,
+            "outbox": outbox,
+            "waits_for_file": True if record.status != FileStatus.READY else None,
+            "webhook": webhook,
+            "expires_at": expires_at,
+        }
+        if isinstance(spec, InferSpec):
+            return InferTask.model_validate({**common, "kind": INFER.name, "spec": spec})
+        return ProcessTask.model_validate({**common, "kind": process_kind(record, spec).name, "spec": spec})
 
     def _check_models(self, spec: InferSpec) -> None:
-        if self._known_models is None:
-            return
         known = self._known_models()
         errors = []
         for field, kind in (("detection_model", "detection"), ("classification_model", "classification")):
@@ -216,8 +188,7 @@ class TaskService:
             if latest is not None and latest.status == FileStatus.REJECTED:
                 standing.append(self._lifecycle.file_rejected(task, latest) or task)
             else:
-                worker = self._worker(task.type, latest or record, task.spec)
-                standing.append(self._lifecycle.file_ready(task, worker) or task)
+                standing.append(self._lifecycle.file_ready(task, latest or record) or task)
         return standing
 
     def file_finished(self, record: FileRecord) -> None:
@@ -228,8 +199,7 @@ class TaskService:
             if task.status != TaskStatus.QUEUED or not task.waits_for_file:
                 continue
             if record.status == FileStatus.READY:
-                # Its kind is known now: a URL, or an upload announced as one type, may be a video.
-                self._lifecycle.file_ready(task, self._worker(task.type, record, task.spec))
+                self._lifecycle.file_ready(task, record)
             else:
                 self._lifecycle.file_rejected(task, record)
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from imgtasks.adapters.outbound import OutboundClient, OutboundFailed, OutboundRefused, check_url
-from imgtasks.adapters.repositories import WebhookRepository
+from imgtasks.adapters.queues import MessageQueue
+from imgtasks.adapters.repositories.webhooks import WebhookRepository
 from imgtasks.domain.clock import now_rfc3339, to_rfc3339, utc_now
 from imgtasks.domain.errors import Conflict, ErrorCode, InvalidInput
 from imgtasks.domain.ids import new_id
@@ -78,13 +79,19 @@ class WebhookService:
         self,
         webhooks: WebhookRepository,
         *,
-        send: Callable[[list[DeliveryMessage], int], None] | None = None,
-        retry_delays: list[int] | None = None,
+        queue: MessageQueue,
+        retry_delays: list[int],
     ) -> None:
         self._webhooks = webhooks
-        # Puts delivery messages on the webhook queue, with a delay in seconds (at most 900).
-        self._send = send
-        self._delays = retry_delays or []
+        self._queue = queue
+        self._delays = retry_delays
+
+    def _send(self, messages: list[DeliveryMessage], delay_seconds: int) -> None:
+        """Puts delivery messages on the webhook queue; raises when SQS refuses any, so the caller's
+        input is delivered again (with the same webhook-ids)."""
+        refused = self._queue.send(messages, delay_seconds=delay_seconds)
+        if refused:
+            raise RuntimeError(f"SQS refused {len(refused)} webhook messages")
 
     # ------------------------------------------------------------ endpoints (the API)
     def register(self, owner_id: str, url: str, events: list[EventType]) -> tuple[WebhookEndpoint, str | None]:
@@ -147,7 +154,7 @@ class WebhookService:
                 messages.append(self._message(event, body, endpoint.id, endpoint.url))
             if event.task_webhook:
                 messages.append(self._message(event, body or payload(event), None, event.task_webhook))
-        if messages and self._send is not None:
+        if messages:
             self._send(messages, 0)
 
     @staticmethod
@@ -208,8 +215,7 @@ class WebhookService:
             self._schedule(next_attempt, delay)
 
     def _schedule(self, message: DeliveryMessage, delay: int) -> None:
-        if self._send is not None:
-            self._send([message], min(900, delay))
+        self._send([message], min(900, delay))
 
     def _record(self, message: DeliveryMessage, status: int | None, error: str | None, succeeded: bool) -> None:
         if not message.endpoint_id:

@@ -1,0 +1,59 @@
+"""The API function's wiring: the shared parts (imgtasks.wiring), and accounts, tokens and the
+Idempotency-Key records, built on first use."""
+
+from __future__ import annotations
+
+from functools import cache, cached_property
+
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+from imgtasks.adapters import aws
+from imgtasks.services.accounts import Accounts, GuestPolicy, SignInLimit
+from imgtasks.services.credentials import Passwords, TokenSigner
+from imgtasks.settings import ApiSettings
+from imgtasks.wiring import Wiring
+
+from .idempotency import IdempotentRequests
+
+# GuestsPerAddress counts the guest accounts of one source address per hour.
+GUEST_WINDOW_SECONDS = 3600
+
+
+class ApiWiring(Wiring):
+    """The API function's parts: the shared ones, and accounts and tokens."""
+
+    settings: ApiSettings
+
+    def __init__(self, settings: ApiSettings) -> None:
+        super().__init__(settings)
+
+    @cached_property
+    def accounts(self) -> Accounts:
+        return Accounts(
+            self.user_records,
+            Passwords(),
+            registration_open=self.settings.allow_registration,
+            sign_in_limit=SignInLimit(self.settings.sign_in_attempts, self.settings.sign_in_window_seconds),
+            guests=GuestPolicy(
+                enabled=self.settings.allow_guests,
+                days=self.settings.guest_days,
+                per_address=self.settings.guests_per_address,
+                window_seconds=GUEST_WINDOW_SECONDS,
+            ),
+        )
+
+    @cached_property
+    def idempotency(self) -> IdempotentRequests:
+        return IdempotentRequests(self.idempotency_store(self.settings.idempotency_table_name))
+
+    @cached_property
+    def signer(self) -> TokenSigner:
+        provider = SecretsProvider(boto3_client=aws.secretsmanager())
+        secret = provider.get(self.settings.token_secret_arn, max_age=300)
+        return TokenSigner(str(secret), self.settings.token_issuer, self.settings.token_ttl_seconds)
+
+
+@cache
+def api_wiring() -> ApiWiring:
+    """Built on the first request of a container (cold start) and kept for the next ones."""
+    return ApiWiring(ApiSettings())  # type: ignore[call-arg]

@@ -1,0 +1,125 @@
+"""The dispatch function: the table's change stream in, task messages out (to each task's kind's
+queue, imgtasks.kinds),
+fetch messages out for files created from a URL, and the tasks of a pending file that was deleted
+or expired failed.
+
+Whenever a write leaves a task queued and not waiting for its file (created, restarted, or its
+upload inspected), the task's message goes to its worker's queue (imgtasks.services.lifecycle's
+`needs_dispatch`). The API and the upload function only write records; nothing writes a record
+and then sends a message, so no half-failed pair can leave a task queued for ever. A send that
+fails is reported as a batch item failure, and the stream delivers the record again. A message
+sent twice is harmless: workers claim a task on its run once.
+
+The messages of a batch of records go out together, ten to a SendMessageBatch call: a POST /tasks
+of 50 files is 5 calls, not 50."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
+    DynamoDBRecord,
+    DynamoDBRecordEventName,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from imgtasks.adapters.repositories.items import plain_item
+from imgtasks.domain.messages import FetchMessage
+from imgtasks.domain.records import FileRecord, FileStatus
+from imgtasks.kinds import Task, task_from_item
+from imgtasks.observability import logger, metrics
+from imgtasks.services.lifecycle import needs_dispatch
+from imgtasks.wiring import wiring
+
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+def task_image(image: dict[str, Any] | None) -> Task | None:
+    """A task from a stream image; None for any other item (users, files) or no image."""
+    if not image or image.get("SK") != "TASK":
+        return None
+    return task_from_item(image)
+
+
+def file_to_fetch(record: DynamoDBRecord) -> str | None:
+    """The id of a file created to be fetched from a URL (URL ingest), else None."""
+    change = record.dynamodb
+    image = change.new_image if change is not None else None
+    if record.event_name != DynamoDBRecordEventName.INSERT or not image or image.get("SK") != "FILE":
+        return None
+    if image.get("status") != FileStatus.PENDING.value or not image.get("source_url"):
+        return None
+    return str(image["id"])
+
+
+def pending_file_image(image: dict[str, Any] | None) -> FileRecord | None:
+    if not image or image.get("SK") != "FILE" or image.get("status") != FileStatus.PENDING.value:
+        return None
+    return FileRecord.model_validate(plain_item(image))
+
+
+class DispatchBatch:
+    """The tasks one invocation's records make dispatchable, sent together at its end."""
+
+    def __init__(self) -> None:
+        self._tasks: list[tuple[str, Task]] = []  # (the record's sequence number, the task)
+        self._fetches: list[tuple[str, str]] = []  # (the record's sequence number, the file id)
+
+    def take(self, record: DynamoDBRecord) -> None:
+        change = record.dynamodb
+        if change is None:
+            return
+        fetch = file_to_fetch(record)
+        if fetch is not None:
+            self._fetches.append((str(change.sequence_number), fetch))
+            return
+        if record.event_name == DynamoDBRecordEventName.REMOVE:
+            gone = pending_file_image(change.old_image)
+            if gone is not None and gone.waiting_task_ids:
+                logger.info("pending file gone; failing its waiting tasks", extra={"file_id": gone.id})
+                wiring().tasks.file_gone(gone)
+            return
+        after = task_image(change.new_image)
+        if after is not None and needs_dispatch(task_image(change.old_image), after):
+            self._tasks.append((str(change.sequence_number), after))
+
+    def send(self) -> list[str]:
+        """Sends the messages; returns the sequence numbers of the records whose message did not go."""
+        return self._send_fetches() + self._send_tasks()
+
+    def _send_fetches(self) -> list[str]:
+        if not self._fetches:
+            return []
+        try:
+            messages = [FetchMessage(file_id=file_id) for _, file_id in self._fetches]
+            refused = set(wiring().fetch_queue.send(messages))
+        except Exception:  # SQS away: every record of ours comes again
+            logger.exception("sending fetch messages failed; the stream delivers their records again")
+            return [sequence for sequence, _ in self._fetches]
+        return [sequence for index, (sequence, _) in enumerate(self._fetches) if index in refused]
+
+    def _send_tasks(self) -> list[str]:
+        if not self._tasks:
+            return []
+        try:
+            refused = {id(task) for task in wiring().task_queues.send([task for _, task in self._tasks])}
+        except Exception:  # SQS away: every record of ours comes again
+            logger.exception("sending task messages failed; the stream delivers their records again")
+            return [sequence for sequence, _ in self._tasks]
+        for _, task in self._tasks:
+            if id(task) not in refused:
+                logger.info("task dispatched", extra={"task_id": task.id, "run": task.run, "type": task.type})
+        return [sequence for sequence, task in self._tasks if id(task) in refused]
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    batch = DispatchBatch()
+    response = process_partial_response(event=event, record_handler=batch.take, processor=processor, context=context)
+    failures = response.setdefault("batchItemFailures", [])
+    named = {str(failure["itemIdentifier"]) for failure in failures}
+    failures.extend({"itemIdentifier": sequence} for sequence in batch.send() if sequence not in named)
+    return response

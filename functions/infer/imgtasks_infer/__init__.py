@@ -1,1 +1,0 @@
-"""The infer function: inference tasks with ONNX Runtime."""

@@ -1,0 +1,36 @@
+"""The fetch function (URL ingest): one SQS batch of fetch messages, each a
+file whose bytes are fetched from its URL, guarded against SSRF (imgtasks.adapters.outbound), and
+streamed into its upload key. The upload's S3 event then inspects them as it does a presigned
+upload's. A refused URL, a body past the limit or an error answer rejects the file at once (and
+fails the tasks waiting on it); a network failure is retried by SQS, and rejects the file on the
+last attempt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from imgtasks.adapters.queue_records import FetchMessageRecord, PoisonDroppingBatchProcessor
+from imgtasks.observability import logger, metrics
+from imgtasks.wiring import wiring
+
+processor = PoisonDroppingBatchProcessor(model=FetchMessageRecord)
+
+
+def record_handler(record: FetchMessageRecord) -> None:
+    parts = wiring()
+    attempts = int(record.attributes.ApproximateReceiveCount)
+    last_attempt = attempts >= parts.settings.max_receive_count
+    rejected = parts.files.fetch(record.body.file_id, parts.outbound, last_attempt=last_attempt)
+    if rejected is not None:
+        logger.info("fetch refused or failed", extra={"file_id": rejected.id, "error_code": rejected.error_code})
+        parts.tasks.file_finished(rejected)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

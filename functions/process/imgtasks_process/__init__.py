@@ -1,1 +1,0 @@
-"""The process function: S3 upload events and process tasks."""

@@ -1,0 +1,69 @@
+"""The webhook-events function: the table's change stream (the second
+consumer beside dispatch), each task or file whose status changed turned into its event, with the
+task or file as the API shows it, and fanned out to the subscribed endpoints and the task's own
+webhook as messages on the webhook queue. A batch whose messages cannot be sent fails whole and
+the stream delivers it again; the webhook-ids come from the stream records' ids, so a repeated
+record repeats ids that receivers deduplicate, never a second event."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from imgtasks.adapters.repositories.items import plain_item
+from imgtasks.domain.records import FileRecord
+from imgtasks.kinds import task_from_item
+from imgtasks.observability import logger, metrics
+from imgtasks.services.webhooks import Event, event_of
+from imgtasks.views import FileOut, TaskOut
+from imgtasks.wiring import wiring
+
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+def shown(kind: str, image: dict[str, Any]) -> tuple[dict[str, Any], str, str | None]:
+    """The record as the API shows it, its owner, and a task's own webhook."""
+    if kind == "task":
+        task = task_from_item(image)
+        out = TaskOut.from_task(task, wiring().tasks.output_url)
+        return json.loads(out.model_dump_json()), task.owner_id, task.webhook
+    record = FileRecord.model_validate(plain_item(image))
+    return json.loads(FileOut.model_validate(record, from_attributes=True).model_dump_json()), record.owner_id, None
+
+
+class EventBatch:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def take(self, record: DynamoDBRecord) -> None:
+        change = record.dynamodb
+        if change is None:
+            return
+        found = event_of(change.old_image, change.new_image)
+        if found is None or change.new_image is None:
+            return
+        event_type, kind = found
+        data, owner_id, task_webhook = shown(kind, change.new_image)
+        self.events.append(Event(event_type, owner_id, str(record.event_id), data, task_webhook))
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    batch = EventBatch()
+    response = process_partial_response(event=event, record_handler=batch.take, processor=processor, context=context)
+    failures = response.setdefault("batchItemFailures", [])
+    try:
+        wiring().webhooks.fan_out(batch.events)
+    except Exception:
+        logger.exception("webhook messages not sent; the stream delivers the batch again")
+        first = event["Records"][0]["dynamodb"]["SequenceNumber"] if event.get("Records") else None
+        return {"batchItemFailures": [{"itemIdentifier": first}] if first else failures}
+    if batch.events:
+        logger.info("webhook events", extra={"events": [e.type.value for e in batch.events]})
+    return response

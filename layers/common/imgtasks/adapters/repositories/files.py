@@ -1,0 +1,148 @@
+"""File records: by id, and by owner (GSI1) newest first."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+
+from imgtasks.domain.errors import NotFound
+from imgtasks.domain.ids import is_valid_id
+from imgtasks.domain.records import FileRecord, FileStatus
+
+from .cursors import Page, decode_cursor, encode_cursor
+from .items import BATCH_GET_LIMIT, Item, batch_get, is_condition_failure, owned_items, plain_item, stop_expiring
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+
+class FileRepository:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    @staticmethod
+    def _key(file_id: str) -> Item:
+        return {"PK": f"FILE#{file_id}", "SK": "FILE"}
+
+    @staticmethod
+    def _owner_partition(owner_id: str) -> str:
+        return f"OWNER#{owner_id}#FILE"
+
+    def put(self, record: FileRecord, *, only_if_new: bool = False) -> bool:
+        """Stores the record; with only_if_new, False (and nothing written) when it exists."""
+        item = {
+            **self._key(record.id),
+            "GSI1PK": self._owner_partition(record.owner_id),
+            "GSI1SK": record.id,
+            **record.model_dump(exclude_none=True),
+        }
+        if not only_if_new:
+            self._table.put_item(Item=item)
+            return True
+        try:
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(PK)")
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def get(self, file_id: str) -> FileRecord | None:
+        if not is_valid_id(file_id):
+            return None
+        item = self._table.get_item(Key=self._key(file_id), ConsistentRead=True).get("Item")
+        return FileRecord.model_validate(plain_item(item)) if item else None
+
+    def get_many(self, file_ids: list[str]) -> dict[str, FileRecord]:
+        """The records of these ids that exist, by id: BatchGetItem, 100 keys a call, consistent
+        reads, unprocessed keys asked again."""
+        wanted = list(dict.fromkeys(file_id for file_id in file_ids if is_valid_id(file_id)))
+        found: dict[str, FileRecord] = {}
+        for start in range(0, len(wanted), BATCH_GET_LIMIT):
+            keys = [self._key(file_id) for file_id in wanted[start : start + BATCH_GET_LIMIT]]
+            for item in batch_get(self._table, keys):
+                record = FileRecord.model_validate(plain_item(item))
+                found[record.id] = record
+        return found
+
+    def get_owned(self, owner_id: str, file_id: str) -> FileRecord:
+        record = self.get(file_id)
+        if record is None or record.owner_id != owner_id:
+            raise NotFound(f"file '{file_id}' does not exist")
+        return record
+
+    def list_owned(self, owner_id: str, limit: int, cursor: str | None) -> Page:
+        query: Item = {
+            "IndexName": "GSI1",
+            "KeyConditionExpression": Key("GSI1PK").eq(self._owner_partition(owner_id)),
+            "ScanIndexForward": False,
+            "Limit": limit + 1,  # one more than a page tells whether another page exists
+        }
+        if cursor:
+            after = decode_cursor(cursor)
+            query["ExclusiveStartKey"] = {
+                **self._key(after),
+                "GSI1PK": self._owner_partition(owner_id),
+                "GSI1SK": after,
+            }
+        response = self._table.query(**query)
+        records = [FileRecord.model_validate(plain_item(item)) for item in response["Items"]]
+        if len(records) > limit:
+            return Page(records[:limit], encode_cursor(records[limit - 1].id))
+        return Page(records, None)
+
+    def keep_all(self, owner_id: str) -> list[FileRecord]:
+        """A claimed guest's files stop expiring; returns them (their objects lose the guest tag)."""
+        kept = []
+        for item in owned_items(self._table, self._owner_partition(owner_id)):
+            record = FileRecord.model_validate(plain_item(item))
+            stop_expiring(self._table, self._key(record.id), keep_pending_expiry=record.status == FileStatus.PENDING)
+            kept.append(record)
+        return kept
+
+    def add_waiting_task(self, file_id: str, task_id: str) -> bool:
+        """Registers a task to start when the file becomes ready. False when the file is no longer
+        pending, in which case the caller starts (or fails) the task itself. One conditional
+        update on one item, so a task is never missed by a concurrent `finish_inspection`."""
+        try:
+            self._table.update_item(
+                Key=self._key(file_id),
+                UpdateExpression="SET waiting_task_ids = list_append(if_not_exists(waiting_task_ids, :empty), :task)",
+                ConditionExpression=Attr("status").eq(FileStatus.PENDING.value),
+                ExpressionAttributeValues={":empty": [], ":task": [task_id]},
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def finish_inspection(self, file_id: str, changes: Item) -> FileRecord | None:
+        """pending -> ready | rejected, once, and no longer expiring (unless `changes` sets a guest's
+        expires_at). Returns the record (with the waiting task ids) to the one caller that made the
+        change, None to a duplicate."""
+        names = {f"#{k}": k for k in changes}
+        values = {f":{k}": v for k, v in changes.items()}
+        values[":pending"] = FileStatus.PENDING.value
+        names["#status_now"] = "status"
+        try:
+            response = self._table.update_item(
+                Key=self._key(file_id),
+                UpdateExpression="SET "
+                + ", ".join(f"#{k} = :{k}" for k in changes)
+                + ("" if "expires_at" in changes else " REMOVE expires_at"),
+                ConditionExpression="#status_now = :pending",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return None
+            raise
+        return FileRecord.model_validate(plain_item(response["Attributes"]))
+
+    def delete(self, file_id: str) -> None:
+        self._table.delete_item(Key=self._key(file_id))

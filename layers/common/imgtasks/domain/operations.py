@@ -1,0 +1,154 @@
+"""The operation catalogue: every operation a process task (and a render URL) can run on a
+frame, as the models that validate it. The engine keeps one implementation per model
+(imgtasks_imaging.operations); a test checks that every member of `Operation` has one."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from imgtasks.domain.base import StrictModel
+
+MAX_OUTPUT_SIDE = 16384
+MAX_OPERATIONS = 20
+
+Color = Annotated[str, Field(pattern=r"^#([0-9a-fA-F]{6}|[0-9a-fA-F]{8})$", examples=["#ffffff"])]
+Side = Annotated[int, Field(ge=1, le=MAX_OUTPUT_SIDE)]
+
+
+# Where a cover resize (or a crop without left/top) keeps its window: a side or corner, the centre,
+# the window with the most detail (`entropy`) or the one a person would look at first (`attention`:
+# edges, saturated colour and skin tones, as libvips defines it).
+Gravity = Literal[
+    "center",
+    "north",
+    "north-east",
+    "east",
+    "south-east",
+    "south",
+    "south-west",
+    "west",
+    "north-west",
+    "entropy",
+    "attention",
+]
+
+
+class Focus(StrictModel):
+    """A known point of interest, in 0-1 of the width and height: the window is centred on it."""
+
+    x: float = Field(ge=0, le=1)
+    y: float = Field(ge=0, le=1)
+
+
+class ResizeOperation(StrictModel):
+    op: Literal["resize"]
+    width: Side | None = None
+    height: Side | None = None
+    fit: Literal["inside", "cover", "contain", "fill"] = "inside"
+    upscale: bool = False
+    background: Color = "#00000000"
+    gravity: Gravity = Field(default="center", description="fit cover: which part of the image the crop keeps")
+    focus: Focus | None = Field(default=None, description="fit cover: a point the crop is centred on (over gravity)")
+
+    @model_validator(mode="after")
+    def _needs_a_side(self) -> ResizeOperation:
+        if self.width is None and self.height is None:
+            raise ValueError("resize needs width, height or both")
+        if self.fit in ("cover", "contain", "fill") and (self.width is None or self.height is None):
+            raise ValueError(f"fit '{self.fit}' needs both width and height")
+        if self.fit != "cover" and (self.gravity != "center" or self.focus is not None):
+            raise ValueError("gravity and focus choose the window of fit 'cover' only")
+        return self
+
+
+class RotateOperation(StrictModel):
+    op: Literal["rotate"]
+    angle: float | None = Field(default=None, ge=-360, le=360, description="Degrees clockwise")
+    direction: Literal["clockwise", "counterclockwise"] | None = Field(
+        default=None, description="A quarter turn; an alternative to angle"
+    )
+    background: Color = "#00000000"
+
+    @model_validator(mode="after")
+    def _angle_or_direction(self) -> RotateOperation:
+        if (self.angle is None) == (self.direction is None):
+            raise ValueError("rotate needs exactly one of angle or direction")
+        return self
+
+    @property
+    def clockwise_degrees(self) -> float:
+        if self.direction is not None:
+            return 90.0 if self.direction == "clockwise" else 270.0
+        return float(self.angle or 0.0) % 360.0
+
+
+class FlipOperation(StrictModel):
+    op: Literal["flip"]
+    orientation: Literal["horizontal", "vertical"]
+
+
+class CropOperation(StrictModel):
+    op: Literal["crop"]
+    left: int | None = Field(default=None, ge=0, description="With top; without both, gravity picks the window")
+    top: int | None = Field(default=None, ge=0)
+    width: Side
+    height: Side
+    gravity: Gravity = Field(default="center", description="Without left and top: which window to keep")
+    focus: Focus | None = Field(default=None, description="Without left and top: a point the window is centred on")
+
+    @model_validator(mode="after")
+    def _position_or_gravity(self) -> CropOperation:
+        if (self.left is None) != (self.top is None):
+            raise ValueError("crop needs both left and top, or neither (gravity then picks the window)")
+        if self.left is not None and (self.gravity != "center" or self.focus is not None):
+            raise ValueError("gravity and focus choose the window when left and top are not given")
+        return self
+
+
+class GrayscaleOperation(StrictModel):
+    op: Literal["grayscale"]
+
+
+class BlurOperation(StrictModel):
+    op: Literal["blur"]
+    radius: float = Field(default=2.0, gt=0, le=250)
+
+
+class SharpenOperation(StrictModel):
+    op: Literal["sharpen"]
+    radius: float = Field(default=2.0, gt=0, le=50)
+    percent: int = Field(default=150, ge=1, le=500)
+    threshold: int = Field(default=3, ge=0, le=255)
+
+
+class FramesOperation(StrictModel):
+    """Timing of an animated input: a time window, a new frame rate, speed, direction."""
+
+    op: Literal["frames"]
+    start: float = Field(default=0.0, ge=0, description="Seconds from the first frame")
+    end: float | None = Field(default=None, gt=0, description="Seconds; the end of the input if absent")
+    fps: float | None = Field(default=None, gt=0, le=100, description="Resample to this frame rate")
+    speed: float = Field(default=1.0, gt=0, le=16, description="2.0 plays twice as fast")
+    reverse: bool = False
+    boomerang: bool = Field(default=False, description="Play forward, then backward")
+
+    @model_validator(mode="after")
+    def _window(self) -> FramesOperation:
+        if self.end is not None and self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+Operation = Annotated[
+    ResizeOperation
+    | RotateOperation
+    | FlipOperation
+    | CropOperation
+    | GrayscaleOperation
+    | BlurOperation
+    | SharpenOperation
+    | FramesOperation,
+    Field(discriminator="op"),
+]

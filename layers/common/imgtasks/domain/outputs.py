@@ -1,0 +1,78 @@
+"""What an output is written as: format, quality and the encoder's options. Process tasks (and
+render URLs) name one per output; the engine's encoders (imgtasks_imaging.encode) write them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, PlainValidator, WithJsonSchema, model_validator
+
+from imgtasks.domain.base import StrictModel
+from imgtasks.domain.operations import Color
+
+OutputFormat = Literal["jpeg", "png", "webp", "gif", "avif", "mp4", "webm"]
+# Formats that are video files: written by FFmpeg's encoders, on the video worker.
+CLIP_FORMATS = frozenset({"mp4", "webm"})
+QualityWord = Literal["low", "medium", "high"]
+# The earlier conversion service's words, as numbers on our 1-100 scale.
+QUALITY_WORDS: dict[str, int] = {"low": 40, "medium": 65, "high": 85}
+
+
+def _quality(value: object) -> int | str:
+    """One error for a bad quality, not one per member of the union."""
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 100:
+        return value
+    if isinstance(value, str) and value in QUALITY_WORDS:
+        return value
+    raise ValueError("must be a number from 1 to 100, or low, medium or high")
+
+
+Quality = Annotated[
+    int | QualityWord,
+    PlainValidator(_quality),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1, "maximum": 100},
+                {"type": "string", "enum": list(QUALITY_WORDS)},
+            ]
+        }
+    ),
+]
+
+
+class OutputSpec(StrictModel):
+    format: OutputFormat | None = Field(
+        default=None,
+        description="Default: the input's own format (`gif` for a video). `mp4` (H.264) and `webm` (VP9, or AV1 "
+        "with `codec`) from videos and animations; `jpeg` or `png` from a video is its frame at `frames.start`",
+    )
+    quality: Quality = Field(default=85, description="1-100, or low (40), medium (65), high (85)")
+    strip_metadata: bool = True
+    lossless: bool = Field(default=False, description="WebP only")
+    fast: bool = Field(
+        default=False, description="Trade size for speed: WebP method 1 instead of 4, PNG level 1 instead of 3"
+    )
+    background: Color = Field(default="#ffffff", description="Flattens alpha for formats without it")
+    dither: Literal["bayer", "floyd_steinberg", "none"] | None = Field(
+        default=None,
+        description="GIF only. Default: `bayer` for GIFs made from video (one palette for the clip, as FFmpeg's "
+        "palettegen/paletteuse), `floyd_steinberg` from images; `bayer` from an image input uses the clip palette too",
+    )
+    bayer_scale: int = Field(default=2, ge=0, le=5, description="Bayer dither only: 0 is the most visible pattern")
+    codec: Literal["vp9", "av1"] | None = Field(default=None, description="WebM video only; default vp9")
+
+    @model_validator(mode="after")
+    def _codec_for_webm(self) -> OutputSpec:
+        if self.codec is not None and self.format != "webm":
+            raise ValueError("codec applies to format webm only")
+        return self
+
+    @property
+    def quality_number(self) -> int:
+        return QUALITY_WORDS[self.quality] if isinstance(self.quality, str) else self.quality
+
+    @property
+    def needs_ffmpeg(self) -> bool:
+        """Written by FFmpeg (the video worker) whatever the input: clips, and clip-palette GIFs."""
+        return self.format in CLIP_FORMATS or (self.format == "gif" and self.dither == "bayer")

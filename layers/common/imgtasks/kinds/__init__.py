@@ -1,0 +1,61 @@
+"""The kinds of task, declared once each (process, video, infer, archive: one module apiece, with
+its spec, its result, its queue and the function that runs it), and what is read off them: the
+record types, the task union, the queue of each task, the create requests.
+
+To add a kind: its module here (a TaskKind, its spec, result and task model), a line in KINDS
+and in the unions below, its queue and function in the template, and its worker module in
+functions/workers. tests/unit/test_task_kinds.py checks that these agree."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, TypeAdapter
+
+from imgtasks.domain.records import task_fields
+from imgtasks.kinds.archive import ARCHIVE, ArchiveResult, ArchiveSpec, ArchiveTask
+from imgtasks.kinds.base import TaskKind
+from imgtasks.kinds.infer import INFER, CreateInferTasks, InferResult, InferSpec, InferTask
+from imgtasks.kinds.process import PROCESS, CreateProcessTasks, ProcessResult, ProcessSpec, ProcessTask
+from imgtasks.kinds.video import VIDEO
+
+KINDS: dict[str, TaskKind] = {kind.name: kind for kind in (PROCESS, VIDEO, INFER, ARCHIVE)}
+
+# The API's task types (a task's `type`); each is the task_type of one kind or more.
+TaskTypeName = Literal["process", "infer", "archive"]
+Task = Annotated[ProcessTask | InferTask | ArchiveTask, Field(discriminator="type")]
+TaskSpec = ProcessSpec | InferSpec | ArchiveSpec
+TaskResult = ProcessResult | InferResult | ArchiveResult
+# The bodies of POST /tasks (archives have an endpoint of their own).
+CreateTasks = Annotated[CreateProcessTasks | CreateInferTasks, Field(discriminator="type")]
+
+_TASKS: TypeAdapter[ProcessTask | InferTask | ArchiveTask] = TypeAdapter(Task)
+
+
+def task_from_item(item: dict[str, Any]) -> ProcessTask | InferTask | ArchiveTask:
+    """A stored task item as its type's task model, on a kind that runs that type."""
+    task = _TASKS.validate_python(task_fields(item))
+    kind = KINDS.get(task.kind)
+    if kind is None or kind.task_type != task.type:
+        raise ValueError(f"task {task.id}: the kind {task.kind!r} does not run {task.type} tasks")
+    return task
+
+
+def kind_of(task: ProcessTask | InferTask | ArchiveTask) -> TaskKind:
+    return KINDS[task.kind]
+
+
+__all__ = [
+    "KINDS",
+    "ArchiveTask",
+    "CreateTasks",
+    "InferTask",
+    "ProcessTask",
+    "Task",
+    "TaskKind",
+    "TaskResult",
+    "TaskSpec",
+    "TaskTypeName",
+    "kind_of",
+    "task_from_item",
+]

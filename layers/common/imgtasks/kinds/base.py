@@ -1,0 +1,57 @@
+"""What a kind of task declares (TaskKind), and the part of a POST /tasks body every kind shares:
+the files it works on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from imgtasks.domain.base import StrictModel
+
+MAX_FILES_PER_REQUEST = 50
+
+
+@dataclass(frozen=True)
+class TaskKind:
+    """A kind of task: which tasks it runs, the queue they wait in and the function that runs them.
+    The dispatcher sends a task to its kind's queue; a test checks the template agrees (the
+    function exists, reads that queue, and has this handler)."""
+
+    # Also the task record's `kind`.
+    name: str
+    # The API's `type` of the tasks it runs.
+    task_type: str
+    # The FunctionSettings field holding its queue's URL (the template's environment variable).
+    queue_url_setting: str
+    # The template's function that runs it, and that function's Handler.
+    function: str
+    handler: str
+
+
+FileIds = Annotated[list[str], Field(default_factory=list, max_length=MAX_FILES_PER_REQUEST)]
+Urls = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=2048)]],
+    Field(default_factory=list, max_length=MAX_FILES_PER_REQUEST, description="Files to fetch (URL ingest)"),
+]
+SOURCE_FIELDS = frozenset({"type", "file_ids", "urls", "webhook"})
+
+
+class FileSources(StrictModel):
+    """The files a POST /tasks works on: ids of files, URLs to fetch, or both (1 to 50 in all)."""
+
+    file_ids: FileIds
+    urls: Urls
+    webhook: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="A URL this task's events are posted to, signed with the caller's webhook secret",
+    )
+
+    @model_validator(mode="after")
+    def _one_to_fifty(self) -> FileSources:
+        count = len(self.file_ids) + len(self.urls)
+        if not 1 <= count <= MAX_FILES_PER_REQUEST:
+            raise ValueError(f"name 1 to {MAX_FILES_PER_REQUEST} files in file_ids and urls together (got {count})")
+        return self

@@ -1,0 +1,139 @@
+"""Tasks and files as clients see them: the API's answers, the webhook events' `data`, and what
+is pushed to followers all use these shapes. Outputs carry presigned URLs instead of where their
+bytes are kept."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, field_serializer
+
+from imgtasks.adapters.outbound import redacted
+from imgtasks.domain.base import Model
+from imgtasks.domain.errors import ErrorCode, catalog_markdown
+from imgtasks.domain.records import VideoInfo
+from imgtasks.kinds import Task, TaskTypeName
+from imgtasks.kinds.archive import ArchiveFile, ArchiveResult, ArchiveSpec, SkippedTask
+from imgtasks.kinds.infer import InferResult, InferSpec
+from imgtasks.kinds.process import Output, OutputFile, ProcessResult, ProcessSpec, SourceImage
+
+TaskStatusName = Literal["queued", "running", "done", "failed", "cancelled"]
+
+
+class FileOut(Model):
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    status: Literal["pending", "ready", "rejected"]
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
+    frames: int | None = None
+    video: VideoInfo | None = Field(
+        default=None, description="A video's container, codec, duration, frame rate and sound; absent for images"
+    )
+    source_url: str | None = Field(default=None, description="A fetched file's URL, without user and password")
+    created_at: str
+    error: str | None = None
+
+    @field_serializer("source_url")
+    def _without_credentials(self, url: str | None) -> str | None:
+        return redacted(url) if url else None
+
+
+class TaskErrorOut(Model):
+    code: Annotated[
+        ErrorCode,
+        Field(description="Why the task failed; every code the service gives:\n" + catalog_markdown()),
+    ]
+    message: str = Field(description="A sentence for a person")
+
+
+class OutputOut(Output):
+    url: str = Field(description="A presigned URL that expires within 15 minutes")
+
+
+class ProcessResultOut(Model):
+    outputs: list[OutputOut]
+    source: SourceImage
+
+    @classmethod
+    def from_result(cls, result: ProcessResult, output_url: Callable[[OutputFile], str]) -> ProcessResultOut:
+        outputs = [
+            OutputOut(**output.model_dump(exclude={"bucket", "key"}), url=output_url(output))
+            for output in result.outputs
+        ]
+        return cls(outputs=outputs, source=result.source)
+
+
+class ArchiveOut(Model):
+    file_id: str
+    size: int = Field(description="Bytes")
+    url: str = Field(description="A presigned URL of the ZIP that expires within 15 minutes")
+
+
+class ArchiveResultOut(Model):
+    tasks_requested: int
+    tasks_included: int
+    files: int = Field(description="Entries in the ZIP")
+    skipped: list[SkippedTask] = Field(description="The tasks left out, and why")
+    archive: ArchiveOut
+
+    @classmethod
+    def from_result(cls, result: ArchiveResult, url: Callable[[ArchiveFile], str]) -> ArchiveResultOut:
+        archive = ArchiveOut(file_id=result.archive.file_id, size=result.archive.size, url=url(result.archive))
+        return cls(**result.model_dump(exclude={"archive"}), archive=archive)
+
+
+TaskResult = ProcessResultOut | InferResult | ArchiveResultOut
+OutputUrl = Callable[[OutputFile | ArchiveFile], str]
+
+
+class TaskOut(Model):
+    # The document shows `spec` as the models it is validated with; serializing it only leaves
+    # out what the client left out.
+    model_config = ConfigDict(json_schema_mode_override="validation")
+
+    id: str
+    type: TaskTypeName
+    status: TaskStatusName
+    progress: int = Field(ge=0, le=100)
+    file_id: str | None = Field(description="The input file; null for an archive, whose inputs are tasks")
+    spec: ProcessSpec | InferSpec | ArchiveSpec = Field(
+        description="The task as it was asked for (fields left out stay out)"
+    )
+    created_at: str
+    updated_at: str
+    started_at: str | None
+    completed_at: str | None
+    duration_ms: int | None
+    attempts: int
+    error: TaskErrorOut | None
+    result: TaskResult | None
+    webhook: str | None = Field(default=None, description="The URL this task's events are posted to")
+
+    @field_serializer("webhook")
+    def _webhook_without_credentials(self, url: str | None) -> str | None:
+        return redacted(url) if url else None
+
+    @field_serializer("spec")
+    def _spec_as_asked(self, spec: ProcessSpec | InferSpec | ArchiveSpec) -> dict[str, Any]:
+        if isinstance(spec, ProcessSpec):
+            return spec.as_asked()
+        return spec.model_dump(exclude_unset=True, exclude_none=True)
+
+    @classmethod
+    def from_task(cls, task: Task, output_url: OutputUrl) -> TaskOut:
+        shown = task.model_dump(exclude={"owner_id", "run", "outbox", "attempt_started_at", "spec", "result", "kind"})
+        # The spec as a model, not a dict: it keeps which fields were set (shown as asked).
+        shown["spec"] = task.spec
+        result = task.result
+        if isinstance(result, ProcessResult):
+            shown["result"] = ProcessResultOut.from_result(result, output_url)
+        elif isinstance(result, ArchiveResult):
+            shown["result"] = ArchiveResultOut.from_result(result, output_url)
+        else:
+            shown["result"] = result
+        return cls.model_validate(shown)

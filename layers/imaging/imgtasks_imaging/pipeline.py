@@ -1,0 +1,156 @@
+"""One task's imaging: decode once, run the shared operations, then each output.
+
+Speed comes from doing less work (performance.md): JPEGs are decoded at the smallest DCT scale
+that covers every output, and variants that start with a fit-inside resize are made largest
+first, each from the one before, so the big image is resampled once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from imgtasks.domain.errors import ErrorCode, PermanentTaskError
+from imgtasks.domain.operations import FramesOperation, Operation, ResizeOperation
+from imgtasks.domain.outputs import OutputSpec
+from imgtasks.kinds.process import ProcessSpec, VariantSpec
+
+from .animation import retime
+from .decode import decode
+from .encode import encode
+from .frames import Frames
+from .operations import SameWindow, apply, resize, resize_box
+
+MAX_OUTPUT_PIXELS = 100_000_000
+
+ProgressCallback = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class DecodeLimits:
+    max_pixels: int
+    max_frames: int
+
+
+@dataclass(frozen=True)
+class Source:
+    format: str
+    width: int
+    height: int
+    frames: int
+    size: int
+    duration: float | None = None  # seconds, for a video
+
+
+@dataclass(frozen=True)
+class Rendered:
+    name: str
+    format: str
+    width: int
+    height: int
+    frames: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Rendering:
+    source: Source
+    outputs: list[Rendered]
+
+
+def _leading_resize(operations: list[Operation]) -> ResizeOperation | None:
+    first = operations[0] if operations else None
+    return first if isinstance(first, ResizeOperation) else None
+
+
+def smallest_needed(spec: ProcessSpec, width: int, height: int) -> tuple[int, int] | None:
+    """The smallest upright decode size that loses nothing for any output; None for full size."""
+    shared = _leading_resize(spec.operations)
+    if shared is not None:
+        return resize_box(width, height, shared)
+    if spec.operations or not spec.variants:
+        return None
+    boxes = []
+    for variant in spec.variants:
+        first = _leading_resize(variant.operations)
+        if first is None:
+            return None
+        boxes.append(resize_box(width, height, first))
+    return max(box[0] for box in boxes), max(box[1] for box in boxes)
+
+
+def _apply(frames: Frames, op: Operation, limits: DecodeLimits) -> Frames:
+    if isinstance(op, FramesOperation):
+        return retime(frames, op, limits.max_frames)
+    place = SameWindow()  # an animation's frames share one crop window
+    result = frames.map(lambda image: apply(image, op, place))
+    width, height = result.size
+    if width * height > MAX_OUTPUT_PIXELS:
+        raise PermanentTaskError(
+            ErrorCode.IMAGE_TOO_LARGE, f"the output would be {width}x{height}; at most {MAX_OUTPUT_PIXELS} pixels"
+        )
+    return result
+
+
+def render(data: bytes, spec: ProcessSpec, limits: DecodeLimits, progress: ProgressCallback | None = None) -> Rendering:
+    report = progress or (lambda _: None)
+    decoded = decode(
+        data,
+        max_pixels=limits.max_pixels,
+        max_frames=limits.max_frames,
+        needed=lambda upright: smallest_needed(spec, *upright),
+    )
+    width, height = decoded.header.oriented_size
+    source = Source(decoded.header.format, width, height, decoded.header.frames, len(data))
+    report(30)
+    frames = _apply_all(decoded.frames, spec.operations, limits)
+
+    def finish(name: str, result: Frames, output: OutputSpec) -> Rendered:
+        encoded, fmt, count = encode(result, output, source.format, decoded.icc_profile, decoded.exif)
+        return Rendered(name, fmt, result.size[0], result.size[1], count, encoded)
+
+    if not spec.variants:
+        rendered = [finish("default", frames, spec.output)]
+        report(95)
+        return Rendering(source, rendered)
+
+    outputs: dict[str, Rendered] = {}
+
+    def done(variant: VariantSpec, result: Frames) -> None:
+        outputs[variant.name] = finish(variant.name, result, variant.output or spec.output)
+        report(30 + int(65 * len(outputs) / len(spec.variants)))
+
+    # Fit-inside variants largest first, each scaled from the previous one when that one still
+    # covers it: the big image is resampled once.
+    plan = sorted(
+        ((resize_box(*frames.size, op), variant, op) for variant in spec.variants if (op := _fit_inside(variant))),
+        key=lambda item: item[0],
+        reverse=True,
+    )
+    previous: Frames | None = None
+    for box, variant, op in plan:
+        start = previous if previous is not None and _covers(previous.size, box) else frames
+        previous = _scale(start, op, box)
+        done(variant, _apply_all(previous, variant.operations[1:], limits))
+    for variant in spec.variants:
+        if _fit_inside(variant) is None:
+            done(variant, _apply_all(frames, variant.operations, limits))
+    return Rendering(source, [outputs[variant.name] for variant in spec.variants])
+
+
+def _fit_inside(variant: VariantSpec) -> ResizeOperation | None:
+    first = _leading_resize(variant.operations)
+    return first if first is not None and first.fit == "inside" else None
+
+
+def _scale(frames: Frames, op: ResizeOperation, box: tuple[int, int]) -> Frames:
+    return frames.map(lambda image: resize(image, op, box))
+
+
+def _apply_all(frames: Frames, operations: list[Operation], limits: DecodeLimits) -> Frames:
+    for op in operations:
+        frames = _apply(frames, op, limits)
+    return frames
+
+
+def _covers(size: tuple[int, int], box: tuple[int, int]) -> bool:
+    return size[0] >= box[0] and size[1] >= box[1]
