@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
-import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from itertools import islice
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.live import Live
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import operations as ops
+from .batch import Report, RunState, collect, fingerprint, run_one
 from .client import Client
 from .config import DEFAULT_PROFILE, resolve_settings, write_profile
 from .errors import ImgtasksError
 from .models import ArchiveResult, File, InferResult, ProcessResult, Task
+from .op_strings import parse_operation
 
 app = typer.Typer(
     help="imgtasks from the shell: upload images and videos, run tasks, follow them, download results.\n\n"
@@ -41,8 +41,6 @@ app.add_typer(files_app, name="files")
 
 console = Console()
 errors = Console(stderr=True)
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi"}
-STATE_FILE = ".imgtasks-run.json"
 
 ProfileOption = Annotated[str | None, typer.Option("--profile", help="A profile of the profile file")]
 UrlOption = Annotated[str | None, typer.Option("--url", help="The API's base URL (default from the profile)")]
@@ -53,7 +51,7 @@ def client(url: str | None, profile: str | None) -> Client:
     return Client(url, profile=profile)
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     errors.print(f"[red]error:[/red] {message}")
     raise typer.Exit(code)
 
@@ -118,133 +116,32 @@ def logout(profile: ProfileOption = None) -> None:
 
 
 # ------------------------------------------------------------------ run
-def parse_value(text: str) -> Any:
-    lowered = text.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
-POSITIONAL = {"rotate": "angle", "blur": "radius", "sharpen": "radius", "flip": "orientation"}
-
-
-def parse_operation(text: str) -> dict[str, Any]:
-    """ "resize 800x600 fit=inside" -> {"op": "resize", "width": 800, "height": 600, "fit": "inside"};
-    "rotate 90", "flip horizontal", "crop 10,20,300x200", "grayscale", "blur 3"."""
-    words = text.split()
-    if not words:
-        raise typer.BadParameter("an operation needs a name: resize, crop, rotate, flip, grayscale, blur, sharpen")
-    operation: dict[str, Any] = {"op": words[0].lower()}
-    for word in words[1:]:
-        if "=" in word:
-            key, value = word.split("=", 1)
-            operation[key] = parse_value(value)
-        elif "," in word and operation["op"] == "crop":
-            left, top, size = [*word.split(","), "", ""][:3]
-            operation["left"], operation["top"] = int(left), int(top)
-            if size:
-                width, _, height = size.partition("x")
-                operation["width"], operation["height"] = int(width), int(height)
-        elif "x" in word and word.replace("x", "").isdigit():
-            width, _, height = word.partition("x")
-            if width:
-                operation["width"] = int(width)
-            if height:
-                operation["height"] = int(height)
-        elif operation["op"] in POSITIONAL:
-            operation[POSITIONAL[operation["op"]]] = parse_value(word)
-        else:
-            raise typer.BadParameter(f"cannot read {word!r} in {text!r}; write key=value")
-    return operation
-
-
-def collect(paths: list[str]) -> list[Path]:
-    """Files named, the images and videos in folders (recursively), and globs."""
-    found: list[Path] = []
-    for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-        elif any(ch in given for ch in "*?["):
-            base = Path(given).anchor or "."
-            pattern = given[len(base) :] if given.startswith(base) and base != "." else given
-            found += sorted(p for p in Path(base).glob(pattern) if p.is_file())
-        elif path.is_file():
-            found.append(path)
-        else:
-            fail(f"{given}: no such file or folder", 2)
-    return list(dict.fromkeys(found))
-
-
-def fingerprint(path: Path, spec: dict[str, Any]) -> str:
-    stat = path.stat()
-    text = json.dumps([str(path.resolve()), stat.st_size, stat.st_mtime_ns, spec], sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-class RunState:
-    """What a run did, kept in OUTDIR/.imgtasks-run.json: a second run skips what is done and
-    follows the tasks the first one started."""
-
-    def __init__(self, folder: Path) -> None:
-        self.path = folder / STATE_FILE
-        self.entries: dict[str, dict[str, Any]] = json.loads(self.path.read_text()) if self.path.is_file() else {}
-        self._lock = threading.Lock()  # files run on worker threads; the main thread saves
-
-    def record(self, key: str, entry: dict[str, Any]) -> dict[str, Any]:
-        with self._lock:
-            self.entries[key] = entry
-        return entry
-
-    def save(self) -> None:
-        with self._lock:
-            text = json.dumps(self.entries, indent=1)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(text)
-        temporary.replace(self.path)
-
-
-def run_one(
-    api: Client, path: Path, spec: dict[str, Any], outdir: Path, state: RunState, key: str, progress: Progress, row: Any
-) -> dict[str, Any]:
-    entry = state.entries.get(key, {})
-    if entry.get("status") == "done" and all(Path(p).exists() for p in entry.get("outputs", [])):
-        progress.update(row, completed=100, description=f"{path.name} (done before)")
-        return {**entry, "skipped": True}
+def operation(text: str) -> dict[str, Any]:
     try:
-        task_id = entry.get("task_id")
-        if task_id is None or entry.get("status") in ("failed", "cancelled"):
-            progress.update(row, description=f"{path.name} uploading")
+        return parse_operation(text)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
 
-            def sent(done: int, total: int) -> None:
-                progress.update(row, completed=int(30 * done / max(total, 1)))
 
-            uploaded: File = api.files.upload(path, progress=sent)
-            (task,) = api.tasks.create(uploaded, **spec)
-            task_id = task.id
-            state.record(key, {"input": str(path), "task_id": task_id, "status": "queued"})
-        progress.update(row, completed=30, description=f"{path.name} running")
-        task = api.tasks.get(task_id)
-        while not task.ended:
-            task = api.tasks.wait(task_id, timeout=20)
-            progress.update(row, completed=30 + int(task.progress * 0.6))
-        if task.status != "done":
-            reason = task.error.message if task.error else task.status
-            progress.update(row, description=f"{path.name} [red]{task.status}[/red]")
-            return state.record(key, {"input": str(path), "task_id": task_id, "status": task.status, "error": reason})
-        written = [str(p) for p in api.tasks.download(task, outdir, every=True, stem=path.stem)]
-        progress.update(row, completed=100, description=f"{path.name} done")
-        return state.record(key, {"input": str(path), "task_id": task_id, "status": "done", "outputs": written})
-    except ImgtasksError as error:
-        progress.update(row, description=f"{path.name} [red]failed[/red]")
-        failed = {"input": str(path), "task_id": entry.get("task_id"), "status": "failed", "error": error.detail}
-        return state.record(key, failed)
+def inputs_of(paths: list[str]) -> list[Path]:
+    try:
+        return collect(paths)
+    except FileNotFoundError as error:
+        fail(str(error), 2)
+
+
+def reporter(progress: Progress, row: TaskID) -> Report:
+    """A file's report drawn on its row of the progress display."""
+
+    def report(completed: int | None, description: str | None) -> None:
+        changes: dict[str, Any] = {}
+        if completed is not None:
+            changes["completed"] = completed
+        if description is not None:
+            changes["description"] = description
+        progress.update(row, **changes)
+
+    return report
 
 
 @app.command()
@@ -273,11 +170,11 @@ def run(
     if preset:
         spec["preset"] = preset
     else:
-        spec["operations"] = [parse_operation(text) for text in op or []]
+        spec["operations"] = [operation(text) for text in op or []]
         output = {k: v for k, v in {"format": output_format, "quality": quality}.items() if v is not None}
         if output:
             spec["output"] = output
-    inputs = collect(paths)
+    inputs = inputs_of(paths)
     if not inputs:
         fail("no images or videos found", 2)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -291,7 +188,9 @@ def run(
         with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
             rows = {path: progress.add_task(path.name, total=100) for path in inputs}
             futures = [
-                pool.submit(run_one, api, path, spec, outdir, state, fingerprint(path, spec), progress, rows[path])
+                pool.submit(
+                    run_one, api, path, spec, outdir, state, fingerprint(path, spec), reporter(progress, rows[path])
+                )
                 for path in inputs
             ]
             for future in as_completed(futures):
@@ -335,7 +234,7 @@ def infer(
         fail("name --detect, --classify or both", 2)
     results: list[dict[str, Any]] = []
     with client(url, profile) as api:
-        for path in collect(paths):
+        for path in inputs_of(paths):
             try:
                 uploaded = api.files.upload(path)
                 (task,) = api.tasks.create(
