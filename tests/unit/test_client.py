@@ -23,8 +23,8 @@ from imgtasks_client import (
     RateLimited,
     ServerError,
 )
-from imgtasks_client.op_strings import parse_operation
 from imgtasks_client.models import SCHEMAS
+from imgtasks_client.op_strings import parse_operation
 from imgtasks_client.operations import DIRECT_UPLOAD_BYTES
 from standardwebhooks.webhooks import Webhook as Signer
 

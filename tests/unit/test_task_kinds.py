@@ -6,8 +6,8 @@ task's spec is stored as it will run (a preset resolved when the task was made).
 from __future__ import annotations
 
 import importlib
-import re
 import os
+import re
 import subprocess
 import sys
 from typing import Any, get_args
@@ -162,9 +162,8 @@ def catalogue_names() -> set[str]:
 
 
 def test_the_cli_writes_every_operation_of_the_catalogue_and_the_service_accepts_it() -> None:
-    from pydantic import TypeAdapter
-
     from imgtasks_client.op_strings import parse_operation
+    from pydantic import TypeAdapter
 
     assert set(CLI_FORMS) == catalogue_names()
     validate = TypeAdapter(Operation).validate_python

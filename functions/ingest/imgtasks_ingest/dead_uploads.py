@@ -26,7 +26,7 @@ def upload_died(record: UploadEventRecord) -> None:
     parts = wiring()
     for s3_record in record.body.Records:
         key = object_key(s3_record)
-        file = parts.files.upload_died(key, parts.settings.max_receive_count)
+        file = parts.uploads.upload_died(key, parts.settings.max_receive_count)
         if file is None:
             logger.info("dead upload event: no upload of ours", extra={"key": key})
             continue

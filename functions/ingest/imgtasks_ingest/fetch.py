@@ -24,7 +24,7 @@ def record_handler(record: FetchMessageRecord) -> None:
     parts = wiring()
     attempts = int(record.attributes.ApproximateReceiveCount)
     last_attempt = attempts >= parts.settings.max_receive_count
-    rejected = parts.files.fetch(record.body.file_id, parts.outbound, last_attempt=last_attempt)
+    rejected = parts.url_ingest.fetch(record.body.file_id, parts.outbound, last_attempt=last_attempt)
     if rejected is not None:
         logger.info("fetch refused or failed", extra={"file_id": rejected.id, "error_code": rejected.error_code})
         parts.tasks.file_finished(rejected)

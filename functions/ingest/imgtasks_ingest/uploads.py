@@ -26,8 +26,9 @@ from pydantic import BaseModel, ConfigDict, Json
 from imgtasks.adapters.queue_records import PoisonDroppingBatchProcessor
 from imgtasks.observability import logger, metrics
 from imgtasks.services.dropins import INBOX_PREFIX, DropIn, DropIns
-from imgtasks.services.files import UPLOAD_PREFIX, FileService
+from imgtasks.services.files import UPLOAD_PREFIX
 from imgtasks.services.tasks import TaskService
+from imgtasks.services.uploads import Uploads
 from imgtasks.wiring import wiring
 
 
@@ -72,7 +73,7 @@ def object_key(s3_record: ObjectCreatedRecord) -> str:
 
 
 class UploadEvents:
-    def __init__(self, files: FileService, tasks: TaskService, dropins: DropIns) -> None:
+    def __init__(self, files: Uploads, tasks: TaskService, dropins: DropIns) -> None:
         self._files = files
         self._tasks = tasks
         self._dropins = dropins
@@ -107,7 +108,7 @@ processor = PoisonDroppingBatchProcessor(model=UploadEventRecord)
 @cache
 def upload_events() -> UploadEvents:
     """Built on the first batch of a container (cold start) and kept for the next ones."""
-    return UploadEvents(wiring().files, wiring().tasks, wiring().dropins)
+    return UploadEvents(wiring().uploads, wiring().tasks, wiring().dropins)
 
 
 def record_handler(record: UploadEventRecord) -> None:

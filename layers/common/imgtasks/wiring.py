@@ -28,6 +28,8 @@ from imgtasks.services.files import FileService
 from imgtasks.services.lifecycle import TaskLifecycle
 from imgtasks.services.retention import GuestData
 from imgtasks.services.tasks import TaskService
+from imgtasks.services.uploads import Uploads
+from imgtasks.services.url_ingest import UrlIngest
 from imgtasks.services.webhooks import WebhookService
 from imgtasks.settings import FunctionSettings
 
@@ -131,7 +133,15 @@ class Wiring:
 
     @cached_property
     def files(self) -> FileService:
-        return FileService(self.file_records, self.store, self.settings.uploads_bucket, self.limits)
+        return FileService(self.file_records, self.store)
+
+    @cached_property
+    def uploads(self) -> Uploads:
+        return Uploads(self.file_records, self.store, self.settings.uploads_bucket, self.limits)
+
+    @cached_property
+    def url_ingest(self) -> UrlIngest:
+        return UrlIngest(self.file_records, self.store, self.settings.uploads_bucket, self.limits)
 
     @cached_property
     def webhooks(self) -> WebhookService:
@@ -147,7 +157,7 @@ class Wiring:
             self.lifecycle,
             # The registry is read when a request names a model, not when the service is built.
             known_models=lambda: self.model_registry.ids(),
-            fetch=self.files.start_fetch,
+            fetch=self.url_ingest.start_fetch,
             webhooks=self.webhooks,
         )
 

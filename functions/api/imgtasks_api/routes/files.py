@@ -11,7 +11,8 @@ from pydantic import ConfigDict, Field
 from imgtasks.domain.base import Model
 from imgtasks.domain.errors import InvalidInput, UnsupportedMediaType
 from imgtasks.domain.records import FileRecord
-from imgtasks.services.files import SMALL_UPLOAD_LIMIT, StartedUpload
+from imgtasks.services.files import SMALL_UPLOAD_LIMIT
+from imgtasks.services.uploads import StartedUpload
 from imgtasks.views import FileOut
 
 from ..bodies import UploadedFile, load_json, media_type, parse_multipart, raw_body, validate
@@ -94,7 +95,7 @@ def created(record: FileRecord, body: ResponseBody) -> Response[ResponseBody]:
 
 def start_upload(request: StartUpload) -> Response[StartedUploadOut]:
     owner = caller(router)
-    started = services(router).files.start_upload(
+    started = services(router).uploads.start_upload(
         owner.user_id, request.filename, request.content_type, request.size, retain_until=owner.guest_until
     )
     return created(started.file, started_upload(started))
@@ -127,7 +128,7 @@ def create_file() -> Response[FileOut | StartedUploadOut]:
         _, parts = parse_multipart(event, required=frozenset({"file"}))
         upload = file_part(parts)
         owner = caller(router)
-        record = services(router).files.upload(
+        record = services(router).uploads.upload(
             owner.user_id, upload.filename, upload.data, retain_until=owner.guest_until
         )
         return created(record, FileOut.model_validate(record, from_attributes=True))
@@ -163,7 +164,7 @@ def start_presigned_upload(request: Annotated[StartUpload, Body()]) -> Response[
 
 def fetch_url(request: FetchUrl) -> Response[FileOut]:
     owner = caller(router)
-    record = services(router).files.start_fetch(
+    record = services(router).url_ingest.start_fetch(
         owner.user_id, request.url, request.filename, retain_until=owner.guest_until
     )
     return created(record, FileOut.model_validate(record, from_attributes=True))

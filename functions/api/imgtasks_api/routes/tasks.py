@@ -89,7 +89,7 @@ def _create_from_multipart(owner: Identity) -> list[Task]:
     # Validate the spec before storing the file, so a bad spec leaves nothing behind.
     asked = validate({**spec, "file_ids": [new_id()]}, create_tasks_adapter(), loc_prefix=("body", "spec"))
     found = services(router)
-    record = found.files.upload(owner.user_id, upload.filename, upload.data, retain_until=owner.guest_until)
+    record = found.uploads.upload(owner.user_id, upload.filename, upload.data, retain_until=owner.guest_until)
     return found.tasks.create(
         owner.user_id, asked.model_copy(update={"file_ids": [record.id]}), retain_until=owner.guest_until
     )
