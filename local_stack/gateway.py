@@ -120,6 +120,9 @@ def translate_response(payload: Any) -> tuple[int, list[tuple[str, str]], bytes]
 class _Handler(BaseHTTPRequestHandler):
     server: GatewayServer
     protocol_version = "HTTP/1.1"
+    # The headers and the body go out in two writes: with Nagle's algorithm on, the body waits for
+    # the client's delayed ACK of the headers, 40 ms on every answer of a kept-alive connection.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's name
         log.info("%s %s", self.address_string(), format % args)
