@@ -274,20 +274,43 @@ class EmulatorState:
         self.save()
 
 
-def return_in_flight_messages(within_s: float, saved_at: float) -> int:
-    """Messages a worker had received before the stop come back once the work it started could no
-    longer be running anywhere (its idempotency lock lasts as long as the function's timeout):
-    no later than `within_s` after the snapshot, instead of the queue's full visibility timeout.
-    Returns how many it moved."""
+def release_in_flight_messages() -> int:
+    """Messages a worker had received before the stop, released at once: every worker of the last
+    run is gone (each exits within half a second of the stack that started it), so nothing is
+    working on them, and they must not wait out their queue's visibility timeout (5,400 s on the
+    video queue). Messages delayed on purpose (a webhook's next attempt) keep their delay.
+    Returns how many it released."""
     from moto.backends import get_backend
 
-    latest_ms = (saved_at + within_s) * 1000
-    moved = 0
+    now_ms = time.time() * 1000
+    released = 0
     for account in get_backend("sqs").values():
         for backend in account.values():
             for queue in backend.queues.values():
                 for message in queue._messages:
-                    if message.visible_at > latest_ms:
-                        message.visible_at = latest_ms
-                        moved += 1
-    return moved
+                    if message.approximate_receive_count > 0 and message.visible_at > now_ms:
+                        message.visible_at = now_ms
+                        released += 1
+    return released
+
+
+def release_idempotency_locks(session: Any, endpoint_url: str, outputs: dict[str, str]) -> int:
+    """The idempotency records of work in progress when the stack last stopped, deleted: their
+    workers are gone, and a redelivered message would otherwise be refused as "already in
+    progress" until the dead invocation's deadline. Returns how many it deleted."""
+    table = outputs.get("IdempotencyTableName")
+    if not table:
+        return 0
+    dynamodb = session.client("dynamodb", endpoint_url=endpoint_url)
+    released = 0
+    for page in dynamodb.get_paginator("scan").paginate(
+        TableName=table,
+        FilterExpression="#status = :in_progress",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={":in_progress": {"S": "INPROGRESS"}},
+        ProjectionExpression="id",
+    ):
+        for item in page.get("Items", []):
+            dynamodb.delete_item(TableName=table, Key={"id": item["id"]})
+            released += 1
+    return released

@@ -128,9 +128,11 @@ class _Worker:
 
 
 class FunctionPool:
-    """`concurrency` workers of one function, started up front; an invocation takes a free one,
-    and when none is free for a moment the pool grows, up to `max_concurrency`, as Lambda scales
-    out (the API's long-polls hold a worker each for up to 20 s); past that it waits."""
+    """The workers of one function, started as Lambda starts its execution environments: on
+    demand. An invocation takes a free worker, or starts one (a cold start) while the pool is
+    under `max_concurrency` (the API's long-polls hold a worker each for up to 20 s); past that it
+    waits for one to come free. `warm` workers are started with the pool (the API's first, so the
+    stack answers as soon as it says it runs)."""
 
     def __init__(
         self,
@@ -139,9 +141,10 @@ class FunctionPool:
         concurrency: int,
         python: LambdaPython,
         max_concurrency: int | None = None,
+        warm: int = 0,
     ) -> None:
         self.spec = spec
-        self._max = max(concurrency, max_concurrency or concurrency)
+        self._max = max(concurrency, max_concurrency or concurrency, warm)
         self._python = python
         self._environment = function_environment(spec, endpoint_url)
         self._idle: queue.Queue[_Worker] = queue.Queue()
@@ -149,7 +152,7 @@ class FunctionPool:
         self._lock = threading.Lock()
         self._busy = 0
         self._closed = threading.Event()
-        for _ in range(concurrency):
+        for _ in range(warm):
             self._add_worker()
 
     def _add_worker(self) -> None:
@@ -170,13 +173,17 @@ class FunctionPool:
         """A live idle worker (a dead one is replaced first), or None once the pool is closed."""
         while not self._closed.is_set():
             try:
-                worker = self._idle.get(timeout=0.25)
+                worker = self._idle.get_nowait()
             except queue.Empty:
                 with self._lock:
                     grow = len(self._all) < self._max
                 if grow:
                     self._add_worker()
-                continue
+                    continue
+                try:
+                    worker = self._idle.get(timeout=0.25)
+                except queue.Empty:
+                    continue
             if worker.alive():
                 return worker
             log.warning("%s worker %s had died while idle; replacing it", self.spec.logical_id, worker.process.pid)

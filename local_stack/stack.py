@@ -18,7 +18,7 @@ from botocore.config import Config
 from .emulator import EVENT_SOURCE_AGENT, EmbeddedEmulator
 from .functions import FunctionSpec, function_specs
 from .gateway import GatewayServer
-from .persistence import EmulatorState, Snapshot, return_in_flight_messages
+from .persistence import EmulatorState, Snapshot, release_idempotency_locks, release_in_flight_messages
 from .pollers import SqsPoller, StreamPoller
 from .provision import Provisioned, Provisioner
 from .runtime import FunctionPool, LambdaPython, this_python
@@ -161,12 +161,12 @@ class LocalStack:
                 replace(spec, timeout_s=min(spec.timeout_s, self.config.function_timeout_s)) for spec in self.functions
             ]
         if self.restored is not None:
-            # Workers that had them died with the last run: their messages come back once the
-            # work they started could no longer be running (the longest function timeout).
-            within_s = max(spec.timeout_s for spec in self.functions) + 5
-            moved = return_in_flight_messages(within_s, self.restored.saved_at)
-            if moved:
-                log.info("%d message(s) in flight at the last stop return within %ds", moved, within_s)
+            # The workers that held them died with the last run: their messages and their
+            # idempotency locks are released now, so the work they were doing starts again at once.
+            released = release_in_flight_messages()
+            unlocked = release_idempotency_locks(self.session(), self.endpoint_url, self.provisioned.outputs)
+            if released or unlocked:
+                log.info("released %d message(s) and %d lock(s) held when the stack last stopped", released, unlocked)
         # One client for every poller thread: a pool as large as they are many (urllib3 warns and
         # drops connections past its default of 10).
         pollers_config = Config(max_pool_connections=64, user_agent_extra=EVENT_SOURCE_AGENT)
@@ -177,7 +177,12 @@ class LocalStack:
             # Queue workers are as many as their pollers; the API grows with its requests.
             most = max(API_MAX_CONCURRENCY, self.config.concurrency) if spec.http_api else None
             self._pools[spec.logical_id] = FunctionPool(
-                spec, self.endpoint_url, self.config.concurrency, self.config.python, max_concurrency=most
+                spec,
+                self.endpoint_url,
+                self.config.concurrency,
+                self.config.python,
+                max_concurrency=most,
+                warm=1 if spec.http_api else 0,
             )
         urls_by_arn = {
             resource.attributes["Arn"]: resource.ref

@@ -50,6 +50,16 @@ def wait_gone(pids: set[int], seconds: float) -> set[int]:
     return alive(pids)
 
 
+def warmed_up(stack: RunningStack) -> Client:
+    """A signed-up client whose task has run: the API, dispatch, webhook-events, upload and
+    process functions have started workers (the stack starts them on demand, as Lambda does)."""
+    client = Client(stack.api)
+    client.sign_up()
+    [task_id] = resize_tasks(client, 1, size=(400, 300))
+    assert client.wait_for(task_id, seconds=60)["status"] == "done"
+    return client
+
+
 def resize_tasks(client: Client, count: int, size: tuple[int, int] = (1600, 1200)) -> list[str]:
     file_ids = [client.upload(image_bytes(size)).json()["id"] for _ in range(count)]
     body = {"type": "process", "file_ids": file_ids, "operations": [{"op": "resize", "width": 400}]}
@@ -63,8 +73,9 @@ def test_a_stop_signal_ends_the_stack_and_its_workers_in_seconds_with_exit_0(
     tmp_path: Path, stop_signal: signal.Signals
 ) -> None:
     process, stack = start_stack(tmp_path)
+    warmed_up(stack)
     workers = descendants(process.pid)
-    assert len(workers) >= 5, "every function has its workers"
+    assert len(workers) >= 3, "the functions that ran have their workers"
     started = time.monotonic()
     process.send_signal(stop_signal)
     assert process.wait(timeout=15) == 0
@@ -77,7 +88,8 @@ def test_a_stop_signal_ends_the_stack_and_its_workers_in_seconds_with_exit_0(
 
 
 def test_workers_do_not_outlive_a_stack_killed_with_sigkill(tmp_path: Path) -> None:
-    process, _ = start_stack(tmp_path)
+    process, stack = start_stack(tmp_path)
+    warmed_up(stack)
     workers = descendants(process.pid)
     process.kill()
     process.wait()
@@ -113,8 +125,7 @@ def test_a_busy_port_is_a_one_line_error_naming_it_and_the_option(tmp_path: Path
 
 def test_a_worker_killed_while_idle_is_replaced_before_work_reaches_it(stack_pid_and_stack: Any) -> None:
     process, stack = stack_pid_and_stack
-    client = Client(stack.api)
-    client.sign_up()
+    client = warmed_up(stack)
     killed = [pid for pid in descendants(process.pid) if Path(f"/proc/{pid}/comm").read_text().startswith("fn-Proc")]
     assert killed
     for pid in killed:
