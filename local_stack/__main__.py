@@ -90,6 +90,13 @@ class StopSignals:
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGTERM, self._on_signal)
 
+    def wait(self) -> None:
+        """Until a stop is asked for. In short waits: the kernel may hand a signal to any thread,
+        and Python runs its handler only when the main thread next runs bytecode, which a wait
+        without a timeout would put off for good (the stack then ignored a SIGTERM under load)."""
+        while not self.requested.wait(timeout=0.25):
+            pass
+
     def _on_signal(self, number: int, _frame: object) -> None:
         if self.requested.is_set():
             print("\nforced stop", file=sys.stderr, flush=True)
@@ -137,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.start()
         if not signals.requested.is_set():
             print(banner(stack), flush=True)
-            signals.requested.wait()
+            signals.wait()
         print("stopping (Ctrl-C again to force)...", flush=True)
     finally:
         stack.stop()

@@ -3,8 +3,10 @@ port is a one-line error, its workers never outlive it, and what it holds surviv
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import platform
 import signal
 import socket
 import subprocess
@@ -85,6 +87,20 @@ def test_a_stop_signal_ends_the_stack_and_its_workers_in_seconds_with_exit_0(
     assert "Traceback" not in log, log[-3000:]
     assert "stopped" in log
     assert not wait_gone(workers, 2)
+
+
+def test_a_stop_signal_that_the_kernel_hands_to_another_thread_still_stops_the_stack(tmp_path: Path) -> None:
+    """The kernel may deliver a process's signal to any of its threads; the stack waits for one
+    in short waits, so its main thread runs the handler whichever thread took it. (Waiting without
+    a timeout, a SIGTERM that landed on a poller thread was ignored, and the stack had to be killed.)"""
+    process, _ = start_stack(tmp_path)
+    threads = [int(entry.name) for entry in Path(f"/proc/{process.pid}/task").iterdir()]
+    threads = [tid for tid in threads if tid != process.pid]
+    assert threads, "the stack runs its pollers on threads"
+    libc = ctypes.CDLL(None, use_errno=True)
+    sys_tgkill = 234 if platform.machine() == "x86_64" else 131  # the tgkill syscall's number
+    assert libc.syscall(sys_tgkill, process.pid, threads[-1], signal.SIGTERM) == 0, ctypes.get_errno()
+    assert process.wait(timeout=15) == 0
 
 
 def test_workers_do_not_outlive_a_stack_killed_with_sigkill(tmp_path: Path) -> None:
