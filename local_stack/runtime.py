@@ -27,6 +27,10 @@ from .template import ACCOUNT_ID, REGION
 
 log = logging.getLogger("local_stack.runtime")
 
+# Lambda's INIT phase (importing the handler) has a budget of its own, apart from the function's
+# timeout; past it, the rest of the init counts against the first invocation, as on Lambda.
+INIT_TIMEOUT_S = 10.0
+
 # Kept from the machine's environment: what Python and the shell need, nothing of AWS's.
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 
@@ -108,6 +112,15 @@ class _Worker:
         self.connection = Connection(parent_end.detach())
         self._stopping = threading.Lock()
         self._stopped = False
+        self.initialised = False
+
+    def await_init(self, seconds: float) -> None:
+        """Waits up to `seconds` for the worker to have imported its handler (it says so once).
+        Raises EOFError or OSError when it died doing so."""
+        if self.initialised or not self.connection.poll(seconds):
+            return
+        kind, _ = self.connection.recv()
+        self.initialised = kind == "ready"
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -205,21 +218,16 @@ class FunctionPool:
             worker = self._take()
             if worker is None:
                 return Invocation(ok=False, stopped=True)
-            deadline = time.time() + self.spec.timeout_s
             try:
+                worker.await_init(INIT_TIMEOUT_S)  # a cold start's import is not the invocation's time
+                deadline = time.time() + self.spec.timeout_s
                 worker.connection.send((event, request_id, deadline))
-            except OSError:  # it died after the check: the event never reached it
+            except (EOFError, OSError):  # it died before the event reached it
                 self._replace(worker)
                 continue
             break
         try:
-            if not worker.connection.poll(self.spec.timeout_s + 0.5):
-                log.warning(
-                    "%s timed out after %ss (request %s)", self.spec.logical_id, self.spec.timeout_s, request_id
-                )
-                self._replace(worker)
-                return Invocation(ok=False, timed_out=True)
-            kind, payload = worker.connection.recv()
+            answer = self._answer(worker, deadline)
         except (EOFError, OSError):
             self._replace(worker)
             if self._closed.is_set():
@@ -227,10 +235,27 @@ class FunctionPool:
             # The worker died mid-invocation (killed, or crashed): Lambda reports a runtime error.
             log.warning("%s worker died during request %s", self.spec.logical_id, request_id)
             return Invocation(ok=False, error={"errorType": "Runtime.ExitError", "errorMessage": "worker exited"})
+        if answer is None:
+            log.warning("%s timed out after %ss (request %s)", self.spec.logical_id, self.spec.timeout_s, request_id)
+            self._replace(worker)
+            return Invocation(ok=False, timed_out=True)
+        kind, payload = answer
         self._idle.put(worker)
         if kind == "ok":
             return Invocation(ok=True, payload=payload)
         return Invocation(ok=False, error=payload)
+
+    @staticmethod
+    def _answer(worker: _Worker, deadline: float) -> tuple[str, Any] | None:
+        """The worker's answer, or None when it gives none by the deadline (and half a second). A
+        worker whose init outlasted INIT_TIMEOUT_S says it is ready first: the answer follows."""
+        while True:
+            if not worker.connection.poll(max(0.0, deadline + 0.5 - time.time())):
+                return None
+            kind, payload = worker.connection.recv()
+            if kind != "ready":
+                return kind, payload
+            worker.initialised = True
 
     def worker_pids(self) -> list[int]:
         with self._lock:

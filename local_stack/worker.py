@@ -3,8 +3,9 @@
 It runs in the interpreter chosen for the functions (Python 3.13 like Lambda's runtime where the
 machine has one), so it imports nothing but the standard library before the handler: the
 function's code, layers and packages come from PYTHONPATH, its settings from the environment
-(`_HANDLER` names the handler, as in Lambda). Invocations arrive as (event, request_id, deadline)
-over the connection on file descriptor FD; answers go back as ("ok", result) or ("error", info).
+(`_HANDLER` names the handler, as in Lambda). Once the handler is imported (Lambda's INIT phase)
+it says ("ready", None); then invocations arrive as (event, request_id, deadline) over the
+connection on file descriptor FD, and answers go back as ("ok", result) or ("error", info).
 
 A worker never outlives the stack: it exits when the connection closes and, should the stack be
 killed while a handler runs, within half a second of its parent's death."""
@@ -63,6 +64,7 @@ def _load_handler() -> tuple[Any, str | None]:
 
 def serve(connection: Connection) -> None:
     handler, init_error = _load_handler()
+    connection.send(("ready", None))
     while True:
         try:
             event, request_id, deadline = connection.recv()

@@ -118,9 +118,10 @@ def descendants(pid: int) -> set[int]:
 
 
 def slow_task(client: Client) -> str:
-    """A task of about two seconds for one worker."""
-    # About two seconds of work for one worker: full decode, a wide blur, an arbitrary rotation.
-    file_id = client.upload(image_bytes((4000, 3000), quality=60)).json()["id"]
+    """A task of about two seconds for one worker on an idle machine (a full decode, a wide blur,
+    an arbitrary rotation, a PNG): long enough to be caught running, short enough to fit the
+    short-timeout stacks' 10 s even on a machine busy with a second suite."""
+    file_id = client.upload(image_bytes((2400, 1800), quality=60)).json()["id"]
     body = {
         "type": "process",
         "file_ids": [file_id],
