@@ -144,8 +144,8 @@ class FunctionPool:
     """The workers of one function, started as Lambda starts its execution environments: on
     demand. An invocation takes a free worker, or starts one (a cold start) while the pool is
     under `max_concurrency` (the API's long-polls hold a worker each for up to 20 s); past that it
-    waits for one to come free. `warm` workers are started with the pool (the API's first, so the
-    stack answers as soon as it says it runs)."""
+    waits for one to come free. `warm` workers are started with the pool (the API keeps one, so
+    its first request need not wait for a process to start)."""
 
     def __init__(
         self,
@@ -165,11 +165,28 @@ class FunctionPool:
         self._lock = threading.Lock()
         self._busy = 0
         self._closed = threading.Event()
+        # Workers being started: counted with the running ones, so threads that find no idle worker
+        # at the same moment never start more than max_concurrency between them.
+        self._starting = 0
         for _ in range(warm):
+            self._reserve_slot()
             self._add_worker()
 
+    def _reserve_slot(self) -> bool:
+        """Whether a new worker may start now (its slot is then held until it has)."""
+        with self._lock:
+            if len(self._all) + self._starting >= self._max:
+                return False
+            self._starting += 1
+            return True
+
     def _add_worker(self) -> None:
-        worker = _Worker(self.spec, self._environment, self._python)
+        """Starts a worker in a slot reserved by _reserve_slot."""
+        try:
+            worker = _Worker(self.spec, self._environment, self._python)
+        finally:
+            with self._lock:
+                self._starting -= 1
         with self._lock:
             self._all.append(worker)
         self._idle.put(worker)
@@ -179,7 +196,7 @@ class FunctionPool:
         with self._lock:
             if worker in self._all:
                 self._all.remove(worker)
-        if not self._closed.is_set():
+        if not self._closed.is_set() and self._reserve_slot():
             self._add_worker()
 
     def _take(self) -> _Worker | None:
@@ -188,9 +205,7 @@ class FunctionPool:
             try:
                 worker = self._idle.get_nowait()
             except queue.Empty:
-                with self._lock:
-                    grow = len(self._all) < self._max
-                if grow:
+                if self._reserve_slot():
                     self._add_worker()
                     continue
                 try:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+import time
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from local_stack.functions import function_specs
 from local_stack.gateway import build_event, translate_response
@@ -264,3 +269,29 @@ def test_calls_are_named_by_service_and_operation_and_reads_leave_the_state_alon
     assert changes_state("s3", "GET object", "GET") is False
     assert changes_state("s3", "POST bucket", "POST") is True
     assert changes_state("sqs", "ReceiveMessage", "POST") is None  # only its answer tells
+
+
+def test_a_function_pool_never_starts_more_workers_than_its_concurrency(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Twenty invocations that find no idle worker at once start at most max_concurrency workers
+    (each start takes a while, as a process's does)."""
+    from local_stack import runtime
+    from local_stack.functions import FunctionSpec
+
+    class SlowToStart:
+        def __init__(self, *_: object) -> None:
+            time.sleep(0.05)
+
+        def alive(self) -> bool:
+            return True
+
+    monkeypatch.setattr(runtime, "_Worker", SlowToStart)
+    spec = FunctionSpec("Api", "api", "module.handler", Path(), (), {}, 3, 128)
+    pool = runtime.FunctionPool(spec, "http://127.0.0.1:1", 2, runtime.this_python(), max_concurrency=8, warm=1)
+    takers = [threading.Thread(target=pool._take) for _ in range(20)]
+    for taker in takers:
+        taker.start()
+    time.sleep(1.0)
+    pool._closed.set()
+    for taker in takers:
+        taker.join()
+    assert len(pool._all) == 8
