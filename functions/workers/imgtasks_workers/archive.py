@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from imgtasks.domain.messages import TaskMessage
-from imgtasks.kinds.archive import ArchiveTask
+from imgtasks.kinds.archive import ARCHIVE, ArchiveTask
 from imgtasks.observability import logger, metrics
 from imgtasks.wiring import wiring
 
@@ -20,7 +20,7 @@ from .batches import handle_batch
 
 def run(message: TaskMessage, receive_count: int) -> None:
     archives = wiring().archives
-    wiring().lifecycle.run(message, receive_count, ArchiveTask, archives.build, discard=archives.discard)
+    wiring().lifecycle.run(message, receive_count, ARCHIVE, ArchiveTask, archives.build, discard=archives.discard)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -29,7 +29,7 @@ from imgtasks.domain.errors import ErrorCode, PermanentTaskError
 from imgtasks.domain.inspection import inspect_image
 from imgtasks.domain.messages import TaskMessage
 from imgtasks.domain.records import FileStatus, TaskError
-from imgtasks.kinds.infer import Detection, ImageClass, InferResult, InferTask, ModelUsed
+from imgtasks.kinds.infer import INFER, Detection, ImageClass, InferResult, InferTask, ModelUsed
 from imgtasks.observability import logger, metrics
 from imgtasks.services.lifecycle import Attempt, TaskLifecycle
 from imgtasks.settings import InferSettings
@@ -83,7 +83,7 @@ class InferWorker:
 
     # ------------------------------------------------------------ phase 1, per record
     def prepare(self, message: TaskMessage, message_id: str, receive_count: int) -> Job | None:
-        attempt = self._lifecycle.attempt(message, receive_count, InferTask)
+        attempt = self._lifecycle.attempt(message, receive_count, INFER, InferTask)
         if attempt is None:
             return None
         loaded = attempt.guarded(self._load)

@@ -17,6 +17,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import imgtasks_imaging as imaging
@@ -28,7 +29,8 @@ from imgtasks.domain.ids import output_file_id
 from imgtasks.domain.inspection import CONTENT_TYPES, EXTENSIONS
 from imgtasks.domain.messages import TaskMessage
 from imgtasks.domain.records import FileRecord, FileStatus
-from imgtasks.kinds.process import OutputFile, ProcessResult, ProcessSpec, ProcessTask, SourceImage
+from imgtasks.kinds.base import TaskKind
+from imgtasks.kinds.process import PROCESS, OutputFile, ProcessResult, ProcessSpec, ProcessTask, SourceImage
 from imgtasks.observability import logger, metrics
 from imgtasks.services.lifecycle import TaskLifecycle
 from imgtasks.settings import ProcessSettings
@@ -70,14 +72,16 @@ class TaskRunner:
         lifecycle: TaskLifecycle,
         renderer: ImageRenderer,
         *,
+        kind: TaskKind,
         results_bucket: str,
         idempotency: IdempotencyConfig,
-        persistence: Any,
+        persistence: BasePersistenceLayer,
     ) -> None:
         self._files = files
         self._store = store
         self._lifecycle = lifecycle
         self._renderer = renderer
+        self._kind = kind
         self._results_bucket = results_bucket
         self._idempotency = idempotency
         self._run = idempotent_function(
@@ -94,9 +98,8 @@ class TaskRunner:
         self._run(message=message.model_dump(), receive_count=receive_count)
 
     def _run_once(self, message: dict[str, object], receive_count: int) -> None:
-        self._lifecycle.run(
-            TaskMessage.model_validate(message), receive_count, ProcessTask, self._render, discard=self._discard
-        )
+        parsed = TaskMessage.model_validate(message)
+        self._lifecycle.run(parsed, receive_count, self._kind, ProcessTask, self._render, discard=self._discard)
 
     def _render(self, task: ProcessTask) -> ProcessResult:
         source = self._files.get(task.file_id) if task.file_id else None
@@ -178,7 +181,7 @@ class TaskRunner:
             self._files.delete(output.file_id)
 
 
-def build_runner(make_renderer: Callable[[Wiring, imaging.DecodeLimits], ImageRenderer]) -> TaskRunner:
+def build_runner(kind: TaskKind, make_renderer: Callable[[Wiring, imaging.DecodeLimits], ImageRenderer]) -> TaskRunner:
     settings = ProcessSettings()  # type: ignore[call-arg]
     wiring = Wiring(settings)
     limits = imaging.DecodeLimits(max_pixels=settings.max_image_pixels, max_frames=settings.max_image_frames)
@@ -187,6 +190,7 @@ def build_runner(make_renderer: Callable[[Wiring, imaging.DecodeLimits], ImageRe
         wiring.store,
         wiring.lifecycle,
         make_renderer(wiring, limits),
+        kind=kind,
         results_bucket=settings.results_bucket,
         idempotency=IdempotencyConfig(
             event_key_jmespath=IDEMPOTENCY_KEY, expires_after_seconds=24 * 3600, raise_on_no_idempotency_key=True
@@ -198,7 +202,7 @@ def build_runner(make_renderer: Callable[[Wiring, imaging.DecodeLimits], ImageRe
 @cache
 def runner() -> TaskRunner:
     """Built on the first batch of a container (cold start) and kept for the next ones."""
-    return build_runner(lambda wiring, limits: ImageRenderer(wiring.store, limits))
+    return build_runner(PROCESS, lambda wiring, limits: ImageRenderer(wiring.store, limits))
 
 
 @logger.inject_lambda_context(clear_state=True)

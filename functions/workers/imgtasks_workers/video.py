@@ -19,6 +19,7 @@ from imgtasks.adapters.storage import ObjectStore
 from imgtasks.domain.limits import VideoLimits
 from imgtasks.domain.records import FileRecord
 from imgtasks.kinds.process import ProcessSpec
+from imgtasks.kinds.video import VIDEO
 from imgtasks.observability import logger, metrics
 from imgtasks_imaging.video.render import render_video
 
@@ -56,7 +57,7 @@ class VideoRenderer(ImageRenderer):
 @cache
 def runner() -> TaskRunner:
     """Built on the first batch of a container (cold start) and kept for the next ones."""
-    return build_runner(lambda wiring, limits: VideoRenderer(wiring.store, limits, wiring.limits.video))
+    return build_runner(VIDEO, lambda wiring, limits: VideoRenderer(wiring.store, limits, wiring.limits.video))
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -29,7 +29,7 @@ from imgtasks.domain.clock import millis_between, now_rfc3339
 from imgtasks.domain.errors import Conflict, ErrorCode, NotFound, PermanentTaskError
 from imgtasks.domain.messages import TaskMessage
 from imgtasks.domain.records import FileRecord, TaskBase, TaskError, TaskStatus
-from imgtasks.kinds import Task, TaskResult
+from imgtasks.kinds import Task, TaskKind, TaskResult
 from imgtasks.kinds.archive import ArchiveResult
 from imgtasks.kinds.infer import InferResult
 from imgtasks.kinds.process import ProcessResult, ProcessTask
@@ -93,16 +93,20 @@ class TaskLifecycle:
         self._max_receive_count = max_receive_count
 
     # ------------------------------------------------------------ one attempt of a worker
-    def attempt(self, message: TaskMessage, receive_count: int, expected: type[TaskT]) -> Attempt[TaskT] | None:
+    def attempt(
+        self, message: TaskMessage, receive_count: int, kind: TaskKind, expected: type[TaskT]
+    ) -> Attempt[TaskT] | None:
         """A worker's delivery of a task message: the task claimed (running, the attempt counted),
-        or None when it moved on (finished, cancelled, deleted, restarted): the message is dropped."""
+        or None when it moved on (finished, cancelled, deleted, restarted): the message is dropped.
+        The worker of `kind` runs tasks of that kind only, each an `expected`."""
         task = self.claim(message)
         if task is None:
             logger.info("task message skipped: the task moved on", extra={"task_id": message.task_id})
             return None
-        if not isinstance(task, expected):
-            # Each kind's messages go to its own queue: one here is a bug, retried like a crash.
-            wrong = TypeError(f"a {task.kind} task reached the worker of {expected.__name__}")
+        if not isinstance(task, expected) or task.kind != kind.name:
+            # Each kind's messages go to its own queue: one here is a bug, retried like a crash
+            # (and failed with retries_exhausted on the last delivery), never run by this worker.
+            wrong = TypeError(f"a {task.kind} task reached the {kind.name} worker")
             self.retry_or_fail(task, wrong, receive_count)
             return None
         return Attempt(self, task, receive_count)
@@ -111,6 +115,7 @@ class TaskLifecycle:
         self,
         message: TaskMessage,
         receive_count: int,
+        kind: TaskKind,
         expected: type[TaskT],
         work: Callable[[TaskT], ResultT],
         *,
@@ -119,7 +124,7 @@ class TaskLifecycle:
         """claim -> work -> complete | fail | retry, for every worker. A task that moved on while
         it was worked on (cancelled, restarted, deleted) gets no result, and what the work made
         (outputs, a ZIP) is discarded: it belongs to nobody."""
-        attempt = self.attempt(message, receive_count, expected)
+        attempt = self.attempt(message, receive_count, kind, expected)
         if attempt is None:
             return
         result = attempt.guarded(work)
