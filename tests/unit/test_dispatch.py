@@ -3,6 +3,7 @@ a queue that is away when a task is created, restarted or released delays it, an
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -110,3 +111,20 @@ def test_a_failed_send_is_reported_so_the_stream_delivers_the_record_again(
     stuck_at = dict(dispatch.checkpoints)
     assert dispatch.drain() == 0  # again from the same place
     assert dispatch.checkpoints == stuck_at
+
+
+def test_a_task_record_no_model_reads_is_passed_over_and_the_tasks_behind_it_still_go(
+    api: Any, dispatch: Any, mocked_stack: Any
+) -> None:
+    """Retrying could never make such a record readable; failing it would hold the shard there, and
+    every record behind it would be read (and its task sent) again and again for a day."""
+    api.sign_up()
+    file_id = api.upload(image_bytes()).body["id"]
+    unreadable = {"id": "01ARZ3NDEKTSV4RRFFQ69G5FAV", "type": "process", "spec_json": '{"operations": 1}'}
+    api.services.task_records._table.put_item(Item={"PK": f"TASK#{unreadable['id']}", "SK": "TASK", **unreadable})
+    created = api.call("POST", "/tasks", json_body={"type": "process", "file_ids": [file_id], "operations": RESIZE})
+    dispatch.drain()
+    assert dispatch.drain() == 0  # nothing is read twice
+    sqs = mocked_stack.client("sqs")
+    sent = sqs.receive_message(QueueUrl=mocked_stack.outputs["ProcessQueueUrl"], MaxNumberOfMessages=10)
+    assert [json.loads(m["Body"])["task_id"] for m in sent.get("Messages", [])] == [created.body["tasks"][0]["id"]]

@@ -37,10 +37,18 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 def task_image(image: dict[str, Any] | None) -> Task | None:
-    """A task from a stream image; None for any other item (users, files) or no image."""
+    """A task from a stream image; None for any other item (users, files), no image, or a task
+    item no model reads. That one is logged and passed over: retrying could never make it
+    readable, and failing it would hold up every record behind it on its shard for a day."""
     if not image or image.get("SK") != "TASK":
         return None
-    return task_from_item(image)
+    try:
+        return task_from_item(image)
+    except ValueError as error:  # pydantic's ValidationError is a ValueError
+        logger.error(
+            "unreadable task record passed over", extra={"task_id": image.get("id"), "reason": str(error)[:500]}
+        )
+        return None
 
 
 def file_to_fetch(record: DynamoDBRecord) -> str | None:

@@ -48,7 +48,12 @@ class EventBatch:
         if found is None or change.new_image is None:
             return
         event_type, kind = found
-        data, owner_id, task_webhook = shown(kind, change.new_image)
+        try:
+            data, owner_id, task_webhook = shown(kind, change.new_image)
+        except ValueError as error:  # a record no model reads: passed over, as dispatch does
+            extra = {"id": change.new_image.get("id"), "reason": str(error)[:500]}
+            logger.error("unreadable record passed over; no event", extra=extra)
+            return
         self.events.append(Event(event_type, owner_id, str(record.event_id), data, task_webhook))
 
 
