@@ -6,6 +6,7 @@ task's spec is stored as it will run (a preset resolved when the task was made).
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import re
 import subprocess
@@ -176,3 +177,14 @@ def test_the_web_app_offers_every_operation_of_the_catalogue() -> None:
     block = builder[builder.index("const OPERATIONS = {") : builder.index("};", builder.index("const OPERATIONS = {"))]
     offered = set(re.findall(r"^\s*([a-z]+): \{ label:", block, re.MULTILINE))
     assert offered == catalogue_names()
+
+
+def test_a_preset_task_stores_every_field_so_a_later_default_cannot_change_it(api: Any) -> None:
+    api.sign_up()
+    file_id = api.upload(image_bytes((64, 48))).body["id"]
+    created = api.call("POST", "/tasks", json_body={"type": "process", "file_ids": [file_id], "preset": "web"})
+    item = api.services.task_records._table.get_item(Key={"PK": f"TASK#{created.body['tasks'][0]['id']}", "SK": "TASK"})
+    stored = json.loads(item["Item"]["spec_json"])
+    assert stored["preset"] == "web"
+    assert stored["output"]["strip_metadata"] is True  # a default, written down
+    assert stored["operations"][0]["upscale"] is False

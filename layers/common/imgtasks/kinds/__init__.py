@@ -1,6 +1,7 @@
-"""The kinds of task, declared once each (process, video, infer, archive: one module apiece, with
-its spec, its result, its queue and the function that runs it), and what is read off them: the
-record types, the task union, the queue of each task, the create requests.
+"""The kinds of task, declared once each, a module apiece: process, infer and archive with their
+spec, result and task record; video runs process tasks (the same spec and result) on a queue and
+function of its own. Each module's TaskKind names the queue and the function. Read off them here:
+the task union, the create requests, the queue of each task.
 
 To add a kind: its module here (a TaskKind, its spec, result and task model), a line in KINDS
 and in the unions below, its queue and function in the template, and its worker module in
@@ -8,6 +9,7 @@ functions/workers. tests/unit/test_task_kinds.py checks that these agree."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter
@@ -31,12 +33,16 @@ TaskResult = ProcessResult | InferResult | ArchiveResult
 CreateTaskRequest = CreateProcessTasks | CreateInferTasks
 CreateTasks = Annotated[CreateTaskRequest, Field(discriminator="type")]
 
-_TASKS: TypeAdapter[AnyTask] = TypeAdapter(Task)
+
+@cache
+def _tasks() -> TypeAdapter[AnyTask]:
+    """Built on first use, not at import: it compiles every kind's validators (cold start)."""
+    return TypeAdapter(Task)
 
 
 def task_from_item(item: dict[str, Any]) -> AnyTask:
     """A stored task item as its type's task model, on a kind that runs that type."""
-    task = _TASKS.validate_python(task_fields(item))
+    task = _tasks().validate_python(task_fields(item))
     kind = KINDS.get(task.kind)
     if kind is None or kind.task_type != task.type:
         raise ValueError(f"task {task.id}: the kind {task.kind!r} does not run {task.type} tasks")

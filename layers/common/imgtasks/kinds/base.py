@@ -1,5 +1,5 @@
-"""What a kind of task declares (TaskKind), and the part of a POST /tasks body every kind shares:
-the files it works on."""
+"""What a kind of task declares (TaskKind), and the part of a POST /tasks body its kinds share:
+the files a task works on (archive tasks, made by POST /archives, work on tasks instead)."""
 
 from __future__ import annotations
 

@@ -39,8 +39,10 @@ class VariantSpec(StrictModel):
 
 
 class ProcessSpec(StrictModel):
-    """A process task: shared operations, then one output or up to ten named variants. `preset`
-    names the preset the operations came from (a stored spec), or the preset to use (a request)."""
+    """A process task: shared operations, then one output or up to ten named variants."""
+
+    # Asked for, `preset` names the preset to use (alone); stored, the preset the operations,
+    # output and variants were resolved from when the task was made.
 
     operations: list[Operation] = Field(default_factory=list, max_length=MAX_OPERATIONS)
     output: OutputSpec = Field(default_factory=OutputSpec)
@@ -110,15 +112,16 @@ def describe_presets() -> list[dict[str, Any]]:
 
 
 def preset_spec(name: str) -> ProcessSpec:
-    """The spec a preset stands for now, carrying its name; InvalidInput for an unknown one."""
+    """The spec a preset stands for now, carrying its name, with every field set (defaults too):
+    stored so, a task keeps it whole even if a default changes later. InvalidInput for an unknown
+    preset."""
     if name not in PRESET_NAMES:
         valid = ", ".join(sorted(PRESET_NAMES))
         raise InvalidInput(
             f"unknown preset '{name}'; valid presets: {valid}",
             errors=[{"loc": ["body", "preset"], "msg": f"must be one of: {valid}"}],
         )
-    resolved = presets()[name]
-    return resolved.model_copy(update={"preset": name}, deep=True)
+    return ProcessSpec.model_validate({**presets()[name].model_dump(exclude_none=True), "preset": name})
 
 
 def resolved(spec: ProcessSpec) -> ProcessSpec:
