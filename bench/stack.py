@@ -55,11 +55,11 @@ WEB = {"type": "process", "preset": "web"}
 ENGINE_SCRIPT = """
 import sys, time, multiprocessing
 from pathlib import Path
-from imgtasks.kinds.process import ProcessSpec
+from imgtasks.kinds.process import preset_spec
 from imgtasks_imaging import DecodeLimits, render
 
 def work(paths):
-    spec = ProcessSpec.model_validate({"preset": "web"})
+    spec = preset_spec("web")
     limits = DecodeLimits(max_pixels=100_000_000, max_frames=1000)
     for path in paths:
         render(Path(path).read_bytes(), spec, limits)
@@ -216,7 +216,7 @@ class Bench:
     def engine_rate(self, processes: int, count: int) -> float:
         python = self.stack.config.python
         paths = [str(self.images[i % len(self.images)]) for i in range(count)]
-        search = [str(ROOT / "layers" / "common"), str(ROOT / "functions" / "process")]
+        search = [str(ROOT / "layers" / "common"), str(ROOT / "layers" / "imaging")]
         if python.packages is not None:
             search.append(str(python.packages))
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(search)}

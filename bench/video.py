@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "layers" / "common"), str(ROOT / "functions" / "process")]
+sys.path[:0] = [str(ROOT / "layers" / "common"), str(ROOT / "layers" / "imaging")]
 
 import av  # noqa: E402
 from PIL import Image  # noqa: E402

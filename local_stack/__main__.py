@@ -25,7 +25,12 @@ def parse_args(argv: list[str]) -> StackConfig:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--emulator-port", type=int, default=4566)
     parser.add_argument("--api-port", type=int, default=3000)
-    parser.add_argument("--concurrency", type=int, default=2, help="worker processes per function")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=2,
+        help="most worker processes of each queue-fed function (started on demand)",
+    )
     parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE)
     parser.add_argument("--stack-name", default="imgtasks-local")
     parser.add_argument(

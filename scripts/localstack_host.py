@@ -2,6 +2,7 @@
 without Docker (its host mode), then the e2e suite against it.
 
     make test-localstack        (or: .venv/bin/python scripts/localstack_host.py test [pytest args])
+    .venv/bin/python scripts/localstack_host.py install    # only install it (make install does)
     .venv/bin/python scripts/localstack_host.py start      # in the foreground, for `make run ARGS=--endpoint ...`
 
 What it sets up, all under .localstack/ (and .venv-localstack/ for its Python):
@@ -177,6 +178,8 @@ def main(argv: list[str]) -> int:
     except Missing as missing:
         print(f"make test-localstack needs {missing}", file=sys.stderr)
         return 2
+    if command == "install":
+        return 0
     shutil.rmtree(FILESYSTEM_ROOT / "var" / "lib" / "localstack" / "tmp", ignore_errors=True)
     port = free_port() if command == "test" else 4566
     process = start(python, port)

@@ -203,7 +203,7 @@ def test_users_files_tasks_and_objects_survive_a_restart_and_fresh_starts_empty(
 def test_tasks_in_flight_at_a_stop_finish_after_the_restart(tmp_path: Path, how: str) -> None:
     ports = {"emulator_port": free_port(), "api_port": free_port()}
     # Timeouts short enough to wait for, long enough for a slow task on a busy machine: a message
-    # in flight at the stop returns within the function timeout + 5 s of the restart.
+    # in flight at the stop is released at the restart (and its worker's idempotency lock with it).
     short = ("--function-timeout", "20", "--visibility-timeout", "25", "--concurrency", "1")
     process, stack = start_stack(tmp_path, *short, **ports)
     try:

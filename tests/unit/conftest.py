@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from argon2 import Parameters, Type
 from moto import mock_aws
 
 from imgtasks.adapters import aws
@@ -73,12 +74,18 @@ def mocked_stack(provisioned_once: ProvisionedOnce) -> MockedStack:
     return provisioned_once.stack
 
 
+# The least memory and time argon2id allows.
+CHEAPEST_ARGON2ID = Parameters(
+    type=Type.ID, version=19, salt_len=16, hash_len=32, time_cost=1, memory_cost=8, parallelism=1
+)
+
+
 @pytest.fixture(autouse=True)
 def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
     """argon2id at its smallest cost: the unit tests hash hundreds of passwords, and what they test
     (hash, verify, lockout) does not depend on the cost (test_tokens_and_passwords checks the
     real parameters)."""
-    monkeypatch.setattr(credentials, "PASSWORD_PARAMETERS", credentials.TEST_ONLY_PASSWORD_PARAMETERS)
+    monkeypatch.setattr(credentials, "PASSWORD_PARAMETERS", CHEAPEST_ARGON2ID)
 
 
 @pytest.fixture

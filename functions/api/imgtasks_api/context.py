@@ -1,4 +1,4 @@
-"""What a route reads from the resolver's context: the services and the authenticated caller."""
+"""What a route reads from the resolver's context: the API's wiring and the authenticated caller."""
 
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ def request(router: Router) -> APIGatewayProxyEventV2:
     return cast(APIGatewayProxyEventV2, router.current_event)
 
 
-def services(router: Router) -> ApiWiring:
-    found: ApiWiring = router.context["services"]
+def wiring_of(router: Router) -> ApiWiring:
+    found: ApiWiring = router.context["wiring"]
     return found
 
 

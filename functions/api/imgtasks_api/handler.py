@@ -60,7 +60,7 @@ def normalized_path(raw_path: str) -> str:
 
 def handle(event: dict[str, Any], context: LambdaContext, found: ApiWiring) -> dict[str, Any]:
     event = {**event, "rawPath": normalized_path(event.get("rawPath", ""))}
-    app.append_context(services=found)  # type: ignore[no-untyped-call]
+    app.append_context(wiring=found)  # type: ignore[no-untyped-call]
     method = event.get("requestContext", {}).get("http", {}).get("method", "")
     path = event.get("rawPath", "")
     if method in ("GET", "HEAD") and is_app_path(path):

@@ -10,7 +10,7 @@ from pydantic import ConfigDict, Field, field_serializer
 from imgtasks.domain.base import Model
 from imgtasks.domain.model_manifest import ModelManifest
 from imgtasks.kinds.process import ProcessSpec
-from imgtasks.views import FileOut, TaskOut, TaskResult, TaskStatusName
+from imgtasks.views import FileOut, TaskOut, TaskResultView, TaskStatusName
 
 
 class Problem(Model):
@@ -78,7 +78,7 @@ class TaskPage(Model):
 class TaskResultOut(Model):
     id: str
     status: TaskStatusName
-    result: TaskResult | None
+    result: TaskResultView | None
 
 
 class PresetOut(Model):

@@ -1,6 +1,5 @@
-"""Tasks and files as clients see them: the API's answers, the webhook events' `data`, and what
-is pushed to followers all use these shapes. Outputs carry presigned URLs instead of where their
-bytes are kept."""
+"""Tasks and files as clients see them: the API's answers and the webhook events' `data` use these
+shapes. Outputs carry presigned URLs instead of where their bytes are kept."""
 
 from __future__ import annotations
 
@@ -87,7 +86,7 @@ class ArchiveResultOut(Model):
         return cls(**result.model_dump(exclude={"archive"}), archive=archive)
 
 
-TaskResult = ProcessResultOut | InferResult | ArchiveResultOut
+TaskResultView = ProcessResultOut | InferResult | ArchiveResultOut
 OutputUrl = Callable[[OutputFile | ArchiveFile], str]
 
 
@@ -109,7 +108,7 @@ class TaskOut(Model):
     duration_ms: int | None
     attempts: int
     error: TaskErrorOut | None
-    result: TaskResult | None
+    result: TaskResultView | None
     webhook: str | None = Field(default=None, description="The URL this task's events are posted to")
 
     @field_serializer("webhook")

@@ -195,5 +195,8 @@ SEQUENCE_OPERATIONS = frozenset({FramesOperation})
 
 
 def apply(image: Image.Image, op: Operation, place: Place = window) -> Image.Image:
-    """One operation on one frame. `place` puts a crop's window (see SameWindow)."""
+    """One operation on one frame (`frames` works on the sequence: animation.retime). `place`
+    puts a crop's window (see SameWindow)."""
+    if type(op) in SEQUENCE_OPERATIONS:
+        raise TypeError(f"{op.op} works on a sequence of frames, not on one")
     return FRAME_OPERATIONS[type(op)](image, op, place)

@@ -14,7 +14,7 @@ from imgtasks.kinds.archive import ArchiveSpec
 from imgtasks.kinds.base import MAX_FILES_PER_REQUEST
 from imgtasks.views import TaskOut
 
-from ..context import caller, json_response, new_router, ok_response, problem_responses, services
+from ..context import caller, json_response, new_router, ok_response, problem_responses, wiring_of
 from ..policy import policy
 from ..routes.tasks import queued
 from ..schemas import TaskList
@@ -37,7 +37,7 @@ router = new_router()
 )
 @policy(idempotent=True)
 def create_archive(request: Annotated[ArchiveSpec, Body()]) -> Response[TaskList]:
-    found = services(router)
+    found = wiring_of(router)
     owner = caller(router)
     return queued(found, [found.archives.create(owner.user_id, request, retain_until=owner.guest_until)])
 
@@ -68,7 +68,7 @@ def batch_download(
             f"name 1 to {MAX_FILES_PER_REQUEST} task ids",
             errors=[{"loc": ["query", "task_ids"], "msg": f"1 to {MAX_FILES_PER_REQUEST} comma-separated ids"}],
         )
-    found = services(router)
+    found = wiring_of(router)
     identity = caller(router)
     owner = identity.user_id
     task = found.archives.for_set(owner, ArchiveSpec(task_ids=ids), retain_until=identity.guest_until)

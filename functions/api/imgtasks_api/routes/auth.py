@@ -17,7 +17,7 @@ from imgtasks.services.accounts import Registration
 from imgtasks.services.credentials import Identity
 
 from ..bodies import media_type, parse_form
-from ..context import caller, json_response, new_router, ok_response, problem_responses, request, services
+from ..context import caller, json_response, new_router, ok_response, problem_responses, request, wiring_of
 from ..policy import policy
 from ..schemas import OAuthError, SessionOut, TokenOut, UserOut
 from ..sessions import cleared_cookie, session_cookie
@@ -43,7 +43,7 @@ def credentials_form(**fields: dict[str, Any]) -> dict[str, Any]:
 )
 @policy(public=True)
 def register(registration: Registration) -> Response[UserOut]:
-    user = services(router).accounts.register(registration)
+    user = wiring_of(router).accounts.register(registration)
     logger.info("user registered", extra={"user_id": user.id})
     return json_response(201, UserOut.model_validate(user, from_attributes=True))
 
@@ -90,7 +90,7 @@ def token() -> Response[Any]:
     username, password = form.get("username"), form.get("password")
     if not username or not password:
         return oauth_error("invalid_request", "username and password are required")
-    found = services(router)
+    found = wiring_of(router)
     try:
         user = found.accounts.authenticate(username, password)
     except TooManyRequests as error:
@@ -117,7 +117,7 @@ def _session_out(user_id: str, username: str, guest_until: int | None) -> Sessio
 def _signed_in(user: User, status: int, body: SessionOut | None) -> Response[Any]:
     """The answer that starts a session: the signed token in the session cookie. A guest's session
     lasts as long as its data (it has no password to sign in again with)."""
-    found = services(router)
+    found = wiring_of(router)
     guest_until = user.expires_at if user.guest else None
     ttl = max(60, guest_until - int(datetime.now(UTC).timestamp())) if guest_until is not None else None
     issued = found.signer.issue(user.id, user.username, guest_until=guest_until, ttl_seconds=ttl)
@@ -154,7 +154,7 @@ def create_session() -> Response[Any]:
     username, password = form.get("username"), form.get("password")
     if not username or not password:
         raise InvalidInput("username and password are required")
-    user = services(router).accounts.authenticate(username, password)  # TooManyRequests: a 429
+    user = wiring_of(router).accounts.authenticate(username, password)  # TooManyRequests: a 429
     if user is None:
         raise Unauthorized("the username or password is wrong")
     logger.info("session started", extra={"user_id": user.id})
@@ -199,7 +199,7 @@ def delete_session() -> Response[Any]:
 @policy(public=True, same_origin=True)
 def create_guest() -> Response[Any]:
     address = request(router).request_context.http.source_ip
-    user = services(router).accounts.create_guest(address)
+    user = wiring_of(router).accounts.create_guest(address)
     logger.info("guest account made", extra={"user_id": user.id})
     return _signed_in(user, 201, _session_out(user.id, user.username, user.expires_at))
 
@@ -216,7 +216,7 @@ def create_guest() -> Response[Any]:
 )
 def claim_guest(registration: Registration) -> Response[Any]:
     identity: Identity = caller(router)
-    found = services(router)
+    found = wiring_of(router)
     if identity.guest_until is None:
         raise Conflict("only a guest account can be claimed; this one has a username and password already")
     user = found.accounts.claim(identity.username, registration)

@@ -16,7 +16,16 @@ from imgtasks.services.uploads import StartedUpload
 from imgtasks.views import FileOut
 
 from ..bodies import UploadedFile, load_json, media_type, parse_multipart, raw_body, validate
-from ..context import ResponseBody, caller, json_response, new_router, ok_response, problem_responses, request, services
+from ..context import (
+    ResponseBody,
+    caller,
+    json_response,
+    new_router,
+    ok_response,
+    problem_responses,
+    request,
+    wiring_of,
+)
 from ..policy import policy
 from ..schemas import FilePage, StartedUploadOut, UploadOut
 
@@ -95,7 +104,7 @@ def created(record: FileRecord, body: ResponseBody) -> Response[ResponseBody]:
 
 def start_upload(request: StartUpload) -> Response[StartedUploadOut]:
     owner = caller(router)
-    started = services(router).uploads.start_upload(
+    started = wiring_of(router).uploads.start_upload(
         owner.user_id, request.filename, request.content_type, request.size, retain_until=owner.guest_until
     )
     return created(started.file, started_upload(started))
@@ -128,7 +137,7 @@ def create_file() -> Response[FileOut | StartedUploadOut]:
         _, parts = parse_multipart(event, required=frozenset({"file"}))
         upload = file_part(parts)
         owner = caller(router)
-        record = services(router).uploads.upload(
+        record = wiring_of(router).uploads.upload(
             owner.user_id, upload.filename, upload.data, retain_until=owner.guest_until
         )
         return created(record, FileOut.model_validate(record, from_attributes=True))
@@ -164,7 +173,7 @@ def start_presigned_upload(request: Annotated[StartUpload, Body()]) -> Response[
 
 def fetch_url(request: FetchUrl) -> Response[FileOut]:
     owner = caller(router)
-    record = services(router).url_ingest.start_fetch(
+    record = wiring_of(router).url_ingest.start_fetch(
         owner.user_id, request.url, request.filename, retain_until=owner.guest_until
     )
     return created(record, FileOut.model_validate(record, from_attributes=True))
@@ -196,7 +205,7 @@ def fetch_file_from_url(request: Annotated[FetchUrl, Body()]) -> Response[FileOu
     responses={**ok_response(200, FilePage, "A page of files"), **problem_responses(400, 401)},
 )
 def list_files(limit: Limit = 20, cursor: Cursor = None) -> Response[FilePage]:
-    page = services(router).files.list(caller(router).user_id, limit, cursor)
+    page = wiring_of(router).files.list(caller(router).user_id, limit, cursor)
     items = [FileOut.model_validate(record, from_attributes=True) for record in page.items]
     return json_response(200, FilePage(items=items, next_cursor=page.next_cursor))
 
@@ -210,7 +219,7 @@ def list_files(limit: Limit = 20, cursor: Cursor = None) -> Response[FilePage]:
 )
 def get_file(file_id: FileId) -> Response[FileOut]:
     return json_response(
-        200, FileOut.model_validate(services(router).files.get(caller(router).user_id, file_id), from_attributes=True)
+        200, FileOut.model_validate(wiring_of(router).files.get(caller(router).user_id, file_id), from_attributes=True)
     )
 
 
@@ -222,7 +231,7 @@ def get_file(file_id: FileId) -> Response[FileOut]:
     responses={302: {"description": "Location: a presigned S3 URL"}, **problem_responses(400, 401, 404, 409)},
 )
 def get_file_content(file_id: FileId) -> Response[str]:
-    url = services(router).files.content_url(caller(router).user_id, file_id)
+    url = wiring_of(router).files.content_url(caller(router).user_id, file_id)
     return Response(status_code=302, headers={"Location": url, "Cache-Control": "no-store"}, body="")
 
 
@@ -234,5 +243,5 @@ def get_file_content(file_id: FileId) -> Response[str]:
     responses={204: {"description": "Deleted"}, **problem_responses(400, 401, 404)},
 )
 def delete_file(file_id: FileId) -> Response[str]:
-    services(router).files.delete(caller(router).user_id, file_id)
+    wiring_of(router).files.delete(caller(router).user_id, file_id)
     return Response(status_code=204, body="")

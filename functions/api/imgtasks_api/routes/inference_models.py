@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
 
-from ..context import json_response, new_router, ok_response, problem_responses, services
+from ..context import json_response, new_router, ok_response, problem_responses, wiring_of
 from ..schemas import ModelList, ModelOut
 
 router = new_router()
@@ -18,7 +18,7 @@ router = new_router()
     responses={**ok_response(200, ModelList, "The registered models"), **problem_responses(401)},
 )
 def list_models() -> Response[ModelList]:
-    manifests = services(router).model_registry.manifests()
+    manifests = wiring_of(router).model_registry.manifests()
     return json_response(
         200,
         ModelList(

@@ -21,7 +21,7 @@ from imgtasks.services.tasks import MAX_WAIT_SECONDS
 from imgtasks.views import TaskOut, TaskStatusName
 
 from ..bodies import load_json, media_type, parse_json, parse_multipart, raw_body, validate
-from ..context import caller, json_response, new_router, ok_response, problem_responses, request, services
+from ..context import caller, json_response, new_router, ok_response, problem_responses, request, wiring_of
 from ..policy import policy
 from ..routes.files import file_part
 from ..schemas import PresetList, TaskList, TaskPage, TaskResultOut
@@ -87,7 +87,7 @@ def _create_from_multipart(owner: Identity) -> list[Task]:
         )
     # Validate the spec before storing the file, so a bad spec leaves nothing behind.
     asked = validate({**spec, "file_ids": [new_id()]}, create_tasks_adapter(), loc_prefix=("body", "spec"))
-    found = services(router)
+    found = wiring_of(router)
     record = found.uploads.upload(owner.user_id, upload.filename, upload.data, retain_until=owner.guest_until)
     return found.tasks.create(
         owner.user_id, asked.model_copy(update={"file_ids": [record.id]}), retain_until=owner.guest_until
@@ -117,7 +117,7 @@ def queued(found: ApiWiring, tasks: list[Task]) -> Response[TaskList]:
 @policy(idempotent=True)
 def create_tasks() -> Response[TaskList]:
     owner = caller(router)
-    found = services(router)
+    found = wiring_of(router)
     kind = media_type(request(router))
     if kind == "application/json":
         asked = parse_json(raw_body(request(router)), create_tasks_adapter())
@@ -142,7 +142,7 @@ def upload_and_create_task() -> Response[TaskList]:
     kind = media_type(request(router))
     if kind != "multipart/form-data":
         raise UnsupportedMediaType(f"send multipart/form-data with 'file' and 'spec' parts (got {kind or 'none'})")
-    return queued(services(router), _create_from_multipart(caller(router)))
+    return queued(wiring_of(router), _create_from_multipart(caller(router)))
 
 
 @router.get(
@@ -159,7 +159,7 @@ def list_tasks(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     order: Annotated[Literal["-created_at", "created_at"], Query()] = "-created_at",
 ) -> Response[TaskPage]:
-    found = services(router)
+    found = wiring_of(router)
     page = found.tasks.list(
         caller(router).user_id,
         limit=limit,
@@ -188,7 +188,7 @@ def get_task(
     wait: Annotated[int, Query(ge=0, le=MAX_WAIT_SECONDS, description="Seconds to wait for a change, 0-20")] = 0,
     seen: Annotated[TaskStatusName | None, Query(description="The status the caller last saw")] = None,
 ) -> Response[TaskOut]:
-    found = services(router)
+    found = wiring_of(router)
     owner = caller(router).user_id
     task = found.tasks.wait(owner, task_id, wait, seen) if wait or seen else found.tasks.get(owner, task_id)
     return json_response(200, shown(found, task))
@@ -202,7 +202,7 @@ def get_task(
     responses={**ok_response(200, TaskResultOut, "The result"), **problem_responses(400, 401, 404)},
 )
 def get_task_result(task_id: TaskId) -> Response[TaskResultOut]:
-    found = services(router)
+    found = wiring_of(router)
     task = shown(found, found.tasks.get(caller(router).user_id, task_id))
     return json_response(200, TaskResultOut(id=task.id, status=task.status, result=task.result))
 
@@ -221,7 +221,7 @@ def download_task_output(
         bool, Query(description="Served as an attachment (a browser saves it) rather than inline")
     ] = False,
 ) -> Response[str]:
-    url = services(router).tasks.download_url(caller(router).user_id, task_id, variant, attachment=attachment)
+    url = wiring_of(router).tasks.download_url(caller(router).user_id, task_id, variant, attachment=attachment)
     return Response(status_code=302, headers={"Location": url, "Cache-Control": "no-store"}, body="")
 
 
@@ -233,7 +233,7 @@ def download_task_output(
     responses={**ok_response(202, TaskOut, "The cancelled task"), **problem_responses(400, 401, 404, 409)},
 )
 def cancel_task(task_id: TaskId) -> Response[TaskOut]:
-    found = services(router)
+    found = wiring_of(router)
     return json_response(202, shown(found, found.tasks.cancel(caller(router).user_id, task_id)))
 
 
@@ -245,7 +245,7 @@ def cancel_task(task_id: TaskId) -> Response[TaskOut]:
     responses={**ok_response(202, TaskOut, "The queued task"), **problem_responses(400, 401, 404, 409)},
 )
 def restart_task(task_id: TaskId) -> Response[TaskOut]:
-    found = services(router)
+    found = wiring_of(router)
     return json_response(202, shown(found, found.tasks.restart(caller(router).user_id, task_id)))
 
 
@@ -257,7 +257,7 @@ def restart_task(task_id: TaskId) -> Response[TaskOut]:
     responses={204: {"description": "Deleted"}, **problem_responses(400, 401, 404)},
 )
 def delete_task(task_id: TaskId) -> Response[str]:
-    services(router).tasks.delete(caller(router).user_id, task_id)
+    wiring_of(router).tasks.delete(caller(router).user_id, task_id)
     return Response(status_code=204, body="")
 
 

@@ -14,7 +14,7 @@ from imgtasks.domain.base import Model
 from imgtasks.domain.errors import Forbidden
 from imgtasks.domain.webhooks import DeliveryAttempt, EventType, WebhookEndpoint
 
-from ..context import caller, json_response, new_router, ok_response, problem_responses, services
+from ..context import caller, json_response, new_router, ok_response, problem_responses, wiring_of
 
 router = new_router()
 
@@ -77,7 +77,7 @@ class DeliveryList(Model):
 )
 def create_webhook(request: Annotated[RegisterWebhook, Body()]) -> Response[WebhookOut]:
     refuse_guests()
-    endpoint, secret = services(router).webhooks.register(caller(router).user_id, request.url, request.events)
+    endpoint, secret = wiring_of(router).webhooks.register(caller(router).user_id, request.url, request.events)
     return json_response(201, WebhookOut.of(endpoint, secret), headers={"Location": f"/webhooks/{endpoint.id}"})
 
 
@@ -97,7 +97,7 @@ def refuse_guests() -> None:
 )
 def rotate_webhook_secret() -> Response[SecretOut]:
     refuse_guests()
-    return json_response(201, SecretOut(secret=services(router).webhooks.rotate_secret(caller(router).user_id)))
+    return json_response(201, SecretOut(secret=wiring_of(router).webhooks.rotate_secret(caller(router).user_id)))
 
 
 @router.get(
@@ -108,7 +108,7 @@ def rotate_webhook_secret() -> Response[SecretOut]:
     responses={**ok_response(200, WebhookList, "The endpoints"), **problem_responses(401)},
 )
 def list_webhooks() -> Response[WebhookList]:
-    endpoints = services(router).webhooks.endpoints(caller(router).user_id)
+    endpoints = wiring_of(router).webhooks.endpoints(caller(router).user_id)
     return json_response(200, WebhookList(items=[WebhookOut.of(endpoint) for endpoint in endpoints]))
 
 
@@ -120,7 +120,7 @@ def list_webhooks() -> Response[WebhookList]:
     responses={204: {"description": "Deleted"}, **problem_responses(400, 401, 404)},
 )
 def delete_webhook(webhook_id: WebhookId) -> Response[str]:  # a 204 has no body
-    services(router).webhooks.delete(caller(router).user_id, webhook_id)
+    wiring_of(router).webhooks.delete(caller(router).user_id, webhook_id)
     return Response(status_code=204, body="")
 
 
@@ -134,5 +134,5 @@ def delete_webhook(webhook_id: WebhookId) -> Response[str]:  # a 204 has no body
 def list_webhook_deliveries(
     webhook_id: WebhookId, limit: Annotated[int, Query(ge=1, le=100)] = 50
 ) -> Response[DeliveryList]:
-    attempts = services(router).webhooks.deliveries(caller(router).user_id, webhook_id, limit)
+    attempts = wiring_of(router).webhooks.deliveries(caller(router).user_id, webhook_id, limit)
     return json_response(200, DeliveryList(items=attempts))

@@ -1,2 +1,3 @@
-"""The domain: records, specs, results, messages, limits, the error catalog and the rules that need
-no AWS (presets, image inspection). Imports nothing from services or adapters."""
+"""The domain: records, the operation and output catalogues, messages, limits, the error catalog
+and the rules that need no AWS (image inspection). Imports nothing from kinds, services or
+adapters."""

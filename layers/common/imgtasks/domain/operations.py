@@ -1,5 +1,5 @@
-"""The operation catalogue: every operation a process task (and a render URL) can run on a
-frame, as the models that validate it. The engine keeps one implementation per model
+"""The operation catalogue: every operation a process task can run on a frame, as the models that
+validate it. The engine keeps one implementation per model
 (imgtasks_imaging.operations); a test checks that every member of `Operation` has one."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""What an output is written as: format, quality and the encoder's options. Process tasks (and
-render URLs) name one per output; the engine's encoders (imgtasks_imaging.encode) write them."""
+"""What an output is written as: format, quality and the encoder's options. A process task names
+one per output; the engine's encoders (imgtasks_imaging.encode) write them."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import jwt
-from argon2 import Parameters, PasswordHasher, Type, profiles
+from argon2 import Parameters, PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from imgtasks.domain.errors import Unauthorized
@@ -20,10 +20,6 @@ MIN_SECRET_BYTES = 32
 
 # argon2id with RFC 9106's second recommended profile (64 MiB, 3 passes), argon2-cffi's default.
 PASSWORD_PARAMETERS: Parameters = profiles.RFC_9106_LOW_MEMORY
-# For the unit tests only (tests/unit/conftest.py): the least memory and time argon2id allows.
-TEST_ONLY_PASSWORD_PARAMETERS = Parameters(
-    type=Type.ID, version=19, salt_len=16, hash_len=32, time_cost=1, memory_cost=8, parallelism=1
-)
 
 
 class Passwords:
