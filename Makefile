@@ -6,7 +6,9 @@ SAM_VENV := .venv-sam
 CHECKS_VENV := .venv-checks
 PY := $(VENV)/bin/python
 SAM := $(SAM_VENV)/bin/sam
-PIP_FLAGS := --quiet --disable-pip-version-check
+# No bytecode compiled at install: Python compiles what is imported, on first import (most of
+# moto, checkov and SAM CLI never is); about half of a fresh install's time.
+PIP_FLAGS := --quiet --disable-pip-version-check --no-compile
 # SAM's makefile builds run `python3 -m pip`: let them find the project's interpreter first.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0

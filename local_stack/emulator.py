@@ -64,6 +64,37 @@ class ReadWriteGate:
                 self._condition.notify_all()
 
 
+class Activity:
+    """What the emulator has just been asked to change, for the pollers: instead of asking an idle
+    queue or stream again and again, a poller waits here and is woken by the call that gives it
+    work (a message sent, an item written). Each channel counts its changes."""
+
+    SQS = "sqs"  # a message sent or made visible (S3 writes send their notifications too)
+    DYNAMODB = "dynamodb"  # an item written: a stream record
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._counts = {self.SQS: 0, self.DYNAMODB: 0}
+
+    def count(self, channel: str) -> int:
+        with self._condition:
+            return self._counts[channel]
+
+    def notify(self, channel: str) -> None:
+        with self._condition:
+            self._counts[channel] += 1
+            self._condition.notify_all()
+
+    def wait(self, channel: str, seen: int, timeout: float) -> None:
+        """Until the channel's count differs from `seen`, or `timeout` seconds."""
+        with self._condition:
+            self._condition.wait_for(lambda: self._counts[channel] != seen, timeout)
+
+
+# Calls after which a queue may have a message to receive.
+_SQS_WAKERS = ("SendMessage", "SendMessageBatch", "ChangeMessageVisibility", "ChangeMessageVisibilityBatch")
+
+
 def describe_call(environ: dict[str, Any]) -> tuple[str, str]:
     """(service, operation) of a request, as far as its headers tell: the signature's credential
     scope names the service, X-Amz-Target the operation of the JSON protocols; S3 calls are named
@@ -103,6 +134,7 @@ class EmulatorApp:
         self.calls: Counter[tuple[str, str, str]] = Counter()
         self._calls_lock = threading.Lock()
         self.changed = threading.Event()
+        self.activity = Activity()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         service, operation = describe_call(environ)
@@ -115,6 +147,10 @@ class EmulatorApp:
             body = list(self._app(environ, start_response))  # the chunks, not one copy of a large object
         if changes or (changes is None and any(b"MessageId" in chunk for chunk in body)):
             self.changed.set()
+        if (service == "sqs" and operation in _SQS_WAKERS) or (service == "s3" and changes):
+            self.activity.notify(Activity.SQS)
+        elif service == "dynamodb" and changes:
+            self.activity.notify(Activity.DYNAMODB)
         return body
 
     def take_calls(self) -> Counter[tuple[str, str, str]]:

@@ -65,7 +65,7 @@ def install(python: str, packages: Path = PACKAGES) -> Path:
     if marker.exists() and marker.read_text() == _digest(python):
         return packages
     shutil.rmtree(packages, ignore_errors=True)
-    command = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps"]
+    command = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", "--no-compile"]
     command += ["--target", str(packages), *RUNTIME_PACKAGES]
     for path in REQUIREMENTS:
         command += ["-r", str(path)]

@@ -18,6 +18,7 @@ import threading
 import time
 from typing import Any
 
+from .emulator import Activity
 from .functions import SqsSource, StreamSource
 from .runtime import FunctionPool
 from .template import REGION
@@ -77,12 +78,21 @@ class SqsPoller(threading.Thread):
     # Short polls and a pause when the queue is empty, where Lambda long-polls: a long poll would
     # hold the emulator's gate (emulator.py) for its whole wait, and stall every state snapshot.
     # The pause doubles while the queue stays empty (a quiet queue costs the emulator little)
-    # and is back to the shortest at the first message.
+    # and is back to the shortest at the first message. With the embedded emulator the pause
+    # ends at once when a message is sent (its Activity), so it can be longer: a message only
+    # becomes visible unannounced when its visibility timeout or delay ends.
     IDLE_MIN_S = 0.05
     IDLE_MAX_S = 1.0
+    IDLE_MAX_WOKEN_S = 2.0
 
     def __init__(
-        self, sqs: Any, queue_url: str, source: SqsSource, function: FunctionPool, stop: threading.Event
+        self,
+        sqs: Any,
+        queue_url: str,
+        source: SqsSource,
+        function: FunctionPool,
+        stop: threading.Event,
+        activity: Activity | None = None,
     ) -> None:
         super().__init__(name=f"poll-{function.spec.logical_id}-{source.name}", daemon=True)
         self._sqs = sqs
@@ -91,21 +101,30 @@ class SqsPoller(threading.Thread):
         self._function = function
         # Not `_stop`: threading.Thread has a method of that name, which join() calls.
         self._stopping = stop
+        self._activity = activity
 
     def run(self) -> None:
         idle_s = self.IDLE_MIN_S
+        longest = self.IDLE_MAX_S if self._activity is None else self.IDLE_MAX_WOKEN_S
         while not self._stopping.is_set():
             try:
+                seen = self._activity.count(Activity.SQS) if self._activity is not None else 0
                 batch = self._gather()
                 if batch:
                     idle_s = self.IDLE_MIN_S
                     self._deliver(batch)
                 else:
-                    self._stopping.wait(idle_s)
-                    idle_s = min(self.IDLE_MAX_S, idle_s * 2)
+                    self._pause(seen, idle_s)
+                    idle_s = min(longest, idle_s * 2)
             except Exception:  # keep polling through emulator hiccups, as Lambda's poller does
                 log.exception("poller %s failed; retrying", self.name)
                 self._stopping.wait(1.0)
+
+    def _pause(self, seen: int, seconds: float) -> None:
+        if self._activity is None:
+            self._stopping.wait(seconds)
+        else:
+            self._activity.wait(Activity.SQS, seen, seconds)
 
     def _receive(self, count: int, wait_s: int) -> list[dict[str, Any]]:
         response = self._sqs.receive_message(
@@ -195,6 +214,8 @@ def stream_checkpoint(batch: list[dict[str, Any]], payload: Any, reports_failure
 
 class StreamPoller(threading.Thread):
     IDLE_S = 0.25
+    # With the embedded emulator, woken by any write to DynamoDB (emulator.Activity) instead.
+    IDLE_WOKEN_S = 2.0
     MAX_BACKOFF_S = 8.0
     SHARDS_REFRESH_S = 10.0
 
@@ -205,8 +226,10 @@ class StreamPoller(threading.Thread):
         function: FunctionPool,
         stop: threading.Event,
         checkpoints: dict[str, str | None] | None = None,
+        activity: Activity | None = None,
     ) -> None:
         super().__init__(name=f"stream-{function.spec.logical_id}-{source.name}", daemon=True)
+        self._activity = activity
         self._streams = streams
         self._source = source
         self._function = function
@@ -224,11 +247,16 @@ class StreamPoller(threading.Thread):
     def run(self) -> None:
         while not self._stopping.is_set():
             try:
+                seen = self._activity.count(Activity.DYNAMODB) if self._activity is not None else 0
                 polled = [self._poll(shard) for shard in self._shards()]  # every shard, no short cut
                 delivered = any(polled)
                 self._backoff_s = 0.0
-                if not delivered:
+                if delivered:
+                    continue
+                if self._activity is None:
                     self._stopping.wait(self.IDLE_S)
+                else:
+                    self._activity.wait(Activity.DYNAMODB, seen, self.IDLE_WOKEN_S)
             except _BatchFailed:
                 self._backoff_s = min(self.MAX_BACKOFF_S, max(0.25, self._backoff_s * 2))
                 self._stopping.wait(self._backoff_s)

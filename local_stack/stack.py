@@ -193,7 +193,12 @@ class LocalStack:
             for source in spec.sqs_sources:
                 for _ in range(self.config.concurrency):
                     poller = SqsPoller(
-                        sqs, urls_by_arn[source.queue_arn], source, self._pools[spec.logical_id], self._stop
+                        sqs,
+                        urls_by_arn[source.queue_arn],
+                        source,
+                        self._pools[spec.logical_id],
+                        self._stop,
+                        activity=self.emulator.app.activity if self.emulator is not None else None,
                     )
                     poller.start()
                     self._sqs_pollers.append(poller)
@@ -203,7 +208,12 @@ class LocalStack:
             for stream_source in spec.stream_sources:
                 key = f"{spec.logical_id}/{stream_source.name}"
                 stream_poller = StreamPoller(
-                    streams, stream_source, self._pools[spec.logical_id], self._stop, saved_checkpoints.get(key)
+                    streams,
+                    stream_source,
+                    self._pools[spec.logical_id],
+                    self._stop,
+                    saved_checkpoints.get(key),
+                    activity=self.emulator.app.activity if self.emulator is not None else None,
                 )
                 stream_poller.start()
                 self._stream_pollers[key] = stream_poller

@@ -83,7 +83,8 @@ def install_python() -> Path:
     shutil.rmtree(VENV, ignore_errors=True)
     print(f"installing LocalStack into {VENV.name}/ with {python}", flush=True)
     _run([python, "-m", "venv", str(VENV)])
-    _run([str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *PACKAGES])
+    pip = [str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    _run([*pip, "--no-compile", *PACKAGES])
     marker.write_text(wanted)
     return VENV / "bin" / "python"
 

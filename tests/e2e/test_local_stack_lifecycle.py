@@ -132,7 +132,9 @@ def test_a_busy_port_is_a_one_line_error_naming_it_and_the_option(tmp_path: Path
         )
         elapsed = time.monotonic() - started
     assert ran.returncode != 0
-    assert elapsed < 5, f"took {elapsed:.1f} s to fail"
+    # At once, not after a timeout: the time to start Python and import the stack (seconds on a
+    # machine busy with the other suite), far below the 90 s a start waits for.
+    assert elapsed < 20, f"took {elapsed:.1f} s to fail"
     lines = [line for line in ran.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, ran.stderr
     assert str(port) in lines[0] and option in lines[0] and role in lines[0], lines[0]

@@ -21,6 +21,9 @@ from tests.helpers import ROOT, image_bytes, scene_with_shapes
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
+# What a person sees appear within a few seconds may take many more on a machine running the
+# other e2e suite beside this one: expectations wait up to 30 s (a task's, 90 s).
+expect.set_options(timeout=30_000)
 
 SCREENSHOTS = ROOT / "tests" / "output" / "screenshots"
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
