@@ -45,6 +45,13 @@ EXTERNAL_ENDPOINT = os.environ.get("IMGTASKS_E2E_ENDPOINT")
 needs_embedded_emulator = pytest.mark.skipif(
     EXTERNAL_ENDPOINT is not None, reason="about the embedded emulator (its port, its state across restarts)"
 )
+# Tests whose every step is the API function's answer and the browser's work, never an AWS call
+# the emulator could answer differently: run once, on the embedded emulator. (What a browser does
+# against S3 itself, a presigned upload, CORS, a download, runs on LocalStack too: the web app's
+# full walk-through and the batch ZIP.)
+same_on_any_emulator = pytest.mark.skipif(
+    EXTERNAL_ENDPOINT is not None, reason="the API's and the browser's behaviour only; run on the embedded emulator"
+)
 
 
 def stack_command(state_dir: Path, *extra: str, emulator_port: int = 0, api_port: int = 0) -> list[str]:
@@ -120,7 +127,7 @@ def descendants(pid: int) -> set[int]:
 def slow_task(client: Client) -> str:
     """A task of about two seconds for one worker on an idle machine (a full decode, a wide blur,
     an arbitrary rotation, a PNG): long enough to be caught running, short enough to fit the
-    short-timeout stacks' 10 s even on a machine busy with a second suite."""
+    short-timeout stacks' 16 s even on a machine busy with a second suite."""
     file_id = client.upload(image_bytes((2400, 1800), quality=60)).json()["id"]
     body = {
         "type": "process",

@@ -24,10 +24,12 @@ PROCESS_WORKER = "fn-ProcessFunct"  # local_stack.runtime.worker_name, cut to Li
 def short_timeouts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, RunningStack]]:
     process, running = start_stack(
         tmp_path_factory.mktemp("failures"),
+        # Short enough to watch, long enough for slow_task on a machine running a second suite
+        # beside this one (an attempt took 13 s there).
         "--function-timeout",
-        "10",
+        "16",
         "--visibility-timeout",
-        "12",
+        "18",
         "--concurrency",
         "1",
     )

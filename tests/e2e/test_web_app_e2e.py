@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from tests.e2e.conftest import same_on_any_emulator
 from tests.helpers import ROOT, image_bytes, scene_with_shapes
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -193,6 +194,7 @@ def test_a_person_signs_up_uploads_runs_opens_downloads_recognises_and_signs_out
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()  # the cookie went with it
 
 
+@same_on_any_emulator
 def test_a_rejected_file_says_why_and_is_not_started(page: Any, tmp_path: Path) -> None:
     sign_up(page)
     page.get_by_label("Images").set_input_files([write(tmp_path, "notes.jpg", b"plain text, not a picture")])
@@ -201,6 +203,7 @@ def test_a_rejected_file_says_why_and_is_not_started(page: Any, tmp_path: Path) 
     expect(page.get_by_role("button", name="Start", exact=True)).to_be_disabled()
 
 
+@same_on_any_emulator
 def test_a_guest_works_then_keeps_the_account_and_signs_in_with_it_later(page: Any, tmp_path: Path) -> None:
     page.get_by_role("button", name="Continue as guest").click()
     expect(page.get_by_text("Guest: your work is kept until")).to_be_visible()
@@ -223,6 +226,7 @@ def test_a_guest_works_then_keeps_the_account_and_signs_in_with_it_later(page: A
     expect(task_row(page, "cat.png").get_by_text("done", exact=True)).to_be_visible()
 
 
+@same_on_any_emulator
 def test_the_app_is_usable_by_keyboard_alone(page: Any, tmp_path: Path) -> None:
     expect(page.get_by_label("Username")).to_be_visible()  # the page has asked who is signed in
     page.keyboard.press("Tab")
@@ -252,6 +256,7 @@ def test_the_app_is_usable_by_keyboard_alone(page: Any, tmp_path: Path) -> None:
     expect(page.get_by_role("heading", name="Result: keys.png")).to_be_focused()
 
 
+@same_on_any_emulator
 def test_a_page_of_another_origin_cannot_act_with_the_session_cookie(page: Any, stack: Any, web: str) -> None:
     """The web fixture's server is on 127.0.0.1 too: the same site (ports do not count), so the
     SameSite=Strict cookie does go along; the API's origin check is what refuses."""
@@ -312,6 +317,7 @@ def test_the_task_list_pages_filters_zips_and_deletes(page: Any, tmp_path: Path)
     expect(task_row(page, "p10.png")).to_have_count(0)
 
 
+@same_on_any_emulator
 def test_a_cover_resize_takes_its_gravity_from_a_choice(page: Any, stack: Any, tmp_path: Path) -> None:
     """The gravity field is a select of the engine's gravities (it once rendered as a number input,
     its list read before it was declared), and the chosen one reaches the task."""
