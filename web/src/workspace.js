@@ -71,13 +71,13 @@ function Uploader({ chosen, setChosen }) {
           id="images"
           type="file"
           multiple
-          accept="image/jpeg,image/png,image/webp,image/gif,image/avif,image/heic,image/heif,.heic,.heif,video/*"
+          accept="image/*,.heic,.heif,.jxl,.psd,.ico,.cur,video/*"
           onChange=${(event) => {
             add(event.currentTarget.files);
             event.currentTarget.value = "";
           }}
         />
-        <p class="muted">or drop files here. JPEG, PNG, WebP, GIF, AVIF, HEIC, and MP4, MOV, WebM, MKV or AVI video.</p>
+        <p class="muted">or drop files here. JPEG, PNG, APNG, WebP, GIF, AVIF, HEIC, TIFF, JPEG XL, BMP, ICO and PSD images, and MP4, MOV, WebM, MKV or AVI video.</p>
       </div>
       ${chosen.length > 0 && html`<ul class="chosen-list" aria-label="Chosen files">${chosen.map((item) => html`<${ChosenFile} key=${item.key} item=${item} />`)}</ul>`}
     </section>

@@ -8,7 +8,6 @@ fails the task with `retries_exhausted`."""
 
 from __future__ import annotations
 
-import io
 import time
 from dataclasses import dataclass, field
 from functools import cache
@@ -20,13 +19,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse, PartialItemFailures
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from PIL import Image, ImageOps
+from PIL import Image
 
 from imgtasks.adapters.queue_records import TaskMessageRecord
 from imgtasks.adapters.repositories.files import FileRepository
 from imgtasks.adapters.storage import ObjectStore
 from imgtasks.domain.errors import ErrorCode, PermanentTaskError
-from imgtasks.domain.inspection import inspect_image
 from imgtasks.domain.messages import TaskMessage
 from imgtasks.domain.records import FileStatus, TaskError
 from imgtasks.kinds.infer import INFER, Detection, ImageClass, InferResult, InferTask, ModelUsed
@@ -34,6 +32,7 @@ from imgtasks.observability import logger, metrics
 from imgtasks.services.lifecycle import Attempt, TaskLifecycle
 from imgtasks.settings import InferSettings
 from imgtasks.wiring import Wiring
+from imgtasks_imaging.decode import decode
 
 from .batches import processor
 from .inference.decoders import classify, detect
@@ -52,17 +51,15 @@ class Job:
     error: TaskError | None = None
 
 
+# Inference reads an animation's first frame only; the frame limit was the upload's to apply.
+MAX_FRAMES = 10_000
+
+
 def load_image(data: bytes, max_pixels: int) -> Image.Image:
-    inspect_image(data, max_pixels=max_pixels, max_frames=10_000)  # format and pixel limits before decoding
-    try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
-        upright = ImageOps.exif_transpose(image) or image
-        return upright.convert("RGB")
-    except Exception as error:
-        raise PermanentTaskError(
-            ErrorCode.INVALID_IMAGE, "the image is truncated or corrupt and cannot be decoded"
-        ) from error
+    """The picture as the process worker sees it (imgtasks_imaging.decode: bounded, upright, 8 bits
+    per channel, an animation's first frame), in RGB."""
+    decoded = decode(data, max_pixels=max_pixels, max_frames=MAX_FRAMES, every_frame=lambda _: False)
+    return decoded.frames.first.convert("RGB")
 
 
 class InferWorker:

@@ -35,7 +35,10 @@ class FileOut(Model):
     )
     source_url: str | None = Field(default=None, description="A fetched file's URL, without user and password")
     created_at: str
-    error: str | None = None
+    error: str | None = Field(default=None, description="Why a rejected file was rejected, as a sentence")
+    error_code: ErrorCode | None = Field(
+        default=None, description="A rejected file's reason as a catalog code (the same codes as a task's error)"
+    )
 
     @field_serializer("source_url")
     def _without_credentials(self, url: str | None) -> str | None:

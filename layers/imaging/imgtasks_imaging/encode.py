@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
-from PIL import Image, ImageCms
+from PIL import Image
 
 from imgtasks.domain.errors import ErrorCode, PermanentTaskError
-from imgtasks.domain.inspection import INPUT_ONLY_FORMATS
+from imgtasks.domain.formats import IMAGE_FORMATS, written_format
+from imgtasks.domain.inspection import register_jpeg_xl
 from imgtasks.domain.outputs import CLIP_FORMATS, OutputSpec
 
 from .frames import Frames
-from .modes import flatten, has_alpha
+from .modes import flatten, has_alpha, to_srgb
 
 PNG_COMPRESS_LEVEL = 3
 PNG_FAST_LEVEL = 1
@@ -25,38 +25,15 @@ WEBP_FAST_METHOD = 1
 # preset as AVIF stays under 4x its WebP time (AVIF encoders are slow everywhere).
 AVIF_SPEED = 8
 AVIF_FAST_SPEED = 10
+# libjxl's effort, 1 (fastest) to 9: measured in bench/engine.py like AVIF's speed.
+JXL_EFFORT = 4
+JXL_FAST_EFFORT = 1
 # Progressive, Huffman-optimized JPEGs cost about 3 ms at web sizes, and five times the plain
 # encode at 12 MP (190 ms against 37 ms); above this size a plain baseline JPEG is written.
 PROGRESSIVE_MAX_PIXELS = 4_000_000
+# Writers that embed an ICC profile (GIF and the JPEG XL plugin do not).
+_WRITES_PROFILE = frozenset({"jpeg", "png", "apng", "webp", "avif", "tiff"})
 _METADATA_KEYS = ("icc_profile", "exif", "xmp", "XML:com.adobe.xmp", "comment")
-_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-
-
-@lru_cache(maxsize=8)
-def _to_srgb_transform(profile: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
-    try:
-        source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
-    except (OSError, ImageCms.PyCMSError):
-        return None  # an unreadable profile: keep the pixels as they are
-    description = (ImageCms.getProfileDescription(source) or "").lower()
-    if "srgb" in description and mode != "CMYK":
-        return None
-    output_mode = "RGBA" if mode == "RGBA" else "RGB"
-    try:
-        return ImageCms.buildTransform(source, _SRGB, mode, output_mode, renderingIntent=ImageCms.Intent.PERCEPTUAL)
-    except ImageCms.PyCMSError:
-        return None  # a profile of another colour space (LAB, grey) than the pixels': keep them
-
-
-def to_srgb(image: Image.Image, profile: bytes | None) -> Image.Image:
-    """Pixels in sRGB, so that an output without a profile shows the colours the input had."""
-    if profile and image.mode in ("RGB", "RGBA", "CMYK"):
-        transform = _to_srgb_transform(profile, image.mode)
-        if transform is not None:
-            return ImageCms.applyTransform(image, transform) or image
-    if image.mode == "CMYK":
-        return image.convert("RGB")
-    return image
 
 
 def _for_jpeg(image: Image.Image, output: OutputSpec) -> Image.Image:
@@ -107,6 +84,28 @@ def _png(images: list[Image.Image], output: OutputSpec, metadata: dict[str, Any]
     return buffer.getvalue()
 
 
+def _apng(images: list[Image.Image], output: OutputSpec, metadata: dict[str, Any], frames: Frames) -> bytes:
+    """An animated PNG of full frames: each replaces the one before (no disposal, no blending)."""
+    if len(images) == 1:
+        return _png(images, output, metadata, frames)
+    buffer = io.BytesIO()
+    converted = [im if im.mode in ("RGB", "RGBA") else im.convert("RGBA") for im in images]
+    level = PNG_FAST_LEVEL if output.fast else PNG_COMPRESS_LEVEL
+    converted[0].save(
+        buffer,
+        "PNG",
+        save_all=True,
+        append_images=converted[1:],
+        duration=frames.durations,
+        loop=frames.loop,
+        disposal=0,
+        blend=0,
+        compress_level=level,
+        **metadata,
+    )
+    return buffer.getvalue()
+
+
 def _webp(images: list[Image.Image], output: OutputSpec, metadata: dict[str, Any], frames: Frames) -> bytes:
     buffer = io.BytesIO()
     converted = [im if im.mode in ("RGB", "RGBA") else im.convert("RGBA" if has_alpha(im) else "RGB") for im in images]
@@ -125,6 +124,29 @@ def _avif(images: list[Image.Image], output: OutputSpec, metadata: dict[str, Any
         image = image.convert("RGBA" if has_alpha(image) else "RGB")
     speed = AVIF_FAST_SPEED if output.fast else AVIF_SPEED
     image.save(buffer, "AVIF", quality=output.quality_number, speed=speed, **metadata)
+    return buffer.getvalue()
+
+
+def _tiff(images: list[Image.Image], output: OutputSpec, metadata: dict[str, Any], _: Frames) -> bytes:
+    """Deflate-compressed (lossless, and read by every TIFF reader)."""
+    buffer = io.BytesIO()
+    image = images[0]
+    if image.mode not in ("RGB", "RGBA", "L", "LA", "1"):
+        image = image.convert("RGBA" if has_alpha(image) else "RGB")
+    image.save(buffer, "TIFF", compression="tiff_adobe_deflate", **metadata)
+    return buffer.getvalue()
+
+
+def _jxl(images: list[Image.Image], output: OutputSpec, metadata: dict[str, Any], _: Frames) -> bytes:
+    register_jpeg_xl()
+    buffer = io.BytesIO()
+    image = images[0]
+    if image.mode not in ("RGB", "RGBA", "L", "LA"):
+        image = image.convert("RGBA" if has_alpha(image) else "RGB")
+    effort = JXL_FAST_EFFORT if output.fast else JXL_EFFORT
+    # The plugin writes a profile only through libjxl's colour encoding: the pixels are sRGB here.
+    options = {"exif": metadata["exif"]} if "exif" in metadata else {}
+    image.save(buffer, "JXL", quality=output.quality_number, lossless=output.lossless, effort=effort, **options)
     return buffer.getvalue()
 
 
@@ -150,9 +172,18 @@ def _gif(images: list[Image.Image], output: OutputSpec, _: dict[str, Any], frame
 # By encoder name (encoder_name): Pillow's here; FFmpeg's (MP4, WebM, the GIF with one palette for
 # the clip) are added by imgtasks_imaging.video, which only the video worker loads. A test checks
 # that every output format has one.
-ENCODERS: dict[str, Encoder] = {"jpeg": _jpeg, "png": _png, "webp": _webp, "avif": _avif, "gif": _gif}
+ENCODERS: dict[str, Encoder] = {
+    "jpeg": _jpeg,
+    "png": _png,
+    "apng": _apng,
+    "webp": _webp,
+    "avif": _avif,
+    "gif": _gif,
+    "tiff": _tiff,
+    "jxl": _jxl,
+}
 # Formats whose encoder writes every frame of an animation; the rest take its first frame.
-ANIMATED_FORMATS = frozenset({"gif", "webp", *CLIP_FORMATS})
+ANIMATED_FORMATS = frozenset({name for name, f in IMAGE_FORMATS.items() if f.keeps_frames} | CLIP_FORMATS)
 CLIP_PALETTE_GIF = "gif-clip-palette"
 
 
@@ -168,14 +199,16 @@ def encode(
     icc_profile: bytes | None = None,
     exif: bytes | None = None,
 ) -> tuple[bytes, str, int]:
-    """Returns the bytes, the format and the number of frames written. JPEG and PNG take the first
-    frame of an animation; GIF, WebP, MP4 and WebM keep every frame with its timing."""
-    fmt = output.format or INPUT_ONLY_FORMATS.get(source_format, source_format)
+    """Returns the bytes, the format and the number of frames written. GIF, WebP, APNG, MP4 and
+    WebM keep every frame of an animation with its timing; the other formats take its first."""
+    fmt = output.format or written_format(source_format)
     keep = not output.strip_metadata
     metadata: dict[str, Any] = {}
-    if keep and icc_profile:
+    # A profile is kept only by a writer that embeds it; otherwise the pixels become sRGB.
+    profile_kept = keep and icc_profile is not None and fmt in _WRITES_PROFILE
+    if profile_kept:
         metadata["icc_profile"] = icc_profile
-    if keep and exif and fmt in ("jpeg", "webp", "png", "avif"):
+    if keep and exif and fmt in ("jpeg", "webp", "png", "apng", "avif", "tiff", "jxl"):
         metadata["exif"] = exif
 
     def colour(image: Image.Image) -> Image.Image:
@@ -183,8 +216,7 @@ def encode(
         # (`metadata`), so clear them here and add them back only when asked to keep them.
         for key in _METADATA_KEYS:
             image.info.pop(key, None)
-        # Stripping metadata drops the profile, so the pixels must already be sRGB.
-        return image if keep else to_srgb(image, icc_profile)
+        return image if profile_kept else to_srgb(image, icc_profile)
 
     if fmt in CLIP_FORMATS and not frames.animated:
         raise PermanentTaskError(
@@ -196,4 +228,6 @@ def encode(
         raise RuntimeError(f"no {encoder_name(fmt, output)} encoder here; it is the video worker's")
     animated = frames.animated and fmt in ANIMATED_FORMATS
     images = [colour(image) for image in (frames.images if animated else [frames.first])]
-    return encoder(images, output, metadata, frames), fmt, len(images)
+    encoded = encoder(images, output, metadata, frames)
+    # An APNG of one frame is a PNG, and is called one.
+    return encoded, "png" if fmt == "apng" and len(images) == 1 else fmt, len(images)

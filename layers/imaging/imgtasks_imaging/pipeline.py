@@ -10,13 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from imgtasks.domain.errors import ErrorCode, PermanentTaskError
+from imgtasks.domain.formats import written_format
 from imgtasks.domain.operations import FramesOperation, Operation, ResizeOperation
 from imgtasks.domain.outputs import OutputSpec
 from imgtasks.kinds.process import ProcessSpec, VariantSpec
 
 from .animation import retime
 from .decode import decode
-from .encode import encode
+from .encode import ANIMATED_FORMATS, encode
 from .frames import Frames
 from .operations import SameWindow, apply, resize, resize_box
 
@@ -78,6 +79,16 @@ def smallest_needed(spec: ProcessSpec, width: int, height: int) -> tuple[int, in
     return max(box[0] for box in boxes), max(box[1] for box in boxes)
 
 
+def keeps_frames(spec: ProcessSpec, source_format: str) -> bool:
+    """Whether any output keeps an animation's frames (or a TIFF's pages), or an operation reads
+    its timeline: otherwise only the first frame is decoded."""
+    operations = [*spec.operations, *(op for variant in spec.variants for op in variant.operations)]
+    if any(isinstance(op, FramesOperation) for op in operations):
+        return True
+    outputs = [variant.output or spec.output for variant in spec.variants] or [spec.output]
+    return any((output.format or written_format(source_format)) in ANIMATED_FORMATS for output in outputs)
+
+
 def _apply(frames: Frames, op: Operation, limits: DecodeLimits) -> Frames:
     if isinstance(op, FramesOperation):
         return retime(frames, op, limits.max_frames)
@@ -98,6 +109,7 @@ def render(data: bytes, spec: ProcessSpec, limits: DecodeLimits, progress: Progr
         max_pixels=limits.max_pixels,
         max_frames=limits.max_frames,
         needed=lambda upright: smallest_needed(spec, *upright),
+        every_frame=lambda source_format: keeps_frames(spec, source_format),
     )
     width, height = decoded.header.oriented_size
     source = Source(decoded.header.format, width, height, decoded.header.frames, len(data))

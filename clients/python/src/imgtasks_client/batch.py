@@ -15,7 +15,12 @@ from .client import Client
 from .errors import ImgtasksError
 from .models import File
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi"}
+# What a folder run picks up: every suffix of an image or video format the service reads.
+IMAGE_SUFFIXES = {
+    *(".jpg", ".jpeg", ".mpo", ".png", ".apng", ".webp", ".gif", ".avif", ".heic", ".heif", ".hif"),
+    *(".tif", ".tiff", ".jxl", ".bmp", ".dib", ".ico", ".cur", ".psd"),
+    *(".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi"),
+}
 STATE_FILE = ".imgtasks-run.json"
 
 # What a file's run reports as it goes: how far (0-100, None: unchanged) and what it is doing

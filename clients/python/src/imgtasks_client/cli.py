@@ -150,7 +150,9 @@ def run(
     outdir: Annotated[Path, typer.Option("-o", "--outdir", help="Where the outputs go")] = Path("imgtasks-out"),
     preset: Annotated[str | None, typer.Option(help="A preset: web, thumbnails (see the API's /presets)")] = None,
     op: Annotated[list[str] | None, typer.Option("--op", help='An operation, e.g. "resize 800x600 fit=inside"')] = None,
-    output_format: Annotated[str | None, typer.Option("--format", help="jpeg, png, webp, gif, mp4, webm")] = None,
+    output_format: Annotated[
+        str | None, typer.Option("--format", help="jpeg, png, apng, webp, gif, avif, tiff, jxl, mp4, webm")
+    ] = None,
     quality: Annotated[int | None, typer.Option(help="1-100")] = None,
     concurrency: Annotated[int, typer.Option(help="Files at once")] = 4,
     url: UrlOption = None,

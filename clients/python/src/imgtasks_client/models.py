@@ -40,6 +40,7 @@ class File(Model):
     source_url: str | None = None
     created_at: str
     error: str | None = None
+    error_code: str | None = None
 
 
 class SourceImage(Model):

@@ -81,9 +81,30 @@ def multipart(fields: dict[str, str], filename: str, data: bytes, content_type: 
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
+# The content types the service takes for suffixes Python's mimetypes does not know (or names
+# otherwise) on every version the client runs on.
+CONTENT_TYPES_BY_SUFFIX = {
+    ".heic": "image/heic",
+    ".heif": "image/heic",
+    ".hif": "image/heic",
+    ".avif": "image/avif",
+    ".jxl": "image/jxl",
+    ".apng": "image/apng",
+    ".psd": "image/vnd.adobe.photoshop",
+    ".ico": "image/x-icon",
+    ".cur": "image/x-icon",
+    ".mpo": "image/jpeg",
+    ".webp": "image/webp",
+    ".mkv": "video/x-matroska",
+}
+
+
 def guess_type(filename: str) -> str:
+    suffix = filename[filename.rfind(".") :].lower() if "." in filename else ""
+    if suffix in CONTENT_TYPES_BY_SUFFIX:
+        return CONTENT_TYPES_BY_SUFFIX[suffix]
     guessed = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-    return {"video/x-matroska": "video/x-matroska", "image/jpg": "image/jpeg"}.get(guessed, guessed)
+    return {"image/jpg": "image/jpeg"}.get(guessed, guessed)
 
 
 # ------------------------------------------------------------------ auth
@@ -230,7 +251,20 @@ def wait_task(task_id: str, timeout: float, raise_on_failure: bool) -> Operation
             yield Sleep(min(1.5, max(0.1, deadline - time.monotonic())))
 
 
-EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif", "mp4": "mp4", "webm": "webm", "zip": "zip"}
+# A result's file name by its format (the service's EXTENSIONS, for what a task writes).
+EXTENSIONS = {
+    "jpeg": "jpg",
+    "png": "png",
+    "apng": "png",
+    "webp": "webp",
+    "gif": "gif",
+    "avif": "avif",
+    "tiff": "tiff",
+    "jxl": "jxl",
+    "mp4": "mp4",
+    "webm": "webm",
+    "zip": "zip",
+}
 
 
 def output_name(stem: str, output_name_: str, output_format: str) -> str:

@@ -3,53 +3,52 @@ count, or a video's (imgtasks.domain.video_inspection)."""
 
 from __future__ import annotations
 
+import importlib
 import io
+import re
+import warnings
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, BinaryIO
 
 from imgtasks.domain.errors import ErrorCode, PermanentTaskError
-from imgtasks.domain.limits import Limits
+from imgtasks.domain.formats import IMAGE_FORMATS, READ_FORMATS_SENTENCE, ImageFormat, format_of
+from imgtasks.domain.image_headers import gif_layout, icon_entry_size, is_jpeg_xl, jpeg_xl_size
+from imgtasks.domain.limits import MAX_ANIMATION_PIXELS, Limits
 from imgtasks.domain.records import VideoInfo
 from imgtasks.domain.video_inspection import (
     SNIFF_BYTES,
     VIDEO_CONTENT_TYPES,
     VIDEO_FAMILIES,
+    VIDEO_FORMATS_SENTENCE,
     inspect_video,
     sniff_container,
 )
 
-# Format names as the API shows them, by Pillow's name.
-SUPPORTED_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "AVIF": "avif", "HEIF": "heic"}
-IMAGE_CONTENT_TYPES = {
-    "jpeg": "image/jpeg",
-    "png": "image/png",
-    "webp": "image/webp",
-    "gif": "image/gif",
-    "avif": "image/avif",
-    "heic": "image/heic",
-}
-# HEIC is read, never written (no HEVC encoder is shipped: x265 is GPL, and HEVC needs patent
-# licences): a task on a HEIC file writes JPEG unless it names another format.
-INPUT_ONLY_FORMATS = {"heic": "jpeg"}
 # Every format a file of ours can be, input or output, with its content type and extension.
-CONTENT_TYPES = {**IMAGE_CONTENT_TYPES, **VIDEO_CONTENT_TYPES}
+CONTENT_TYPES = {
+    **{name: image_format.content_type for name, image_format in IMAGE_FORMATS.items()},
+    **VIDEO_CONTENT_TYPES,
+}
 EXTENSIONS = {
-    "jpeg": "jpg",
-    "png": "png",
-    "webp": "webp",
-    "gif": "gif",
-    "avif": "avif",
-    "heic": "heic",
+    **{name: image_format.extension for name, image_format in IMAGE_FORMATS.items()},
     **{name: name for name in VIDEO_CONTENT_TYPES},
 }
 # Archives (an archive task's output) are files of ours too, though never an input.
 CONTENT_TYPES["zip"] = "application/zip"
 EXTENSIONS["zip"] = "zip"
-# What an upload may announce (a HEIC file is often announced as image/heif).
-ANNOUNCED_ALIASES = {"image/heif": "image/heic"}
 ACCEPTED_CONTENT_TYPES = (
-    frozenset(IMAGE_CONTENT_TYPES.values()) | frozenset(VIDEO_FAMILIES) | frozenset(ANNOUNCED_ALIASES)
+    frozenset(f.content_type for f in IMAGE_FORMATS.values())
+    | frozenset(announced for f in IMAGE_FORMATS.values() for announced in f.announced_as)
+    | frozenset(VIDEO_FAMILIES)
+)
+# Formats people send that are not read, recognised by their first bytes, so the refusal names them.
+_NOT_READ_SIGNATURES = (
+    (b"%PDF", "PDF"),
+    (b"%!PS", "PostScript (EPS)"),
+    (b"\xc5\xd0\xd3\xc6", "PostScript (EPS)"),
+    (b"gimp xcf", "GIMP XCF"),
+    (b"8BPB", "PSB (large Photoshop document)"),
 )
 
 
@@ -57,13 +56,25 @@ def announces_video(content_type: str) -> bool:
     return content_type in VIDEO_FAMILIES
 
 
-def pillow() -> ModuleType:
+# TIFF compressions Pillow's libtiff names but cannot decode (it is built without WebP).
+TIFF_COMPRESSIONS_NOT_READ = frozenset({"webp"})
+
+_pillow_configured = False
+
+
+def pillow(max_pixels: int) -> ModuleType:
     """PIL.Image, imported on first use (the API needs it only for uploads, not at cold start),
-    with Pillow's global pixel limit off: ours replaces it, and Pillow's only warns below twice
-    its value."""
+    with Pillow's own guard against decompression bombs kept on at our pixel limit: Pillow checks
+    every size it learns while reading (a GIF frame that grows the canvas, an icon's embedded
+    image), and above the limit its warning is an error here, as above twice the limit it is
+    everywhere."""
+    global _pillow_configured
     from PIL import Image
 
-    Image.MAX_IMAGE_PIXELS = None
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    if not _pillow_configured:
+        warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+        _pillow_configured = True
     return Image
 
 
@@ -84,10 +95,23 @@ def register_heif() -> bool:
     return True
 
 
-def open_image(data: bytes) -> Any:
-    """Pillow's image of the bytes. HEIF's decoder is loaded only for bytes Pillow does not know
-    itself, so a container that never sees a HEIC never pays for it."""
-    image_module = pillow()
+def register_jpeg_xl() -> None:
+    """JPEG XL through pillow-jxl-plugin (libjxl), imported for JPEG XL bytes and JPEG XL outputs
+    only. Its decoder decodes the whole image when a file is opened: open_image checks the size in
+    the file's header before it lets the plugin see the bytes."""
+    plugin = importlib.import_module("pillow_jxl.JpegXLImagePlugin")
+    setattr(plugin, "DECODE_THREADS", 0)  # noqa: B010 - the module is imported by name  # one thread: a worker's cores are its tasks'
+
+
+def open_image(data: bytes, max_pixels: int) -> Any:
+    """Pillow's image of the bytes, header read, no pixel decoded. HEIF's decoder is loaded only for
+    bytes Pillow does not know itself, so a container that never sees a HEIC never pays for it.
+    Raises PermanentTaskError, or what Pillow raises for bytes it cannot read."""
+    image_module = pillow(max_pixels)
+    if is_jpeg_xl(data):
+        width, height = jpeg_xl_size(data)
+        _check_pixels(width, height, max_pixels)
+        register_jpeg_xl()
     try:
         return image_module.open(io.BytesIO(data))
     except image_module.UnidentifiedImageError:
@@ -101,47 +125,144 @@ class ImageInfo:
     format: str
     width: int
     height: int
+    # Frames of an animation, or pages of a paged format (TIFF); 1 for a still image.
     frames: int
 
     @property
     def content_type(self) -> str:
         return CONTENT_TYPES[self.format]
 
+    @property
+    def image_format(self) -> ImageFormat:
+        return IMAGE_FORMATS[self.format]
+
+
+def _check_pixels(width: int, height: int, max_pixels: int, what: str = "the image") -> None:
+    if width * height > max_pixels:
+        raise PermanentTaskError(
+            ErrorCode.IMAGE_TOO_LARGE,
+            f"{what} is {width}x{height} ({width * height} pixels); the limit is {max_pixels} pixels",
+        )
+
+
+def measure(image: Any, data: bytes, *, max_pixels: int, max_frames: int) -> ImageInfo:
+    """The format, canvas and frames of an opened image, every frame's extent and every page's size
+    checked against the limits before any pixel is decoded. Leaves the image at its first frame.
+    Raises PermanentTaskError (`unsupported_format`, `image_too_large`)."""
+    pillow_name = image.format or ""
+    width, height = image.size
+    frames = 1
+    if pillow_name == "GIF":
+        layout = gif_layout(data, stop_after=max_frames)
+        width, height, frames = layout.width, layout.height, max(1, layout.frames)
+    elif pillow_name == "ICO":
+        width, height = icon_entry_size(data, image.ico.entry[0].offset)
+    elif pillow_name == "TIFF":
+        if image.info.get("compression") in TIFF_COMPRESSIONS_NOT_READ:
+            raise PermanentTaskError(
+                ErrorCode.UNSUPPORTED_FORMAT,
+                f"TIFF files compressed with {image.info['compression']} are not read; send it uncompressed or "
+                "compressed with LZW, Deflate, JPEG, ZSTD, LZMA, PackBits or CCITT",
+            )
+        frames = _tiff_pages(image, max_pixels, max_frames)
+    elif pillow_name in ("PNG", "WEBP", "AVIF"):
+        frames = int(getattr(image, "n_frames", 1))
+    # JPEG and MPO (its first image), HEIF (its primary image), BMP, PSD (the composite) and JPEG XL
+    # are read as one image.
+    image_format = format_of(pillow_name, frames)
+    if image_format is None:
+        raise _unsupported(pillow_name)
+    _check_pixels(width, height, max_pixels)
+    noun = "pages" if image_format.paged else "frames"
+    if frames > max_frames:
+        raise PermanentTaskError(
+            ErrorCode.IMAGE_TOO_LARGE, f"the image has more than {max_frames} {noun}; the limit is {max_frames}"
+        )
+    if frames > 1 and not image_format.paged and width * height * frames > MAX_ANIMATION_PIXELS:
+        raise PermanentTaskError(
+            ErrorCode.IMAGE_TOO_LARGE,
+            f"the animation is {frames} frames of {width}x{height}; at most {MAX_ANIMATION_PIXELS} pixels in all",
+        )
+    return ImageInfo(format=image_format.name, width=width, height=height, frames=frames)
+
+
+def _tiff_pages(image: Any, max_pixels: int, max_frames: int) -> int:
+    """A TIFF's pages, each one's size checked, counted up to one more than the limit (a chain of a
+    million directories is not walked)."""
+    pages = 0
+    try:
+        while pages <= max_frames:
+            image.seek(pages)
+            width, height = image.size
+            _check_pixels(width, height, max_pixels, what=f"page {pages + 1}")
+            pages += 1
+    except EOFError:
+        pass
+    image.seek(0)
+    return max(1, pages)
+
+
+def _unsupported(name: str) -> PermanentTaskError:
+    return PermanentTaskError(
+        ErrorCode.UNSUPPORTED_FORMAT,
+        f"{f'this is a {name} file' if name else 'this file is'} not an image or a video that imgtasks reads; "
+        f"send an image ({READ_FORMATS_SENTENCE}) or a video ({VIDEO_FORMATS_SENTENCE})",
+    )
+
+
+def _not_read_format(data: bytes) -> str | None:
+    """The name of a format people send that is not read, from the bytes' start (SVG by its root)."""
+    for signature, name in _NOT_READ_SIGNATURES:
+        if data.startswith(signature):
+            return name
+    head = data[:1024].lstrip().lower()
+    if head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in head):
+        return "SVG"
+    return None
+
+
+def too_large(error: Exception, max_pixels: int) -> PermanentTaskError:
+    """Pillow's decompression bomb guard, said as our limit is."""
+    found = re.search(r"\((\d+) pixels\)", str(error))
+    size = f" ({found.group(1)} pixels)" if found else ""
+    return PermanentTaskError(
+        ErrorCode.IMAGE_TOO_LARGE, f"the image is larger{size} than the limit of {max_pixels} pixels"
+    )
+
+
+def metadata_too_large(error: Exception) -> PermanentTaskError | None:
+    """Pillow's refusal of a PNG text chunk (iTXt, zTXt) that decompresses past its limit, a bomb
+    in the metadata rather than the pixels."""
+    if isinstance(error, ValueError) and "Decompressed data too large" in str(error):
+        return PermanentTaskError(
+            ErrorCode.IMAGE_TOO_LARGE, "a text chunk of the image decompresses to more than Pillow's limit of 1 MB"
+        )
+    return None
+
 
 def inspect_image(data: bytes, *, max_pixels: int, max_frames: int) -> ImageInfo:
     """Raises PermanentTaskError with code `invalid_image`, `unsupported_format` or
-    `image_too_large`, each with a sentence a person can act on."""
+    `image_too_large`, each with a sentence a person can act on: whatever the bytes make Pillow or
+    a plugin raise is the file's fault, never a reason to try again."""
     if not data:
         raise PermanentTaskError(ErrorCode.INVALID_IMAGE, "the file is empty")
+    not_read = _not_read_format(data)
+    if not_read is not None:
+        raise _unsupported(not_read)
+    image_module = pillow(max_pixels)
     try:
-        with open_image(data) as image:
-            pillow_format = image.format or ""
-            if pillow_format not in SUPPORTED_FORMATS:
-                raise PermanentTaskError(
-                    ErrorCode.UNSUPPORTED_FORMAT,
-                    f"{pillow_format or 'this'} images are not supported; send JPEG, PNG, WebP, GIF, AVIF or HEIC",
-                )
-            width, height = image.size
-            if width * height > max_pixels:
-                raise PermanentTaskError(
-                    ErrorCode.IMAGE_TOO_LARGE,
-                    f"the image is {width}x{height} ({width * height} pixels); the limit is {max_pixels} pixels",
-                )
-            frames = int(getattr(image, "n_frames", 1))
+        with open_image(data, max_pixels) as image:
+            return measure(image, data, max_pixels=max_pixels, max_frames=max_frames)
     except PermanentTaskError:
         raise
-    # UnidentifiedImageError is an OSError.
-    except (OSError, SyntaxError, ValueError, EOFError) as error:
-        raise PermanentTaskError(
+    except (image_module.DecompressionBombError, image_module.DecompressionBombWarning, MemoryError) as error:
+        raise too_large(error, max_pixels) from error
+    except Exception as error:  # any exception a decoder raises for bytes it cannot read
+        raise metadata_too_large(error) or PermanentTaskError(
             ErrorCode.INVALID_IMAGE,
-            "the file is not an image or video this service can read "
-            "(JPEG, PNG, WebP, GIF, AVIF, HEIC; MP4, MOV, WebM, MKV, AVI)",
+            f"the file is not an image or video this service can read ({READ_FORMATS_SENTENCE}; "
+            f"{VIDEO_FORMATS_SENTENCE})",
         ) from error
-    if frames > max_frames:
-        raise PermanentTaskError(
-            ErrorCode.IMAGE_TOO_LARGE, f"the image has {frames} frames; the limit is {max_frames} frames"
-        )
-    return ImageInfo(format=SUPPORTED_FORMATS[pillow_format], width=width, height=height, frames=frames)
 
 
 @dataclass(frozen=True)
@@ -162,7 +283,16 @@ class Inspected:
         """Whether the bytes are what the upload announced (a video: the same container family)."""
         if self.video is not None:
             return self.format in VIDEO_FAMILIES.get(announced, set())
-        return self.content_type == ANNOUNCED_ALIASES.get(announced, announced)
+        image_format = IMAGE_FORMATS[self.format]
+        return announced == image_format.content_type or announced in image_format.announced_as
+
+
+def _reading_failed(error: BaseException) -> bool:
+    """An error in fetching the bytes (the store, the network), worth a retry, rather than in the
+    bytes themselves."""
+    return isinstance(error, ConnectionError | TimeoutError) or type(error).__module__.startswith(
+        ("botocore", "urllib3")
+    )
 
 
 def inspect_file(source: BinaryIO, limits: Limits, *, announced: str | None = None) -> Inspected:
@@ -171,11 +301,20 @@ def inspect_file(source: BinaryIO, limits: Limits, *, announced: str | None = No
     head = source.read(SNIFF_BYTES)
     source.seek(0)
     if sniff_container(head) is not None:
-        video = inspect_video(source, max_pixels=limits.max_pixels, limits=limits.video)
+        try:
+            video = inspect_video(source, max_pixels=limits.max_pixels, limits=limits.video)
+        except PermanentTaskError:
+            raise
+        except Exception as error:  # what FFmpeg or PyAV raise for a stream they cannot read
+            if _reading_failed(error):
+                raise
+            raise PermanentTaskError(
+                ErrorCode.INVALID_VIDEO, "the video cannot be read (truncated or damaged?)"
+            ) from error
         return Inspected(video.info.container, video.width, video.height, video.frames, video.info)
     if announced is not None and announces_video(announced):
         raise PermanentTaskError(
-            ErrorCode.INVALID_VIDEO, "the file is not a video this service reads (MP4, MOV, WebM, MKV or AVI)"
+            ErrorCode.INVALID_VIDEO, f"the file is not a video this service reads ({VIDEO_FORMATS_SENTENCE})"
         )
     image = inspect_image(source.read(), max_pixels=limits.max_pixels, max_frames=limits.max_frames)
     return Inspected(image.format, image.width, image.height, image.frames)

@@ -5,6 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Pixels summed over all frames that one animation may hold once decoded (about 400 MB as RGBA):
+# an animation over it is refused at upload, and a paged file (TIFF) whose pages are asked for as
+# frames is refused by the worker.
+MAX_ANIMATION_PIXELS = 100_000_000
+
 
 @dataclass(frozen=True)
 class VideoLimits:

@@ -10,7 +10,9 @@ from pydantic import Field, PlainValidator, WithJsonSchema, model_validator
 from imgtasks.domain.base import StrictModel
 from imgtasks.domain.operations import Color
 
-OutputFormat = Literal["jpeg", "png", "webp", "gif", "avif", "mp4", "webm"]
+# The image formats a task writes (imgtasks.domain.formats, WRITTEN_IMAGE_FORMATS: a test keeps them
+# in step), then the video formats.
+OutputFormat = Literal["jpeg", "png", "apng", "webp", "gif", "avif", "tiff", "jxl", "mp4", "webm"]
 # Formats that are video files: written by FFmpeg's encoders, on the video worker.
 CLIP_FORMATS = frozenset({"mp4", "webm"})
 QualityWord = Literal["low", "medium", "high"]
@@ -44,14 +46,18 @@ Quality = Annotated[
 class OutputSpec(StrictModel):
     format: OutputFormat | None = Field(
         default=None,
-        description="Default: the input's own format (`gif` for a video). `mp4` (H.264) and `webm` (VP9, or AV1 "
-        "with `codec`) from videos and animations; `jpeg` or `png` from a video is its frame at `frames.start`",
+        description="Default: the input's own format (`jpeg` for HEIC, `png` for BMP, ICO and PSD, `gif` for a "
+        "video). `gif`, `webp` and `apng` keep an animation's frames (and a TIFF's pages); the others write its "
+        "first frame (`apng` of a still image is a `png`). `mp4` (H.264) and `webm` (VP9, or AV1 with `codec`) "
+        "from videos and animations; `jpeg` or `png` from a video is its frame at `frames.start`",
     )
     quality: Quality = Field(default=85, description="1-100, or low (40), medium (65), high (85)")
     strip_metadata: bool = True
-    lossless: bool = Field(default=False, description="WebP only")
+    lossless: bool = Field(default=False, description="WebP and JPEG XL only")
     fast: bool = Field(
-        default=False, description="Trade size for speed: WebP method 1 instead of 4, PNG level 1 instead of 3"
+        default=False,
+        description="Trade size for speed: WebP method 1 instead of 4, PNG level 1 instead of 3, JPEG XL effort 1 "
+        "instead of 4",
     )
     background: Color = Field(default="#ffffff", description="Flattens alpha for formats without it")
     dither: Literal["bayer", "floyd_steinberg", "none"] | None = Field(

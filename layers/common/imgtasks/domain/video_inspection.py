@@ -25,6 +25,7 @@ VIDEO_CONTENT_TYPES = {
 }
 # Announced content types by container family: an upload announced as one member of a family may
 # turn out to be another (a phone's .mov sent as video/mp4) and is served as what it really is.
+VIDEO_FORMATS_SENTENCE = "MP4, MOV, WebM, MKV or AVI"
 VIDEO_FAMILIES = {
     "video/mp4": {"mp4", "mov"},
     "video/x-m4v": {"mp4", "mov"},
@@ -91,7 +92,7 @@ def inspect_video(source: BinaryIO, *, max_pixels: int, limits: VideoLimits) -> 
     source.seek(0)
     container_name = sniff_container(head)
     if container_name is None:
-        raise _invalid("the file is not a video this service reads (MP4, MOV, WebM, MKV or AVI)")
+        raise _invalid(f"the file is not a video this service reads ({VIDEO_FORMATS_SENTENCE})")
 
     import av
 
@@ -105,34 +106,64 @@ def inspect_video(source: BinaryIO, *, max_pixels: int, limits: VideoLimits) -> 
                 raise PermanentTaskError(ErrorCode.NO_VIDEO_STREAM, "the file has sound only: there is no picture")
             raise PermanentTaskError(ErrorCode.NO_VIDEO_STREAM, "the file has no video stream")
         stream = container.streams.video[0]
-        return _measure(container, stream, container_name, max_pixels, limits)
-
-
-def _measure(container: Any, stream: Any, container_name: str, max_pixels: int, limits: VideoLimits) -> InspectedVideo:
-    import av
-
-    codec_context = stream.codec_context
-    if codec_context is None or codec_context.codec is None:
-        raise PermanentTaskError(ErrorCode.UNSUPPORTED_CODEC, "the video's codec is one the service cannot decode")
-    codec = codec_context.codec.canonical_name  # "av1", not the decoder's name ("libdav1d")
-    width, height = codec_context.width, codec_context.height
-    if width and height and width * height > max_pixels:
-        raise PermanentTaskError(
-            ErrorCode.IMAGE_TOO_LARGE,
-            f"the video's frames are {width}x{height} ({width * height} pixels); the limit is {max_pixels} pixels",
-        )
-    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        codec = _codec(stream)
+        _check_size(stream.codec_context.width, stream.codec_context.height, max_pixels)
+        first = _first_frame(container, stream, codec)
+        duration_s = stream_duration_s(container, stream)
+        counted = int(stream.frames or 0)
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        has_audio = bool(container.streams.audio)
     fps = float(rate) if rate else 0.0
+    if duration_s <= 0:
+        # A live recording (a browser's MediaRecorder, a stream saved as it came) says no duration:
+        # its packets are read to the end, never decoded, for their count and their last time.
+        counted, duration_s = _packets_and_seconds(source)
+        if counted > 1 and duration_s > 0:
+            fps = counted / duration_s
     if not 0 < fps <= MAX_FPS:
         raise _invalid(f"the video claims {fps:g} frames per second, which no camera records")
-    duration_s = stream_duration_s(container, stream)
     if duration_s > limits.max_seconds:
         raise PermanentTaskError(
             ErrorCode.VIDEO_TOO_LONG,
             f"the video is {duration_s:.1f} s long; the limit is {limits.max_seconds:g} s",
         )
+    rotation = round(first.rotation or 0) % 360
+    width, height = first.width, first.height
+    _check_size(width, height, max_pixels)
+    if rotation in (90, 270):
+        width, height = height, width
+    info = VideoInfo(
+        container=container_name,
+        codec=codec,
+        duration=round(duration_s, 3),
+        fps=round(fps, 3),
+        frames_estimated=not counted,
+        has_audio=has_audio,
+        rotation=rotation,
+    )
+    return InspectedVideo(info=info, width=width, height=height, frames=counted or max(1, round(duration_s * fps)))
+
+
+def _codec(stream: Any) -> str:
+    codec_context = stream.codec_context
+    if codec_context is None or codec_context.codec is None:
+        raise PermanentTaskError(ErrorCode.UNSUPPORTED_CODEC, "the video's codec is one the service cannot decode")
+    return str(codec_context.codec.canonical_name)  # "av1", not the decoder's name ("libdav1d")
+
+
+def _check_size(width: int, height: int, max_pixels: int) -> None:
+    if width and height and width * height > max_pixels:
+        raise PermanentTaskError(
+            ErrorCode.IMAGE_TOO_LARGE,
+            f"the video's frames are {width}x{height} ({width * height} pixels); the limit is {max_pixels} pixels",
+        )
+
+
+def _first_frame(container: Any, stream: Any, codec: str) -> Any:
+    import av
+
     try:
-        first = next(container.decode(stream))
+        return next(container.decode(stream))
     except StopIteration:
         raise _invalid(f"the {codec} stream has no frame that decodes (truncated or damaged?)") from None
     except av.error.FFmpegError as error:
@@ -141,23 +172,27 @@ def _measure(container: Any, stream: Any, container_name: str, max_pixels: int, 
                 ErrorCode.UNSUPPORTED_CODEC, f"the video's codec ({codec}) is one the service cannot decode"
             ) from error
         raise _invalid(f"the first frame of its {codec} stream does not decode (truncated or damaged?)") from error
-    rotation = round(first.rotation or 0) % 360
-    width, height = first.width, first.height
-    if width * height > max_pixels:
-        raise PermanentTaskError(
-            ErrorCode.IMAGE_TOO_LARGE,
-            f"the video's frames are {width}x{height} ({width * height} pixels); the limit is {max_pixels} pixels",
-        )
-    if rotation in (90, 270):
-        width, height = height, width
-    counted = int(stream.frames or 0)
-    info = VideoInfo(
-        container=container_name,
-        codec=codec,
-        duration=round(duration_s, 3),
-        fps=round(fps, 3),
-        frames_estimated=not counted,
-        has_audio=bool(container.streams.audio),
-        rotation=rotation,
-    )
-    return InspectedVideo(info=info, width=width, height=height, frames=counted or max(1, round(duration_s * fps)))
+
+
+def _packets_and_seconds(source: BinaryIO) -> tuple[int, float]:
+    """The video stream's packets (one a frame) and the time from the first to the end of the last,
+    read without decoding, in a second pass over the file."""
+    import av
+
+    source.seek(0)
+    starts: list[float] = []
+    end = 0.0
+    with av.open(source, mode="r") as container:
+        stream = container.streams.video[0]
+        for packet in container.demux(stream):
+            if packet.pts is None or packet.time_base is None:
+                continue  # the empty packet that ends the stream
+            start = float(packet.pts * packet.time_base)
+            starts.append(start)
+            end = max(end, start + float((packet.duration or 0) * packet.time_base))
+    if len(starts) < 2:
+        return len(starts), 0.0
+    first, last = min(starts), max(starts)
+    if end <= last:  # the last frame says no duration: it shows for an average frame's time
+        end = last + (last - first) / (len(starts) - 1)
+    return len(starts), end - first

@@ -21,7 +21,7 @@ from imgtasks.domain.errors import ErrorCode, PermanentTaskError
 from imgtasks.domain.limits import VideoLimits
 from imgtasks.domain.operations import FramesOperation, Operation, ResizeOperation
 from imgtasks.domain.outputs import OutputSpec
-from imgtasks.domain.video_inspection import InspectedVideo, inspect_video, stream_duration_s
+from imgtasks.domain.video_inspection import InspectedVideo, inspect_video
 from imgtasks.kinds.process import ProcessSpec
 
 from ..animation import merge_repeats
@@ -146,7 +146,7 @@ def render_video(
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        duration_s = stream_duration_s(container, stream)
+        duration_s = video.info.duration  # the inspection's: live recordings' containers do not say
         targets = target_times(timing, duration_s)
         if not targets:
             raise PermanentTaskError(
