@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+import struct
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
+
+from tests import bombs
 from tests.helpers import image_bytes
 
 
@@ -275,3 +279,42 @@ def test_bytes_that_arrive_after_their_pending_record_is_gone_are_removed(
     post_to_s3(mocked_stack, started["upload"], data)
     process.drain()
     assert uploaded_objects(mocked_stack, started["upload"]["fields"]["key"]) == 0
+
+
+def dds_of_an_unknown_pixel_format() -> bytes:
+    """A DDS header whose FourCC Pillow has no decoder for: its plugin raises NotImplementedError."""
+    header = struct.pack("<7I", 124, 0x1007, 8, 8, 0, 0, 0) + bytes(44)
+    pixel_format = struct.pack("<2I4s5I", 32, 0x4, b"XXXX", 0, 0, 0, 0, 0)
+    return b"DDS " + header + pixel_format + struct.pack("<5I", 0x1000, 0, 0, 0, 0) + bytes(256)
+
+
+def test_a_file_whose_reader_raises_anything_is_a_400_naming_its_format(api: Any) -> None:
+    api.sign_up()
+    answer = api.upload(dds_of_an_unknown_pixel_format(), filename="texture.dds", content_type="image/png")
+    assert answer.status == 400
+    assert answer.problem["errors"][0]["type"] == "unsupported_format"
+    assert answer.problem["detail"].startswith("this is a DDS file, not an image")
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (bombs.gif_frame_far_outside(), "image_too_large"),
+        (dds_of_an_unknown_pixel_format(), "unsupported_format"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(40), "invalid_image"),
+    ],
+    ids=["gif-bomb", "dds", "broken-png"],
+)
+def test_a_presigned_upload_is_rejected_on_its_first_attempt_with_a_code(
+    api: Any, uploads: Any, mocked_stack: Any, data: bytes, code: str
+) -> None:
+    api.sign_up()
+    started = start_upload(api, len(data), content_type="image/gif", filename="upload.gif").body
+    post_to_s3(mocked_stack, started["upload"], data)
+    assert uploads.drain() >= 1
+    file = api.call("GET", f"/files/{started['file']['id']}").body
+    assert (file["status"], file["error_code"]) == ("rejected", code), file
+    assert file["error"]
+    queue = mocked_stack.outputs["UploadEventsQueueUrl"]
+    attributes = mocked_stack.client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == attributes["ApproximateNumberOfMessagesNotVisible"] == "0"

@@ -188,3 +188,37 @@ def test_a_preset_task_stores_every_field_so_a_later_default_cannot_change_it(ap
     assert stored["preset"] == "web"
     assert stored["output"]["strip_metadata"] is True  # a default, written down
     assert stored["operations"][0]["upscale"] is False
+
+
+def test_the_formats_table_is_what_every_client_offers_and_accepts() -> None:
+    """imgtasks.domain.formats is the one table of image formats: the output enum, the Python
+    client's names, suffixes and content types, the CLI's help and the web app agree with it."""
+    from imgtasks_client import batch, operations
+    from imgtasks_client.cli import app
+
+    from imgtasks.domain.formats import IMAGE_FORMATS, READ_FORMATS_SENTENCE, WRITTEN_IMAGE_FORMATS
+    from imgtasks.domain.inspection import ACCEPTED_CONTENT_TYPES, CONTENT_TYPES, EXTENSIONS
+
+    clip_formats = {"mp4", "webm"}
+    assert set(get_args(OutputFormat)) == set(WRITTEN_IMAGE_FORMATS) | clip_formats
+    assert {name: operations.EXTENSIONS[name] for name in get_args(OutputFormat)} == {
+        name: EXTENSIONS[name] for name in get_args(OutputFormat)
+    }
+    for suffix, content_type in operations.CONTENT_TYPES_BY_SUFFIX.items():
+        assert content_type in ACCEPTED_CONTENT_TYPES, suffix
+        assert suffix in batch.IMAGE_SUFFIXES, suffix
+    for image_format in IMAGE_FORMATS.values():
+        assert f".{image_format.extension}" in batch.IMAGE_SUFFIXES, image_format.name
+        assert operations.guess_type(f"x.{image_format.extension}") in ACCEPTED_CONTENT_TYPES, image_format.name
+        assert CONTENT_TYPES[image_format.name] == image_format.content_type
+    builder = (ROOT / "web" / "src" / "builder.js").read_text()
+    offered = json.loads(re.search(r"const FORMATS = (\[.*?\]);", builder).group(1))  # type: ignore[union-attr]
+    assert set(offered) - {""} == set(get_args(OutputFormat))
+    workspace = (ROOT / "web" / "src" / "workspace.js").read_text()
+    hint = re.search(r"or drop files here\. (.*?) images, and", workspace).group(1)  # type: ignore[union-attr]
+    assert hint.replace(" and ", ", ") == READ_FORMATS_SENTENCE
+    from typer.testing import CliRunner
+
+    help_text = " ".join(CliRunner().invoke(app, ["run", "--help"], terminal_width=400).output.split())
+    for name in WRITTEN_IMAGE_FORMATS:
+        assert name in help_text, name

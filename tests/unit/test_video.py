@@ -64,8 +64,9 @@ def make_clip(
     size: tuple[int, int] = (320, 240),
     codec: str = "libx264",
     rotation: int | None = None,
+    options: dict[str, str] | None = None,
 ) -> Path:
-    with av.open(str(path), mode="w") as container:
+    with av.open(str(path), mode="w", options=options or {}) as container:
         stream = container.add_stream(codec, rate=fps)
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
@@ -98,6 +99,20 @@ def test_a_webm_without_a_frame_count_gets_an_estimate(tmp_path: Path) -> None:
     found = probe(make_clip(tmp_path / "clip.webm", frames=45, codec="libvpx-vp9"))
     assert (found.info.container, found.info.codec, found.info.frames_estimated) == ("webm", "vp9", True)
     assert found.frames == pytest.approx(45, abs=1)
+
+
+def test_a_live_recording_without_a_duration_is_measured_from_its_packets(tmp_path: Path) -> None:
+    """Recorded as MediaRecorder records (the WebM muxer's live mode: no Duration element, no cues),
+    the container says nothing of its length; the packets' times do."""
+    recording = make_clip(tmp_path / "recorded.webm", frames=90, codec="libvpx-vp9", options={"live": "1"})
+    with av.open(str(recording)) as container:
+        assert container.duration is None and container.streams.video[0].duration is None  # as recorded
+    found = probe(recording)
+    assert found.info.duration == pytest.approx(3.0, abs=0.05)
+    assert found.frames == 90 and found.info.fps == pytest.approx(30.0, abs=0.5)
+    rendering = render(recording, {"operations": [{"op": "frames", "start": 1, "end": 2, "fps": 10}]})
+    assert rendering.outputs[0].frames == 10
+    assert shown_indices(rendering.outputs[0].data) == list(range(30, 60, 3))
 
 
 def test_a_phone_video_is_measured_as_shown_after_its_rotation(tmp_path: Path) -> None:

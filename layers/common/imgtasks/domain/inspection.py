@@ -205,7 +205,7 @@ def _tiff_pages(image: Any, max_pixels: int, max_frames: int) -> int:
 def _unsupported(name: str) -> PermanentTaskError:
     return PermanentTaskError(
         ErrorCode.UNSUPPORTED_FORMAT,
-        f"{f'this is a {name} file' if name else 'this file is'} not an image or a video that imgtasks reads; "
+        f"{f'this is a {name} file,' if name else 'this file is'} not an image or a video that imgtasks reads; "
         f"send an image ({READ_FORMATS_SENTENCE}) or a video ({VIDEO_FORMATS_SENTENCE})",
     )
 
@@ -228,6 +228,22 @@ def too_large(error: Exception, max_pixels: int) -> PermanentTaskError:
     return PermanentTaskError(
         ErrorCode.IMAGE_TOO_LARGE, f"the image is larger{size} than the limit of {max_pixels} pixels"
     )
+
+
+_READ_BY_PILLOW = frozenset(name for f in IMAGE_FORMATS.values() for name in f.pillow_names)
+
+
+def _claimed_by(image_module: ModuleType, data: bytes) -> str | None:
+    """The format whose signature the bytes start with, by Pillow's own plugins' tests: a file of a
+    format that is not read (DDS, say) is refused as such even when its plugin raised on it."""
+    for name in image_module.ID:
+        accept = image_module.OPEN[name][1]
+        try:
+            if accept is not None and accept(data[:64]):
+                return str(name)
+        except Exception:  # noqa: S112 - a plugin's test that fails on these bytes did not claim them
+            continue
+    return None
 
 
 def metadata_too_large(error: Exception) -> PermanentTaskError | None:
@@ -258,6 +274,13 @@ def inspect_image(data: bytes, *, max_pixels: int, max_frames: int) -> ImageInfo
     except (image_module.DecompressionBombError, image_module.DecompressionBombWarning, MemoryError) as error:
         raise too_large(error, max_pixels) from error
     except Exception as error:  # any exception a decoder raises for bytes it cannot read
+        claimed = _claimed_by(image_module, data)
+        if claimed is not None and claimed not in _READ_BY_PILLOW:
+            raise _unsupported(claimed) from error
+        if claimed is not None:
+            raise metadata_too_large(error) or PermanentTaskError(
+                ErrorCode.INVALID_IMAGE, f"the {claimed} file is corrupt: its header cannot be read"
+            ) from error
         raise metadata_too_large(error) or PermanentTaskError(
             ErrorCode.INVALID_IMAGE,
             f"the file is not an image or video this service can read ({READ_FORMATS_SENTENCE}; "
