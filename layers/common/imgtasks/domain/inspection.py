@@ -98,9 +98,17 @@ def register_heif() -> bool:
 def register_jpeg_xl() -> None:
     """JPEG XL through pillow-jxl-plugin (libjxl), imported for JPEG XL bytes and JPEG XL outputs
     only. Its decoder decodes the whole image when a file is opened: open_image checks the size in
-    the file's header before it lets the plugin see the bytes."""
-    plugin = importlib.import_module("pillow_jxl.JpegXLImagePlugin")
-    setattr(plugin, "DECODE_THREADS", 0)  # noqa: B010 - the module is imported by name  # one thread: a worker's cores are its tasks'
+    the file's header before it lets the plugin see the bytes. A deployment built without the
+    plugin (it is GPL-licensed) refuses JPEG XL as a format it does not read."""
+    try:
+        plugin = importlib.import_module("pillow_jxl.JpegXLImagePlugin")
+    except ModuleNotFoundError as missing:
+        raise PermanentTaskError(
+            ErrorCode.UNSUPPORTED_FORMAT,
+            "this deployment reads and writes no JPEG XL (pillow-jxl-plugin is not installed)",
+        ) from missing
+    # One decoding thread: a worker's cores are its tasks'.
+    setattr(plugin, "DECODE_THREADS", 0)  # noqa: B010 - a module imported by name
 
 
 def open_image(data: bytes, max_pixels: int) -> Any:
