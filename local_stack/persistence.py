@@ -81,6 +81,11 @@ class _Pickler(pickle.Pickler):
             return _new_lock, (type(obj),)
         if isinstance(obj, self._key_type):
             state = {k: v for k, v in obj.__dict__.items() if k not in ("_value_buffer", "lock")}
+            if obj._value_buffer.closed:
+                # A part of a completed or aborted multipart upload (an archive task's ZIP): moto
+                # disposed of its bytes, which live on in the completed object, and keeps the
+                # part only for GetObject's PartNumber. It is restored without bytes.
+                return _restore_key, (type(obj), state, b"")
             return _restore_key, (type(obj), state, _BlobRef(self._blobs.store(obj)))
         return NotImplemented
 

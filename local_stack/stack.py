@@ -87,6 +87,23 @@ def _wait_until_up(url: str, seconds: float = 30.0) -> None:
             time.sleep(0.1)
 
 
+# How long the API's first worker may take to answer after a start (a loaded machine: 10-15 s).
+HEALTH_WAIT_S = 120.0
+
+
+def _wait_for_health(api_url: str, seconds: float = HEALTH_WAIT_S) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if requests.get(f"{api_url}/health", timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the API at {api_url} did not answer /health within {seconds:g} s")
+        time.sleep(0.1)
+
+
 class LocalStack:
     def __init__(self, config: StackConfig) -> None:
         self.config = config
@@ -124,7 +141,6 @@ class LocalStack:
 
     def bind_ports(self) -> None:
         """Takes both ports before anything else happens, so a busy one stops the start at once."""
-        self.outputs_path.unlink(missing_ok=True)  # whoever waits for it must not read a stale one
         try:
             self._gateway = GatewayServer((self.config.host, self.config.api_port))
         except OSError as error:
@@ -137,6 +153,9 @@ class LocalStack:
                 raise PortInUse(
                     self.config.host, self.config.emulator_port, "the AWS emulator", "--emulator-port"
                 ) from error
+        # Both ports are ours: no other stack runs on them, and its outputs.json (a refused start
+        # leaves it alone) is stale; whoever waits for the new one must not read the old.
+        self.outputs_path.unlink(missing_ok=True)
 
     def start(self) -> None:
         if self._gateway is None:
@@ -229,6 +248,7 @@ class LocalStack:
             "EndpointUrl": self.endpoint_url,
             "Region": REGION,
         }
+        _wait_for_health(self.api_url)  # outputs.json and the banner mean the API answers
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
         self.sam_env_path.write_text(json.dumps(sam_environment(self.functions, self.endpoint_url), indent=2) + "\n")
         # Written whole, then renamed into place: whoever waits for the file never reads half of it.
