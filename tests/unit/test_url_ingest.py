@@ -40,7 +40,10 @@ def test_loopback_and_private_addresses_are_refused_unless_allowed(address: str)
 
 @pytest.mark.parametrize(
     "address",
-    ["169.254.169.254", "fd00:ec2::254", "169.254.1.1", "fe80::1", "224.0.0.1", "240.0.0.1", "::ffff:8.8.8.8"],
+    [
+        *("169.254.169.254", "fd00:ec2::254", "100.100.100.200", "192.0.0.192", "169.254.170.2"),
+        *("169.254.1.1", "fe80::1", "224.0.0.1", "240.0.0.1", "::ffff:8.8.8.8", "::ffff:127.0.0.1"),
+    ],
 )
 def test_metadata_link_local_multicast_reserved_and_mapped_addresses_are_refused_even_when_private_is_allowed(
     address: str,
@@ -49,6 +52,15 @@ def test_metadata_link_local_multicast_reserved_and_mapped_addresses_are_refused
 
     with pytest.raises(OutboundRefused):
         check_address(ipaddress.ip_address(address), allow_private=True)
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "::1"])
+def test_loopback_is_refused_as_loopback_and_allowed_with_private_urls(address: str) -> None:
+    from imgtasks.adapters.outbound import OutboundRefused, check_address
+
+    with pytest.raises(OutboundRefused, match="loopback or private"):
+        check_address(ipaddress.ip_address(address), allow_private=False)
+    check_address(ipaddress.ip_address(address), allow_private=True)
 
 
 def test_a_public_address_passes() -> None:

@@ -27,10 +27,19 @@ import urllib3
 MAX_REDIRECTS = 3
 MAX_URL_LENGTH = 2048
 CHUNK_BYTES = 1024 * 1024
-# The instance metadata services of AWS (IPv4 and IPv6) and ECS's task metadata: refused even where
-# private addresses are allowed.
+# Cloud metadata services, refused even where private addresses are allowed: AWS's instance
+# metadata (IPv4 and IPv6) and DNS/time addresses, ECS's task metadata, Alibaba Cloud's
+# (100.100.100.200) and Oracle Cloud's (192.0.0.192). GCP's and Azure's are 169.254.169.254 too.
 METADATA_ADDRESSES = frozenset(
-    ipaddress.ip_address(address) for address in ("169.254.169.254", "fd00:ec2::254", "169.254.170.2")
+    ipaddress.ip_address(address)
+    for address in (
+        "169.254.169.254",
+        "fd00:ec2::254",
+        "fd00:ec2::23",
+        "169.254.170.2",
+        "100.100.100.200",
+        "192.0.0.192",
+    )
 )
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
@@ -86,6 +95,10 @@ def check_address(address: Address, *, allow_private: bool) -> None:
         raise OutboundRefused(f"{address} is an IPv4-mapped address")
     if address in METADATA_ADDRESSES or address.is_link_local:
         raise OutboundRefused(f"{address} is a link-local or cloud metadata address")
+    if address.is_loopback:  # ::1 is also in a reserved block: loopback is its reason
+        if not allow_private:
+            raise OutboundRefused(f"{address} is a loopback or private address")
+        return
     if address.is_multicast or address.is_unspecified or address.is_reserved:
         raise OutboundRefused(f"{address} is a multicast, unspecified or reserved address")
     if not allow_private and (address.is_loopback or address.is_private or not address.is_global):

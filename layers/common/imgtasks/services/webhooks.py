@@ -173,7 +173,8 @@ class WebhookService:
         self, message: DeliveryMessage, client: OutboundClient, *, now: Callable[[], float] = time.time
     ) -> None:
         """One attempt; a failure schedules the next (chained through the queue's 15-minute
-        delays), until the schedule ends. A 410 disables the endpoint."""
+        delays), until the schedule ends. A 410, or a URL that may not be reached, disables the
+        endpoint."""
         waiting = message.not_before - now()
         if waiting > 1:
             self._schedule(message, math.ceil(waiting))
@@ -198,7 +199,14 @@ class WebhookService:
             )
             status = answer.status
             answer.response.close()  # the receiver's body is not read: it could be endless
-        except (OutboundRefused, OutboundFailed) as failure:
+        except OutboundRefused as refused:
+            # The URL (or what its name resolves to now) may not be reached: no later attempt can
+            # change that, so the endpoint is disabled at once rather than retried for 31 hours.
+            self._record(message, None, f"refused: {refused}", False)
+            if message.endpoint_id:
+                self._webhooks.disable(message.endpoint_id, f"the URL may not be reached: {refused}")
+            return
+        except OutboundFailed as failure:
             error = str(failure)
         succeeded = status is not None and 200 <= status < 300
         if status is not None and not succeeded:
