@@ -105,6 +105,7 @@ def test_a_wrong_password_is_a_401_problem_and_sets_no_cookie(browser: Browser) 
         ({"sec-fetch-site": "same-site", "origin": "http://127.0.0.1:3000"}, False),
         ({"sec-fetch-site": None, "origin": "https://evil.example"}, False),
         ({"sec-fetch-site": None, "origin": "null"}, False),
+        ({"sec-fetch-site": None, "origin": "https://127.0.0.1:3000"}, False),  # another scheme
         ({"sec-fetch-site": None, "origin": None}, False),
     ],
 )

@@ -32,8 +32,11 @@ def _is_plain_loopback(event: APIGatewayProxyEventV2) -> bool:
     """The local stack over http: a Secure cookie would never come back, so none is set there.
     API Gateway is https only, so a deployed stack always gets Secure."""
     host = header(event.headers or {}, "host") or event.request_context.domain_name or ""
-    forwarded = header(event.headers or {}, "x-forwarded-proto")
-    return urlsplit(f"//{host}").hostname in _LOOPBACK_HOSTS and forwarded != "https"
+    return _plain_loopback_host(host, header(event.headers or {}, "x-forwarded-proto"))
+
+
+def _plain_loopback_host(host: str, forwarded_proto: str) -> bool:
+    return urlsplit(f"//{host}").hostname in _LOOPBACK_HOSTS and forwarded_proto != "https"
 
 
 def session_cookie(event: APIGatewayProxyEventV2, token: str, max_age: int) -> Cookie:
@@ -66,7 +69,10 @@ def cross_origin_reason(event: dict[str, Any], *, required: bool) -> str | None:
     origin = header(headers, "origin")
     if origin:
         own = header(headers, "host") or event.get("requestContext", {}).get("domainName", "")
-        if origin != "null" and urlsplit(origin).netloc.lower() == own.lower():
+        # Scheme, host and port: https://127.0.0.1:3200 is another origin than http://127.0.0.1:3200.
+        own_scheme = "http" if _plain_loopback_host(own, header(headers, "x-forwarded-proto")) else "https"
+        parts = urlsplit(origin)
+        if origin != "null" and (parts.scheme, parts.netloc.lower()) == (own_scheme, own.lower()):
             return None
         return f"a request from the origin {origin} cannot use the session cookie; send a bearer token"
     if required:
