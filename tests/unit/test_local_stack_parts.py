@@ -194,6 +194,10 @@ def test_the_template_carries_the_operational_guard_rails() -> None:
     cors = resources["UploadsBucket"]["Properties"]["CorsConfiguration"]["CorsRules"][0]
     assert cors["AllowedOrigins"] == {"Ref": "AllowedOrigins"}
     assert "AccessLogSettings" in resources["HttpApi"]["Properties"]
+    # A deleted stack or a replaced table or bucket keeps its data (a replacement once deleted
+    # every record).
+    for name, resource in {**of_type("AWS::S3::Bucket"), **of_type("AWS::DynamoDB::Table")}.items():
+        assert (resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy")) == ("Retain", "Retain"), name
 
 
 def test_each_function_has_the_rights_its_code_paths_use_and_no_more() -> None:
@@ -228,6 +232,8 @@ def test_each_function_has_the_rights_its_code_paths_use_and_no_more() -> None:
     for name in ("ApiFunction", "UploadFunction", "ProcessFunction", "VideoFunction", "ArchiveFunction"):
         assert "s3:PutObjectTagging" in policies(name), name
     assert [name for name in functions if "s3:DeleteObjectTagging" in policies(name)] == ["ApiFunction"]
+    # A ZIP's multipart upload is aborted when the archive fails half-way (not in S3CrudPolicy).
+    assert "s3:AbortMultipartUpload" in policies("ArchiveFunction")
     # The dead-letter functions only write the table.
     for name in ("DeadLetterFunction", "DeadUploadFunction"):
         assert [next(iter(p)) for p in functions[name]["Policies"]] == ["DynamoDBCrudPolicy"]
