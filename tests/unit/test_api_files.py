@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from PIL import Image
 
 from tests import bombs
 from tests.helpers import image_bytes
@@ -318,3 +319,17 @@ def test_a_presigned_upload_is_rejected_on_its_first_attempt_with_a_code(
     queue = mocked_stack.outputs["UploadEventsQueueUrl"]
     attributes = mocked_stack.client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
     assert attributes["ApproximateNumberOfMessages"] == attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+
+def test_a_rotated_photo_is_listed_at_its_upright_size_as_its_results_give_it(api: Any, process: Any) -> None:
+    """A camera's portrait photo: stored 400x300 with EXIF Orientation 6 (turn 90 degrees clockwise)."""
+    api.sign_up()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = image_bytes((400, 300), exif=exif.tobytes())
+    file = api.upload(data, filename="portrait.jpg", content_type="image/jpeg").body
+    assert (file["width"], file["height"]) == (300, 400)
+    task = api.call("POST", "/tasks", json_body={"type": "process", "file_ids": [file["id"]]}).body["tasks"][0]
+    process.drain()
+    source = api.call("GET", f"/tasks/{task['id']}").body["result"]["source"]
+    assert (source["width"], source["height"]) == (file["width"], file["height"])

@@ -14,14 +14,20 @@ from PIL import Image, ImageOps
 
 from imgtasks.domain.errors import ErrorCode, PermanentTaskError
 from imgtasks.domain.formats import IMAGE_FORMATS
-from imgtasks.domain.inspection import measure, metadata_too_large, open_image, too_large
+from imgtasks.domain.inspection import (
+    TRANSPOSING_ORIENTATIONS,
+    exif_orientation,
+    measure,
+    metadata_too_large,
+    open_image,
+    too_large,
+)
 from imgtasks.domain.limits import MAX_ANIMATION_PIXELS
 
 from .frames import Frames
 from .modes import eight_bit, signed_as_unsigned, to_srgb
 
-_ORIENTATION = 0x0112
-_TRANSPOSED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
+_TRANSPOSED = TRANSPOSING_ORIENTATIONS
 # How long each page of a paged file (TIFF) shows when its pages become an animation's frames.
 PAGE_DURATION_MS = 1000
 
@@ -104,20 +110,8 @@ def _read_header(image: Image.Image, data: bytes, max_pixels: int, max_frames: i
     still = info.frames == 1 or info.image_format.paged
     if still and image.format == "PNG":
         _load(image)  # a PNG's EXIF may follow its pixels: Pillow decodes them to find it
-    orientation = _exif_orientation(image) if still else 1
+    orientation = exif_orientation(image) if still else 1
     return Header(info.format, info.width, info.height, info.frames, orientation if orientation in range(1, 9) else 1)
-
-
-def _exif_orientation(image: Image.Image) -> int:
-    """The EXIF Orientation tag, as browsers and libvips apply it. Pillow would also take one from
-    XMP or from ImageMagick's text chunk, which browsers ignore: an output would then be turned
-    from what its owner saw. The EXIF read here stays cached, so exif_transpose agrees."""
-    ignored = ("XML:com.adobe.xmp", "xmp", "Raw profile type exif")
-    set_aside = {key: image.info.pop(key) for key in ignored if key in image.info}
-    try:
-        return int(image.getexif().get(_ORIENTATION, 1))
-    finally:
-        image.info.update(set_aside)
 
 
 def _decode_still(image: Image.Image, header: Header, smallest_needed: tuple[int, int] | None) -> Image.Image:

@@ -7,7 +7,7 @@ import importlib
 import io
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any, BinaryIO
 
@@ -238,6 +238,8 @@ def too_large(error: Exception, max_pixels: int) -> PermanentTaskError:
     )
 
 
+EXIF_ORIENTATION = 0x0112
+TRANSPOSING_ORIENTATIONS = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 _READ_BY_PILLOW = frozenset(name for f in IMAGE_FORMATS.values() for name in f.pillow_names)
 
 
@@ -264,6 +266,30 @@ def metadata_too_large(error: Exception) -> PermanentTaskError | None:
     return None
 
 
+def exif_orientation(image: Any) -> int:
+    """The EXIF Orientation tag, as browsers and libvips apply it. Pillow would also take one from
+    XMP or from ImageMagick's text chunk, which browsers ignore: an output would then be turned
+    from what its owner saw. The EXIF read here stays cached, so exif_transpose agrees."""
+    ignored = ("XML:com.adobe.xmp", "xmp", "Raw profile type exif")
+    set_aside = {key: image.info.pop(key) for key in ignored if key in image.info}
+    try:
+        return int(image.getexif().get(EXIF_ORIENTATION, 1))
+    except Exception:  # a corrupt EXIF block is ignored, as browsers ignore it
+        return 1
+    finally:
+        image.info.update(set_aside)
+
+
+def _upright(image: Any, info: ImageInfo) -> ImageInfo:
+    """The size as the image is shown, after its EXIF orientation (as a task's result and the web
+    app give it). A PNG's EXIF that follows its pixels is not read here: that needs them decoded."""
+    still = info.frames == 1 or info.image_format.paged
+    readable = image.format != "PNG" or "exif" in image.info
+    if still and readable and exif_orientation(image) in TRANSPOSING_ORIENTATIONS:
+        return replace(info, width=info.height, height=info.width)
+    return info
+
+
 def inspect_image(data: bytes, *, max_pixels: int, max_frames: int) -> ImageInfo:
     """Raises PermanentTaskError with code `invalid_image`, `unsupported_format` or
     `image_too_large`, each with a sentence a person can act on: whatever the bytes make Pillow or
@@ -276,7 +302,7 @@ def inspect_image(data: bytes, *, max_pixels: int, max_frames: int) -> ImageInfo
     image_module = pillow(max_pixels)
     try:
         with open_image(data, max_pixels) as image:
-            return measure(image, data, max_pixels=max_pixels, max_frames=max_frames)
+            return _upright(image, measure(image, data, max_pixels=max_pixels, max_frames=max_frames))
     except PermanentTaskError:
         raise
     except (image_module.DecompressionBombError, image_module.DecompressionBombWarning, MemoryError) as error:
