@@ -3,6 +3,7 @@ new; a key reused for another request is refused; a refusal is not remembered; k
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tests.helpers import image_bytes, multipart
@@ -37,6 +38,39 @@ def test_a_multipart_upload_retried_with_its_key_stores_one_file(api: Any) -> No
     assert first.status == again.status == 201
     assert again.body["id"] == first.body["id"]
     assert len(api.call("GET", "/files").body["items"]) == 1
+
+
+def test_a_multipart_retry_framed_with_a_new_boundary_replays_and_another_file_is_a_422(api: Any) -> None:
+    """A generic HTTP client builds its multipart body anew on a retry: another boundary, the same
+    request. Another picture under the same key is another request."""
+    api.sign_up()
+    picture = image_bytes((20, 20))
+    answers = []
+    for data in (picture, picture, image_bytes((21, 20))):
+        body, content_type = multipart({}, {"file": ("a.jpg", data, "image/jpeg")})  # a new boundary each time
+        answers.append(
+            api.call("POST", "/files", body=body, headers={"content-type": content_type, "idempotency-key": "u"})
+        )
+    first, retried, other = answers
+    assert (first.status, retried.status, retried.body["id"]) == (201, 201, first.body["id"])
+    assert retried.headers.get("Idempotent-Replayed") == "true"
+    assert other.status == 422
+    assert len(api.call("GET", "/files").body["items"]) == 1
+
+
+def test_a_json_retry_with_other_spacing_and_key_order_replays(api: Any) -> None:
+    api.sign_up()
+    file_id = api.upload(image_bytes((40, 30))).body["id"]
+    compact = json.dumps({"type": "process", "file_ids": [file_id]}, separators=(",", ":"))
+    spaced = json.dumps({"file_ids": [file_id], "type": "process"}, indent=2)
+    answers = [
+        api.call(
+            "POST", "/tasks", body=text.encode(), headers={"content-type": "application/json", "idempotency-key": "j"}
+        )
+        for text in (compact, spaced)
+    ]
+    assert answers[0].status == answers[1].status == 202
+    assert answers[1].body["tasks"][0]["id"] == answers[0].body["tasks"][0]["id"]
 
 
 def test_a_key_reused_for_another_request_is_a_422(api: Any) -> None:

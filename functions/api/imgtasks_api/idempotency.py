@@ -3,15 +3,18 @@ siblings): the same key from the same user within 24 hours answers the first ans
 creates nothing new, so a client may retry a create whose answer it never saw.
 
 Powertools' idempotency utility keeps the records (the IdempotencyTable, with DynamoDB's TTL):
-keyed by user and key; the request's method, path and body are its payload, and a key reused for a
-different request is refused. Only a success is kept: a refusal (4xx) created nothing, so asking
-again runs again."""
+keyed by user and key; the request's method, path and body (by its meaning: body_fingerprint) are
+its payload, and a key reused for a different request is refused. Only a success is kept: a
+refusal (4xx) created nothing, so asking again runs again."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable
+from email import policy
+from email.parser import BytesParser
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import (
@@ -25,7 +28,9 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
-from .bodies import header
+from imgtasks.domain.errors import InvalidInput
+
+from .bodies import header, raw_body
 from .problems import problem_answer
 
 HEADER = "idempotency-key"
@@ -71,7 +76,7 @@ class IdempotentRequests:
             "method": http.get("method", ""),
             "path": event.get("rawPath", ""),
             "query": event.get("rawQueryString", ""),
-            "body_sha256": hashlib.sha256(str(event.get("body") or "").encode()).hexdigest(),
+            "body_sha256": body_fingerprint(event),
         }
 
         @idempotent_function(  # type: ignore[untyped-decorator]  # Powertools' decorator is untyped
@@ -98,6 +103,47 @@ class IdempotentRequests:
                 "a request with this Idempotency-Key is still being answered; retry in a moment",
                 headers={"Retry-After": "1"},
             )
+
+
+def body_fingerprint(event: dict[str, Any]) -> str:
+    """The request body's digest as the request means it, not as it was framed: a multipart body
+    by its parts (name, file name, type and each part's SHA-256), so a client's retry with a new
+    boundary is the same request; a JSON body by its canonical form; any other body by its bytes."""
+    headers = event.get("headers") or {}
+    content_type = header(headers, "content-type")
+    media = content_type.split(";", 1)[0].strip().lower()
+    try:
+        data = raw_body(event)  # type: ignore[arg-type]  # reads the event as a mapping
+    except InvalidInput:
+        data = str(event.get("body") or "").encode()
+    meaning: Any = None
+    if media == "multipart/form-data":
+        envelope = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode() + data
+        message = BytesParser(policy=policy.HTTP).parsebytes(envelope)
+        if message.is_multipart():
+            meaning = sorted(
+                [
+                    str(part.get_param("name", header="content-disposition")),
+                    str(part.get_filename()),
+                    part.get_content_type(),
+                    hashlib.sha256(_part_bytes(part)).hexdigest(),
+                ]
+                for part in message.iter_parts()
+            )
+    elif media == "application/json":
+        try:
+            meaning = json.loads(data)
+        except ValueError:
+            meaning = None
+    if meaning is None:
+        return hashlib.sha256(data).hexdigest()
+    canonical = json.dumps([media, meaning], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _part_bytes(part: Any) -> bytes:
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""
 
 
 def idempotency_key(headers: dict[str, str]) -> str | None:
