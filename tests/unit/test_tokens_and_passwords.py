@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 from typing import Any
 
 import jwt
 import pytest
 
-from imgtasks.domain.errors import Unauthorized
+from imgtasks.domain.errors import TooManyRequests, Unauthorized
 from imgtasks.services.credentials import TOKEN_AUDIENCE, Passwords, TokenSigner
 
 SECRET = "s" * 48
@@ -134,3 +135,50 @@ def test_a_username_is_locked_out_after_repeated_failed_sign_ins_then_let_in_aft
     )
     assert sign_in("victim", "correct-horse").status == 200
     assert "Item" not in table.get_item(Key={"PK": "LOGIN#victim", "SK": "FAILURES"})
+
+
+def test_sign_in_attempts_sent_at_once_are_counted_before_any_password_is_checked(api: Any) -> None:
+    """40 wrong passwords sent 8 at a time once had 15 checked against a limit of 10: each request
+    checked the count before any had added to it. Here every attempt is held inside its password
+    check while the next one arrives: only the limit's worth may get that far."""
+    from imgtasks.services.accounts import Accounts, SignInLimit
+
+    api.sign_up("victim", "correct-horse")
+    held, release = threading.Semaphore(0), threading.Event()
+
+    class HeldPasswords(Passwords):
+        def verify(self, password_hash: str, password: str) -> bool:
+            held.release()  # this attempt reached the password check
+            release.wait(timeout=30)
+            return False
+
+    accounts = Accounts(
+        api.services.user_records,
+        HeldPasswords(),
+        registration_open=True,
+        sign_in_limit=SignInLimit(attempts=3, window_seconds=900),
+        guests=api.services.accounts._guests,
+    )
+    outcomes: list[str] = []
+
+    def attempt() -> None:
+        try:
+            accounts.authenticate("victim", "wrong-password")
+            outcomes.append("checked")
+        except TooManyRequests:
+            outcomes.append("refused")
+
+    threads = []
+    for _ in range(8):
+        before = len(outcomes)
+        thread = threading.Thread(target=attempt)
+        thread.start()
+        threads.append(thread)
+        # The next attempt starts once this one is held in its password check, or was refused.
+        deadline = time.monotonic() + 10
+        while not held.acquire(timeout=0.05) and len(outcomes) == before:
+            assert time.monotonic() < deadline, "an attempt neither reached the password check nor was refused"
+    release.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["checked"] * 3 + ["refused"] * 5

@@ -78,13 +78,14 @@ class Accounts:
         if not self._guests.enabled:
             raise Forbidden("guest accounts are switched off on this deployment")
         now = int(time.time())
-        made, window_ends = self._users.guests_from(address, now)
-        if made >= self._guests.per_address:
+        taken, window_ends = self._users.take_guest_slot(
+            address, now, self._guests.window_seconds, self._guests.per_address
+        )
+        if not taken:
             raise TooManyRequests(
                 f"too many guest accounts from this address; try again in {window_ends - now} seconds, or sign up",
                 retry_after=window_ends - now,
             )
-        self._users.add_guest_from(address, now, self._guests.window_seconds)
         user_id = new_id()
         user = User(
             id=user_id,
@@ -129,8 +130,12 @@ class Accounts:
         the same. Raises TooManyRequests while the name is locked out."""
         now = int(time.time())
         if USERNAME_PATTERN.match(username):
-            failures, window_ends = self._users.failed_sign_ins(username, now)
-            if failures >= self._limit.attempts:
+            # Counted before the password is checked, in one conditional write: attempts sent at
+            # once cannot all be checked before any is counted. A success clears the count.
+            taken, window_ends = self._users.take_sign_in_attempt(
+                username, now, self._limit.window_seconds, self._limit.attempts
+            )
+            if not taken:
                 raise TooManyRequests(
                     f"too many failed sign-ins for this username; try again in {window_ends - now} seconds",
                     retry_after=window_ends - now,
@@ -143,8 +148,6 @@ class Accounts:
         elif self._passwords.verify(user.password_hash, password):
             self._users.clear_failed_sign_ins(username)
             return user
-        if USERNAME_PATTERN.match(username):
-            self._users.add_failed_sign_in(username, now, self._limit.window_seconds)
         return None
 
     def find(self, username: str) -> User | None:

@@ -55,40 +55,47 @@ class UserRepository:
     def _guests_key(address: str) -> Item:
         return {"PK": f"GUESTS#{address}", "SK": "COUNT"}
 
-    def _window_count(self, key: Item, now: int) -> tuple[int, int]:
-        item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
-        if not item or as_int(item["expires_at"]) <= now:
-            return 0, now
-        return as_int(item["count"]), as_int(item["expires_at"])
+    def _take_slot(self, key: Item, now: int, window_seconds: int, limit: int) -> tuple[bool, int]:
+        """One more in the key's window if it holds fewer than `limit`: counted and checked in one
+        conditional write, so requests at the same moment cannot all pass a check made before
+        any of them counted. Returns whether a slot was taken, and when the window ends."""
+        for _ in range(3):  # a window made or ended by another request between the two writes
+            try:
+                answer = self._table.update_item(
+                    Key=key,
+                    UpdateExpression="ADD #count :one",
+                    ConditionExpression="attribute_exists(PK) AND expires_at > :now AND #count < :limit",
+                    ExpressionAttributeNames={"#count": "count"},
+                    ExpressionAttributeValues={":one": 1, ":now": now, ":limit": limit},
+                    ReturnValues="ALL_NEW",
+                )
+                return True, as_int(answer["Attributes"]["expires_at"])
+            except ClientError as error:
+                if not is_condition_failure(error):
+                    raise
+            try:  # no window, or an ended one: a new window, with this one counted
+                self._table.put_item(
+                    Item={**key, "count": 1, "expires_at": now + window_seconds},
+                    ConditionExpression="attribute_not_exists(PK) OR expires_at <= :now",
+                    ExpressionAttributeValues={":now": now},
+                )
+                return limit >= 1, now + window_seconds
+            except ClientError as error:
+                if not is_condition_failure(error):
+                    raise
+            item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+            if item and as_int(item["expires_at"]) > now and as_int(item["count"]) >= limit:
+                return False, as_int(item["expires_at"])
+        return False, now + window_seconds
 
-    def _window_add(self, key: Item, now: int, window_seconds: int) -> None:
-        """One more: a new window when the last one ended, else counted in it (one write)."""
-        try:
-            self._table.update_item(
-                Key=key,
-                UpdateExpression="ADD #count :one",
-                ConditionExpression="attribute_exists(PK) AND expires_at > :now",
-                ExpressionAttributeNames={"#count": "count"},
-                ExpressionAttributeValues={":one": 1, ":now": now},
-            )
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
-            self._table.put_item(Item={**key, "count": 1, "expires_at": now + window_seconds})
-
-    def failed_sign_ins(self, username: str, now: int) -> tuple[int, int]:
-        """The failures in the current window and when it ends (epoch seconds); (0, now) if none."""
-        return self._window_count(self._failures_key(username), now)
-
-    def add_failed_sign_in(self, username: str, now: int, window_seconds: int) -> None:
-        self._window_add(self._failures_key(username), now, window_seconds)
+    def take_sign_in_attempt(self, username: str, now: int, window_seconds: int, limit: int) -> tuple[bool, int]:
+        """A sign-in attempt for the name counted, unless `limit` are already counted in the window
+        (a success clears them)."""
+        return self._take_slot(self._failures_key(username), now, window_seconds, limit)
 
     def clear_failed_sign_ins(self, username: str) -> None:
         self._table.delete_item(Key=self._failures_key(username))
 
-    def guests_from(self, address: str, now: int) -> tuple[int, int]:
-        """Guest accounts made from this address in the current window, and when it ends."""
-        return self._window_count(self._guests_key(address), now)
-
-    def add_guest_from(self, address: str, now: int, window_seconds: int) -> None:
-        self._window_add(self._guests_key(address), now, window_seconds)
+    def take_guest_slot(self, address: str, now: int, window_seconds: int, limit: int) -> tuple[bool, int]:
+        """A guest account from this address counted, unless `limit` were made in the window."""
+        return self._take_slot(self._guests_key(address), now, window_seconds, limit)
