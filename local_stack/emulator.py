@@ -4,6 +4,7 @@ between requests (persistence.py)."""
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import socket
@@ -14,6 +15,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
+
+from . import post_policy
 
 _CREDENTIAL_SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
 _QUERY_CREDENTIAL_SERVICE = re.compile(r"X-Amz-Credential=[^&]*?%2F([a-z0-9-]+)%2Faws4_request")
@@ -124,6 +127,28 @@ def changes_state(service: str, operation: str, method: str) -> bool | None:
     return not operation.startswith(_READS)
 
 
+def _refused_post_policy(environ: dict[str, Any]) -> str | None:
+    """Why S3 would refuse a browser's presigned POST (see local_stack.post_policy), or None. The
+    body is read here and handed on to moto unchanged."""
+    content_type = environ.get("CONTENT_TYPE", "")
+    if environ.get("REQUEST_METHOD") != "POST" or not content_type.startswith("multipart/form-data"):
+        return None
+    path = environ.get("PATH_INFO", "/").strip("/")
+    bucket = path or environ.get("HTTP_HOST", "").split(".", 1)[0]
+    if "/" in bucket:
+        return None  # an object's POST (a multipart upload's calls), not a form upload
+    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    environ["wsgi.input"] = io.BytesIO(body)
+    fields, data = post_policy.form_fields(content_type, body)
+    try:
+        post_policy.check(bucket, fields, data)
+    except post_policy.PolicyRefused as refused:
+        return str(refused)
+    except (ValueError, KeyError, IndexError, TypeError) as malformed:
+        return f"Invalid Policy: {malformed}"
+    return None
+
+
 class EmulatorApp:
     """moto's WSGI app with the gate, the call counts and the changed-since-snapshot flag."""
 
@@ -142,6 +167,10 @@ class EmulatorApp:
         with self._calls_lock:
             self.calls[(caller, service, operation)] += 1
         changes = changes_state(service, operation, environ.get("REQUEST_METHOD", "GET"))
+        refused = _refused_post_policy(environ) if service == "s3" else None
+        if refused is not None:
+            start_response("403 Forbidden", [("Content-Type", "application/xml")])
+            return [post_policy.access_denied(refused)]
         with self.gate.shared():
             # The whole answer is produced inside the gate: moto builds it before returning.
             body = list(self._app(environ, start_response))  # the chunks, not one copy of a large object

@@ -191,8 +191,14 @@ def test_a_server_error_is_retried_and_rejects_the_file_on_the_last_attempt(
         messages = fetch.receive()
         assert messages, attempt
         fetch.deliver(messages)
-        status = api.call("GET", f"/files/{file['id']}").body["status"]
-        assert status == ("rejected" if attempt == 3 else "pending"), attempt
+        shown = api.call("GET", f"/files/{file['id']}").body
+        assert shown["status"] == ("rejected" if attempt == 3 else "pending"), attempt
+        if attempt < 3:  # what a client sees while it waits: how many failed, why, and what next
+            retry = {1: 30, 2: 120}[attempt]
+            assert (shown["fetch_attempts"], shown["fetch_error"]) == (
+                attempt,
+                f"url_unreachable: the server answered 503; retrying in {retry} s, attempt {attempt + 1} of 3",
+            )
         if attempt < 3:  # as if the visibility timeout had passed: SQS delivers it again
             sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=messages[0]["ReceiptHandle"], VisibilityTimeout=0)
     assert fetch.receive() == []  # handled on the last attempt, not sent to the dead-letter queue

@@ -34,6 +34,13 @@ class FileOut(Model):
         default=None, description="A video's container, codec, duration, frame rate and sound; absent for images"
     )
     source_url: str | None = Field(default=None, description="A fetched file's URL, without user and password")
+    fetch_attempts: int | None = Field(
+        default=None, description="A pending fetched file: how many attempts to fetch its URL have failed so far"
+    )
+    fetch_error: str | None = Field(
+        default=None,
+        description="A pending fetched file: the last failed attempt's error, its code first, and when the next is",
+    )
     created_at: str
     error: str | None = Field(default=None, description="Why a rejected file was rejected, as a sentence")
     error_code: ErrorCode | None = Field(

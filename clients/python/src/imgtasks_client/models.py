@@ -38,6 +38,8 @@ class File(Model):
     frames: int | None = None
     video: VideoInfo | None = None
     source_url: str | None = None
+    fetch_attempts: int | None = None
+    fetch_error: str | None = None
     created_at: str
     error: str | None = None
     error_code: str | None = None

@@ -83,6 +83,9 @@ class FileRecord(Model):
     error_code: ErrorCode | None = None
     # A file fetched from a URL (URL ingest): where from. Shown without user and password.
     source_url: str | None = None
+    # A fetch still being retried: the attempts that failed, and the last one's error and retry.
+    fetch_attempts: int | None = None
+    fetch_error: str | None = None
     # Set on outputs: the task that produced the file.
     task_id: str | None = None
     # Tasks created while the file was still pending; started when it becomes ready.

@@ -92,10 +92,14 @@ class UrlIngest:
         self._files.put(record)
         return record
 
-    def fetch(self, file_id: str, client: OutboundClient, *, last_attempt: bool) -> FileRecord | None:
+    def fetch(
+        self, file_id: str, client: OutboundClient, *, attempt: int, attempts: int, retry_in_s: int
+    ) -> FileRecord | None:
         """The fetch worker: the file's URL streamed into its upload key (whose S3 event inspects
-        it), or the file rejected with why. A network failure is raised for SQS to retry, except
-        on the last attempt. Returns the file when it ended here (rejected), else None."""
+        it), or the file rejected with why. A network failure is noted on the file (what failed,
+        when the next attempt is) and raised for SQS to retry, except on the last attempt. Returns
+        the file when it ended here (rejected), else None."""
+        last_attempt = attempt >= attempts
         record = self._files.get(file_id)
         if record is None or record.status != FileStatus.PENDING or not record.source_url:
             return None
@@ -120,6 +124,12 @@ class UrlIngest:
             return self._pending.reject(record, 0, ErrorCode.FILE_TOO_LARGE, f"{error}; the limit is {cap} bytes")
         except OutboundFailed as error:
             if error.transient and not last_attempt:
+                self._files.note_fetch_failure(
+                    record.id,
+                    attempt,
+                    f"{ErrorCode.URL_UNREACHABLE.value}: {error}; retrying in {retry_in_s} s, "
+                    f"attempt {attempt + 1} of {attempts}",
+                )
                 raise
             return self._pending.reject(record, 0, ErrorCode.URL_UNREACHABLE, f"{redacted(record.source_url)}: {error}")
         return None

@@ -119,6 +119,19 @@ class FileRepository:
             raise
         return True
 
+    def note_fetch_failure(self, file_id: str, attempt: int, error: str) -> None:
+        """A fetch attempt that failed and will be retried, shown on the still pending file."""
+        try:
+            self._table.update_item(
+                Key=self._key(file_id),
+                UpdateExpression="SET fetch_attempts = :attempt, fetch_error = :error",
+                ConditionExpression=Attr("status").eq(FileStatus.PENDING.value),
+                ExpressionAttributeValues={":attempt": attempt, ":error": error},
+            )
+        except ClientError as error_:
+            if not is_condition_failure(error_):
+                raise
+
     def finish_inspection(self, file_id: str, changes: Item) -> FileRecord | None:
         """pending -> ready | rejected, once, and no longer expiring (unless `changes` sets a guest's
         expires_at). Returns the record (with the waiting task ids) to the one caller that made the
