@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
-from tests.helpers import image_bytes
+from tests.helpers import FakeLambdaContext, image_bytes
 from tests.unit.queue_driver import returned_to_queue
 
 RESIZE = [{"op": "resize", "width": 64}]
@@ -201,3 +201,29 @@ def test_duration_measures_the_attempt_that_finished_not_the_wait_after_a_crash(
     assert (task["status"], task["attempts"], task["started_at"]) == ("done", 2, "2026-01-01T00:00:00.000Z")
     assert task["duration_ms"] < 60_000
     assert "attempt_started_at" not in task
+
+
+def test_work_that_outruns_its_invocation_fails_processing_timeout_on_its_first_attempt(
+    api: Any, process: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A task that cannot fit in its function's time once ran three full times and ended
+    retries_exhausted; its watchdog now fails it before Lambda kills the work."""
+    import imgtasks_imaging
+    from tests.unit import queue_driver
+
+    api.sign_up()
+    task_id, _ = create_task(api)
+    original = imgtasks_imaging.render
+
+    def slow_render(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(3.5)  # past the invocation's end, less its reserve
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(imgtasks_imaging, "render", slow_render)
+    monkeypatch.setattr(queue_driver, "FakeLambdaContext", lambda: FakeLambdaContext(timeout_s=4.0))
+    messages = process.receive()
+    process.deliver(messages)
+    task = api.call("GET", f"/tasks/{task_id}").body
+    assert (task["status"], task["attempts"], task["error"]["code"]) == ("failed", 1, "processing_timeout")
+    assert "4 s its worker may run" in task["error"]["message"]
+    assert task["result"] is None  # the work that finished late left no result

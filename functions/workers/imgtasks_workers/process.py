@@ -84,6 +84,7 @@ class TaskRunner:
         self._kind = kind
         self._results_bucket = results_bucket
         self._idempotency = idempotency
+        self._context: LambdaContext | None = None
         self._run = idempotent_function(
             data_keyword_argument="message", persistence_store=persistence, config=idempotency
         )(self._run_once)
@@ -93,13 +94,24 @@ class TaskRunner:
         redelivery after a crash is not blocked longer than the function could have run."""
         self._idempotency.register_lambda_context(context)
         self._renderer.use_context(context)
+        self._context = context
 
     def run(self, message: TaskMessage, receive_count: int) -> None:
         self._run(message=message.model_dump(), receive_count=receive_count)
 
     def _run_once(self, message: dict[str, object], receive_count: int) -> None:
         parsed = TaskMessage.model_validate(message)
-        self._lifecycle.run(parsed, receive_count, self._kind, ProcessTask, self._render, discard=self._discard)
+        context = self._context
+        seconds_left = (lambda: context.get_remaining_time_in_millis() / 1000) if context is not None else None
+        self._lifecycle.run(
+            parsed,
+            receive_count,
+            self._kind,
+            ProcessTask,
+            self._render,
+            discard=self._discard,
+            seconds_left=seconds_left,
+        )
 
     def _render(self, task: ProcessTask) -> ProcessResult:
         source = self._files.get(task.file_id) if task.file_id else None

@@ -19,6 +19,7 @@ message can never move a task backwards. Status events start from here."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -53,6 +54,8 @@ TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
 }
 
 ACTIVE = frozenset({Q, R})
+# A task's watchdog fails it this long before its invocation would be killed (the write needs time).
+TIMEOUT_RESERVE_S = 1.0
 CLAIMED_PROGRESS = 5
 
 
@@ -120,14 +123,16 @@ class TaskLifecycle:
         work: Callable[[TaskT], ResultT],
         *,
         discard: Callable[[ResultT], None],
+        seconds_left: Callable[[], float] | None = None,
     ) -> None:
         """claim -> work -> complete | fail | retry, for every worker. A task that moved on while
         it was worked on (cancelled, restarted, deleted) gets no result, and what the work made
-        (outputs, a ZIP) is discarded: it belongs to nobody."""
+        (outputs, a ZIP) is discarded: it belongs to nobody. `seconds_left` (the invocation's
+        remaining time) fails a task that would outrun its function with processing_timeout."""
         attempt = self.attempt(message, receive_count, kind, expected)
         if attempt is None:
             return
-        result = attempt.guarded(work)
+        result = attempt.guarded(work, seconds_left=seconds_left)
         if result is not None and not attempt.complete(result):
             discard(result)
 
@@ -305,15 +310,39 @@ class Attempt(Generic[TaskT]):
         self.task = task
         self._receive_count = receive_count
 
-    def guarded(self, work: Callable[[TaskT], Value]) -> Value | None:
-        """What `work` gives, or None when it failed (and the task with it, or SQS retries)."""
+    def guarded(
+        self, work: Callable[[TaskT], Value], *, seconds_left: Callable[[], float] | None = None
+    ) -> Value | None:
+        """What `work` gives, or None when it failed (and the task with it, or SQS retries).
+
+        With `seconds_left`, a watchdog fails the task with processing_timeout shortly before the
+        invocation's end: Lambda would kill the work there, and each redelivery would run it
+        again to the same end, only to fail retries_exhausted after MaxReceiveCount full runs.
+        Work that finishes after that gets no result (the task is failed: complete refuses)."""
+        watchdog = None
+        if seconds_left is not None:
+            allowed = seconds_left()
+            watchdog = threading.Timer(max(0.0, allowed - TIMEOUT_RESERVE_S), self._timed_out, args=(allowed,))
+            watchdog.daemon = True
+            watchdog.start()
         try:
             return work(self.task)
         except PermanentTaskError as error:
             self._lifecycle.fail(self.task, error.code, error.message)
         except Exception as error:
             self._lifecycle.retry_or_fail(self.task, error, self._receive_count)
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
         return None
+
+    def _timed_out(self, allowed_s: float) -> None:
+        self._lifecycle.fail(
+            self.task,
+            ErrorCode.PROCESSING_TIMEOUT,
+            f"the task did not finish in the {allowed_s:.0f} s its worker may run; ask for less (a smaller "
+            "size, fewer variants, a shorter video window)",
+        )
 
     def fail(self, code: ErrorCode, message: str) -> None:
         self._lifecycle.fail(self.task, code, message)
