@@ -127,7 +127,7 @@ def changes_state(service: str, operation: str, method: str) -> bool | None:
     return not operation.startswith(_READS)
 
 
-def _refused_post_policy(environ: dict[str, Any]) -> str | None:
+def _refused_post_policy(environ: dict[str, Any]) -> post_policy.PolicyRefused | None:
     """Why S3 would refuse a browser's presigned POST (see local_stack.post_policy), or None. The
     body is read here and handed on to moto unchanged."""
     content_type = environ.get("CONTENT_TYPE", "")
@@ -143,9 +143,9 @@ def _refused_post_policy(environ: dict[str, Any]) -> str | None:
     try:
         post_policy.check(bucket, fields, data)
     except post_policy.PolicyRefused as refused:
-        return str(refused)
+        return refused
     except (ValueError, KeyError, IndexError, TypeError) as malformed:
-        return f"Invalid Policy: {malformed}"
+        return post_policy.PolicyRefused(f"Invalid Policy: {malformed}")
     return None
 
 
@@ -169,8 +169,9 @@ class EmulatorApp:
         changes = changes_state(service, operation, environ.get("REQUEST_METHOD", "GET"))
         refused = _refused_post_policy(environ) if service == "s3" else None
         if refused is not None:
-            start_response("403 Forbidden", [("Content-Type", "application/xml")])
-            return [post_policy.access_denied(refused)]
+            reason = "Forbidden" if refused.status == 403 else "Bad Request"
+            start_response(f"{refused.status} {reason}", [("Content-Type", "application/xml")])
+            return [post_policy.error_document(refused)]
         with self.gate.shared():
             # The whole answer is produced inside the gate: moto builds it before returning.
             body = list(self._app(environ, start_response))  # the chunks, not one copy of a large object

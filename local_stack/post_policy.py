@@ -22,7 +22,14 @@ _UNCONDITIONED = {"policy", "x-amz-signature", "file", "awsaccesskeyid", "signat
 
 
 class PolicyRefused(Exception):
-    """Why S3 would refuse the upload, as its AccessDenied message says it."""
+    """Why S3 would refuse the upload: its status, error code and message, as S3 answers them
+    (403 AccessDenied for the signature and the conditions, 400 EntityTooLarge/EntityTooSmall for
+    the length)."""
+
+    def __init__(self, message: str, *, code: str = "AccessDenied", status: int = 403) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
 
 
 def form_fields(content_type: str, body: bytes) -> tuple[dict[str, str], bytes | None]:
@@ -97,11 +104,13 @@ def _check_condition(condition: Any, values: dict[str, str], size: int) -> set[s
     operator, *arguments = condition
     if operator == "content-length-range":
         low, high = (int(value) for value in arguments)
-        if not low <= size <= high:
+        if size > high:
             raise PolicyRefused(
-                "Your proposed upload exceeds the maximum allowed size"
-                if size > high
-                else "Your proposed upload is smaller than the minimum allowed size"
+                "Your proposed upload exceeds the maximum allowed size", code="EntityTooLarge", status=400
+            )
+        if size < low:
+            raise PolicyRefused(
+                "Your proposed upload is smaller than the minimum allowed size", code="EntityTooSmall", status=400
             )
         return set()
     field, expected = str(arguments[0]).lstrip("$").lower(), str(arguments[1])
@@ -112,8 +121,9 @@ def _check_condition(condition: Any, values: dict[str, str], size: int) -> set[s
     return {field}
 
 
-def access_denied(message: str) -> bytes:
-    escaped = message.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def error_document(refused: PolicyRefused) -> bytes:
+    escaped = str(refused).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return (
-        f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>{escaped}</Message></Error>'
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{refused.code}</Code><Message>{escaped}</Message></Error>"
     ).encode()

