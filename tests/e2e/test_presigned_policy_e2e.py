@@ -37,7 +37,7 @@ def test_a_presigned_post_that_breaks_its_policy_is_refused(stack: Any) -> None:
         "more bytes than announced": (upload["fields"], data + bytes(1000)),
     }
     # (A form field the policy does not name is refused by S3 and by the local stack: see
-    # tests/unit/test_local_stack_post_policy.py. LocalStack 4 takes it, so it is not asked here.)
+    # tests/unit/test_local_stack_post_policy.py. LocalStack 2026.3 takes it, so it is not asked here.)
     for tampering, (fields, body) in tamperings.items():
         refused = post(upload, fields, body)
         expected = (400, "EntityTooLarge") if tampering == "more bytes than announced" else (403, "AccessDenied")
