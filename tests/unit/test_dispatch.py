@@ -106,7 +106,9 @@ def test_a_failed_send_is_reported_so_the_stream_delivers_the_record_again(
     replace_queue(sqs, url)
     api.call("POST", "/tasks", json_body={"type": "process", "file_ids": [file_id], "operations": RESIZE})
     before = dict(dispatch.checkpoints)
-    assert dispatch.drain() == 2  # the user and the file are read past; the task's send failed
+    # Read past: the user, the sign-in's counted attempt (written, then cleared by its success)
+    # and the file; the task's send failed.
+    assert dispatch.drain() == 4
     assert dispatch.checkpoints != before
     stuck_at = dict(dispatch.checkpoints)
     assert dispatch.drain() == 0  # again from the same place

@@ -232,3 +232,30 @@ def test_a_url_that_brings_a_video_runs_its_task_on_the_video_worker(
     task = api.call("GET", f"/tasks/{task_id}").body
     assert task["status"] == "done", task["error"]
     assert (task["result"]["source"]["format"], task["result"]["outputs"][0]["format"]) == ("mp4", "gif")
+
+
+def test_a_fetch_whose_message_died_rejects_its_file_and_fails_its_task(
+    api: Any, fetch: Any, mocked_stack: Any, monkeypatch: pytest.MonkeyPatch, web: str
+) -> None:
+    """The fetch dead-letter queue once had no consumer: a fetch that crashed on every delivery
+    left its file pending until the record expired, and its task queued."""
+    from imgtasks_ingest import dead_uploads
+    from tests.unit.queue_driver import QueueDriver
+
+    api.sign_up()
+    file = api.call("POST", "/files", json_body={"url": f"{web}/to-pic"}).body
+    body = {"type": "process", "file_ids": [file["id"]]}
+    task_id = api.call("POST", "/tasks", json_body=body).body["tasks"][0]["id"]
+    fetch.dispatcher.drain()  # the change stream sends the fetch message
+    [message] = fetch.receive()  # ... and, as if each delivery had crashed, it goes to the DLQ
+    mocked_stack.use_environment_of("DeadUploadFunction", monkeypatch)
+    dead = QueueDriver(
+        mocked_stack.client("sqs"), mocked_stack.outputs["FetchDeadLetterQueueUrl"], dead_uploads.lambda_handler
+    )
+    dead.send_raw(message["Body"])
+    assert dead.drain() == 1
+    shown = api.call("GET", f"/files/{file['id']}").body
+    assert (shown["status"], shown["error_code"]) == ("rejected", "retries_exhausted")
+    assert "could not be fetched in 3 attempts" in shown["error"]
+    task = api.call("GET", f"/tasks/{task_id}").body
+    assert (task["status"], task["error"]["code"]) == ("failed", "retries_exhausted")

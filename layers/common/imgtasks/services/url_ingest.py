@@ -133,3 +133,15 @@ class UrlIngest:
                 raise
             return self._pending.reject(record, 0, ErrorCode.URL_UNREACHABLE, f"{redacted(record.source_url)}: {error}")
         return None
+
+    def fetch_died(self, file_id: str, attempts: int) -> FileRecord | None:
+        """The dead-letter verdict on a fetch no worker could finish (each attempt crashed or ran
+        out of time): a file still pending is rejected, and returned so that the caller fails the
+        tasks waiting on it."""
+        record = self._files.get(file_id)
+        if record is None or record.status != FileStatus.PENDING:
+            return None
+        url = redacted(record.source_url or "")
+        return self._pending.reject(
+            record, 0, ErrorCode.RETRIES_EXHAUSTED, f"{url} could not be fetched in {attempts} attempts"
+        )
