@@ -56,6 +56,7 @@ class Provisioner:
             "AWS::S3::BucketPolicy": self._bucket_policy,
             "AWS::Logs::LogGroup": self._log_group,
             "AWS::CloudWatch::Alarm": self._alarm,
+            "AWS::IAM::ManagedPolicy": self._managed_policy,
         }
 
     def run(self) -> Provisioned:
@@ -288,6 +289,11 @@ class Provisioner:
             self._logs.put_retention_policy(logGroupName=name, retentionInDays=int(props["RetentionInDays"]))
         return PhysicalResource(ref=name, attributes={"Arn": f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{name}"})
 
+    def _managed_policy(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
+        """Named, not created: the emulator does not enforce IAM (the template's policies are
+        checked by the tests that read the template and by IAM on AWS)."""
+        return PhysicalResource(ref=_policy_arn(self.stack.stack_name, logical_id))
+
     def _alarm(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
         name = props.get("AlarmName") or self._name(logical_id)
         request = {key: value for key, value in props.items() if key != "AlarmName"}
@@ -296,6 +302,10 @@ class Provisioner:
                 request[number] = float(request[number]) if number == "Threshold" else int(request[number])
         self._cloudwatch.put_metric_alarm(AlarmName=name, **request)
         return PhysicalResource(ref=name)
+
+
+def _policy_arn(stack_name: str, logical_id: str) -> str:
+    return f"arn:aws:iam::{ACCOUNT_ID}:policy/{stack_name}-{logical_id}"
 
 
 def _notification_configuration(props: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ from local_stack.functions import function_specs
 from local_stack.gateway import build_event, translate_response
 from local_stack.pollers import messages_to_delete
 from local_stack.template import PhysicalResource, Stack, load_template
-from tests.helpers import TEMPLATE
+from tests.helpers import ROOT, TEMPLATE
 
 
 def test_a_json_request_becomes_an_http_api_v2_event() -> None:
@@ -201,14 +202,15 @@ def test_the_template_carries_the_operational_guard_rails() -> None:
 
 
 def test_each_function_has_the_rights_its_code_paths_use_and_no_more() -> None:
-    functions = {
-        name: r["Properties"]
-        for name, r in load_template(TEMPLATE)["Resources"].items()
-        if r["Type"] == "AWS::Serverless::Function"
-    }
+    resources = load_template(TEMPLATE)["Resources"]
+    functions = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
 
     def policies(name: str) -> str:
-        return json.dumps(functions[name].get("Policies", []))
+        """The function's policies, a managed policy of the template by its document."""
+        listed = functions[name].get("Policies", [])
+        return json.dumps(
+            [resources[p["Ref"]]["Properties"]["PolicyDocument"] if set(p) == {"Ref"} else p for p in listed]
+        )
 
     # Only the dispatcher sends task and fetch messages: nothing else writes a record and then
     # sends. The webhook functions send only to the webhook queue (events and their retries).
@@ -225,8 +227,19 @@ def test_each_function_has_the_rights_its_code_paths_use_and_no_more() -> None:
     # Infer tasks may run on outputs, which live in the results bucket.
     assert '"BucketName": {"Ref": "ResultsBucket"}' in policies("InferFunction")
     # The API touches objects, never bucket configuration.
-    assert "S3CrudPolicy" not in policies("ApiFunction")
-    assert '"s3:PutObject", "s3:PutObjectTagging", "s3:GetObject", "s3:DeleteObject"' in policies("ApiFunction")
+    assert "S3CrudPolicy" not in json.dumps(resources)  # it grants bucket lifecycle and ACL changes
+    api_statements = json.loads(policies("ApiFunction"))
+    writes = [
+        statement
+        for policy in api_statements
+        for statement in policy.get("Statement", [])
+        if "s3:PutObject" in statement["Action"]
+    ]
+    # The API writes under files/ (small uploads) and signs POSTs for uploads/, nowhere else.
+    assert [str(resource) for statement in writes for resource in statement["Resource"]] == [
+        str({"Fn::Sub": "${UploadsBucket.Arn}/files/*"}),
+        str({"Fn::Sub": "${UploadsBucket.Arn}/uploads/*"}),
+    ]
     # Guests: the API and the upload function tag a guest's uploads, the workers its outputs (for
     # the buckets' guest-data lifecycle rule); only the API untags (a claimed account).
     for name in ("ApiFunction", "UploadFunction", "ProcessFunction", "VideoFunction", "ArchiveFunction"):
@@ -236,7 +249,7 @@ def test_each_function_has_the_rights_its_code_paths_use_and_no_more() -> None:
     assert "s3:AbortMultipartUpload" in policies("ArchiveFunction")
     # The dead-letter functions only write the table.
     for name in ("DeadLetterFunction", "DeadUploadFunction"):
-        assert [next(iter(p)) for p in functions[name]["Policies"]] == ["DynamoDBCrudPolicy"]
+        assert functions[name]["Policies"] == [{"Ref": "TableReadWritePolicy"}]
 
 
 def test_the_emulator_endpoint_variable_is_left_out_unless_the_parameter_sets_it() -> None:
@@ -301,3 +314,28 @@ def test_a_function_pool_never_starts_more_workers_than_its_concurrency(monkeypa
     for taker in takers:
         taker.join()
     assert len(pool._all) == 8
+
+
+def test_the_table_policies_grant_the_calls_the_code_makes_and_no_scan() -> None:
+    """Every DynamoDB call in the code (a boto3 table's or client's method) is an action of the
+    table policy, and nothing grants Scan (SAM's DynamoDBCrudPolicy once gave every function it)."""
+    resources = load_template(TEMPLATE)["Resources"]
+
+    def actions(policy: str) -> set[str]:
+        statements = resources[policy]["Properties"]["PolicyDocument"]["Statement"]
+        return {action.removeprefix("dynamodb:") for statement in statements for action in statement["Action"]}
+
+    calls = set()
+    for path in [*ROOT.joinpath("layers").rglob("*.py"), *ROOT.joinpath("functions").rglob("*.py")]:
+        found = re.findall(
+            r"\.(get_item|put_item|update_item|delete_item|query|scan|batch_get_item|batch_write_item|"
+            r"transact_write_items|transact_get_items)\(",
+            path.read_text(),
+        )
+        calls |= {"".join(word.title() for word in call.split("_")) for call in found}
+    assert calls, "no DynamoDB call found: the pattern is wrong"
+    assert calls <= actions("TableReadWritePolicy"), calls - actions("TableReadWritePolicy")
+    assert actions("TableReadPolicy") <= actions("TableReadWritePolicy")
+    assert actions("IdempotencyTablePolicy") == {"GetItem", "PutItem", "UpdateItem", "DeleteItem"}  # Powertools'
+    text = json.dumps(resources)
+    assert "dynamodb:Scan" not in text and "DynamoDBCrudPolicy" not in text and "DynamoDBReadPolicy" not in text
