@@ -6,8 +6,8 @@ changed something, at most every SNAPSHOT_INTERVAL_S seconds, and once more at a
 bytes of S3 objects go to STATE_DIR/emulator/blobs/, one file per distinct content, written once,
 so a snapshot does not rewrite every object. A `kill -9` loses at most the calls of the last
 interval: 2 s, longer only once the state is so large that pickling it takes over 0.2 s (the
-interval is ten times that). Files are replaced atomically: a crash mid-write leaves the previous
-snapshot.
+interval is ten times that; new blobs are written after the emulator goes on, and do not count).
+Files are replaced atomically: a crash mid-write leaves the previous snapshot.
 
 State written by another version of moto may not load: it is then set aside (renamed, never
 deleted) and the stack starts empty, saying so."""
@@ -103,12 +103,15 @@ class _Unpickler(pickle.Unpickler):
 
 
 class BlobStore:
-    """The bytes of S3 objects by content hash; an object's hash is computed once."""
+    """The bytes of S3 objects by content hash; an object's hash is computed once. A snapshot
+    names its blobs while the emulator waits (store) and writes the new ones after it goes on
+    (flush): writing and syncing thirty fresh uploads once held every request for seconds."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._names: weakref.WeakKeyDictionary[Any, tuple[int, str]] = weakref.WeakKeyDictionary()
         self.used: set[str] = set()
+        self._unwritten: dict[str, bytes] = {}
 
     def store(self, key: Any) -> str:
         known = self._names.get(key)
@@ -117,12 +120,17 @@ class BlobStore:
         else:
             value = key.value
             name = hashlib.sha256(value).hexdigest()
-            path = self.folder / name
-            if not path.exists():
-                _write_atomically(path, value)
+            if not (self.folder / name).exists():
+                self._unwritten[name] = value
             self._names[key] = (key.contentsize, name)
         self.used.add(name)
         return name
+
+    def flush(self) -> None:
+        """Writes the blobs named since the last flush (before the snapshot that names them)."""
+        for name, value in list(self._unwritten.items()):
+            _write_atomically(self.folder / name, value)
+            del self._unwritten[name]  # only once written: a failed write is tried again next time
 
     def read(self, name: str) -> bytes:
         return (self.folder / name).read_bytes()
@@ -149,6 +157,9 @@ class MemoryBlobStore:
 
     def read(self, name: str) -> bytes:
         return self._values[name]
+
+    def flush(self) -> None:
+        """Nothing to write: the bytes stay in memory."""
 
 
 def live_backends() -> dict[str, Any]:
@@ -179,6 +190,7 @@ def dump_backends(blobs: BlobStore | MemoryBlobStore) -> bytes:
     """The live backends pickled, the bytes of S3 objects kept by `blobs`."""
     buffer = io.BytesIO()
     _Pickler(buffer, blobs).dump(live_backends())
+    blobs.flush()
     return buffer.getvalue()
 
 
@@ -266,7 +278,9 @@ class EmulatorState:
                 moto_version=_moto_version(),
             )
             _Pickler(buffer, self._blobs).dump(snapshot)
+        # What the emulator waited for: the interval grows with this, not with the disk's writes.
         self.last_save_s = time.monotonic() - started
+        self._blobs.flush()  # every blob the snapshot names is on disk before the snapshot is
         _write_atomically(self.path, buffer.getvalue())
         self._blobs.collect()
         self.saves += 1

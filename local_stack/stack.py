@@ -306,6 +306,8 @@ class LocalStack:
             self.state.stop()
         if self.emulator is not None:
             self.emulator.stop()
+        if self.outputs:
+            self.outputs_path.unlink(missing_ok=True)  # a stopped stack's outputs are no longer true
 
 
 def sam_environment(functions: list[FunctionSpec], endpoint_url: str) -> dict[str, dict[str, str]]:

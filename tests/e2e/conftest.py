@@ -83,11 +83,13 @@ def start_stack(
     log_path = state_dir / "stack.log"
     env = stack_environment()
     command = stack_command(state_dir, *extra, emulator_port=emulator_port, api_port=api_port)
+    started = time.time()
     with log_path.open("ab") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
     outputs_path = state_dir / "outputs.json"
     deadline = time.monotonic() + 90
-    while not outputs_path.exists():
+    # This start's outputs.json: one left by a stack killed before (SIGKILL) is older than it.
+    while not (outputs_path.exists() and outputs_path.stat().st_mtime >= started):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             raise RuntimeError("the local stack did not start:\n" + log_path.read_text(errors="replace")[-4000:])

@@ -231,6 +231,9 @@ def test_tasks_in_flight_at_a_stop_finish_after_the_restart(tmp_path: Path, how:
         client.sign_up()
         task_ids = [slow_task(client) for _ in range(4)]
         client.wait_for(task_ids[0], statuses=("running", "done"), seconds=30)
+        # A burst of uploads and creates just before the stop: a snapshot that wrote their blobs
+        # while holding the emulator once pushed the next one 20 s out, and a kill lost them all.
+        burst = resize_tasks(client, 30, size=(64, 48))
         # A kill -9 loses at most one snapshot interval (2 s): wait past it.
         time.sleep(2.5)
         states = [client.request("GET", f"/tasks/{task_id}").json()["status"] for task_id in task_ids]
@@ -241,6 +244,8 @@ def test_tasks_in_flight_at_a_stop_finish_after_the_restart(tmp_path: Path, how:
             process.wait()
             assert not wait_gone(workers, 3)
         process, stack = restart(tmp_path, process, ports, *short)
+        kept = [client.request("GET", f"/tasks/{task_id}").status_code for task_id in burst]
+        assert kept == [200] * len(burst), f"{kept.count(404)} of the burst's {len(burst)} tasks were lost"
         finished = [client.wait_for(task_id, seconds=120) for task_id in task_ids]
         assert [task["status"] for task in finished] == ["done"] * 4, finished
     finally:
