@@ -110,7 +110,8 @@ e2e: $(VENV)/.installed web browser
 	$(PY) -m pytest tests/e2e
 
 # Every check and every test, each stage timed; the table of times is printed at the end (or at
-# the first stage that fails). The in-process tests run on both cores (pytest-xdist).
+# the first stage that fails). The in-process tests run on both cores (pytest-xdist), beside the
+# single-core checks (mypy, the template, sam build), which would leave a core idle alone.
 STAGE = $(PYTHON) scripts/stages.py run
 # The e2e suites, on the embedded emulator and on LocalStack, side by side, each on two pytest-xdist
 # workers (each worker starts its own stack; a module's tests stay on one worker, its fixtures made
@@ -121,10 +122,10 @@ test:
 	@$(STAGE) "install" -- $(MAKE) --no-print-directory -j4 install lambda-python browser localstack corpus
 	@$(STAGE) "web app build, reproducible" -- $(MAKE) --no-print-directory web web-reproducible
 	@$(STAGE) "lint (ruff, ESLint)" -- $(MAKE) --no-print-directory lint
-	@$(STAGE) "typecheck (mypy)" -- $(MAKE) --no-print-directory typecheck
-	@$(STAGE) "template (sam validate, checkov)" -- $(MAKE) --no-print-directory validate checkov
-	@$(STAGE) "sam build, artifacts" -- $(MAKE) --no-print-directory build
-	@$(STAGE) "unit + integration" -- $(PY) -m pytest -n 2 tests/unit tests/integration
+	@$(PYTHON) scripts/stages.py together \
+		"typecheck (mypy)" -- $(MAKE) --no-print-directory typecheck \
+		"template (sam validate, checkov), sam build" -- $(MAKE) --no-print-directory validate checkov build \
+		"unit + integration" -- $(PY) -m pytest -n 2 tests/unit tests/integration
 	@$(PYTHON) scripts/stages.py together \
 		"e2e, embedded emulator" -- $(PY) -m pytest $(E2E_PARALLEL) tests/e2e \
 		"e2e, LocalStack" -- $(PY) scripts/localstack_host.py test $(E2E_PARALLEL) tests/e2e

@@ -45,12 +45,14 @@ EXTERNAL_ENDPOINT = os.environ.get("IMGTASKS_E2E_ENDPOINT")
 needs_embedded_emulator = pytest.mark.skipif(
     EXTERNAL_ENDPOINT is not None, reason="about the embedded emulator (its port, its state across restarts)"
 )
-# Tests whose every step is the API function's answer and the browser's work, never an AWS call
-# the emulator could answer differently: run once, on the embedded emulator. (What a browser does
-# against S3 itself, a presigned upload, CORS, a download, runs on LocalStack too: the web app's
-# full walk-through and the batch ZIP.)
+# Tests of what the emulator cannot change: the API function's answers, the browser's work, a
+# client's (the CLI, the async client, a generated client) and the engines' (inference, real
+# files), over AWS calls that other tests run on both emulators: run once, on the embedded
+# emulator. (What a browser does against S3 itself, a presigned upload, CORS, a download, runs on
+# LocalStack too: the web app's full walk-through, the batch ZIP, the presigned POST policy.)
 same_on_any_emulator = pytest.mark.skipif(
-    EXTERNAL_ENDPOINT is not None, reason="the API's and the browser's behaviour only; run on the embedded emulator"
+    EXTERNAL_ENDPOINT is not None,
+    reason="what the emulator cannot change (the API, a browser, a client, an engine); run on the embedded emulator",
 )
 
 

@@ -19,7 +19,10 @@ from imgtasks_client import AsyncClient, ProcessResult
 from PIL import Image
 
 from tests.e2e.client import Client as HttpClient
+from tests.e2e.conftest import same_on_any_emulator
 from tests.helpers import image_bytes, scene_with_shapes
+
+pytestmark = same_on_any_emulator  # the CLI and the async client against the API
 
 IMGTASKS = Path(sys.executable).parent / "imgtasks"
 

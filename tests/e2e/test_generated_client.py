@@ -17,8 +17,11 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.conftest import RunningStack
+from tests.e2e.conftest import RunningStack, same_on_any_emulator
 from tests.helpers import image_bytes
+
+# A generated client against the API: its uploads and tasks are AWS calls other tests make on both.
+pytestmark = same_on_any_emulator
 
 PACKAGE = "imgtasks_generated"
 
