@@ -98,7 +98,13 @@ def start_stack(
         time.sleep(0.2)
     stack = RunningStack(json.loads(outputs_path.read_text()), log_path)
     # outputs.json (and the banner) are written once the API answers: no wait beyond this.
-    assert requests.get(f"{stack.api}/health", timeout=10).status_code == 200, stack.log()[-4000:]
+    try:
+        answered = requests.get(f"{stack.api}/health", timeout=10).status_code
+    except requests.RequestException as error:
+        answered = repr(error)
+    if answered != 200:
+        process.kill()  # a stack that failed its start must not outlive the test
+        raise RuntimeError(f"the local stack wrote outputs.json, then /health gave {answered}:\n" + stack.log()[-4000:])
     return process, stack
 
 
