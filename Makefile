@@ -113,10 +113,13 @@ e2e: $(VENV)/.installed web browser
 # the first stage that fails). The in-process tests run on both cores (pytest-xdist), beside the
 # single-core checks (mypy, the template, sam build), which would leave a core idle alone.
 STAGE = $(PYTHON) scripts/stages.py run
-# The e2e suites, on the embedded emulator and on LocalStack, side by side, each on two pytest-xdist
+# The e2e suites, on the embedded emulator and on LocalStack, side by side, on pytest-xdist
 # workers (each worker starts its own stack; a module's tests stay on one worker, its fixtures made
-# once): most of an e2e test's time is waiting for a stack, not computing.
+# once): most of an e2e test's time is waiting for a stack, a timeout or a restart, not computing.
+# The embedded suite, the longer (restarts, kills, dead letters), takes a third worker, which
+# fills those waits, most of all once the LocalStack suite has ended.
 E2E_PARALLEL = -n 2 --dist loadfile
+E2E_EMBEDDED_PARALLEL = -n 3 --dist loadfile
 test:
 	@$(PYTHON) scripts/stages.py begin
 	@$(STAGE) "install" -- $(MAKE) --no-print-directory -j4 install lambda-python browser localstack corpus
@@ -127,7 +130,7 @@ test:
 		"template (sam validate, checkov), sam build" -- $(MAKE) --no-print-directory validate checkov build \
 		"unit + integration" -- $(PY) -m pytest -n 2 tests/unit tests/integration
 	@$(PYTHON) scripts/stages.py together \
-		"e2e, embedded emulator" -- $(PY) -m pytest $(E2E_PARALLEL) tests/e2e \
+		"e2e, embedded emulator" -- $(PY) -m pytest $(E2E_EMBEDDED_PARALLEL) tests/e2e \
 		"e2e, LocalStack" -- $(PY) scripts/localstack_host.py test $(E2E_PARALLEL) tests/e2e
 	@$(PYTHON) scripts/stages.py report
 

@@ -127,10 +127,12 @@ def descendants(pid: int) -> set[int]:
 
 
 def slow_task(client: Client) -> str:
-    """A task of about two seconds for one worker on an idle machine (a full decode, a wide blur,
-    an arbitrary rotation, a PNG): long enough to be caught running, short enough to fit the
-    short-timeout stacks' 16 s even on a machine busy with a second suite."""
-    file_id = client.upload(image_bytes((2400, 1800), quality=60)).json()["id"]
+    """A task of about a second and a half for one worker on an idle machine (a full decode, a
+    wide blur, an arbitrary rotation, a PNG): long enough to be caught running, short enough to
+    fit the short-timeout stacks' 16 s, less the second before it a task's watchdog fails it
+    `processing_timeout`, even on a machine busy with a second suite (where 2400x1800 once took
+    19 s)."""
+    file_id = client.upload(image_bytes((2000, 1500), quality=60)).json()["id"]
     body = {
         "type": "process",
         "file_ids": [file_id],
