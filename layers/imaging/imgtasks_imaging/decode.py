@@ -27,7 +27,6 @@ from imgtasks.domain.limits import MAX_ANIMATION_PIXELS
 from .frames import Frames
 from .modes import eight_bit, signed_as_unsigned, to_srgb
 
-_TRANSPOSED = TRANSPOSING_ORIENTATIONS
 # How long each page of a paged file (TIFF) shows when its pages become an animation's frames.
 PAGE_DURATION_MS = 1000
 
@@ -42,7 +41,7 @@ class Header:
 
     @property
     def oriented_size(self) -> tuple[int, int]:
-        return (self.height, self.width) if self.orientation in _TRANSPOSED else (self.width, self.height)
+        return (self.height, self.width) if self.orientation in TRANSPOSING_ORIENTATIONS else (self.width, self.height)
 
 
 @dataclass(frozen=True)
@@ -117,7 +116,7 @@ def _read_header(image: Image.Image, data: bytes, max_pixels: int, max_frames: i
 def _decode_still(image: Image.Image, header: Header, smallest_needed: tuple[int, int] | None) -> Image.Image:
     if image.format in ("JPEG", "MPO") and smallest_needed is not None:
         width, height = smallest_needed
-        request = (height, width) if header.orientation in _TRANSPOSED else (width, height)
+        request = (height, width) if header.orientation in TRANSPOSING_ORIENTATIONS else (width, height)
         # DCT scaling: decode at 1/2, 1/4 or 1/8 while staying at least `request` in both sides.
         image.draft("RGB" if image.mode not in ("L", "CMYK") else image.mode, request)
     _load(image)
