@@ -100,6 +100,19 @@ def parse_form(event: APIGatewayProxyEventV2) -> dict[str, str]:
     return {name: values[0] for name, values in fields.items()}
 
 
+def multipart_parts(content_type: str, body: bytes) -> list[Any] | None:
+    """The parts of a multipart body (email.message objects), or None when it is not one."""
+    envelope = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode() + body
+    message = BytesParser(policy=policy.HTTP).parsebytes(envelope)
+    return list(message.iter_parts()) if message.is_multipart() else None
+
+
+def part_bytes(part: Any) -> bytes:
+    """A part's payload, transfer encoding undone."""
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""
+
+
 def parse_multipart(
     event: APIGatewayProxyEventV2, required: frozenset[str]
 ) -> tuple[dict[str, str], dict[str, UploadedFile]]:
@@ -109,22 +122,20 @@ def parse_multipart(
     content_type = event.headers.get("content-type") or event.headers.get("Content-Type") or ""
     if "boundary=" not in content_type:
         raise InvalidInput("the multipart body has no boundary in its Content-Type")
-    envelope = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode() + raw_body(event)
-    message = BytesParser(policy=policy.HTTP).parsebytes(envelope)
-    if not message.is_multipart():
+    parts = multipart_parts(content_type, raw_body(event))
+    if parts is None:
         raise InvalidInput("the multipart body could not be read")
     fields: dict[str, str] = {}
     files: dict[str, UploadedFile] = {}
     unknown: list[str] = []
-    for part in message.iter_parts():
+    for part in parts:
         name = part.get_param("name", header="content-disposition")
         if not isinstance(name, str):
             continue
         if name not in required:
             unknown.append(name)
             continue
-        payload = part.get_payload(decode=True)
-        data = payload if isinstance(payload, bytes) else b""
+        data = part_bytes(part)
         filename = part.get_filename()
         if filename is not None:
             files[name] = UploadedFile(filename=filename, content_type=part.get_content_type(), data=data)
@@ -134,9 +145,9 @@ def parse_multipart(
     errors = [{"loc": ["body", name], "msg": "field required", "type": "missing"} for name in missing]
     errors += [{"loc": ["body", name], "msg": "unknown field", "type": "extra_forbidden"} for name in unknown]
     if errors:
-        parts = ", ".join(f"'{name}'" for name in sorted(required))
+        expected = ", ".join(f"'{name}'" for name in sorted(required))
         raise InvalidInput(
-            f"the multipart body needs exactly the parts {parts}: "
+            f"the multipart body needs exactly the parts {expected}: "
             + "; ".join(f"{entry['loc'][-1]}: {entry['msg']}" for entry in errors),
             errors=errors,
         )

@@ -13,8 +13,6 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from email import policy
-from email.parser import BytesParser
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import (
@@ -30,7 +28,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 
 from imgtasks.domain.errors import InvalidInput
 
-from .bodies import header, raw_body
+from .bodies import header, multipart_parts, part_bytes, raw_body
 from .problems import problem_answer
 
 HEADER = "idempotency-key"
@@ -118,17 +116,16 @@ def body_fingerprint(event: dict[str, Any]) -> str:
         data = str(event.get("body") or "").encode()
     meaning: Any = None
     if media == "multipart/form-data":
-        envelope = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode() + data
-        message = BytesParser(policy=policy.HTTP).parsebytes(envelope)
-        if message.is_multipart():
+        parts = multipart_parts(content_type, data)
+        if parts is not None:
             meaning = sorted(
                 [
                     str(part.get_param("name", header="content-disposition")),
                     str(part.get_filename()),
                     part.get_content_type(),
-                    hashlib.sha256(_part_bytes(part)).hexdigest(),
+                    hashlib.sha256(part_bytes(part)).hexdigest(),
                 ]
-                for part in message.iter_parts()
+                for part in parts
             )
     elif media == "application/json":
         try:
@@ -139,11 +136,6 @@ def body_fingerprint(event: dict[str, Any]) -> str:
         return hashlib.sha256(data).hexdigest()
     canonical = json.dumps([media, meaning], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _part_bytes(part: Any) -> bytes:
-    payload = part.get_payload(decode=True)
-    return payload if isinstance(payload, bytes) else b""
 
 
 def idempotency_key(headers: dict[str, str]) -> str | None:
