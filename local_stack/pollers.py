@@ -75,15 +75,16 @@ def messages_to_delete(batch: list[dict[str, Any]], payload: Any, reports_failur
 
 
 class SqsPoller(threading.Thread):
-    # Short polls and a pause when the queue is empty, where Lambda long-polls: a long poll would
-    # hold the emulator's gate (emulator.py) for its whole wait, and stall every state snapshot.
-    # The pause doubles while the queue stays empty (a quiet queue costs the emulator little)
-    # and is back to the shortest at the first message. With the embedded emulator the pause
-    # ends at once when a message is sent (its Activity), so it can be longer: a message only
-    # becomes visible unannounced when its visibility timeout or delay ends.
+    # With the embedded emulator: short polls and a pause when the queue is empty, where Lambda
+    # long-polls, since a long poll would hold the emulator's gate (emulator.py) for its whole wait
+    # and stall every state snapshot. The pause doubles while the queue stays empty and is back to
+    # the shortest at the first message; it ends at once when a message is sent (the emulator's
+    # Activity): a message only becomes visible unannounced when its visibility timeout or delay
+    # ends. Against another endpoint (LocalStack, AWS), long polls, as Lambda's: short polls of
+    # 26 pollers once kept LocalStack busy at a third of a core with nothing to do.
     IDLE_MIN_S = 0.05
-    IDLE_MAX_S = 1.0
     IDLE_MAX_WOKEN_S = 2.0
+    LONG_POLL_S = 10
 
     def __init__(
         self,
@@ -105,26 +106,24 @@ class SqsPoller(threading.Thread):
 
     def run(self) -> None:
         idle_s = self.IDLE_MIN_S
-        longest = self.IDLE_MAX_S if self._activity is None else self.IDLE_MAX_WOKEN_S
         while not self._stopping.is_set():
             try:
-                seen = self._activity.count(Activity.SQS) if self._activity is not None else 0
-                batch = self._gather()
+                if self._activity is None:
+                    batch = self._gather(wait_s=self.LONG_POLL_S)
+                    if batch:
+                        self._deliver(batch)
+                    continue
+                seen = self._activity.count(Activity.SQS)
+                batch = self._gather(wait_s=0)
                 if batch:
                     idle_s = self.IDLE_MIN_S
                     self._deliver(batch)
                 else:
-                    self._pause(seen, idle_s)
-                    idle_s = min(longest, idle_s * 2)
+                    self._activity.wait(Activity.SQS, seen, idle_s)
+                    idle_s = min(self.IDLE_MAX_WOKEN_S, idle_s * 2)
             except Exception:  # keep polling through emulator hiccups, as Lambda's poller does
                 log.exception("poller %s failed; retrying", self.name)
                 self._stopping.wait(1.0)
-
-    def _pause(self, seen: int, seconds: float) -> None:
-        if self._activity is None:
-            self._stopping.wait(seconds)
-        else:
-            self._activity.wait(Activity.SQS, seen, seconds)
 
     def _receive(self, count: int, wait_s: int) -> list[dict[str, Any]]:
         response = self._sqs.receive_message(
@@ -137,8 +136,8 @@ class SqsPoller(threading.Thread):
         messages: list[dict[str, Any]] = response.get("Messages", [])
         return messages
 
-    def _gather(self) -> list[dict[str, Any]]:
-        batch = self._receive(self._source.batch_size, wait_s=0)
+    def _gather(self, wait_s: int) -> list[dict[str, Any]]:
+        batch = self._receive(self._source.batch_size, wait_s=wait_s)
         if not batch:
             return batch
         window_ends = time.monotonic() + self._source.batching_window_s
@@ -213,7 +212,10 @@ def stream_checkpoint(batch: list[dict[str, Any]], payload: Any, reports_failure
 
 
 class StreamPoller(threading.Thread):
-    IDLE_S = 0.25
+    # Against another endpoint, as often as Lambda reads a shard (4 times a second) while records
+    # come, backing off to once a second while none do: LocalStack's GetRecords is not cheap.
+    IDLE_MIN_S = 0.25
+    IDLE_MAX_S = 1.0
     # With the embedded emulator, woken by any write to DynamoDB (emulator.Activity) instead.
     IDLE_WOKEN_S = 2.0
     MAX_BACKOFF_S = 8.0
@@ -245,6 +247,7 @@ class StreamPoller(threading.Thread):
         return dict(self._checkpoints)
 
     def run(self) -> None:
+        idle_s = self.IDLE_MIN_S
         while not self._stopping.is_set():
             try:
                 seen = self._activity.count(Activity.DYNAMODB) if self._activity is not None else 0
@@ -252,9 +255,11 @@ class StreamPoller(threading.Thread):
                 delivered = any(polled)
                 self._backoff_s = 0.0
                 if delivered:
+                    idle_s = self.IDLE_MIN_S
                     continue
                 if self._activity is None:
-                    self._stopping.wait(self.IDLE_S)
+                    self._stopping.wait(idle_s)
+                    idle_s = min(self.IDLE_MAX_S, idle_s * 2)
                 else:
                     self._activity.wait(Activity.DYNAMODB, seen, self.IDLE_WOKEN_S)
             except _BatchFailed:

@@ -38,6 +38,15 @@ class RunningStack:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def wait_for_log(self, *lines: str, seconds: float = 30) -> None:
+        """Until one of the lines is in the stack's log. The log is a file the stack's process
+        writes in blocks, after the work a test can see through the API, and later still on a
+        busy machine."""
+        deadline = time.monotonic() + seconds
+        while not any(line in (log := self.log()) for line in lines):
+            assert time.monotonic() < deadline, f"none of {lines} in the stack's log:\n" + log[-3000:]
+            time.sleep(0.25)
+
 
 # `make test-localstack` runs this suite against LocalStack at this endpoint instead of the
 # embedded emulator; each stack then gets a name of its own there.
