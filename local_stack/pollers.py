@@ -81,10 +81,12 @@ class SqsPoller(threading.Thread):
     # the shortest at the first message; it ends at once when a message is sent (the emulator's
     # Activity): a message only becomes visible unannounced when its visibility timeout or delay
     # ends. Against another endpoint (LocalStack, AWS), long polls, as Lambda's: short polls of
-    # 26 pollers once kept LocalStack busy at a third of a core with nothing to do.
+    # 26 pollers once kept LocalStack busy at a third of a core with nothing to do. Polls of 2 s,
+    # not Lambda's 20: a stop waits for them (a message that a poll received after its process
+    # ended would stay invisible for its queue's whole visibility timeout), and Ctrl-C must be quick.
     IDLE_MIN_S = 0.05
     IDLE_MAX_WOKEN_S = 2.0
-    LONG_POLL_S = 10
+    LONG_POLL_S = 2
 
     def __init__(
         self,
