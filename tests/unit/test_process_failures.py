@@ -48,6 +48,7 @@ def test_a_transient_error_is_retried_then_fails_the_task_on_the_last_delivery(
     task = api.call("GET", f"/tasks/{task_id}").body
     assert (task["status"], task["attempts"], task["error"]["code"]) == ("failed", 3, "retries_exhausted")
     assert "NoSuchKey" in task["error"]["message"] or "Not Found" in task["error"]["message"]
+    assert "3 deliveries of its message (attempts started: 3)" in task["error"]["message"]
 
 
 def test_the_dead_letter_function_fails_a_task_whose_message_died(
@@ -62,6 +63,9 @@ def test_the_dead_letter_function_fails_a_task_whose_message_died(
     task = api.call("GET", f"/tasks/{task_id}").body
     assert (task["status"], task["error"]["code"]) == ("failed", "retries_exhausted")
     assert task["completed_at"]
+    # No worker ever claimed it: the message says so, as `attempts` does (it once said
+    # "in 3 attempts" beside `attempts: 1`).
+    assert (task["attempts"], "(attempts started: 0)" in task["error"]["message"]) == (0, True)
 
 
 def test_a_dead_message_of_a_finished_task_changes_nothing(api: Any, process: Any, dead_letters: Any) -> None:

@@ -85,6 +85,13 @@ def attempt_ms(task: TaskBase, now: str) -> int | None:
     return millis_between(started, now) if started else None
 
 
+def delivered(deliveries: int, attempts: int) -> str:
+    """How many times a task's message came and how many of those started an attempt: they differ
+    when a delivery found the task's previous attempt still running (its idempotency lock), as
+    with a visibility timeout shorter than the work."""
+    return f"the task did not complete in {deliveries} deliveries of its message (attempts started: {attempts})"
+
+
 TaskT = TypeVar("TaskT", bound=TaskBase)
 Value = TypeVar("Value")
 ResultT = TypeVar("ResultT", bound=ProcessResult | InferResult | ArchiveResult)
@@ -199,7 +206,7 @@ class TaskLifecycle:
         if receive_count < self._max_receive_count:
             raise error
         logger.exception("task failed on its last delivery", extra={"task_id": task.id})
-        self.fail(task, ErrorCode.RETRIES_EXHAUSTED, f"the task failed {receive_count} times; last error: {error}")
+        self.fail(task, ErrorCode.RETRIES_EXHAUSTED, f"{delivered(receive_count, task.attempts)}; last error: {error}")
 
     def message_died(self, message: TaskMessage) -> None:
         """The dead-letter verdict: the message could not be handled in MaxReceiveCount deliveries
@@ -211,7 +218,7 @@ class TaskLifecycle:
         self.fail(
             task,
             ErrorCode.RETRIES_EXHAUSTED,
-            f"the task could not be completed in {self._max_receive_count} attempts",
+            f"{delivered(self._max_receive_count, task.attempts)}, the last one's worker ended without an answer",
         )
 
     # ------------------------------------------------------------ files
