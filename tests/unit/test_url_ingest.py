@@ -184,7 +184,10 @@ def test_a_server_error_is_retried_and_rejects_the_file_on_the_last_attempt(
     api: Any, fetch: Any, mocked_stack: Any, web: str
 ) -> None:
     api.sign_up()
-    file = api.call("POST", "/files", json_body={"url": f"{web}/broken"}).body
+    created = api.call("POST", "/tasks", json_body={"type": "process", "urls": [f"{web}/broken"], "preset": "web"})
+    task_id, file = created.body["tasks"][0]["id"], {"id": created.body["tasks"][0]["file_id"]}
+    waiting = {"file_id": file["id"], "reason": "fetch", "fetch_attempts": None, "fetch_error": None}
+    assert api.call("GET", f"/tasks/{task_id}").body["waiting_for"] == waiting
     sqs = mocked_stack.client("sqs")
     url = mocked_stack.outputs["FetchQueueUrl"]
     for attempt in (1, 2, 3):
@@ -195,14 +198,20 @@ def test_a_server_error_is_retried_and_rejects_the_file_on_the_last_attempt(
         assert shown["status"] == ("rejected" if attempt == 3 else "pending"), attempt
         if attempt < 3:  # what a client sees while it waits: how many failed, why, and what next
             retry = {1: 30, 2: 120}[attempt]
-            assert (shown["fetch_attempts"], shown["fetch_error"]) == (
-                attempt,
-                f"url_unreachable: the server answered 503; retrying in {retry} s, attempt {attempt + 1} of 3",
+            expected = f"url_unreachable: the server answered 503; retrying in {retry} s, attempt {attempt + 1} of 3"
+            assert (shown["fetch_attempts"], shown["fetch_error"]) == (attempt, expected)
+            # ... and on the task that waits for it, where a client that made a task looks.
+            task = api.call("GET", f"/tasks/{task_id}").body
+            assert (task["status"], task["waiting_for"]) == (
+                "queued",
+                {"file_id": file["id"], "reason": "fetch", "fetch_attempts": attempt, "fetch_error": expected},
             )
         if attempt < 3:  # as if the visibility timeout had passed: SQS delivers it again
             sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=messages[0]["ReceiptHandle"], VisibilityTimeout=0)
     assert fetch.receive() == []  # handled on the last attempt, not sent to the dead-letter queue
     assert "503" in api.call("GET", f"/files/{file['id']}").body["error"]
+    failed = api.call("GET", f"/tasks/{task_id}").body
+    assert (failed["status"], failed["waiting_for"]) == ("failed", None)
 
 
 def test_a_file_url_or_an_unknown_scheme_is_a_400(api: Any) -> None:

@@ -11,7 +11,7 @@ from pydantic import ConfigDict, Field, field_serializer
 from imgtasks.adapters.outbound import redacted
 from imgtasks.domain.base import Model
 from imgtasks.domain.errors import ErrorCode, catalog_markdown
-from imgtasks.domain.records import VideoInfo
+from imgtasks.domain.records import FileRecord, VideoInfo
 from imgtasks.kinds import Task, TaskSpec, TaskTypeName
 from imgtasks.kinds.archive import ArchiveFile, ArchiveResult, SkippedTask
 from imgtasks.kinds.infer import InferResult
@@ -100,6 +100,26 @@ TaskResultView = ProcessResultOut | InferResult | ArchiveResultOut
 OutputUrl = Callable[[OutputFile | ArchiveFile], str]
 
 
+class WaitingForFile(Model):
+    file_id: str
+    reason: Literal["upload", "fetch"] = Field(
+        description="upload: the file's bytes have not arrived or are being inspected; fetch: its URL is being fetched"
+    )
+    fetch_attempts: int | None = Field(default=None, description="The fetch attempts that failed so far")
+    fetch_error: str | None = Field(
+        default=None, description="The last failed fetch's error, its code first, and when the next attempt is"
+    )
+
+    @classmethod
+    def of(cls, record: FileRecord) -> WaitingForFile:
+        return cls(
+            file_id=record.id,
+            reason="fetch" if record.source_url else "upload",
+            fetch_attempts=record.fetch_attempts,
+            fetch_error=record.fetch_error,
+        )
+
+
 class TaskOut(Model):
     # The document shows `spec` as the models it is validated with; serializing it only leaves
     # out what the client left out.
@@ -120,6 +140,10 @@ class TaskOut(Model):
     error: TaskErrorOut | None
     result: TaskResultView | None
     webhook: str | None = Field(default=None, description="The URL this task's events are posted to")
+    waiting_for: WaitingForFile | None = Field(
+        default=None,
+        description="A queued task whose file is not ready yet: what it waits for (absent in webhook events)",
+    )
 
     @field_serializer("webhook")
     def _webhook_without_credentials(self, url: str | None) -> str | None:
@@ -132,8 +156,13 @@ class TaskOut(Model):
         return spec.model_dump(exclude_unset=True, exclude_none=True)
 
     @classmethod
-    def from_task(cls, task: Task, output_url: OutputUrl) -> TaskOut:
-        shown = task.model_dump(exclude={"owner_id", "run", "outbox", "attempt_started_at", "spec", "result", "kind"})
+    def from_task(cls, task: Task, output_url: OutputUrl, waited_file: FileRecord | None = None) -> TaskOut:
+        """`waited_file`: the file record of a task that waits for it (`task.waits_for_file`)."""
+        shown = task.model_dump(
+            exclude={"owner_id", "run", "outbox", "attempt_started_at", "spec", "result", "kind", "waits_for_file"}
+        )
+        if waited_file is not None and task.waits_for_file and waited_file.id == task.file_id:
+            shown["waiting_for"] = WaitingForFile.of(waited_file)
         # The spec as a model, not a dict: it keeps which fields were set (shown as asked).
         shown["spec"] = task.spec
         result = task.result

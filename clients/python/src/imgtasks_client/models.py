@@ -123,6 +123,15 @@ class TaskError(Model):
     message: str
 
 
+class WaitingForFile(Model):
+    """What a queued task's file is waiting for: its upload, or its URL's fetch (and how that goes)."""
+
+    file_id: str
+    reason: Literal["upload", "fetch"]
+    fetch_attempts: int | None = None
+    fetch_error: str | None = None
+
+
 class Task(Model):
     id: str
     type: Literal["process", "infer", "archive"]
@@ -139,6 +148,7 @@ class Task(Model):
     error: TaskError | None
     result: ProcessResult | InferResult | ArchiveResult | None
     webhook: str | None = None
+    waiting_for: WaitingForFile | None = None
 
     _client: Any = PrivateAttr(default=None)
 

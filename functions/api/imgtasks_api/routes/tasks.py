@@ -11,8 +11,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import TypeAdapter
 
-from imgtasks.domain.errors import InvalidInput, UnsupportedMediaType
+from imgtasks.domain.errors import InvalidInput, NotFound, UnsupportedMediaType
 from imgtasks.domain.ids import new_id
+from imgtasks.domain.records import TaskStatus
 from imgtasks.kinds import CreateTaskRequest, CreateTasks, Task, TaskTypeName
 from imgtasks.kinds.process import describe_presets
 from imgtasks.observability import logger, metrics
@@ -39,8 +40,15 @@ def create_tasks_adapter() -> TypeAdapter[CreateTaskRequest]:
 
 
 def shown(found: ApiWiring, task: Task) -> TaskOut:
-    """The task as clients see it: outputs carry presigned URLs instead of storage keys."""
-    return TaskOut.from_task(task, found.tasks.output_url)
+    """The task as clients see it: outputs carry presigned URLs instead of storage keys, and a
+    task that waits for its file says what the file is waiting for (a failing fetch's error)."""
+    waited = None
+    if task.status == TaskStatus.QUEUED and task.waits_for_file and task.file_id:
+        try:
+            waited = found.files.get(task.owner_id, task.file_id)
+        except NotFound:  # the file was deleted meanwhile: nothing to show
+            waited = None
+    return TaskOut.from_task(task, found.tasks.output_url, waited)
 
 
 MULTIPART_TASK_BODY = {
