@@ -330,7 +330,7 @@ def test_one_of_everything_the_api_makes_survives_a_restart(tmp_path: Path, web:
 
 @needs_embedded_emulator
 @pytest.mark.parametrize("how", ["sigterm", "sigkill"])
-def test_tasks_in_flight_at_a_stop_finish_after_the_restart(tmp_path: Path, how: str) -> None:
+def test_tasks_in_flight_at_a_stop_finish_after_the_restart(tmp_path: Path, web: str, how: str) -> None:
     ports = {"emulator_port": free_port(), "api_port": free_port()}
     # Timeouts short enough to wait for, long enough for a slow task on a busy machine: a message
     # in flight at the stop is released at the restart (and its worker's idempotency lock with it).
@@ -341,6 +341,9 @@ def test_tasks_in_flight_at_a_stop_finish_after_the_restart(tmp_path: Path, how:
         client = Client(stack.api)
         client.sign_up()
         task_ids = [slow_task(client) for _ in range(4)]
+        # A video task too (a URL's clip, to an MP4): its worker and queue are others.
+        video = {"type": "process", "urls": [f"{web}/clip.mp4"], "output": {"format": "mp4"}}
+        task_ids.append(client.request("POST", "/tasks", json=video).json()["tasks"][0]["id"])
         client.wait_for(task_ids[0], statuses=("running", "done"), seconds=30)
         # A burst of uploads and creates just before the stop: a snapshot that wrote their blobs
         # while holding the emulator once pushed the next one 20 s out, and a kill lost them all.
@@ -358,7 +361,7 @@ def test_tasks_in_flight_at_a_stop_finish_after_the_restart(tmp_path: Path, how:
         kept = [client.request("GET", f"/tasks/{task_id}").status_code for task_id in burst]
         assert kept == [200] * len(burst), f"{kept.count(404)} of the burst's {len(burst)} tasks were lost"
         finished = [client.wait_for(task_id, seconds=120) for task_id in task_ids]
-        assert [task["status"] for task in finished] == ["done"] * 4, finished
+        assert [task["status"] for task in finished] == ["done"] * 5, finished
     finally:
         stop_stack(process)
 
