@@ -269,6 +269,20 @@ def dead_uploads(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 @pytest.fixture
+def dead_deliveries(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The dead-delivery function on the webhook dead-letter queue."""
+    from imgtasks_webhooks import dead_deliveries as module
+    from tests.unit.queue_driver import QueueDriver
+
+    mocked_stack.use_environment_of("DeadDeliveryFunction", monkeypatch)
+    wiring.cache_clear()
+    yield QueueDriver(
+        mocked_stack.client("sqs"), mocked_stack.outputs["WebhookDeadLetterQueueUrl"], module.lambda_handler
+    )
+    wiring.cache_clear()
+
+
+@pytest.fixture
 def infer(mocked_stack: MockedStack, dispatch: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The infer function on the infer queue (the change stream dispatched before each receive)."""
     from imgtasks_workers import infer as handler

@@ -160,6 +160,7 @@ def test_every_variable_a_function_reads_is_declared_for_it_in_the_template() ->
         "UploadFunction": FunctionSettings,
         "DeadLetterFunction": FunctionSettings,
         "DeadUploadFunction": FunctionSettings,
+        "DeadDeliveryFunction": FunctionSettings,
         "DispatchFunction": FunctionSettings,
     }
     assert set(read_by) == set(specs)
@@ -248,7 +249,7 @@ def test_each_function_has_the_rights_its_code_paths_use_and_no_more() -> None:
     # A ZIP's multipart upload is aborted when the archive fails half-way (not in S3CrudPolicy).
     assert "s3:AbortMultipartUpload" in policies("ArchiveFunction")
     # The dead-letter functions only write the table.
-    for name in ("DeadLetterFunction", "DeadUploadFunction"):
+    for name in ("DeadLetterFunction", "DeadUploadFunction", "DeadDeliveryFunction"):
         assert functions[name]["Policies"] == [{"Ref": "TableReadWritePolicy"}]
 
 

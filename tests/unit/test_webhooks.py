@@ -114,6 +114,24 @@ def test_a_failing_receiver_gets_the_same_event_again_until_it_answers_2xx(
     assert attempts[-1]["error"] == "the receiver answered 500" and attempts[0]["event"] == "task.completed"
 
 
+def test_a_delivery_message_that_died_is_a_failed_attempt_in_the_endpoint_s_log(
+    api: Any, process: Any, webhooks: Any, dead_deliveries: Any, receiver: Receiver
+) -> None:
+    api.sign_up()
+    endpoint = register(api, f"{receiver.url}/hook", ["task.completed"])
+    run_task(api)
+    process.drain()
+    [message] = webhooks.receive()  # as if the delivery function had crashed on it every time
+    dead_deliveries.send_raw(message["Body"])
+    assert dead_deliveries.deliver(dead_deliveries.receive()) == {"batchItemFailures": []}
+    attempts = api.call("GET", f"/webhooks/{endpoint['id']}/deliveries").body["items"]
+    assert [(a["event"], a["attempt"], a["succeeded"], a["status_code"]) for a in attempts] == [
+        ("task.completed", 1, False, None)
+    ]
+    assert "not retried" in attempts[0]["error"]
+    assert receiver.at("/hook") == []
+
+
 def test_410_gone_disables_the_endpoint(api: Any, process: Any, webhooks: Any, receiver: Receiver) -> None:
     api.sign_up()
     endpoint = register(api, f"{receiver.url}/gone", ["task.running", "task.completed"])

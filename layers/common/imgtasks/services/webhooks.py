@@ -36,6 +36,7 @@ from imgtasks.domain.webhooks import (
     sign,
     webhook_id,
 )
+from imgtasks.observability import logger
 
 
 @dataclass(frozen=True)
@@ -221,6 +222,16 @@ class WebhookService:
         if delay is not None:
             next_attempt = message.model_copy(update={"attempt": message.attempt + 1, "not_before": now() + delay})
             self._schedule(next_attempt, delay)
+
+    def delivery_died(self, message: DeliveryMessage) -> None:
+        """The dead-letter verdict on one attempt: the delivery function crashed or timed out on
+        its message on every delivery (not the receiver's answer, which is recorded and retried
+        by schedule). Recorded in the endpoint's delivery log, where its owner looks; the event is
+        not sent again."""
+        logger.warning(
+            "webhook delivery message died", extra={"webhook_id": message.webhook_id, "attempt": message.attempt}
+        )
+        self._record(message, None, "the delivery function failed on every try of this attempt; not retried", False)
 
     def _schedule(self, message: DeliveryMessage, delay: int) -> None:
         self._send([message], min(900, delay))
