@@ -94,6 +94,62 @@ class Activity:
             self._condition.wait_for(lambda: self._counts[channel] != seen, timeout)
 
 
+# Each function's workers sign with an access key of their own (runtime.function_environment), so
+# the emulator can say which function made a call: the IAM actions each function used, written
+# beside outputs.json at a stop (aws-calls.json) and read against the function's policies by a test.
+_FUNCTION_KEY_PREFIX = "fn-"
+_ACCESS_KEY = re.compile(r"Credential=([^/,\s]+)/")
+_QUERY_ACCESS_KEY = re.compile(r"X-Amz-Credential=([^&/%]+)(?:%2F|/)")
+# Batch calls are authorized as the action they batch.
+_BATCHED = {"SendMessageBatch": "SendMessage", "DeleteMessageBatch": "DeleteMessage"}
+
+
+def function_access_key(logical_id: str) -> str:
+    return f"{_FUNCTION_KEY_PREFIX}{logical_id}"
+
+
+def signing_function(environ: dict[str, Any]) -> str | None:
+    """The function whose credentials signed the request (a presigned URL counts as its signer's),
+    or None for the stack's own calls and unsigned ones."""
+    found = _ACCESS_KEY.search(environ.get("HTTP_AUTHORIZATION", "")) or _QUERY_ACCESS_KEY.search(
+        environ.get("QUERY_STRING", "")
+    )
+    if found is None or not found.group(1).startswith(_FUNCTION_KEY_PREFIX):
+        return None
+    return found.group(1).removeprefix(_FUNCTION_KEY_PREFIX)
+
+
+def iam_actions(service: str, operation: str, environ: dict[str, Any]) -> list[str]:
+    """The IAM actions that authorize a call: an object written with tags needs
+    s3:PutObjectTagging as well as s3:PutObject."""
+    action = iam_action(service, operation, environ)
+    if action == "s3:PutObject" and environ.get("HTTP_X_AMZ_TAGGING"):
+        return [action, "s3:PutObjectTagging"]
+    return [action]
+
+
+def iam_action(service: str, operation: str, environ: dict[str, Any]) -> str:
+    """The IAM action that authorizes a call: the JSON protocols' operation (a batch as what it
+    batches); for S3, what the method, the path and the sub-resource in the query string ask."""
+    if service != "s3":
+        prefix = "dynamodb" if service == "dynamodbstreams" else service
+        return f"{prefix}:{_BATCHED.get(operation, operation)}"
+    method = environ.get("REQUEST_METHOD", "GET")
+    query = {part.split("=", 1)[0] for part in environ.get("QUERY_STRING", "").split("&") if part}
+    if operation.endswith("bucket"):
+        if method == "POST":
+            return "s3:DeleteObject" if "delete" in query else "s3:PutObject"  # DeleteObjects; a form upload
+        if "location" in query:
+            return "s3:GetBucketLocation"
+        return "s3:ListBucket" if method in ("GET", "HEAD") else f"s3:{method} bucket"
+    if "tagging" in query:
+        return {"GET": "s3:GetObjectTagging", "PUT": "s3:PutObjectTagging", "DELETE": "s3:DeleteObjectTagging"}[method]
+    if method == "DELETE":
+        return "s3:AbortMultipartUpload" if "uploadId" in query else "s3:DeleteObject"
+    # A multipart upload's create, parts and completion are PutObject; HEAD is GetObject.
+    return "s3:GetObject" if method in ("GET", "HEAD") else "s3:PutObject"
+
+
 # Calls after which a queue may have a message to receive.
 _SQS_WAKERS = ("SendMessage", "SendMessageBatch", "ChangeMessageVisibility", "ChangeMessageVisibilityBatch")
 
@@ -157,6 +213,8 @@ class EmulatorApp:
         self.gate = ReadWriteGate()
         # (caller, service, operation): caller is "event source" (the stack's pollers) or "function"
         self.calls: Counter[tuple[str, str, str]] = Counter()
+        # (function, IAM action) of the calls the functions' credentials signed
+        self.function_actions: Counter[tuple[str, str]] = Counter()
         self._calls_lock = threading.Lock()
         self.changed = threading.Event()
         self.activity = Activity()
@@ -164,8 +222,12 @@ class EmulatorApp:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         service, operation = describe_call(environ)
         caller = "event source" if EVENT_SOURCE_AGENT in environ.get("HTTP_USER_AGENT", "") else "function"
+        function = signing_function(environ)
         with self._calls_lock:
             self.calls[(caller, service, operation)] += 1
+            if function is not None:
+                for action in iam_actions(service, operation, environ):
+                    self.function_actions[(function, action)] += 1
         changes = changes_state(service, operation, environ.get("REQUEST_METHOD", "GET"))
         refused = _refused_post_policy(environ) if service == "s3" else None
         if refused is not None:
@@ -182,6 +244,12 @@ class EmulatorApp:
         elif service == "dynamodb" and changes:
             self.activity.notify(Activity.DYNAMODB)
         return body
+
+    def actions_by_function(self) -> dict[str, list[str]]:
+        """Each function's IAM actions so far, as aws-calls.json holds them."""
+        with self._calls_lock:
+            used = list(self.function_actions)
+        return {function: sorted({a for f, a in used if f == function}) for function in sorted({f for f, _ in used})}
 
     def take_calls(self) -> Counter[tuple[str, str, str]]:
         with self._calls_lock:

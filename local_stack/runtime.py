@@ -22,6 +22,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from .emulator import function_access_key
 from .functions import FunctionSpec
 from .template import ACCOUNT_ID, REGION
 
@@ -56,7 +57,8 @@ def function_environment(spec: FunctionSpec, endpoint_url: str) -> dict[str, str
         {
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,
-            "AWS_ACCESS_KEY_ID": "test",
+            # The emulators take any key: one per function says which function made a call.
+            "AWS_ACCESS_KEY_ID": function_access_key(spec.logical_id),
             "AWS_SECRET_ACCESS_KEY": "test",
             "AWS_ENDPOINT_URL": endpoint_url,
             "AWS_LAMBDA_FUNCTION_NAME": spec.name,

@@ -135,6 +135,10 @@ class LocalStack:
     def sam_env_path(self) -> Path:
         return self.config.state_dir / "sam-env.json"
 
+    @property
+    def aws_calls_path(self) -> Path:
+        return self.config.state_dir / "aws-calls.json"
+
     def session(self) -> Any:
         """A localstack-client session: its clients all reach this stack's emulator."""
         return emulator_session(self.endpoint_url)
@@ -306,6 +310,9 @@ class LocalStack:
             self.state.stop()
         if self.emulator is not None:
             self.emulator.stop()
+            # What each function called on this run, as IAM actions: the rights its policy needs.
+            calls = self.emulator.app.actions_by_function()
+            self.aws_calls_path.write_text(json.dumps(calls, indent=2) + "\n")
         if self.outputs:
             self.outputs_path.unlink(missing_ok=True)  # a stopped stack's outputs are no longer true
 

@@ -4,6 +4,7 @@ port is a one-line error, its workers never outlive it, and what it holds surviv
 from __future__ import annotations
 
 import ctypes
+import fnmatch
 import json
 import os
 import platform
@@ -300,6 +301,43 @@ def find_everything(stack: RunningStack, made: Everything) -> None:
     assert client.wait_for(resize_tasks(client, 1, size=(400, 300))[0])["status"] == "done"  # new work runs
 
 
+def policy_actions(function: str) -> set[str]:
+    """The IAM actions a function's policies grant: the template's managed policies and inline
+    statements, and SAM's policy templates as the SAM translator that `make test` installs defines
+    them."""
+    from local_stack.template import load_template
+
+    found = sorted(ROOT.glob(".venv-sam/lib/python3*/site-packages/samtranslator/policy_templates_data/*.json"))
+    assert found, "SAM's policy templates were not found: `make test` installs them in .venv-sam"
+    sam_templates = json.loads(found[0].read_text())["Templates"]
+    resources = load_template(ROOT / "infra" / "template.yaml")["Resources"]
+    granted: set[str] = set()
+    for policy in resources[function]["Properties"].get("Policies", []):
+        [(name, value)] = policy.items()
+        if name == "Ref":
+            statements = resources[value]["Properties"]["PolicyDocument"]["Statement"]
+        elif name == "Statement":
+            statements = value
+        else:
+            statements = sam_templates[name]["Definition"]["Statement"]
+        for statement in statements:
+            actions = statement["Action"]
+            granted |= {actions} if isinstance(actions, str) else set(actions)
+    return granted
+
+
+def assert_calls_within_policies(calls_path: Path) -> None:
+    """Each function's AWS calls on this run (the emulator names the function by its access key)
+    are actions its policies grant: on AWS, a call outside them is an AccessDenied."""
+    calls = json.loads(calls_path.read_text())
+    assert {"ApiFunction", "ProcessFunction", "VideoFunction", "InferFunction", "ArchiveFunction"} <= set(calls)
+    assert {"UploadFunction", "FetchFunction", "DispatchFunction", "WebhookEventsFunction"} <= set(calls)
+    for function, actions in calls.items():
+        granted = {action.lower() for action in policy_actions(function)}
+        denied = [a for a in actions if not any(fnmatch.fnmatchcase(a.lower(), g) for g in granted)]
+        assert not denied, f"{function} called {denied}, which its policies do not grant"
+
+
 @needs_embedded_emulator
 @pytest.mark.parametrize("how", ["sigint", "sigkill"])
 def test_one_of_everything_the_api_makes_survives_a_restart(tmp_path: Path, web: str, how: str) -> None:
@@ -317,6 +355,8 @@ def test_one_of_everything_the_api_makes_survives_a_restart(tmp_path: Path, web:
         else:
             process.send_signal(signal.SIGINT)
         process.wait(timeout=20)
+        if how == "sigint":
+            assert_calls_within_policies(tmp_path / "aws-calls.json")
         process, stack = start_stack(tmp_path, **ports)
         assert "restored" in stack.log()
         assert "saving the emulator's state failed" not in stack.log()

@@ -340,3 +340,26 @@ def test_the_table_policies_grant_the_calls_the_code_makes_and_no_scan() -> None
     assert actions("IdempotencyTablePolicy") == {"GetItem", "PutItem", "UpdateItem", "DeleteItem"}  # Powertools'
     text = json.dumps(resources)
     assert "dynamodb:Scan" not in text and "DynamoDBCrudPolicy" not in text and "DynamoDBReadPolicy" not in text
+
+
+def test_a_call_is_named_by_the_iam_actions_that_authorize_it_and_the_function_that_signed_it() -> None:
+    from local_stack.emulator import iam_actions, signing_function
+
+    def call(method: str, path: str, query: str = "", **headers: str) -> dict[str, str]:
+        return {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, **headers}
+
+    tagged_put = call("PUT", "/bucket/key", HTTP_X_AMZ_TAGGING="guest=1")
+    assert iam_actions("s3", "PUT object", tagged_put) == ["s3:PutObject", "s3:PutObjectTagging"]
+    assert iam_actions("s3", "DELETE object", call("DELETE", "/bucket/key", "uploadId=7")) == [
+        "s3:AbortMultipartUpload"
+    ]
+    assert iam_actions("s3", "POST bucket", call("POST", "/bucket", "delete")) == ["s3:DeleteObject"]
+    assert iam_actions("s3", "HEAD object", call("HEAD", "/bucket/key")) == ["s3:GetObject"]
+    assert iam_actions("s3", "DELETE object", call("DELETE", "/bucket/key", "tagging")) == ["s3:DeleteObjectTagging"]
+    assert iam_actions("sqs", "SendMessageBatch", call("POST", "/")) == ["sqs:SendMessage"]
+    assert iam_actions("dynamodb", "TransactWriteItems", call("POST", "/")) == ["dynamodb:TransactWriteItems"]
+    scope = "/20261202/us-east-1/s3/aws4_request"
+    signed = {"HTTP_AUTHORIZATION": f"AWS4-HMAC-SHA256 Credential=fn-ApiFunction{scope}, SignedHeaders=host"}
+    presigned = {"QUERY_STRING": "X-Amz-Credential=fn-ApiFunction" + scope.replace("/", "%2F")}
+    assert (signing_function(signed), signing_function(presigned)) == ("ApiFunction", "ApiFunction")
+    assert signing_function({"HTTP_AUTHORIZATION": f"AWS4-HMAC-SHA256 Credential=test{scope}"}) is None
