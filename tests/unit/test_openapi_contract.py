@@ -181,3 +181,72 @@ def test_no_error_code_is_written_as_a_bare_string_outside_the_catalog() -> None
         if bare.search(line)
     ]
     assert found == []
+
+
+@pytest.mark.parametrize(
+    ("model_path", "accepted", "refused"),
+    [
+        (
+            "imgtasks.domain.operations:ResizeOperation",
+            [
+                {"op": "resize", "width": 10},
+                {"op": "resize", "width": 1, "height": 2, "fit": "cover", "gravity": "north"},
+            ],
+            [
+                {"op": "resize"},
+                {"op": "resize", "width": None},
+                {"op": "resize", "width": 1, "fit": "cover"},
+                {"op": "resize", "width": 1, "gravity": "north"},
+            ],
+        ),
+        (
+            "imgtasks.domain.operations:CropOperation",
+            [{"op": "crop", "width": 1, "height": 1}, {"op": "crop", "width": 1, "height": 1, "left": 0, "top": 0}],
+            [
+                {"op": "crop", "width": 1, "height": 1, "left": 0},
+                {"op": "crop", "width": 1, "height": 1, "left": 0, "top": 0, "gravity": "north"},
+            ],
+        ),
+        (
+            "imgtasks.domain.operations:RotateOperation",
+            [{"op": "rotate", "angle": 5}, {"op": "rotate", "direction": "clockwise", "angle": None}],
+            [{"op": "rotate"}, {"op": "rotate", "angle": 5, "direction": "clockwise"}],
+        ),
+        (
+            "imgtasks.services.accounts:Registration",
+            [{"username": "ada", "password": "correct-horse"}],
+            [{"username": "Guest-ada", "password": "correct-horse"}, {"username": "ada", "password": "short"}],
+        ),
+        (
+            "imgtasks_api.routes.files:FetchUrl",
+            [{"url": "https://example.com/a.jpg"}, {"url": "http://u:p@[2001:db8::1]:8080/x?y"}],
+            [
+                {"url": "ftp://example.com/a"},
+                {"url": "http://[9F05.B0D3]/"},
+                {"url": "http://a:65536/"},
+                {"url": "http:///x"},
+            ],
+        ),
+    ],
+)
+def test_the_document_states_the_rules_the_validators_enforce(
+    model_path: str, accepted: list[dict[str, Any]], refused: list[dict[str, Any]]
+) -> None:
+    """A body the document's schema allows is one the server takes, and one it refuses the server
+    refuses too (schemathesis once found 17 schema-valid requests answered 400)."""
+    import importlib
+
+    import jsonschema
+    import pydantic
+
+    module, name = model_path.split(":")
+    model = getattr(importlib.import_module(module), name)
+    schema = model.model_json_schema()
+    for body in accepted:
+        jsonschema.validate(body, schema)
+        model.model_validate(body)
+    for body in refused:
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(body, schema)
+        with pytest.raises(pydantic.ValidationError):
+            model.model_validate(body)

@@ -29,7 +29,12 @@ FORM = "application/x-www-form-urlencoded"
 
 def credentials_form(**fields: dict[str, Any]) -> dict[str, Any]:
     """The OpenAPI request body of a form with username and password (and `fields` first)."""
-    properties = {**fields, "username": {"type": "string"}, "password": {"type": "string", "format": "password"}}
+    # Empty values are refused (invalid_request): the document says so.
+    properties = {
+        **fields,
+        "username": {"type": "string", "minLength": 1},
+        "password": {"type": "string", "format": "password", "minLength": 1},
+    }
     schema = {"type": "object", "required": list(properties), "properties": properties}
     return {"requestBody": {"required": True, "content": {FORM: {"schema": schema}}}}
 

@@ -6,11 +6,14 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, JsonValue
 
 from imgtasks.domain.base import Model
 from imgtasks.domain.errors import InvalidInput, UnsupportedMediaType
+from imgtasks.domain.ids import ID_PATTERN
+from imgtasks.domain.inspection import ACCEPTED_CONTENT_TYPES
 from imgtasks.domain.records import FileRecord
+from imgtasks.kinds.base import WebUrl
 from imgtasks.services.files import SMALL_UPLOAD_LIMIT
 from imgtasks.services.uploads import StartedUpload
 from imgtasks.views import FileOut
@@ -31,9 +34,13 @@ from ..schemas import FilePage, StartedUploadOut, UploadOut
 
 router = new_router()
 
-FileId = Annotated[str, Path(description="A file id", min_length=1, max_length=64)]
+FileId = Annotated[str, Path(description="A file id (a ULID)", min_length=1, max_length=64, pattern=ID_PATTERN)]
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1-100")]
 Cursor = Annotated[str | None, Query(max_length=512, description="next_cursor of the previous page")]
+
+
+# The document's list of what UploadService.start_upload accepts.
+UPLOAD_CONTENT_TYPES: list[JsonValue] = [*sorted(ACCEPTED_CONTENT_TYPES)]
 
 
 class StartUpload(Model):
@@ -44,8 +51,8 @@ class StartUpload(Model):
     filename: str = Field(min_length=1, max_length=255)
     content_type: str = Field(
         examples=["image/jpeg", "video/mp4"],
-        description="image/jpeg, image/png, image/webp, image/gif; video/mp4, video/x-m4v, video/quicktime, "
-        "video/webm, video/x-matroska, video/x-msvideo, video/avi",
+        json_schema_extra={"enum": UPLOAD_CONTENT_TYPES},
+        description="The media type of an image or a video the service reads",
     )
     size: int = Field(
         ge=1,
@@ -59,7 +66,7 @@ class FetchUrl(Model):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(min_length=1, max_length=2048, examples=["https://example.com/photo.jpg"])
+    url: WebUrl = Field(examples=["https://example.com/photo.jpg"])
     filename: str | None = Field(default=None, min_length=1, max_length=255, description="Default: from the URL")
 
 
@@ -72,6 +79,7 @@ MULTIPART_FILE_BODY = {
                     "type": "object",
                     "required": ["file"],
                     "properties": {"file": {"type": "string", "format": "binary", "description": "At most 4 MiB"}},
+                    "additionalProperties": False,  # another part is refused
                 }
             }
         },

@@ -12,7 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import TypeAdapter
 
 from imgtasks.domain.errors import InvalidInput, NotFound, UnsupportedMediaType
-from imgtasks.domain.ids import new_id
+from imgtasks.domain.ids import ID_PATTERN, new_id
 from imgtasks.domain.records import TaskStatus
 from imgtasks.kinds import CreateTaskRequest, CreateTasks, Task, TaskTypeName
 from imgtasks.kinds.process import describe_presets
@@ -30,7 +30,7 @@ from ..wiring import ApiWiring
 
 router = new_router()
 
-TaskId = Annotated[str, Path(description="A task id", min_length=1, max_length=64)]
+TaskId = Annotated[str, Path(description="A task id (a ULID)", min_length=1, max_length=64, pattern=ID_PATTERN)]
 
 
 @cache
@@ -63,6 +63,7 @@ MULTIPART_TASK_BODY = {
                         "file": {"type": "string", "format": "binary", "description": "At most 4 MiB"},
                         "spec": {"type": "string", "description": "The JSON task body without file_ids"},
                     },
+                    "additionalProperties": False,  # another part is refused
                 }
             },
         },

@@ -12,19 +12,21 @@ from pydantic import ConfigDict, Field, field_serializer
 from imgtasks.adapters.outbound import redacted
 from imgtasks.domain.base import Model
 from imgtasks.domain.errors import Forbidden
+from imgtasks.domain.ids import ID_PATTERN
 from imgtasks.domain.webhooks import DeliveryAttempt, EventType, WebhookEndpoint
+from imgtasks.kinds.base import WebUrl
 
 from ..context import caller, json_response, new_router, ok_response, problem_responses, wiring_of
 
 router = new_router()
 
-WebhookId = Annotated[str, Path(description="A webhook id", min_length=1, max_length=64)]
+WebhookId = Annotated[str, Path(description="A webhook id (a ULID)", min_length=1, max_length=64, pattern=ID_PATTERN)]
 
 
 class RegisterWebhook(Model):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(min_length=1, max_length=2048, examples=["https://example.com/hooks/imgtasks"])
+    url: WebUrl = Field(examples=["https://example.com/hooks/imgtasks"])
     events: list[EventType] = Field(min_length=1, description="The events to receive")
 
 

@@ -26,6 +26,36 @@ import urllib3
 
 MAX_REDIRECTS = 3
 MAX_URL_LENGTH = 2048
+# What a URL a client gives (to fetch, or for webhooks) must look like, as the OpenAPI document
+# states it and request validation enforces it (RFC 3986's syntax, ASCII): http or https, an
+# optional user, a host (a name or IPv4 address, or an IPv6 address in brackets), a port up to
+# 65535. check_url parses it again; check_address checks where it leads.
+_HEX = "[0-9A-Fa-f]{1,4}"
+_IPV6 = (
+    r"({h}:){7}{h}"
+    "|"
+    r"({h}:){1,7}:"
+    "|"
+    r"({h}:){1,6}:{h}"
+    "|"
+    r"({h}:){1,5}(:{h}){1,2}"
+    "|"
+    r"({h}:){1,4}(:{h}){1,3}"
+    "|"
+    r"({h}:){1,3}(:{h}){1,4}"
+    "|"
+    r"({h}:){1,2}(:{h}){1,5}"
+    "|"
+    r"{h}:(:{h}){1,6}"
+    "|"
+    r":((:{h}){1,7}|:)"
+).replace("{h}", _HEX)
+# Unreserved characters, percent escapes and sub-delimiters, all literal inside a class in
+# Python's, JavaScript's and pydantic's (Rust's) regular expressions alike.
+_REG_NAME = r"[A-Za-z0-9._~%!$&'()*+,;=-]+"
+_USER_INFO = r"[A-Za-z0-9._~%!$&'()*+,;=:-]*@"
+_PORT = r"(:([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
+WEB_URL_PATTERN = rf"^[Hh][Tt][Tt][Pp][Ss]?://({_USER_INFO})?(\[({_IPV6})\]|{_REG_NAME}){_PORT}([/?#]\S*)?$"
 CHUNK_BYTES = 1024 * 1024
 # Cloud metadata services, refused even where private addresses are allowed: AWS's instance
 # metadata (IPv4 and IPv6) and DNS/time addresses, ECS's task metadata, Alibaba Cloud's

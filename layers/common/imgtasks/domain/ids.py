@@ -10,6 +10,11 @@ from ulid import ULID
 _ULID_PATTERN = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 
 
+# What an id in a path may be, as the OpenAPI document states it: ids are ULIDs; any other id of
+# letters, digits, - and _ is looked up (and is a 404), anything else is refused before.
+ID_PATTERN = r"^[0-9A-Za-z_-]{1,64}$"
+
+
 def new_id() -> str:
     return str(ULID())
 

@@ -4,9 +4,9 @@ validate it. The engine keeps one implementation per model
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from imgtasks.domain.base import StrictModel
 
@@ -42,7 +42,34 @@ class Focus(StrictModel):
     y: float = Field(ge=0, le=1)
 
 
+def _given(*names: str) -> dict[str, Any]:
+    """JSON Schema: each of the fields is there and not null."""
+    return {"required": list(names), "properties": {name: {"not": {"type": "null"}} for name in names}}
+
+
 class ResizeOperation(StrictModel):
+    # The validator's rules, stated in the document.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [_given("width"), _given("height")],
+            "allOf": [
+                {
+                    "if": {"required": ["fit"], "properties": {"fit": {"enum": ["cover", "contain", "fill"]}}},
+                    "then": _given("width", "height"),
+                },
+                {
+                    "if": {
+                        "anyOf": [
+                            {"required": ["gravity"], "properties": {"gravity": {"not": {"const": "center"}}}},
+                            _given("focus"),
+                        ]
+                    },
+                    "then": {"required": ["fit"], "properties": {"fit": {"const": "cover"}}},
+                },
+            ],
+        }
+    )
+
     op: Literal["resize"]
     width: Side | None = None
     height: Side | None = None
@@ -64,6 +91,9 @@ class ResizeOperation(StrictModel):
 
 
 class RotateOperation(StrictModel):
+    # The validator's rule, stated in the document: exactly one of angle and direction.
+    model_config = ConfigDict(json_schema_extra={"oneOf": [_given("angle"), _given("direction")]})
+
     op: Literal["rotate"]
     angle: float | None = Field(default=None, ge=-360, le=360, description="Degrees clockwise")
     direction: Literal["clockwise", "counterclockwise"] | None = Field(
@@ -90,6 +120,25 @@ class FlipOperation(StrictModel):
 
 
 class CropOperation(StrictModel):
+    # The validator's rules, stated in the document: left and top together; gravity and focus
+    # only without them.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {
+                    **_given("left", "top"),
+                    "not": {
+                        "anyOf": [
+                            {"required": ["gravity"], "properties": {"gravity": {"not": {"const": "center"}}}},
+                            _given("focus"),
+                        ]
+                    },
+                },
+                {"not": {"anyOf": [_given("left"), _given("top")]}},
+            ]
+        }
+    )
+
     op: Literal["crop"]
     left: int | None = Field(default=None, ge=0, description="With top; without both, gravity picks the window")
     top: int | None = Field(default=None, ge=0)

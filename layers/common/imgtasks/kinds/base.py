@@ -6,9 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from imgtasks.adapters.outbound import MAX_URL_LENGTH, WEB_URL_PATTERN
 from imgtasks.domain.base import StrictModel
+from imgtasks.domain.ids import ID_PATTERN
 
 MAX_FILES_PER_REQUEST = 50
 
@@ -30,9 +32,13 @@ class TaskKind:
     handler: str
 
 
-FileIds = Annotated[list[str], Field(default_factory=list, max_length=MAX_FILES_PER_REQUEST)]
+FileIds = Annotated[
+    list[Annotated[str, Field(pattern=ID_PATTERN)]], Field(default_factory=list, max_length=MAX_FILES_PER_REQUEST)
+]
+# A URL a client gives the service to fetch or to post events to.
+WebUrl = Annotated[str, Field(min_length=1, max_length=MAX_URL_LENGTH, pattern=WEB_URL_PATTERN)]
 Urls = Annotated[
-    list[Annotated[str, Field(min_length=1, max_length=2048)]],
+    list[WebUrl],
     Field(default_factory=list, max_length=MAX_FILES_PER_REQUEST, description="Files to fetch (URL ingest)"),
 ]
 SOURCE_FIELDS = frozenset({"type", "file_ids", "urls", "webhook"})
@@ -41,11 +47,20 @@ SOURCE_FIELDS = frozenset({"type", "file_ids", "urls", "webhook"})
 class FileSources(StrictModel):
     """The files a POST /tasks works on: ids of files, URLs to fetch, or both (1 to 50 in all)."""
 
+    # The document states "at least one" (a sum of two lists' lengths is beyond JSON Schema).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["file_ids"], "properties": {"file_ids": {"minItems": 1}}},
+                {"required": ["urls"], "properties": {"urls": {"minItems": 1}}},
+            ]
+        }
+    )
+
     file_ids: FileIds
     urls: Urls
-    webhook: str | None = Field(
+    webhook: WebUrl | None = Field(
         default=None,
-        max_length=2048,
         description="A URL this task's events are posted to, signed with the caller's webhook secret",
     )
 

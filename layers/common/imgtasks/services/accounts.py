@@ -26,7 +26,11 @@ class Registration(Model):
 
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(pattern=USERNAME_REGEX, description="3-64 of A-Z a-z 0-9 _ . -")
+    username: str = Field(
+        pattern=USERNAME_REGEX,
+        description="3-64 of A-Z a-z 0-9 _ . -, not starting with guest- (kept for guest accounts)",
+        json_schema_extra={"not": {"pattern": "^[Gg][Uu][Ee][Ss][Tt]-"}},
+    )
     password: str = Field(min_length=8, max_length=256)
 
     @field_validator("username")
