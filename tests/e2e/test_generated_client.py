@@ -112,8 +112,10 @@ def test_a_generated_client_uploads_both_ways_and_creates_tasks(stack: RunningSt
 
     # Presigned: the API answers with a POST for S3, the bytes go straight there.
     large = image_bytes((1200, 900), fmt="PNG")
+    # The document lists the content types an upload may announce: the generated client has them as an enum.
+    png = models.StartUploadContentType("image/png")
     started = start_presigned_upload.sync(
-        client=client, body=models.StartUpload(filename="large.png", content_type="image/png", size=len(large))
+        client=client, body=models.StartUpload(filename="large.png", content_type=png, size=len(large))
     )
     assert isinstance(started, models.StartedUploadOut)
     posted = requests.post(

@@ -47,26 +47,25 @@ def _given(*names: str) -> dict[str, Any]:
     return {"required": list(names), "properties": {name: {"not": {"type": "null"}} for name in names}}
 
 
+# A window chosen by gravity or focus: gravity other than center, or a focus.
+_WINDOW_CHOSEN: dict[str, Any] = {
+    "anyOf": [{"required": ["gravity"], "properties": {"gravity": {"not": {"const": "center"}}}}, _given("focus")]
+}
+
+
+# The validators' rules across fields are stated in the document as `allOf` of if/then (client
+# generators keep the model one class; an anyOf or oneOf there splits it into one per branch).
 class ResizeOperation(StrictModel):
-    # The validator's rules, stated in the document.
     model_config = ConfigDict(
         json_schema_extra={
-            "anyOf": [_given("width"), _given("height")],
             "allOf": [
+                {"if": {"not": _given("width")}, "then": _given("height")},
                 {
                     "if": {"required": ["fit"], "properties": {"fit": {"enum": ["cover", "contain", "fill"]}}},
                     "then": _given("width", "height"),
                 },
-                {
-                    "if": {
-                        "anyOf": [
-                            {"required": ["gravity"], "properties": {"gravity": {"not": {"const": "center"}}}},
-                            _given("focus"),
-                        ]
-                    },
-                    "then": {"required": ["fit"], "properties": {"fit": {"const": "cover"}}},
-                },
-            ],
+                {"if": _WINDOW_CHOSEN, "then": {"required": ["fit"], "properties": {"fit": {"const": "cover"}}}},
+            ]
         }
     )
 
@@ -91,8 +90,11 @@ class ResizeOperation(StrictModel):
 
 
 class RotateOperation(StrictModel):
-    # The validator's rule, stated in the document: exactly one of angle and direction.
-    model_config = ConfigDict(json_schema_extra={"oneOf": [_given("angle"), _given("direction")]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [{"if": _given("angle"), "then": {"not": _given("direction")}, "else": _given("direction")}]
+        }
+    )
 
     op: Literal["rotate"]
     angle: float | None = Field(default=None, ge=-360, le=360, description="Degrees clockwise")
@@ -120,21 +122,14 @@ class FlipOperation(StrictModel):
 
 
 class CropOperation(StrictModel):
-    # The validator's rules, stated in the document: left and top together; gravity and focus
-    # only without them.
     model_config = ConfigDict(
         json_schema_extra={
-            "oneOf": [
+            "allOf": [
                 {
-                    **_given("left", "top"),
-                    "not": {
-                        "anyOf": [
-                            {"required": ["gravity"], "properties": {"gravity": {"not": {"const": "center"}}}},
-                            _given("focus"),
-                        ]
-                    },
-                },
-                {"not": {"anyOf": [_given("left"), _given("top")]}},
+                    "if": _given("left"),
+                    "then": {**_given("top"), "not": _WINDOW_CHOSEN},
+                    "else": {"not": _given("top")},
+                }
             ]
         }
     )

@@ -47,14 +47,10 @@ SOURCE_FIELDS = frozenset({"type", "file_ids", "urls", "webhook"})
 class FileSources(StrictModel):
     """The files a POST /tasks works on: ids of files, URLs to fetch, or both (1 to 50 in all)."""
 
-    # The document states "at least one" (a sum of two lists' lengths is beyond JSON Schema).
+    # The document states "at least one" (a sum of two lists' lengths is beyond JSON Schema), as
+    # `allOf` of a `not`: an anyOf here would split a generated client's class in two.
     model_config = ConfigDict(
-        json_schema_extra={
-            "anyOf": [
-                {"required": ["file_ids"], "properties": {"file_ids": {"minItems": 1}}},
-                {"required": ["urls"], "properties": {"urls": {"minItems": 1}}},
-            ]
-        }
+        json_schema_extra={"allOf": [{"not": {"properties": {"file_ids": {"maxItems": 0}, "urls": {"maxItems": 0}}}}]}
     )
 
     file_ids: FileIds
