@@ -117,7 +117,7 @@ def banner(stack: LocalStack) -> str:
     elif stack.restored is not None:
         state = f"restored from {config.state_dir}/ (--fresh starts empty)"
     else:
-        every = f"saved every {SNAPSHOT_INTERVAL_S:g} s"
+        every = f"saved within {SNAPSHOT_INTERVAL_S:g} s of a change"
         state = f"kept in {config.state_dir}/ across restarts ({every}; --fresh starts empty)"
     python = config.python.executable + (f" ({config.python.note})" if config.python.note else "")
     return (

@@ -2,11 +2,12 @@
 
 moto holds everything in Python objects (one backend per service); those are pickled, between
 requests (the emulator's gate), into STATE_DIR/emulator/state.pickle whenever a call may have
-changed something, at most every SNAPSHOT_INTERVAL_S seconds, and once more at a clean stop. The
-bytes of S3 objects go to STATE_DIR/emulator/blobs/, one file per distinct content, written once,
-so a snapshot does not rewrite every object. A `kill -9` loses at most the calls of the last
-interval: 2 s, longer only once the state is so large that pickling it takes over 0.2 s (the
-interval is ten times that; new blobs are written after the emulator goes on, and do not count).
+changed something, soon enough after the change that it is on disk within SNAPSHOT_INTERVAL_S
+seconds whatever a save costs, and once more at a clean stop. The bytes of S3 objects go to
+STATE_DIR/emulator/blobs/, one file per distinct content, written once, so a snapshot does not
+rewrite every object. A `kill -9` loses at most the calls of the last 2 s (longer only once one
+save takes most of a second, which the log then says; new blobs are written after the emulator
+goes on, and do not pause it).
 Files are replaced atomically: a crash mid-write leaves the previous snapshot.
 
 State written by another version of moto may not load: it is then set aside (renamed, never
@@ -31,10 +32,14 @@ from .emulator import EmulatorApp
 
 log = logging.getLogger("local_stack.persistence")
 
+# A change is on disk at most this long after it was made: the save that holds it starts soon
+# enough to end by then, however long saves take (measured on the last one).
 SNAPSHOT_INTERVAL_S = 2.0
-# A snapshot pauses the emulator while it pickles: the interval grows with what that costs, so
-# saving never takes more than a tenth of its time (2 s until a save takes 0.2 s).
-SNAPSHOT_COST_SHARE = 0.1
+# The share of its time the emulator may wait for snapshots at the most (a snapshot pauses it
+# while it pickles): past it, a change waits longer than SNAPSHOT_INTERVAL_S, and the log says so.
+SNAPSHOT_PAUSE_SHARE = 0.5
+# Room for the scheduler's own lateness on a busy machine.
+SNAPSHOT_MARGIN_S = 0.25
 # The services the template's resources live in (and what their calls touch).
 SERVICES = ("s3", "sqs", "dynamodb", "dynamodbstreams", "secretsmanager", "logs", "cloudwatch", "sns", "iam", "sts")
 FORMAT_VERSION = 1
@@ -227,7 +232,8 @@ class EmulatorState:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="snapshots", daemon=True)
         self.saves = 0
-        self.last_save_s = 0.0
+        self.last_save_s = 0.0  # the emulator's pause (pickling, under the gate)
+        self.last_save_total_s = 0.0  # the pause, the new blobs and the file, all of the save
 
     # -------------------------------------------------------------- load
     def load(self) -> Snapshot | None:
@@ -252,17 +258,25 @@ class EmulatorState:
         self._blobs_folder.mkdir(parents=True, exist_ok=True)
         self._thread.start()
 
-    @property
-    def interval_s(self) -> float:
-        return max(SNAPSHOT_INTERVAL_S, self.last_save_s / SNAPSHOT_COST_SHARE)
+    def delay_s(self) -> float:
+        """How long after it sees a change the next save may wait and still have the change on
+        disk within SNAPSHOT_INTERVAL_S: less the time a save takes, twice (a change made just
+        after a save began waits for that save, then for the next), and the margin. Never less
+        than keeps the emulator paused for SNAPSHOT_PAUSE_SHARE of the time at the most."""
+        in_time = SNAPSHOT_INTERVAL_S - 2 * self.last_save_total_s - SNAPSHOT_MARGIN_S
+        fair = self.last_save_s * (1 - SNAPSHOT_PAUSE_SHARE) / SNAPSHOT_PAUSE_SHARE
+        return max(0.0, in_time, fair)
 
     def _run(self) -> None:
-        while not self._stopping.wait(self.interval_s):
-            if self._app.changed.is_set():
-                try:
-                    self.save()
-                except Exception:  # a failed snapshot must not stop the stack; the next one retries
-                    log.exception("saving the emulator's state failed")
+        while not self._stopping.is_set():
+            if not self._app.changed.wait(timeout=0.25):
+                continue
+            if self._stopping.wait(self.delay_s()):
+                return
+            try:
+                self.save()
+            except Exception:  # a failed snapshot must not stop the stack; the next one retries
+                log.exception("saving the emulator's state failed")
 
     def save(self) -> None:
         buffer = io.BytesIO()
@@ -284,6 +298,13 @@ class EmulatorState:
         _write_atomically(self.path, buffer.getvalue())
         self._blobs.collect()
         self.saves += 1
+        self.last_save_total_s = time.monotonic() - started
+        if 2 * self.last_save_total_s + SNAPSHOT_MARGIN_S > SNAPSHOT_INTERVAL_S:
+            log.warning(
+                "a snapshot took %.2f s: a change can now wait longer than %g s to be saved",
+                self.last_save_total_s,
+                SNAPSHOT_INTERVAL_S,
+            )
 
     def stop(self) -> None:
         """A last snapshot, after everything else has stopped."""
