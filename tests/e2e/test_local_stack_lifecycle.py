@@ -380,15 +380,18 @@ def test_tasks_in_flight_at_a_stop_finish_after_the_restart(tmp_path: Path, web:
     try:
         client = Client(stack.api)
         client.sign_up()
+        # A burst of uploads and creates: a snapshot that wrote their blobs while holding the
+        # emulator once pushed the next one 20 s out, and a kill lost them all.
+        burst = resize_tasks(client, 30, size=(64, 48))
+        # Then the slow tasks, queued behind the burst (one worker), so some are still in flight
+        # at the stop however fast or slow the machine is (made first, on a busy machine all five
+        # were once done by then).
         task_ids = [slow_task(client) for _ in range(4)]
         # A video task too (a URL's clip, to an MP4): its worker and queue are others.
         video = {"type": "process", "urls": [f"{web}/clip.mp4"], "output": {"format": "mp4"}}
         task_ids.append(client.request("POST", "/tasks", json=video).json()["tasks"][0]["id"])
-        client.wait_for(task_ids[0], statuses=("running", "done"), seconds=30)
-        # A burst of uploads and creates just before the stop: a snapshot that wrote their blobs
-        # while holding the emulator once pushed the next one 20 s out, and a kill lost them all.
-        burst = resize_tasks(client, 30, size=(64, 48))
-        # A kill -9 loses at most one snapshot interval (2 s): wait past it.
+        client.wait_for(task_ids[0], statuses=("running", "done"), seconds=60)
+        # A kill -9 loses at most the last 2 s: wait past it.
         time.sleep(2.5)
         states = [client.request("GET", f"/tasks/{task_id}").json()["status"] for task_id in task_ids]
         assert "queued" in states or "running" in states, f"nothing left in flight to test: {states}"
