@@ -238,48 +238,59 @@ def webhooks(mocked_stack: MockedStack, dispatch: Any, monkeypatch: pytest.Monke
     wiring.cache_clear()
 
 
+def dead_letter_driver(
+    mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch, function: str, queue_output: str, module: str
+) -> Iterator[Any]:
+    """A dead-letter function (`module`'s handler, with `function`'s environment) on a queue."""
+    import importlib
+
+    from tests.unit.queue_driver import QueueDriver
+
+    mocked_stack.use_environment_of(function, monkeypatch)
+    wiring.cache_clear()
+    handler = importlib.import_module(module).lambda_handler
+    yield QueueDriver(mocked_stack.client("sqs"), mocked_stack.outputs[queue_output], handler)
+    wiring.cache_clear()
+
+
 @pytest.fixture
 def dead_letters(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The dead-letter function on the process dead-letter queue."""
-    from imgtasks_dispatch import dead_tasks as module
-    from tests.unit.queue_driver import QueueDriver
-
-    mocked_stack.use_environment_of("DeadLetterFunction", monkeypatch)
-    wiring.cache_clear()
-    yield QueueDriver(
-        mocked_stack.client("sqs"), mocked_stack.outputs["ProcessDeadLetterQueueUrl"], module.lambda_handler
+    yield from dead_letter_driver(
+        mocked_stack, monkeypatch, "DeadLetterFunction", "ProcessDeadLetterQueueUrl", "imgtasks_dispatch.dead_tasks"
     )
-    wiring.cache_clear()
+
+
+@pytest.fixture
+def dead_infer_letters(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The dead-letter function on the infer dead-letter queue."""
+    yield from dead_letter_driver(
+        mocked_stack, monkeypatch, "DeadLetterFunction", "InferDeadLetterQueueUrl", "imgtasks_dispatch.dead_tasks"
+    )
 
 
 @pytest.fixture
 def dead_uploads(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The dead-upload function on the upload-events dead-letter queue."""
-    from imgtasks_ingest import dead_uploads as module
-    from tests.unit.queue_driver import QueueDriver
-
-    mocked_stack.use_environment_of("DeadUploadFunction", monkeypatch)
-    wiring.cache_clear()
-    yield QueueDriver(
-        mocked_stack.client("sqs"),
-        mocked_stack.outputs["UploadEventsDeadLetterQueueUrl"],
-        module.lambda_handler,
+    yield from dead_letter_driver(
+        mocked_stack,
+        monkeypatch,
+        "DeadUploadFunction",
+        "UploadEventsDeadLetterQueueUrl",
+        "imgtasks_ingest.dead_uploads",
     )
-    wiring.cache_clear()
 
 
 @pytest.fixture
 def dead_deliveries(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The dead-delivery function on the webhook dead-letter queue."""
-    from imgtasks_webhooks import dead_deliveries as module
-    from tests.unit.queue_driver import QueueDriver
-
-    mocked_stack.use_environment_of("DeadDeliveryFunction", monkeypatch)
-    wiring.cache_clear()
-    yield QueueDriver(
-        mocked_stack.client("sqs"), mocked_stack.outputs["WebhookDeadLetterQueueUrl"], module.lambda_handler
+    yield from dead_letter_driver(
+        mocked_stack,
+        monkeypatch,
+        "DeadDeliveryFunction",
+        "WebhookDeadLetterQueueUrl",
+        "imgtasks_webhooks.dead_deliveries",
     )
-    wiring.cache_clear()
 
 
 @pytest.fixture
@@ -294,17 +305,3 @@ def infer(mocked_stack: MockedStack, dispatch: Any, monkeypatch: pytest.MonkeyPa
         mocked_stack.client("sqs"), mocked_stack.outputs["InferQueueUrl"], handler.lambda_handler, dispatcher=dispatch
     )
     handler.worker.cache_clear()
-
-
-@pytest.fixture
-def dead_infer_letters(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """The dead-letter function on the infer dead-letter queue."""
-    from imgtasks_dispatch import dead_tasks as module
-    from tests.unit.queue_driver import QueueDriver
-
-    mocked_stack.use_environment_of("DeadLetterFunction", monkeypatch)
-    wiring.cache_clear()
-    yield QueueDriver(
-        mocked_stack.client("sqs"), mocked_stack.outputs["InferDeadLetterQueueUrl"], module.lambda_handler
-    )
-    wiring.cache_clear()
