@@ -220,6 +220,7 @@ def test_a_file_url_or_an_unknown_scheme_is_a_400(api: Any) -> None:
         answer = api.call("POST", "/files", json_body={"url": url})
         assert answer.status == 400
         assert answer.problem["errors"][0]["loc"] == ["body", "url"]
+        assert "must be an http or https URL with a host" in answer.problem["detail"]  # a sentence, not a regex
     bad_task = api.call("POST", "/tasks", json_body={"type": "process", "urls": ["file:///etc/passwd"]})
     assert bad_task.status == 400
     assert bad_task.problem["errors"][0]["loc"] == ["body", "urls", 0]

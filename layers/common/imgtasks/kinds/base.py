@@ -3,10 +3,11 @@ the files a task works on (archive tasks, made by POST /archives, work on tasks 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from imgtasks.adapters.outbound import MAX_URL_LENGTH, WEB_URL_PATTERN
 from imgtasks.domain.base import StrictModel
@@ -35,8 +36,25 @@ class TaskKind:
 FileIds = Annotated[
     list[Annotated[str, Field(pattern=ID_PATTERN)]], Field(default_factory=list, max_length=MAX_FILES_PER_REQUEST)
 ]
+_WEB_URL = re.compile(WEB_URL_PATTERN)
+
+
+def _web_url(url: str) -> str:
+    # The pattern is in the document; a person gets this sentence rather than the pattern.
+    if not _WEB_URL.fullmatch(url):
+        raise ValueError(
+            "must be an http or https URL with a host (a name in ASCII, an IPv4 address or an IPv6 one "
+            "in brackets) and a port up to 65535, e.g. https://example.com/photo.jpg"
+        )
+    return url
+
+
 # A URL a client gives the service to fetch or to post events to.
-WebUrl = Annotated[str, Field(min_length=1, max_length=MAX_URL_LENGTH, pattern=WEB_URL_PATTERN)]
+WebUrl = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_URL_LENGTH, json_schema_extra={"pattern": WEB_URL_PATTERN}),
+    AfterValidator(_web_url),
+]
 Urls = Annotated[
     list[WebUrl],
     Field(default_factory=list, max_length=MAX_FILES_PER_REQUEST, description="Files to fetch (URL ingest)"),
