@@ -11,7 +11,7 @@ import socket
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -218,6 +218,10 @@ class EmulatorApp:
         self._calls_lock = threading.Lock()
         self.changed = threading.Event()
         self.activity = Activity()
+        # DynamoDB writes an item atomically; moto changes its item in place, an attribute at a
+        # time, so a read beside an UpdateItem could see a task `done` without its result. One
+        # DynamoDB call at a time (each takes milliseconds).
+        self._dynamodb_lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         service, operation = describe_call(environ)
@@ -234,7 +238,7 @@ class EmulatorApp:
             reason = "Forbidden" if refused.status == 403 else "Bad Request"
             start_response(f"{refused.status} {reason}", [("Content-Type", "application/xml")])
             return [post_policy.error_document(refused)]
-        with self.gate.shared():
+        with self.gate.shared(), self._dynamodb_lock if service == "dynamodb" else nullcontext():
             # The whole answer is produced inside the gate: moto builds it before returning.
             body = list(self._app(environ, start_response))  # the chunks, not one copy of a large object
         if changes or (changes is None and any(b"MessageId" in chunk for chunk in body)):
