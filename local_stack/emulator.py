@@ -9,7 +9,7 @@ import logging
 import re
 import socket
 import threading
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
@@ -18,8 +18,10 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from . import post_policy
 
-_CREDENTIAL_SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
-_QUERY_CREDENTIAL_SERVICE = re.compile(r"X-Amz-Credential=[^&]*?%2F([a-z0-9-]+)%2Faws4_request")
+# A signature's credential scope, access key/date/region/service/aws4_request: in the
+# Authorization header, or in a presigned URL's query.
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/[^/]+/([^/]+)/aws4_request")
+_QUERY_CREDENTIAL = re.compile(r"X-Amz-Credential=([^&%/]+)%2F[^&]*?%2F([a-z0-9-]+)%2Faws4_request")
 # The user agent the stack's own event-source pollers add, so their calls count apart from the
 # functions' calls.
 EVENT_SOURCE_AGENT = "imgtasks-local-event-source"
@@ -98,8 +100,6 @@ class Activity:
 # the emulator can say which function made a call: the IAM actions each function used, written
 # beside outputs.json at a stop (aws-calls.json) and read against the function's policies by a test.
 _FUNCTION_KEY_PREFIX = "fn-"
-_ACCESS_KEY = re.compile(r"Credential=([^/,\s]+)/")
-_QUERY_ACCESS_KEY = re.compile(r"X-Amz-Credential=([^&/%]+)(?:%2F|/)")
 # Batch calls are authorized as the action they batch.
 _BATCHED = {"SendMessageBatch": "SendMessage", "DeleteMessageBatch": "DeleteMessage"}
 
@@ -108,15 +108,22 @@ def function_access_key(logical_id: str) -> str:
     return f"{_FUNCTION_KEY_PREFIX}{logical_id}"
 
 
+def credential_scope(environ: dict[str, Any]) -> tuple[str, str] | None:
+    """(access key, service) of a signed request; None when it carries no signature (a browser's
+    presigned POST carries its signature in the form)."""
+    found = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", "")) or _QUERY_CREDENTIAL.search(
+        environ.get("QUERY_STRING", "")
+    )
+    return (found.group(1), found.group(2)) if found else None
+
+
 def signing_function(environ: dict[str, Any]) -> str | None:
     """The function whose credentials signed the request (a presigned URL counts as its signer's),
     or None for the stack's own calls and unsigned ones."""
-    found = _ACCESS_KEY.search(environ.get("HTTP_AUTHORIZATION", "")) or _QUERY_ACCESS_KEY.search(
-        environ.get("QUERY_STRING", "")
-    )
-    if found is None or not found.group(1).startswith(_FUNCTION_KEY_PREFIX):
+    scope = credential_scope(environ)
+    if scope is None or not scope[0].startswith(_FUNCTION_KEY_PREFIX):
         return None
-    return found.group(1).removeprefix(_FUNCTION_KEY_PREFIX)
+    return scope[0].removeprefix(_FUNCTION_KEY_PREFIX)
 
 
 def iam_actions(service: str, operation: str, environ: dict[str, Any]) -> list[str]:
@@ -158,11 +165,9 @@ def describe_call(environ: dict[str, Any]) -> tuple[str, str]:
     """(service, operation) of a request, as far as its headers tell: the signature's credential
     scope names the service, X-Amz-Target the operation of the JSON protocols; S3 calls are named
     by method and whether they address an object."""
-    authorization = environ.get("HTTP_AUTHORIZATION", "")
-    query = environ.get("QUERY_STRING", "")
-    found = _CREDENTIAL_SERVICE.search(authorization) or _QUERY_CREDENTIAL_SERVICE.search(query)
+    scope = credential_scope(environ)
     # A browser's presigned POST carries its signature in the form, not in a header.
-    service = found.group(1) if found else "s3"
+    service = scope[1] if scope else "s3"
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     if target:
         return service, target.rpartition(".")[2]
@@ -213,8 +218,8 @@ class EmulatorApp:
         self.gate = ReadWriteGate()
         # (caller, service, operation): caller is "event source" (the stack's pollers) or "function"
         self.calls: Counter[tuple[str, str, str]] = Counter()
-        # (function, IAM action) of the calls the functions' credentials signed
-        self.function_actions: Counter[tuple[str, str]] = Counter()
+        # function -> the IAM actions of the calls its credentials signed
+        self.function_actions: defaultdict[str, set[str]] = defaultdict(set)
         self._calls_lock = threading.Lock()
         self.changed = threading.Event()
         self.activity = Activity()
@@ -230,8 +235,7 @@ class EmulatorApp:
         with self._calls_lock:
             self.calls[(caller, service, operation)] += 1
             if function is not None:
-                for action in iam_actions(service, operation, environ):
-                    self.function_actions[(function, action)] += 1
+                self.function_actions[function].update(iam_actions(service, operation, environ))
         changes = changes_state(service, operation, environ.get("REQUEST_METHOD", "GET"))
         refused = _refused_post_policy(environ) if service == "s3" else None
         if refused is not None:
@@ -252,8 +256,7 @@ class EmulatorApp:
     def actions_by_function(self) -> dict[str, list[str]]:
         """Each function's IAM actions so far, as aws-calls.json holds them."""
         with self._calls_lock:
-            used = list(self.function_actions)
-        return {function: sorted({a for f, a in used if f == function}) for function in sorted({f for f, _ in used})}
+            return {function: sorted(actions) for function, actions in sorted(self.function_actions.items())}
 
     def take_calls(self) -> Counter[tuple[str, str, str]]:
         with self._calls_lock:
