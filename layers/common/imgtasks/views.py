@@ -157,11 +157,11 @@ class TaskOut(Model):
 
     @classmethod
     def from_task(cls, task: Task, output_url: OutputUrl, waited_file: FileRecord | None = None) -> TaskOut:
-        """`waited_file`: the file record of a task that waits for it (`task.waits_for_file`)."""
+        """`waited_file`: the record of the file a queued task waits for (the caller decides)."""
         shown = task.model_dump(
             exclude={"owner_id", "run", "outbox", "attempt_started_at", "spec", "result", "kind", "waits_for_file"}
         )
-        if waited_file is not None and task.waits_for_file and waited_file.id == task.file_id:
+        if waited_file is not None:
             shown["waiting_for"] = WaitingForFile.of(waited_file)
         # The spec as a model, not a dict: it keeps which fields were set (shown as asked).
         shown["spec"] = task.spec

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import TypeAdapter
 
-from imgtasks.domain.errors import InvalidInput, NotFound, UnsupportedMediaType
+from imgtasks.domain.errors import InvalidInput, UnsupportedMediaType
 from imgtasks.domain.ids import ID_PATTERN, new_id
 from imgtasks.domain.records import TaskStatus
 from imgtasks.kinds import CreateTaskRequest, CreateTasks, Task, TaskTypeName
@@ -39,16 +39,22 @@ def create_tasks_adapter() -> TypeAdapter[CreateTaskRequest]:
     return TypeAdapter(CreateTasks)
 
 
+def shown_all(found: ApiWiring, owner_id: str, tasks: list[Task]) -> list[TaskOut]:
+    """The caller's tasks as clients see them: outputs carry presigned URLs instead of storage
+    keys, and a task that waits for its file says what the file is waiting for (a failing fetch's
+    error). Those files are read in one batch, however many tasks wait (a list, 50 URLs at once)."""
+    waiting = {
+        task.id: task.file_id
+        for task in tasks
+        if task.status == TaskStatus.QUEUED and task.waits_for_file and task.file_id
+    }
+    files = found.files.get_many(owner_id, list(waiting.values())) if waiting else {}
+    # A file deleted meanwhile has nothing to show.
+    return [TaskOut.from_task(task, found.tasks.output_url, files.get(waiting.get(task.id, ""))) for task in tasks]
+
+
 def shown(found: ApiWiring, task: Task) -> TaskOut:
-    """The task as clients see it: outputs carry presigned URLs instead of storage keys, and a
-    task that waits for its file says what the file is waiting for (a failing fetch's error)."""
-    waited = None
-    if task.status == TaskStatus.QUEUED and task.waits_for_file and task.file_id:
-        try:
-            waited = found.files.get(task.owner_id, task.file_id)
-        except NotFound:  # the file was deleted meanwhile: nothing to show
-            waited = None
-    return TaskOut.from_task(task, found.tasks.output_url, waited)
+    return shown_all(found, task.owner_id, [task])[0]
 
 
 MULTIPART_TASK_BODY = {
@@ -106,7 +112,7 @@ def _create_from_multipart(owner: Identity) -> list[Task]:
 def queued(found: ApiWiring, tasks: list[Task]) -> Response[TaskList]:
     metrics.add_metric(name="TasksCreated", unit=MetricUnit.Count, value=len(tasks))
     logger.info("tasks created", extra={"task_ids": [task.id for task in tasks]})
-    return json_response(202, TaskList(tasks=[shown(found, task) for task in tasks]))
+    return json_response(202, TaskList(tasks=shown_all(found, caller(router).user_id, tasks)))
 
 
 @router.post(
@@ -177,7 +183,8 @@ def list_tasks(
         task_type=task_type,
         newest_first=order == "-created_at",
     )
-    return json_response(200, TaskPage(items=[shown(found, task) for task in page.items], next_cursor=page.next_cursor))
+    items = shown_all(found, caller(router).user_id, page.items)
+    return json_response(200, TaskPage(items=items, next_cursor=page.next_cursor))
 
 
 @router.get(

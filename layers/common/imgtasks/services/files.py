@@ -92,6 +92,11 @@ class FileService:
     def get(self, owner_id: str, file_id: str) -> FileRecord:
         return self._files.get_owned(owner_id, file_id)
 
+    def get_many(self, owner_id: str, file_ids: list[str]) -> dict[str, FileRecord]:
+        """The caller's records among these ids, by id, in one batch read."""
+        records = self._files.get_many(file_ids)
+        return {file_id: record for file_id, record in records.items() if record.owner_id == owner_id}
+
     def list(self, owner_id: str, limit: int, cursor: str | None) -> Page:
         return self._files.list_owned(owner_id, limit, cursor)
 
