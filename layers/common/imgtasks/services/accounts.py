@@ -19,6 +19,8 @@ from imgtasks.services.credentials import Passwords
 USERNAME_REGEX = r"^[A-Za-z0-9_.-]{3,64}$"
 USERNAME_PATTERN = re.compile(USERNAME_REGEX)
 GUEST_PREFIX = "guest-"
+# The prefix in any case, as the document states it (the validator compares lower-cased).
+GUEST_PREFIX_PATTERN = "^" + "".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in GUEST_PREFIX)
 
 
 class Registration(Model):
@@ -29,7 +31,7 @@ class Registration(Model):
     username: str = Field(
         pattern=USERNAME_REGEX,
         description="3-64 of A-Z a-z 0-9 _ . -, not starting with guest- (kept for guest accounts)",
-        json_schema_extra={"not": {"pattern": "^[Gg][Uu][Ee][Ss][Tt]-"}},
+        json_schema_extra={"not": {"pattern": GUEST_PREFIX_PATTERN}},
     )
     password: str = Field(min_length=8, max_length=256)
 
