@@ -1,4 +1,5 @@
-"""The HTTP API on 127.0.0.1:3000: each request becomes the payload-format-2.0 event API Gateway
+"""The HTTP API on 127.0.0.1:3000 (and the distribution's stand-in, local_stack/edge.py, for
+render URLs under /img/): each request becomes the payload-format-2.0 event API Gateway
 sends to Lambda, and the function's answer becomes the HTTP response. It refuses what AWS refuses:
 bodies over 10 MB and events over Lambda's 6 MB invocation limit (413), a function past its
 timeout (503), a function error (500)."""
@@ -13,10 +14,13 @@ import time
 import uuid
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .runtime import FunctionPool
+
+if TYPE_CHECKING:
+    from .edge import Edge
 from .template import ACCOUNT_ID
 
 log = logging.getLogger("local_stack.gateway")
@@ -158,6 +162,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._too_large()
             return
         body = self.rfile.read(length) if length else b""
+        edge = self.server.edge
+        if edge is not None and edge.serves(urlsplit(self.path).path):
+            self._reply(*edge.answer(self.command, self.path, list(self.headers.items()), self.client_address[0]))
+            return
         event = build_event(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
         if len(json.dumps(event)) > MAX_EVENT_BYTES:
             self._too_large()
@@ -198,6 +206,8 @@ class GatewayServer(ThreadingHTTPServer):
         """Binds the port at once (a busy one is an OSError here); serves once `function` is set."""
         super().__init__(address, _Handler)
         self.function: FunctionPool | None = None
+        # The distribution's stand-in: render URLs (/img/...) go to it, the rest to the API.
+        self.edge: Edge | None = None
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hangs up before its answer is written is not our error."""

@@ -57,6 +57,13 @@ class Provisioner:
             "AWS::Logs::LogGroup": self._log_group,
             "AWS::CloudWatch::Alarm": self._alarm,
             "AWS::IAM::ManagedPolicy": self._managed_policy,
+            # The distribution and what it uses are named here; the gateway is their stand-in
+            # (local_stack/edge.py reads their configuration from the template).
+            "AWS::Lambda::Url": self._function_url,
+            "AWS::Lambda::Permission": self._named,
+            "AWS::CloudFront::OriginAccessControl": self._origin_access_control,
+            "AWS::CloudFront::Function": self._edge_function,
+            "AWS::CloudFront::Distribution": self._distribution,
         }
 
     def run(self) -> Provisioned:
@@ -254,6 +261,28 @@ class Provisioner:
         name = props.get("FunctionName") or self._name(logical_id)
         arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
         return PhysicalResource(ref=name, attributes={"Arn": arn})
+
+    def _function_url(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
+        """A function URL's host names the function, as Lambda's does (its id there)."""
+        function_name = str(props["TargetFunctionArn"]).rsplit(":", 1)[-1]
+        return PhysicalResource(
+            ref=function_name, attributes={"FunctionUrl": f"https://{function_name}.lambda-url.{REGION}.on.aws/"}
+        )
+
+    def _named(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
+        return PhysicalResource(ref=self._name(logical_id))
+
+    def _origin_access_control(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
+        return PhysicalResource(ref=self._name(logical_id), attributes={"Id": self._name(logical_id)})
+
+    def _edge_function(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
+        arn = f"arn:aws:cloudfront::{ACCOUNT_ID}:function/{props['Name']}"
+        return PhysicalResource(ref=arn, attributes={"FunctionMetadata.FunctionARN": arn, "FunctionARN": arn})
+
+    def _distribution(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
+        return PhysicalResource(
+            ref="local", attributes={"DomainName": "local-distribution.cloudfront.net", "Id": "local"}
+        )
 
     def _layer(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
         arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:layer:{self._name(logical_id)}:1"

@@ -15,6 +15,7 @@ from typing import Any
 import requests
 from botocore.config import Config
 
+from .edge import Edge, edge_config
 from .emulator import EVENT_SOURCE_AGENT, EmbeddedEmulator
 from .functions import FunctionSpec, function_specs
 from .gateway import GatewayServer
@@ -174,7 +175,13 @@ class LocalStack:
         # The web app at /app/ posts big uploads straight to the uploads bucket: its origin (this
         # API's port) must pass the bucket's CORS rule.
         own_origins = f"http://{self.config.host}:{self.config.api_port},http://localhost:{self.config.api_port}"
-        parameters = {**LOCAL_PARAMETERS, "AllowedOrigins": own_origins, **self.config.parameters}
+        parameters = {
+            **LOCAL_PARAMETERS,
+            "AllowedOrigins": own_origins,
+            # Render URLs are served here too, by the distribution's stand-in.
+            "CdnBaseUrl": self.api_url,
+            **self.config.parameters,
+        }
         stack = Stack(load_template(self.config.template), self.config.stack_name, parameters)
         self.provisioned = Provisioner(stack, self.session(), self.endpoint_url).run()
         self._publish_models(self.provisioned.outputs.get("ModelsBucketName"))
@@ -242,6 +249,10 @@ class LocalStack:
                 self._stream_pollers[key] = stream_poller
         if self.state is not None:
             self.state.start()
+        edge = edge_config(stack)
+        if edge is not None:
+            s3 = self.session().client("s3", endpoint_url=self.endpoint_url)
+            gateway.edge = Edge(edge, s3, self._pools[edge.render_function])
         api_functions = [spec for spec in self.functions if spec.http_api]
         if api_functions:
             gateway.function = self._pools[api_functions[0].logical_id]

@@ -220,9 +220,11 @@ def webhooks(mocked_stack: MockedStack, dispatch: Any, monkeypatch: pytest.Monke
     from imgtasks_webhooks import events as webhook_events
     from tests.unit.queue_driver import QueueDriver, StreamDriver
 
+    mocked_stack.use_environment_of("WebhookEventsFunction", monkeypatch)
     mocked_stack.use_environment_of("WebhookDeliveryFunction", monkeypatch)
     monkeypatch.setenv("WEBHOOK_RETRY_DELAYS", "0,0,0")
     wiring.cache_clear()
+    webhook_events.events_wiring.cache_clear()
     events = StreamDriver(
         mocked_stack.client("dynamodb"),
         mocked_stack.client("dynamodbstreams"),
@@ -236,6 +238,7 @@ def webhooks(mocked_stack: MockedStack, dispatch: Any, monkeypatch: pytest.Monke
         dispatcher=events,
     )
     wiring.cache_clear()
+    webhook_events.events_wiring.cache_clear()
 
 
 def dead_letter_driver(

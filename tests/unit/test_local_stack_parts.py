@@ -133,19 +133,26 @@ def test_every_redrive_policy_and_every_function_takes_max_receive_count_from_th
     stack = Stack(template, "demo")
     for logical_id in stack.resources:
         stack.physical[logical_id] = PhysicalResource(
-            ref=logical_id, attributes={"Arn": "arn", "QueueName": "q", "StreamArn": "stream"}
+            ref=logical_id, attributes={"Arn": "arn", "QueueName": "q", "StreamArn": "stream", "DomainName": "d"}
         )
     for spec in function_specs(stack, TEMPLATE.parent):
         assert spec.environment["MAX_RECEIVE_COUNT"] == "3", spec.logical_id
 
 
 def test_every_variable_a_function_reads_is_declared_for_it_in_the_template() -> None:
-    from imgtasks.settings import ApiSettings, FunctionSettings, InferSettings, ProcessSettings
+    from imgtasks.settings import (
+        ApiSettings,
+        FunctionSettings,
+        InferSettings,
+        OutputLinkSettings,
+        ProcessSettings,
+        RenderSettings,
+    )
 
     stack = Stack(load_template(TEMPLATE), "demo")
     for logical_id in stack.resources:
         stack.physical[logical_id] = PhysicalResource(
-            ref=logical_id, attributes={"Arn": "arn", "QueueName": "q", "StreamArn": "stream"}
+            ref=logical_id, attributes={"Arn": "arn", "QueueName": "q", "StreamArn": "stream", "DomainName": "d"}
         )
     specs = {spec.logical_id: spec for spec in function_specs(stack, TEMPLATE.parent)}
     read_by = {
@@ -154,7 +161,8 @@ def test_every_variable_a_function_reads_is_declared_for_it_in_the_template() ->
         "VideoFunction": ProcessSettings,
         "FetchFunction": FunctionSettings,
         "ArchiveFunction": FunctionSettings,
-        "WebhookEventsFunction": FunctionSettings,
+        "WebhookEventsFunction": OutputLinkSettings,
+        "RenderFunction": RenderSettings,
         "WebhookDeliveryFunction": FunctionSettings,
         "InferFunction": InferSettings,
         "UploadFunction": FunctionSettings,
@@ -258,7 +266,7 @@ def test_the_emulator_endpoint_variable_is_left_out_unless_the_parameter_sets_it
         stack = Stack(load_template(TEMPLATE), "demo", parameters)
         for logical_id in stack.resources:
             stack.physical[logical_id] = PhysicalResource(
-                ref=logical_id, attributes={"Arn": "arn", "QueueName": "q", "StreamArn": "stream"}
+                ref=logical_id, attributes={"Arn": "arn", "QueueName": "q", "StreamArn": "stream", "DomainName": "d"}
             )
         return next(
             spec for spec in function_specs(stack, TEMPLATE.parent) if spec.logical_id == "ApiFunction"

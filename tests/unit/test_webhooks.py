@@ -87,6 +87,11 @@ def test_a_task_s_status_changes_reach_the_endpoint_signed_and_in_order(
     done = received[-1][1]["data"]
     assert (done["status"], done["result"]["outputs"][0]["width"]) == ("done", 20)
     assert "url" in done["result"]["outputs"][0]  # links, not bytes
+    # and a link that stays: the output through the CDN, signed with the owner's key (made for it)
+    (key,) = api.call("GET", "/signing-keys").body["items"]
+    assert done["result"]["outputs"][0]["cdn_url"].startswith(
+        f"https://local-distribution.cloudfront.net/img/{key['id']}/"
+    )
     assert len({headers["webhook-id"] for headers, _ in received}) == 2
     # Shown once: listing never shows the secret again.
     listed = api.call("GET", "/webhooks").body["items"]

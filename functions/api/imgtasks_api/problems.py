@@ -8,30 +8,9 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 
-from imgtasks.domain.errors import (
-    Conflict,
-    DomainError,
-    Forbidden,
-    InvalidInput,
-    NotFound,
-    PayloadTooLarge,
-    TooManyRequests,
-    Unauthorized,
-    UnsupportedMediaType,
-)
+from imgtasks.domain.errors import DomainError, TooManyRequests, http_status
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
-
-STATUS_BY_ERROR: dict[type[DomainError], int] = {
-    InvalidInput: 400,
-    Unauthorized: 401,
-    Forbidden: 403,
-    NotFound: 404,
-    Conflict: 409,
-    PayloadTooLarge: 413,
-    UnsupportedMediaType: 415,
-    TooManyRequests: 429,
-}
 
 
 def problem(
@@ -66,7 +45,7 @@ def problem_answer(
 
 
 def from_domain_error(error: DomainError) -> Response[str]:
-    status = next((code for kind, code in STATUS_BY_ERROR.items() if isinstance(error, kind)), 400)
+    status = http_status(error)
     headers = {"Retry-After": str(error.retry_after)} if isinstance(error, TooManyRequests) else None
     return problem(status, error.detail, errors=error.errors or None, headers=headers)
 

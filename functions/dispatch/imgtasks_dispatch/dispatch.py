@@ -1,7 +1,7 @@
 """The dispatch function: the table's change stream in, task messages out (to each task's kind's
 queue, imgtasks.kinds),
-fetch messages out for files created from a URL, and the tasks of a pending file that was deleted
-or expired failed.
+fetch messages out for files created from a URL, the tasks of a pending file that was deleted
+or expired failed, and the cached renders of a deleted file or a revoked signing key deleted.
 
 Whenever a write leaves a task queued and not waiting for its file (created, restarted, or its
 upload inspected), the task's message goes to its worker's queue (imgtasks.services.lifecycle's
@@ -68,6 +68,22 @@ def pending_file_image(image: dict[str, Any] | None) -> FileRecord | None:
     return FileRecord.model_validate(plain_item(image))
 
 
+def forget_cached_renders(image: dict[str, Any] | None) -> None:
+    """A ready file deleted (by the API, with its task, or expired) or a signing key revoked: the
+    cached answers of render URLs that showed it, or were signed with it, are deleted. An error
+    fails the record, and the stream delivers it again."""
+    if not image:
+        return
+    if image.get("SK") == "FILE" and image.get("status") == FileStatus.READY.value:
+        deleted = wiring().cached_renders.forget_file(str(image["id"]))
+        logger.info("file deleted; its cached renders deleted", extra={"file_id": image["id"], "objects": deleted})
+    elif image.get("SK") == "SIGNINGKEY":
+        deleted = wiring().cached_renders.forget_key(str(image["id"]))
+        logger.info(
+            "signing key revoked; its cached renders deleted", extra={"key_id": image["id"], "objects": deleted}
+        )
+
+
 class DispatchBatch:
     """The tasks one invocation's records make dispatchable, sent together at its end."""
 
@@ -84,6 +100,7 @@ class DispatchBatch:
             self._fetches.append((str(change.sequence_number), fetch))
             return
         if record.event_name == DynamoDBRecordEventName.REMOVE:
+            forget_cached_renders(change.old_image)
             gone = pending_file_image(change.old_image)
             if gone is not None and gone.waiting_task_ids:
                 logger.info("pending file gone; failing its waiting tasks", extra={"file_id": gone.id})

@@ -8,6 +8,7 @@ record repeats ids that receivers deduplicate, never a second event."""
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -20,17 +21,26 @@ from imgtasks.domain.records import FileRecord
 from imgtasks.kinds import task_from_item
 from imgtasks.observability import logger, metrics
 from imgtasks.services.webhooks import Event, event_of
+from imgtasks.settings import OutputLinkSettings
 from imgtasks.views import FileOut, TaskOut
-from imgtasks.wiring import wiring
+from imgtasks.wiring import Wiring
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+@cache
+def events_wiring() -> Wiring:
+    """The shared wiring, told where render URLs are served (the outputs' `cdn_url`)."""
+    return Wiring(OutputLinkSettings())  # type: ignore[call-arg]
 
 
 def shown(kind: str, image: dict[str, Any]) -> tuple[dict[str, Any], str, str | None]:
     """The record as the API shows it, its owner, and a task's own webhook."""
     if kind == "task":
         task = task_from_item(image)
-        out = TaskOut.from_task(task, wiring().tasks.output_url)
+        stable_urls = events_wiring().stable_urls
+        links = stable_urls.for_owner(task.owner_id) if stable_urls is not None and task.expires_at is None else None
+        out = TaskOut.from_task(task, events_wiring().tasks.output_url, cdn_url=links)
         return json.loads(out.model_dump_json()), task.owner_id, task.webhook
     record = FileRecord.model_validate(plain_item(image))
     return json.loads(FileOut.model_validate(record, from_attributes=True).model_dump_json()), record.owner_id, None
@@ -64,7 +74,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     response = process_partial_response(event=event, record_handler=batch.take, processor=processor, context=context)
     failures = response.setdefault("batchItemFailures", [])
     try:
-        wiring().webhooks.fan_out(batch.events)
+        events_wiring().webhooks.fan_out(batch.events)
     except Exception:
         logger.exception("webhook messages not sent; the stream delivers the batch again")
         first = event["Records"][0]["dynamodb"]["SequenceNumber"] if event.get("Records") else None

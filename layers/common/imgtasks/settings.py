@@ -36,7 +36,14 @@ class FunctionSettings(BaseSettings):
     max_video_output_pixel_frames: int
 
 
-class ApiSettings(FunctionSettings):
+class OutputLinkSettings(FunctionSettings):
+    """The functions that show task outputs (the API, webhook events) sign each output's
+    `cdn_url` for where render URLs are served (the distribution, or CdnBaseUrl)."""
+
+    cdn_base_url: str
+
+
+class ApiSettings(OutputLinkSettings):
     token_secret_arn: str
     token_ttl_seconds: int
     token_issuer: str
@@ -55,3 +62,7 @@ class ProcessSettings(FunctionSettings):
 
 class InferSettings(FunctionSettings):
     model_cache_dir: str
+
+
+class RenderSettings(FunctionSettings):
+    renders_per_minute: int

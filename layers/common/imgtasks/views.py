@@ -17,6 +17,7 @@ from imgtasks.kinds.archive import ArchiveFile, ArchiveResult, SkippedTask
 from imgtasks.kinds.infer import InferResult
 from imgtasks.kinds.process import Output, OutputFile, ProcessResult, ProcessSpec, SourceImage
 
+OutputLink = Callable[[OutputFile], str]
 TaskStatusName = Literal["queued", "running", "done", "failed", "cancelled"]
 
 
@@ -62,6 +63,11 @@ class TaskErrorOut(Model):
 
 class OutputOut(Output):
     url: str = Field(description="A presigned URL that expires within 15 minutes")
+    cdn_url: str | None = Field(
+        default=None,
+        description="The output's render URL with no operations: its bytes, through the CDN, signed with your "
+        "newest signing key. It works as long as that key and the file do; null for a guest's outputs",
+    )
 
 
 class ProcessResultOut(Model):
@@ -69,9 +75,15 @@ class ProcessResultOut(Model):
     source: SourceImage
 
     @classmethod
-    def from_result(cls, result: ProcessResult, output_url: Callable[[OutputFile], str]) -> ProcessResultOut:
+    def from_result(
+        cls, result: ProcessResult, output_url: Callable[[OutputFile], str], cdn_url: OutputLink | None = None
+    ) -> ProcessResultOut:
         outputs = [
-            OutputOut(**output.model_dump(exclude={"bucket", "key"}), url=output_url(output))
+            OutputOut(
+                **output.model_dump(exclude={"bucket", "key"}),
+                url=output_url(output),
+                cdn_url=cdn_url(output) if cdn_url is not None else None,
+            )
             for output in result.outputs
         ]
         return cls(outputs=outputs, source=result.source)
@@ -156,8 +168,15 @@ class TaskOut(Model):
         return spec.model_dump(exclude_unset=True, exclude_none=True)
 
     @classmethod
-    def from_task(cls, task: Task, output_url: OutputUrl, waited_file: FileRecord | None = None) -> TaskOut:
-        """`waited_file`: the record of the file a queued task waits for (the caller decides)."""
+    def from_task(
+        cls,
+        task: Task,
+        output_url: OutputUrl,
+        waited_file: FileRecord | None = None,
+        cdn_url: OutputLink | None = None,
+    ) -> TaskOut:
+        """`waited_file`: the record of the file a queued task waits for (the caller decides);
+        `cdn_url`: the outputs' stable links, where the caller shows them (not for a guest)."""
         shown = task.model_dump(
             exclude={"owner_id", "run", "outbox", "attempt_started_at", "spec", "result", "kind", "waits_for_file"}
         )
@@ -167,7 +186,7 @@ class TaskOut(Model):
         shown["spec"] = task.spec
         result = task.result
         if isinstance(result, ProcessResult):
-            shown["result"] = ProcessResultOut.from_result(result, output_url)
+            shown["result"] = ProcessResultOut.from_result(result, output_url, cdn_url)
         elif isinstance(result, ArchiveResult):
             shown["result"] = ArchiveResultOut.from_result(result, output_url)
         else:

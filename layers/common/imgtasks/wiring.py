@@ -14,6 +14,8 @@ from imgtasks.adapters.model_registry import ModelRegistry
 from imgtasks.adapters.outbound import OutboundClient
 from imgtasks.adapters.queues import MessageQueue
 from imgtasks.adapters.repositories.files import FileRepository
+from imgtasks.adapters.repositories.renders import RenderRepository
+from imgtasks.adapters.repositories.signing_keys import SigningKeyRepository
 from imgtasks.adapters.repositories.tasks import TaskRepository
 from imgtasks.adapters.repositories.users import UserRepository
 from imgtasks.adapters.repositories.webhooks import WebhookRepository
@@ -26,12 +28,14 @@ from imgtasks.services.archives import Archives
 from imgtasks.services.dropins import DropIns
 from imgtasks.services.files import FileService
 from imgtasks.services.lifecycle import TaskLifecycle
+from imgtasks.services.renders import CachedRenders, Renderer, RenderService, StableUrls
 from imgtasks.services.retention import GuestData
+from imgtasks.services.signing_keys import SigningKeys
 from imgtasks.services.tasks import TaskService
 from imgtasks.services.uploads import Uploads
 from imgtasks.services.url_ingest import UrlIngest
 from imgtasks.services.webhooks import WebhookService
-from imgtasks.settings import FunctionSettings
+from imgtasks.settings import FunctionSettings, OutputLinkSettings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
@@ -67,6 +71,14 @@ class Wiring:
     @cached_property
     def webhook_records(self) -> WebhookRepository:
         return WebhookRepository(self.table)
+
+    @cached_property
+    def signing_key_records(self) -> SigningKeyRepository:
+        return SigningKeyRepository(self.table)
+
+    @cached_property
+    def render_records(self) -> RenderRepository:
+        return RenderRepository(self.table)
 
     @cached_property
     def sqs(self) -> SQSClient:
@@ -147,6 +159,33 @@ class Wiring:
     def webhooks(self) -> WebhookService:
         delays = [int(part) for part in self.settings.webhook_retry_delays.split(",") if part.strip()]
         return WebhookService(self.webhook_records, queue=self.webhook_queue, retry_delays=delays)
+
+    @cached_property
+    def signing_keys(self) -> SigningKeys:
+        return SigningKeys(self.signing_key_records)
+
+    @cached_property
+    def stable_urls(self) -> StableUrls | None:
+        """Outputs' `cdn_url`s, in the functions told where render URLs are served (CDN_BASE_URL)."""
+        if not isinstance(self.settings, OutputLinkSettings):
+            return None
+        return StableUrls(self.signing_keys, self.settings.cdn_base_url)
+
+    def render_service(self, renderer: Renderer, renders_per_minute: int) -> RenderService:
+        """The render origin's service; the renderer is the imaging layer's (the render function's)."""
+        return RenderService(
+            self.signing_keys,
+            self.file_records,
+            self.render_records,
+            self.store,
+            bucket=self.settings.results_bucket,
+            renders_per_minute=renders_per_minute,
+            renderer=renderer,
+        )
+
+    @cached_property
+    def cached_renders(self) -> CachedRenders:
+        return CachedRenders(self.render_records, self.store, self.settings.results_bucket)
 
     @cached_property
     def tasks(self) -> TaskService:

@@ -25,6 +25,7 @@ from .models import (
     ModelList,
     Output,
     ProcessResult,
+    SigningKey,
     Task,
     Webhook,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "ProcessResult",
     "RateLimited",
     "ServerError",
+    "SigningKey",
     "Task",
     "TaskFailed",
     "UnsupportedMediaType",

@@ -21,7 +21,7 @@ from .batch import Report, RunState, collect, fingerprint, run_one
 from .client import Client
 from .config import DEFAULT_PROFILE, resolve_settings, write_profile
 from .errors import ImgtasksError
-from .models import ArchiveResult, File, InferResult, ProcessResult, Task
+from .models import ArchiveResult, File, InferResult, ProcessResult, SigningKey, Task
 from .op_strings import parse_operation
 
 app = typer.Typer(
@@ -30,14 +30,17 @@ app = typer.Typer(
     "  imgtasks login --url http://127.0.0.1:3000\n\n"
     "  imgtasks run photos/ --preset web -o out/\n\n"
     '  imgtasks run "shots/*.png" --op "resize 800x600 fit=inside" --op "rotate 90" --format webp -o out/\n\n'
-    "  imgtasks infer scene.png --detect shapes --classify scenes --json",
+    "  imgtasks infer scene.png --detect shapes --classify scenes --json\n\n"
+    "  imgtasks url 01J... --op rs:fit:800:600 --op f:auto",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
 tasks_app = typer.Typer(help="List, show, cancel, restart and delete tasks.", no_args_is_help=True)
 files_app = typer.Typer(help="List and delete files.", no_args_is_help=True)
 app.add_typer(tasks_app, name="tasks")
+keys_app = typer.Typer(help="Signing keys of render URLs: make, list, revoke.", no_args_is_help=True)
 app.add_typer(files_app, name="files")
+app.add_typer(keys_app, name="keys")
 
 console = Console()
 errors = Console(stderr=True)
@@ -436,6 +439,79 @@ def archive(
     else:
         files = task.result.files if isinstance(task.result, ArchiveResult) else 0
         console.print(f"{path} ({files} files)")
+
+
+# ------------------------------------------------------------------ render URLs
+@app.command("url")
+def render_url(
+    file_id: Annotated[str, typer.Argument(help="A ready file of yours: an upload or a task's output")],
+    op: Annotated[
+        list[str] | None,
+        typer.Option("--op", help="A render option (rs:fit:800:600, g:attention, q:80, f:webp, p:thumbnail-512...)"),
+    ] = None,
+    key_id: Annotated[str | None, typer.Option("--key-id", help="Sign here with this key (with --secret)")] = None,
+    secret: Annotated[
+        str | None, typer.Option("--secret", envvar="IMGTASKS_SIGNING_SECRET", help="The key's secret")
+    ] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="Where render URLs are served")] = None,
+    url: UrlOption = None,
+    profile: ProfileOption = None,
+) -> None:
+    """A signed render URL of a file, for an <img> tag or a CDN. Without --key-id and --secret
+    the service signs it with your newest key. Example: imgtasks url 01J... --op rs:fit:800:600 --op f:auto"""
+    with client(url, profile) as api:
+        try:
+            if key_id is not None and secret is not None:
+                served_at = base_url or api.signing_keys.list()[1]
+                signed = api.urls.sign(
+                    file_id, op or [], key=SigningKey(id=key_id, created_at="", secret=secret), base_url=served_at
+                )
+            else:
+                signed = api.urls.sign(file_id, op or [])
+        except ImgtasksError as error:
+            fail(error.detail)
+    sys.stdout.write(signed + "\n")
+
+
+@keys_app.command("create")
+def keys_create(url: UrlOption = None, profile: ProfileOption = None, as_json: JsonOption = False) -> None:
+    """Make a signing key; its secret is shown this once."""
+    with client(url, profile) as api:
+        try:
+            key = api.signing_keys.create()
+        except ImgtasksError as error:
+            fail(error.detail)
+    if as_json:
+        print_json(key.model_dump())
+        return
+    console.print(f"key id  {key.id}\nsecret  {key.secret}\n[dim]the secret is not shown again: keep it now[/dim]")
+
+
+@keys_app.command("ls")
+def keys_ls(url: UrlOption = None, profile: ProfileOption = None, as_json: JsonOption = False) -> None:
+    """Your signing keys, newest first (no secrets)."""
+    with client(url, profile) as api:
+        keys, served_at = api.signing_keys.list()
+    if as_json:
+        print_json({"items": [key.model_dump() for key in keys], "render_base_url": served_at})
+        return
+    table = Table(caption=f"render URLs are served at {served_at}")
+    for column in ("id", "created"):
+        table.add_column(column)
+    for key in keys:
+        table.add_row(key.id, key.created_at)
+    console.print(table)
+
+
+@keys_app.command("rm")
+def keys_rm(key_id: str, url: UrlOption = None, profile: ProfileOption = None) -> None:
+    """Revoke a signing key: its URLs stop working where they reach the service."""
+    with client(url, profile) as api:
+        try:
+            api.signing_keys.revoke(key_id)
+        except ImgtasksError as error:
+            fail(error.detail)
+    console.print(f"{key_id} revoked")
 
 
 def main() -> None:

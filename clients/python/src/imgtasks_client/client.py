@@ -18,9 +18,10 @@ from typing import Any
 import httpx
 
 from . import operations as ops
+from . import render_urls
 from .config import Settings, resolve_settings
 from .errors import AuthenticationError, ImgtasksError, error_from
-from .models import File, ModelList, Task, Webhook
+from .models import File, ModelList, Output, SigningKey, Task, Webhook
 from .operations import Operation, Progress, Send, Sleep
 from .webhooks import verify as verify_webhook
 
@@ -65,6 +66,8 @@ class _Base:
         self.tasks = Tasks(self)
         self.models = Models(self)
         self.webhooks = Webhooks(self)
+        self.signing_keys = SigningKeys(self)
+        self.urls = Urls(self)
 
     def _delay(self, attempt: int, response: httpx.Response | None) -> float:
         if response is not None and "Retry-After" in response.headers:
@@ -443,3 +446,38 @@ class Webhooks(_Resource):
     @staticmethod
     def verify(headers: Any, body: bytes | str, secret: str) -> Any:
         return verify_webhook(headers, body, secret)
+
+
+class SigningKeys(_Resource):
+    def create(self) -> SigningKey:
+        """A new key; its `secret` is in this answer only."""
+        return self._run(ops.create_signing_key())  # type: ignore[no-any-return]
+
+    def list(self) -> Any:
+        """(keys newest first, where render URLs are served); no secrets."""
+        return self._run(ops.list_signing_keys())
+
+    def revoke(self, key_id: str) -> None:
+        return self._run(ops.delete(f"/signing-keys/{key_id}"))  # type: ignore[no-any-return]
+
+
+class Urls(_Resource):
+    def sign(
+        self,
+        file: str | File | Output,
+        options: str | Sequence[str] = (),
+        *,
+        key: SigningKey | None = None,
+        base_url: str | None = None,
+        extension: str | None = None,
+    ) -> Any:
+        """A render URL of `file` (an id, a File or a task's Output) with `options` in the URL
+        grammar (`"rs:fit:800:600/q:80/f:webp"`). With a `key` that holds its secret and the
+        `base_url` render URLs are served at, it is signed here, without a request; otherwise
+        the service signs it with your newest key (or `key`'s)."""
+        file_id = file if isinstance(file, str) else file.file_id if isinstance(file, Output) else file.id
+        if key is not None and key.secret is not None and base_url is not None:
+            file_part = f"{file_id}.{extension}" if extension else file_id
+            return self._run(ops.answered(render_urls.sign(base_url, key.id, key.secret, file_part, options)))
+        joined = "/".join(render_urls.option_segments(options))
+        return self._run(ops.sign_render_url(file_id, joined, key.id if key is not None else None))

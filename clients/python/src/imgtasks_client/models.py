@@ -63,6 +63,9 @@ class Output(Model):
     frames: int
     size: int
     url: str = Field(description="A presigned URL that expires within 15 minutes")
+    cdn_url: str | None = Field(
+        default=None, description="Its bytes through the CDN, signed with your newest key; null for a guest"
+    )
 
 
 class ProcessResult(Model):
@@ -207,6 +210,12 @@ class Webhook(Model):
     secret: str | None = None
 
 
+class SigningKey(Model):
+    id: str
+    created_at: str
+    secret: str | None = Field(default=None, description="In the answer that made the key only")
+
+
 # Which server schema each model mirrors (tests/unit/test_client.py checks them against /openapi.json).
 SCHEMAS: dict[type[Model], str] = {
     VideoInfo: "VideoInfo",
@@ -226,4 +235,5 @@ SCHEMAS: dict[type[Model], str] = {
     ModelInfo: "ModelOut",
     ModelList: "ModelList",
     Webhook: "WebhookOut",
+    SigningKey: "SigningKeyOut",
 }

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from .errors import Conflict, InvalidInput, NotFound, TaskFailed, WaitTimeout
-from .models import ArchiveResult, File, ModelList, ProcessResult, Task, Webhook
+from .models import ArchiveResult, File, ModelList, ProcessResult, SigningKey, Task, Webhook
 
 # Through the API up to this size (its 4 MiB limit, less the multipart envelope); straight to
 # storage by presigned POST above it.
@@ -319,3 +319,33 @@ def list_webhooks() -> Operation:
     answer = yield Send("GET", "/webhooks", retry=True)
     answer = received(answer)
     return [Webhook.model_validate(item) for item in answer.json()["items"]]
+
+
+def create_signing_key() -> Operation:
+    answer = yield Send("POST", "/signing-keys")
+    answer = received(answer)
+    return SigningKey.model_validate(answer.json())
+
+
+def list_signing_keys() -> Operation:
+    """The keys, newest first, and where render URLs are served."""
+    answer = yield Send("GET", "/signing-keys", retry=True)
+    answer = received(answer)
+    body = answer.json()
+    return [SigningKey.model_validate(item) for item in body["items"]], str(body["render_base_url"])
+
+
+def sign_render_url(file_id: str, options: str, key_id: str | None) -> Operation:
+    body: dict[str, Any] = {"file_id": file_id, "options": options}
+    if key_id is not None:
+        body["key_id"] = key_id
+    # Signing changes nothing but may make your first key: safe to send again.
+    answer = yield Send("POST", "/render-urls", json=body, retry=True)
+    answer = received(answer)
+    return str(answer.json()["url"])
+
+
+def answered(value: Any) -> Operation:
+    """An operation that needs no request (a URL signed here): both clients run it alike."""
+    return value
+    yield  # a generator, as every operation is

@@ -49,8 +49,17 @@ def shown_all(found: ApiWiring, owner_id: str, tasks: list[Task]) -> list[TaskOu
         if task.status == TaskStatus.QUEUED and task.waits_for_file and task.file_id
     }
     files = found.files.get_many(owner_id, list(waiting.values())) if waiting else {}
-    # A file deleted meanwhile has nothing to show.
-    return [TaskOut.from_task(task, found.tasks.output_url, files.get(waiting.get(task.id, ""))) for task in tasks]
+    links = found.stable_urls.for_owner(owner_id) if found.stable_urls is not None else None
+    # A file deleted meanwhile has nothing to show; a guest's outputs have no stable link.
+    return [
+        TaskOut.from_task(
+            task,
+            found.tasks.output_url,
+            files.get(waiting.get(task.id, "")),
+            cdn_url=links if task.expires_at is None else None,
+        )
+        for task in tasks
+    ]
 
 
 def shown(found: ApiWiring, task: Task) -> TaskOut:

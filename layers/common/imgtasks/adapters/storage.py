@@ -140,6 +140,29 @@ class ObjectStore:
     def put(self, bucket: str, key: str, body: bytes, content_type: str, *, guest: bool = False) -> None:
         self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, **_tagging(guest))
 
+    def put_cached(self, bucket: str, key: str, body: bytes, content_type: str, cache_control: str) -> None:
+        """An object a CDN serves as it is: its Cache-Control goes out with it."""
+        self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, CacheControl=cache_control)
+
+    def copy_cached(
+        self, source: tuple[str, str], bucket: str, key: str, content_type: str, cache_control: str
+    ) -> None:
+        """A copy made by S3 itself (no byte passes through here), with new metadata."""
+        self._s3.copy_object(
+            CopySource={"Bucket": source[0], "Key": source[1]},
+            Bucket=bucket,
+            Key=key,
+            ContentType=content_type,
+            CacheControl=cache_control,
+            MetadataDirective="REPLACE",
+        )
+
+    def keys_under(self, bucket: str, prefix: str) -> Iterator[str]:
+        """Every key under a prefix, a listing page (1,000 keys) at a time."""
+        for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for entry in page.get("Contents", []):
+                yield str(entry["Key"])
+
     def set_guest(self, bucket: str, key: str, guest: bool) -> None:
         """Tags a guest's object for the lifecycle rule that expires guest data, or (a claimed
         account) removes the tag."""

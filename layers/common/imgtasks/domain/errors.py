@@ -151,6 +151,23 @@ class TooManyRequests(DomainError):
         self.retry_after = retry_after
 
 
+# The HTTP status each domain error is answered with (RFC 9457 problem details).
+HTTP_STATUS: dict[type[DomainError], int] = {
+    InvalidInput: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
+    TooManyRequests: 429,
+}
+
+
+def http_status(error: DomainError) -> int:
+    return next((code for kind, code in HTTP_STATUS.items() if isinstance(error, kind)), 400)
+
+
 class PermanentTaskError(Exception):
     """A task can never succeed (corrupt image, limits exceeded): mark it failed, do not retry."""
 

@@ -93,6 +93,17 @@ _PRESETS: dict[str, dict[str, Any]] = {
             ],
         },
     },
+    # One thumbnail each: what a render URL's `p:thumbnail-512` names.
+    **{
+        f"thumbnail-{side}": {
+            "description": f"A WebP thumbnail {side} px on the long side",
+            "spec": {
+                "operations": [{"op": "resize", "width": side, "height": side}],
+                "output": {"format": "webp", "quality": 80},
+            },
+        }
+        for side in (128, 256, 512, 1024)
+    },
 }
 
 PRESET_NAMES = frozenset(_PRESETS)

@@ -1,0 +1,1 @@
+"""The render function: render URLs the bucket has no answer for yet (imgtasks.services.renders)."""

@@ -1,0 +1,87 @@
+"""Signing keys (`SIGNINGKEY#<id>` / `SIGNINGKEY`, listed by owner on GSI1, newest first) and the
+renders each key may still make this minute (`RENDERRATE#<key id>#<minute>`, expiring)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from imgtasks.domain.ids import is_valid_id
+from imgtasks.domain.signing_keys import SigningKey
+
+from .items import Item, is_condition_failure, plain_item
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+# A minute's counter outlives its minute by this much (DynamoDB's TTL deletes it within a day or so).
+RATE_ITEM_SECONDS = 3600
+
+
+class SigningKeyRepository:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    @staticmethod
+    def _key(key_id: str) -> Item:
+        return {"PK": f"SIGNINGKEY#{key_id}", "SK": "SIGNINGKEY"}
+
+    @staticmethod
+    def _owner_partition(owner_id: str) -> str:
+        return f"OWNER#{owner_id}#SIGNINGKEY"
+
+    def put(self, key: SigningKey) -> None:
+        item = {
+            **self._key(key.id),
+            "GSI1PK": self._owner_partition(key.owner_id),
+            "GSI1SK": key.id,
+            **key.model_dump(),
+        }
+        self._table.put_item(Item=item)
+
+    def get(self, key_id: str) -> SigningKey | None:
+        if not is_valid_id(key_id):
+            return None
+        item = self._table.get_item(Key=self._key(key_id), ConsistentRead=True).get("Item")
+        return SigningKey.model_validate(plain_item(item)) if item else None
+
+    def list_owned(self, owner_id: str) -> list[SigningKey]:
+        """Newest first (ids are ULIDs). A user holds a handful, so one page holds them all."""
+        response = self._table.query(
+            IndexName="GSI1",
+            KeyConditionExpression=Key("GSI1PK").eq(self._owner_partition(owner_id)),
+            ScanIndexForward=False,
+        )
+        return [SigningKey.model_validate(plain_item(item)) for item in response["Items"]]
+
+    def delete(self, key_id: str) -> bool:
+        """False when there was no such key."""
+        try:
+            self._table.delete_item(Key=self._key(key_id), ConditionExpression="attribute_exists(PK)")
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def take_render(self, key_id: str, minute: int, per_minute: int) -> bool:
+        """Counts one render against the key's minute; False (nothing counted) when the minute
+        already had `per_minute`. One conditional write: concurrent renders cannot both pass."""
+        try:
+            self._table.update_item(
+                Key={"PK": f"RENDERRATE#{key_id}#{minute}", "SK": "RENDERRATE"},
+                UpdateExpression="ADD renders :one SET expires_at = if_not_exists(expires_at, :expires)",
+                ConditionExpression="attribute_not_exists(renders) OR renders < :limit",
+                ExpressionAttributeValues={
+                    ":one": 1,
+                    ":limit": per_minute,
+                    ":expires": minute * 60 + RATE_ITEM_SECONDS,
+                },
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
