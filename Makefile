@@ -13,7 +13,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check --no-compile
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test test-localstack localstack corpus install lambda-python web web-reproducible browser lint format typecheck validate checkov build unit integration e2e bench bench-models bench-coldstart bench-stack bench-video train-models publish-model clean
+.PHONY: run test test-localstack localstack corpus install lambda-python web web-reproducible browser lint format typecheck validate checkov build unit integration e2e bench bench-models bench-coldstart bench-stack bench-video bench-render train-models publish-model clean
 
 $(VENV)/.installed: requirements/runtime.txt requirements/dev.txt clients/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -158,6 +158,19 @@ bench-coldstart: $(VENV)/.installed lambda-python
 	$(PY) bench/coldstart.py
 
 # The local stack end to end: POST /tasks latency, tasks/s against the engine, AWS calls per task.
+# Render URLs against thumbor 7.8.0 (PyPI, a venv of its own) and sharp (npm), one core each.
+.venv-thumbor/.installed: requirements/thumbor.txt
+	test -x .venv-thumbor/bin/python || $(PYTHON) -m venv .venv-thumbor
+	.venv-thumbor/bin/python -m pip install $(PIP_FLAGS) -r requirements/thumbor.txt
+	touch $@
+
+bench/sharp/node_modules/.installed: bench/sharp/package.json bench/sharp/package-lock.json
+	cd bench/sharp && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+bench-render: $(VENV)/.installed lambda-python .venv-thumbor/.installed bench/sharp/node_modules/.installed
+	$(PY) bench/render.py
+
 bench-stack: $(VENV)/.installed lambda-python
 	$(PY) bench/stack.py
 

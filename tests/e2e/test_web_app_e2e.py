@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import random
+import re
 import shutil
 import uuid
 import zipfile
@@ -155,6 +156,17 @@ def test_a_person_signs_up_uploads_runs_opens_downloads_recognises_and_signs_out
     page.wait_for_function(
         "() => [...document.querySelectorAll('.result img')].every(i => i.complete && i.naturalWidth > 0)"
     )
+    # A link for an <img> tag anywhere: the output as a 200x150 WebP, signed by the service.
+    result.get_by_label("Link options for default").fill("rs:fit:200:150/f:webp")
+    result.get_by_role("button", name="Copy link to default").click()
+    link = result.get_by_label("Link to default", exact=True)
+    expect(link).to_have_value(
+        re.compile(r"^http://127\.0\.0\.1:\d+/img/[0-9A-Z]{26}/[\w-]{43}/rs:fit:200:150/f:webp/")
+    )
+    fetched = page.request.get(link.input_value())
+    assert (fetched.status, fetched.headers["content-type"]) == (200, "image/webp")
+    with Image.open(io.BytesIO(fetched.body())) as shown:
+        assert shown.size == (200, 150)
     check_screen(page, "04-result")
 
     with page.expect_download() as download_info:

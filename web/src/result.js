@@ -11,6 +11,56 @@ function Media({ src, format, alt }) {
   return html`<img src=${src} alt=${alt} />`;
 }
 
+// Render URL options people reach for (docs/api-v1.md, Render URLs); any other can be typed.
+const LINK_OPTIONS = [
+  ["", "the file as it is"],
+  ["f:auto", "the best format the browser takes"],
+  ["rs:fit:800:600/f:auto", "fit inside 800×600"],
+  ["rs:cover:256:256/g:attention/f:auto", "a 256 px square, smart crop"],
+  ["p:thumbnail-512", "the thumbnail-512 preset"],
+];
+
+// A render URL of one file, with the options chosen: signed by the service (a browser holds no
+// signing secret), shown, and put on the clipboard.
+function CopyLink({ fileId, name }) {
+  const [options, setOptions] = useState("");
+  const [link, setLink] = useState(null);
+  const [error, setError] = useState(null);
+  const listId = `link-options-${fileId}`;
+
+  async function copy() {
+    setError(null);
+    try {
+      const made = await call("POST", "/render-urls", { json: { file_id: fileId, options: options.trim() } });
+      setLink(made.url);
+      await navigator.clipboard?.writeText(made.url).catch(() => undefined);
+    } catch (failed) {
+      setLink(null);
+      setError(failed.message);
+    }
+  }
+
+  return html`<div class="copy-link">
+    <label>
+      Link options
+      <input
+        list=${listId}
+        value=${options}
+        placeholder="rs:fit:800:600/f:auto"
+        aria-label=${`Link options for ${name}`}
+        onInput=${(event) => setOptions(event.currentTarget.value)}
+      />
+    </label>
+    <datalist id=${listId}>
+      ${LINK_OPTIONS.map(([value, label]) => html`<option value=${value}>${label}</option>`)}
+    </datalist>
+    <button type="button" class="secondary" onClick=${copy} aria-label=${`Copy link to ${name}`}>Copy link</button>
+    ${link &&
+    html`<input class="link" readonly value=${link} aria-label=${`Link to ${name}`} onFocus=${(event) => event.currentTarget.select()} />`}
+    ${error && html`<p class="error" role="alert">${error}</p>`}
+  </div>`;
+}
+
 function Detections({ src, alt, width, height, detections }) {
   // An oriented box: centre, size and rotation (0-1 of a turn, clockwise) in 0-1 of the image.
   return html`
@@ -68,6 +118,7 @@ export function ResultView({ task, onClose }) {
           <${Media} src=${source} format=${result.source.format} alt=${`Source: ${file?.filename || ""}`} />
           <figcaption>
             <strong>Source</strong>${`: ${result.source.format}, ${result.source.width}×${result.source.height}, ${formatBytes(result.source.size)}`}
+            <${CopyLink} fileId=${task.file_id} name="the source" />
           </figcaption>
         </figure>
         ${result.outputs.map(
@@ -76,6 +127,7 @@ export function ResultView({ task, onClose }) {
             <figcaption>
               <strong>${output.name}</strong>${`: ${output.format}, ${output.width}×${output.height}, ${formatBytes(output.size)}`}${output.frames > 1 ? `, ${output.frames} frames` : ""}
               <a href=${`/tasks/${task.id}/download?variant=${encodeURIComponent(output.name)}&attachment=true`} download aria-label=${`Download ${output.name}`}>Download</a>
+              <${CopyLink} fileId=${output.file_id} name=${output.name} />
             </figcaption>
           </figure>`,
         )}
