@@ -7,7 +7,8 @@ a 12 MP JPEG, a 256 px WebP thumbnail of the same, fit inside 800 of a 2 MP PNG.
 pinned to core 0 (taskset: every process it starts inherits it); the load comes from this process,
 pinned to core 1, one request at a time:
 
-- imgtasks: the local stack (`python -m local_stack`, embedded emulator, one worker per function),
+- imgtasks: the local stack (`python -m local_stack --in-memory`: the embedded emulator, whose
+  state is not saved to disk, one worker per function),
   render URLs through the distribution's stand-in: cold is the render origin's whole path (key,
   file, rate counter, the bucket looked up, the source read, rendered, stored twice), warm is the
   bucket's answer to a URL asked before;
@@ -141,7 +142,7 @@ class Imgtasks:
         self.state = folder / "stack"
         self.port = free_port()
         command = [
-            sys.executable, "-m", "local_stack", "--fresh", "--state-dir", str(self.state),
+            sys.executable, "-m", "local_stack", "--in-memory", "--state-dir", str(self.state),
             "--api-port", str(self.port), "--emulator-port", str(free_port()),
             "--concurrency", "1", "--no-models", "--log-level", "WARNING",
             "--param", "RendersPerMinute=1000000",

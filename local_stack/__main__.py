@@ -41,6 +41,11 @@ def parse_args(argv: list[str]) -> StackConfig:
     )
     parser.add_argument("--fresh", action="store_true", help="start empty: delete the state kept by earlier runs")
     parser.add_argument(
+        "--in-memory",
+        action="store_true",
+        help="keep the state in memory only: nothing is restored or saved (benchmarks, throwaway runs)",
+    )
+    parser.add_argument(
         "--param", action="append", default=[], metavar="NAME=VALUE", help="a template parameter override"
     )
     parser.add_argument(
@@ -79,6 +84,7 @@ def parse_args(argv: list[str]) -> StackConfig:
         parameters=parameters,
         state_dir=args.state_dir,
         fresh=args.fresh,
+        in_memory=args.in_memory,
         python=lambda_python(),
         visibility_timeout_s=args.visibility_timeout,
         function_timeout_s=args.function_timeout,
@@ -114,6 +120,8 @@ def banner(stack: LocalStack) -> str:
     config = stack.config
     if stack.emulator is None:
         state = "kept by the emulator at the endpoint"
+    elif config.in_memory:
+        state = "in memory only: gone when the stack stops (--in-memory)"
     elif stack.restored is not None:
         state = f"restored from {config.state_dir}/ (--fresh starts empty)"
     else:

@@ -227,6 +227,21 @@ class EmulatorApp:
         # time, so a read beside an UpdateItem could see a task `done` without its result. One
         # DynamoDB call at a time (each takes milliseconds).
         self._dynamodb_lock = threading.Lock()
+        # The buckets whose writes may send an event notification to a queue (the stack names
+        # them once they exist; None until then: every S3 write wakes the queue pollers). A write
+        # to any other bucket (outputs, renders) wakes nobody: each of two dozen pollers would
+        # otherwise ask its queue again, for nothing, after every object written.
+        self.notifying_buckets: frozenset[str] | None = None
+
+    def _notifies(self, environ: dict[str, Any]) -> bool:
+        if self.notifying_buckets is None:
+            return True
+        host = environ.get("HTTP_HOST", "").split(":", 1)[0]
+        if host.endswith(".localhost") or ".s3." in host:  # virtual-hosted style: the bucket is the host's
+            bucket = host.split(".", 1)[0]
+        else:
+            bucket = environ.get("PATH_INFO", "/").lstrip("/").split("/", 1)[0]
+        return bucket in self.notifying_buckets
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         service, operation = describe_call(environ)
@@ -247,7 +262,7 @@ class EmulatorApp:
             body = list(self._app(environ, start_response))  # the chunks, not one copy of a large object
         if changes or (changes is None and any(b"MessageId" in chunk for chunk in body)):
             self.changed.set()
-        if (service == "sqs" and operation in _SQS_WAKERS) or (service == "s3" and changes):
+        if (service == "sqs" and operation in _SQS_WAKERS) or (service == "s3" and changes and self._notifies(environ)):
             self.activity.notify(Activity.SQS)
         elif service == "dynamodb" and changes:
             self.activity.notify(Activity.DYNAMODB)

@@ -62,6 +62,10 @@ class StackConfig:
     state_dir: Path = ROOT / ".local"
     # Start empty: the saved state of the embedded emulator is deleted first.
     fresh: bool = False
+    # Keep the embedded emulator's state in memory only: nothing is restored or saved (a bench,
+    # a throwaway run). Saving pauses the emulator while it pickles, up to half the time under
+    # a steady stream of writes.
+    in_memory: bool = False
     # Testing knob: a shorter visibility timeout than the template's, so retries and redrive can
     # be watched in seconds. Off by default: the template's value is used, as on AWS.
     visibility_timeout_s: int | None = None
@@ -169,7 +173,8 @@ class LocalStack:
         if gateway is None:
             raise RuntimeError("bind_ports did not bind the API port")
         if self.emulator is not None:
-            self._restore_state(self.emulator)
+            if not self.config.in_memory:
+                self._restore_state(self.emulator)
             self.emulator.start()
         _wait_until_up(self.endpoint_url)
         # The web app at /app/ posts big uploads straight to the uploads bucket: its origin (this
@@ -184,6 +189,13 @@ class LocalStack:
         }
         stack = Stack(load_template(self.config.template), self.config.stack_name, parameters)
         self.provisioned = Provisioner(stack, self.session(), self.endpoint_url).run()
+        if self.emulator is not None:
+            self.emulator.app.notifying_buckets = frozenset(
+                stack.physical[name].ref
+                for name, resource in stack.resources.items()
+                if resource["Type"] == "AWS::S3::Bucket"
+                and "NotificationConfiguration" in resource.get("Properties", {})
+            )
         self._publish_models(self.provisioned.outputs.get("ModelsBucketName"))
         self.functions = function_specs(stack, self.config.template.parent)
         if self.config.function_timeout_s is not None:
