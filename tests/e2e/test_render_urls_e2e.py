@@ -6,8 +6,10 @@ and revoked."""
 from __future__ import annotations
 
 import io
+import json
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -125,3 +127,31 @@ def test_a_key_signs_urls_without_a_request_until_it_is_revoked(stack: Any) -> N
         assert time.monotonic() < deadline, "the revoked key's cached answer is still served"
         time.sleep(0.5)
     assert answer.status_code == 403 and "unknown signing key" in answer.json()["detail"]
+
+
+def test_the_cli_makes_a_key_and_signs_urls_with_it_or_through_the_service(stack: Any, tmp_path: Path) -> None:
+    from tests.e2e.test_client_e2e import cli
+    from tests.e2e.test_client_e2e import signed_in as cli_signed_in
+
+    cli_signed_in(stack, tmp_path)
+    uploaded_file = cli(stack, tmp_path, "run", str(PHOTO), "--preset", "web", "-o", str(tmp_path / "out"), "--json")
+    assert uploaded_file.returncode == 0, uploaded_file.stderr
+    task = json.loads(
+        cli(
+            stack, tmp_path, "tasks", "show", json.loads(uploaded_file.stdout)["results"][0]["task_id"], "--json"
+        ).stdout
+    )
+    made = cli(stack, tmp_path, "keys", "create", "--json")
+    assert made.returncode == 0, made.stderr
+    key = json.loads(made.stdout)
+    options = ["--op", "rs:fit:48:48", "--op", "f:webp"]
+    by_service = cli(stack, tmp_path, "url", task["file_id"], *options)
+    by_cli = cli(stack, tmp_path, "url", task["file_id"], *options, "--key-id", key["id"], "--secret", key["secret"])
+    assert by_service.returncode == by_cli.returncode == 0, by_service.stderr + by_cli.stderr
+    assert by_service.stdout == by_cli.stdout  # the newest key, signed here and there alike
+    answer = requests.get(by_cli.stdout.strip(), timeout=30)
+    assert (answer.status_code, answer.headers["Content-Type"]) == (200, "image/webp")
+    listed = cli(stack, tmp_path, "keys", "ls")
+    assert key["id"] in listed.stdout and key["secret"] not in listed.stdout
+    refused = cli(stack, tmp_path, "url", task["file_id"], "--op", "spin:90")
+    assert refused.returncode == 1 and "option 'spin:90'" in refused.stderr

@@ -383,3 +383,48 @@ def test_the_client_signs_the_url_the_service_signs(api: Any) -> None:
     by_client = client_urls.sign(base, key["id"], key["secret"], file_id, ["rs:fit:32:32", "f:webp"])
     assert by_client == by_service
     wiring.cache_clear()
+
+
+def test_a_video_is_served_as_it_is_without_options_and_as_its_upright_poster_frame_with_them(
+    api: Any, render: Any, tmp_path: Any
+) -> None:
+    from tests.unit.test_video import make_clip
+
+    api.sign_up()
+    clip = make_clip(tmp_path / "phone.mp4", frames=30, size=(320, 240), rotation=90).read_bytes()
+    answer = api.upload(clip, "phone.mp4", "video/mp4")
+    assert answer.status == 201 and answer.body["status"] == "ready", answer.body
+    file_id = answer.body["id"]
+    plain = render(signed(api, file_id))
+    assert (plain.status, plain.headers["Content-Type"], plain.body) == (200, "video/mp4", clip)
+    poster = render(signed(api, file_id, "rs:fit:120:120"))
+    assert (poster.status, poster.headers["Content-Type"]) == (200, "image/jpeg"), poster.body
+    with Image.open(io.BytesIO(poster.body)) as shown:
+        assert shown.size == (90, 120)  # recorded on its side, shown upright
+    webp = render(signed(api, file_id, "rs:fit:120:120/f:webp"))
+    assert webp.headers["Content-Type"] == "image/webp"
+
+
+def test_two_first_uses_at_once_make_one_key_so_a_cdn_url_reads_the_same_every_time(
+    api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from imgtasks.domain.signing_keys import SigningKey, first_key_id
+
+    owner = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
+    records = api.services.signing_key_records
+    # The other first use (a webhook event beside this read) stored its key after this one listed none.
+    rival = SigningKey(id=first_key_id(owner), owner_id=owner, secret="isk_rival", created_at="2026-12-03T00:00:00Z")
+    real_list = records.list_owned
+    calls: list[str] = []
+
+    def listed_before_the_rival(owner_id: str) -> list[SigningKey]:
+        calls.append(owner_id)
+        return [] if len(calls) == 1 else real_list(owner_id)
+
+    monkeypatch.setattr(records, "list_owned", listed_before_the_rival)
+    assert records.put_if_absent(rival)
+    assert api.services.signing_keys.newest(owner).secret == "isk_rival"  # its key, not a second one
+    assert len(calls) == 1
+    assert [key.id for key in real_list(owner)] == [rival.id]
+    mine = api.services.signing_keys.create(owner, guest=False)
+    assert api.services.signing_keys.newest(owner).id == mine.id  # a key the owner makes is newer

@@ -7,7 +7,7 @@ from imgtasks.adapters.repositories.signing_keys import SigningKeyRepository
 from imgtasks.domain.clock import now_rfc3339
 from imgtasks.domain.errors import Conflict, Forbidden, NotFound
 from imgtasks.domain.ids import new_id
-from imgtasks.domain.signing_keys import MAX_SIGNING_KEYS, SigningKey, new_secret
+from imgtasks.domain.signing_keys import MAX_SIGNING_KEYS, SigningKey, first_key_id, new_secret
 
 
 class SigningKeys:
@@ -35,10 +35,20 @@ class SigningKeys:
             raise NotFound(f"signing key '{key_id}' does not exist")
 
     def newest(self, owner_id: str) -> SigningKey:
-        """The key stable URLs are signed with: the newest, or a new one if there is none. Two
-        first uses at once may make two keys; both are valid, and the newer is used from then on."""
+        """The key stable URLs are signed with: the newest, or the owner's first key, made now.
+        The first key's id is the owner's own (first_key_id), written only if absent: two first
+        uses at once (a read of a task beside its webhook event) make one key, and both sign
+        with it, so an output's `cdn_url` reads the same every time."""
         keys = self._keys.list_owned(owner_id)
-        return keys[0] if keys else self._make(owner_id)
+        if keys:
+            return keys[0]
+        first = SigningKey(id=first_key_id(owner_id), owner_id=owner_id, secret=new_secret(), created_at=now_rfc3339())
+        if self._keys.put_if_absent(first):
+            return first
+        made = self._keys.get(first.id)
+        if made is None:  # made by the other first use, and revoked since: try again, once
+            raise Conflict("the first signing key was revoked while it was made; try again")
+        return made
 
     def get(self, key_id: str) -> SigningKey | None:
         return self._keys.get(key_id)

@@ -32,14 +32,26 @@ class SigningKeyRepository:
     def _owner_partition(owner_id: str) -> str:
         return f"OWNER#{owner_id}#SIGNINGKEY"
 
-    def put(self, key: SigningKey) -> None:
-        item = {
+    def _item(self, key: SigningKey) -> Item:
+        return {
             **self._key(key.id),
             "GSI1PK": self._owner_partition(key.owner_id),
             "GSI1SK": key.id,
             **key.model_dump(),
         }
-        self._table.put_item(Item=item)
+
+    def put(self, key: SigningKey) -> None:
+        self._table.put_item(Item=self._item(key))
+
+    def put_if_absent(self, key: SigningKey) -> bool:
+        """False (nothing written) when a key of this id exists."""
+        try:
+            self._table.put_item(Item=self._item(key), ConditionExpression="attribute_not_exists(PK)")
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
 
     def get(self, key_id: str) -> SigningKey | None:
         if not is_valid_id(key_id):
