@@ -19,6 +19,7 @@ from PIL import Image, ImageOps
 
 from scripts.corpus import CORPUS
 from tests.e2e.client import Client as HttpClient
+from tests.e2e.conftest import same_on_any_emulator
 
 PHOTO = CORPUS / "pillow-13.0.0" / "hopper_orientation_6.jpg"  # stored sideways, EXIF orientation 6
 
@@ -129,29 +130,27 @@ def test_a_key_signs_urls_without_a_request_until_it_is_revoked(stack: Any) -> N
     assert answer.status_code == 403 and "unknown signing key" in answer.json()["detail"]
 
 
+@same_on_any_emulator
 def test_the_cli_makes_a_key_and_signs_urls_with_it_or_through_the_service(stack: Any, tmp_path: Path) -> None:
     from tests.e2e.test_client_e2e import cli
     from tests.e2e.test_client_e2e import signed_in as cli_signed_in
 
-    cli_signed_in(stack, tmp_path)
-    uploaded_file = cli(stack, tmp_path, "run", str(PHOTO), "--preset", "web", "-o", str(tmp_path / "out"), "--json")
-    assert uploaded_file.returncode == 0, uploaded_file.stderr
-    task = json.loads(
-        cli(
-            stack, tmp_path, "tasks", "show", json.loads(uploaded_file.stdout)["results"][0]["task_id"], "--json"
-        ).stdout
-    )
+    username = cli_signed_in(stack, tmp_path)
+    http = HttpClient(stack.api)
+    signed_in_as = {"grant_type": "password", "username": username, "password": "correct-horse"}
+    http.token = http.request("POST", "/auth/token", data=signed_in_as).json()["access_token"]
+    file_id = uploaded(http, PHOTO.read_bytes(), PHOTO.name)
     made = cli(stack, tmp_path, "keys", "create", "--json")
     assert made.returncode == 0, made.stderr
     key = json.loads(made.stdout)
     options = ["--op", "rs:fit:48:48", "--op", "f:webp"]
-    by_service = cli(stack, tmp_path, "url", task["file_id"], *options)
-    by_cli = cli(stack, tmp_path, "url", task["file_id"], *options, "--key-id", key["id"], "--secret", key["secret"])
+    by_service = cli(stack, tmp_path, "url", file_id, *options)
+    by_cli = cli(stack, tmp_path, "url", file_id, *options, "--key-id", key["id"], "--secret", key["secret"])
     assert by_service.returncode == by_cli.returncode == 0, by_service.stderr + by_cli.stderr
     assert by_service.stdout == by_cli.stdout  # the newest key, signed here and there alike
     answer = requests.get(by_cli.stdout.strip(), timeout=30)
     assert (answer.status_code, answer.headers["Content-Type"]) == (200, "image/webp")
     listed = cli(stack, tmp_path, "keys", "ls")
     assert key["id"] in listed.stdout and key["secret"] not in listed.stdout
-    refused = cli(stack, tmp_path, "url", task["file_id"], "--op", "spin:90")
+    refused = cli(stack, tmp_path, "url", file_id, "--op", "spin:90")
     assert refused.returncode == 1 and "option 'spin:90'" in refused.stderr
