@@ -62,6 +62,7 @@ class Provisioner:
             "AWS::Lambda::Url": self._function_url,
             "AWS::Lambda::Permission": self._named,
             "AWS::CloudFront::OriginAccessControl": self._origin_access_control,
+            "AWS::CloudFront::CachePolicy": self._origin_access_control,
             "AWS::CloudFront::Function": self._edge_function,
             "AWS::CloudFront::Distribution": self._distribution,
         }
@@ -273,6 +274,7 @@ class Provisioner:
         return PhysicalResource(ref=self._name(logical_id))
 
     def _origin_access_control(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
+        """An origin access control or a cache policy: an id, nothing created."""
         return PhysicalResource(ref=self._name(logical_id), attributes={"Id": self._name(logical_id)})
 
     def _edge_function(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:

@@ -19,7 +19,7 @@ import pytest
 from imgtasks_client import render_urls as client_urls
 from PIL import Image
 
-from imgtasks.domain.errors import InvalidInput
+from imgtasks.domain.errors import InvalidInput, NotFound
 from imgtasks.domain.render_options import parse
 from imgtasks.domain.render_urls import parse_path, render_path, sign
 from imgtasks.wiring import wiring
@@ -192,6 +192,15 @@ def test_the_distribution_reads_the_private_bucket_first_then_the_render_functio
     assert [member["OriginId"] for member in group["Members"]["Items"]] == ["cache", "render"]
     assert sorted(group["FailoverCriteria"]["StatusCodes"]["Items"]) == [403, 404]
     assert config["DefaultCacheBehavior"]["AllowedMethods"] == ["GET", "HEAD"]
+    # A `no-store` answer (a refusal, the 307 of an answer over 6 MB) is not kept at all.
+    assert config["DefaultCacheBehavior"]["CachePolicyId"] == {"Ref": "RenderCachePolicy"}
+    policy = resources["RenderCachePolicy"]["Properties"]["CachePolicyConfig"]
+    assert (policy["MinTTL"], policy["MaxTTL"]) == (0, 31536000)
+    assert {entry["ErrorCode"]: entry["ErrorCachingMinTTL"] for entry in config["CustomErrorResponses"]} == {
+        400: 0,
+        403: 0,
+        404: 0,
+    }
     # The cache: the results bucket through S3 origin access control, no public access.
     assert origins["cache"]["DomainName"] == {"Fn::GetAtt": ["ResultsBucket", "RegionalDomainName"]}
     cache_oac = resources["CacheOriginAccessControl"]["Properties"]["OriginAccessControlConfig"]
@@ -428,3 +437,29 @@ def test_two_first_uses_at_once_make_one_key_so_a_cdn_url_reads_the_same_every_t
     assert [key.id for key in real_list(owner)] == [rival.id]
     mine = api.services.signing_keys.create(owner, guest=False)
     assert api.services.signing_keys.newest(owner).id == mine.id  # a key the owner makes is newer
+
+
+def test_a_file_deleted_while_its_render_is_made_leaves_nothing_behind_and_odd_paths_are_refused(
+    api: Any, render: Any, mocked_stack: Any
+) -> None:
+    api.sign_up()
+    file_id = uploaded(api, image_bytes((300, 200)))
+    url = signed(api, file_id, "rs:fit:100:100")
+    services = api.services
+
+    def deleted_meanwhile(record: Any, options: Any) -> bytes:
+        services.files.delete(services.file_records.get(file_id).owner_id, file_id)
+        services.cached_renders.forget_file(file_id)  # the sweep the deletion sets off, done first
+        return image_bytes((100, 66))
+
+    racing = services.render_service(deleted_meanwhile, renders_per_minute=100)
+    with pytest.raises(NotFound):
+        racing.serve(urlsplit(url).path)
+    assert cached_keys(mocked_stack) == []  # the render's own objects went with the file
+
+    other = uploaded(api, image_bytes((300, 200)))
+    path = urlsplit(signed(api, other, "rs:fit:50:50")).path
+    assert render(path + ".").status == 404  # an empty extension names no object
+    # A `#` would begin the URL's fragment: colours are written without it.
+    bad_colour = api.call("POST", "/render-urls", json_body={"file_id": other, "options": "bg:#ff0000"})
+    assert bad_colour.status == 400 and "rrggbb" in bad_colour.body["detail"]

@@ -459,15 +459,17 @@ def render_url(
 ) -> None:
     """A signed render URL of a file, for an <img> tag or a CDN. Without --key-id and --secret
     the service signs it with your newest key. Example: imgtasks url 01J... --op rs:fit:800:600 --op f:auto"""
+    if secret is not None and key_id is None:
+        fail("--secret signs with a key: name it with --key-id", 2)
     with client(url, profile) as api:
         try:
             if key_id is not None and secret is not None:
                 served_at = base_url or api.signing_keys.list()[1]
-                signed = api.urls.sign(
-                    file_id, op or [], key=SigningKey(id=key_id, created_at="", secret=secret), base_url=served_at
-                )
-            else:
-                signed = api.urls.sign(file_id, op or [])
+                key = SigningKey(id=key_id, created_at="", secret=secret)
+                signed = api.urls.sign(file_id, op or [], key=key, base_url=served_at)
+            else:  # the service signs, with --key-id's key or your newest
+                chosen = SigningKey(id=key_id, created_at="") if key_id is not None else None
+                signed = api.urls.sign(file_id, op or [], key=chosen)
         except ImgtasksError as error:
             fail(error.detail)
     sys.stdout.write(signed + "\n")

@@ -479,5 +479,7 @@ class Urls(_Resource):
         if key is not None and key.secret is not None and base_url is not None:
             file_part = f"{file_id}.{extension}" if extension else file_id
             return self._run(ops.answered(render_urls.sign(base_url, key.id, key.secret, file_part, options)))
+        if extension is not None:
+            raise ValueError("an extension is signed here only: give a key with its secret, and base_url")
         joined = "/".join(render_urls.option_segments(options))
         return self._run(ops.sign_render_url(file_id, joined, key.id if key is not None else None))

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from pydantic import ConfigDict, Field
 
 from imgtasks.domain.base import Model
-from imgtasks.domain.errors import Conflict, Forbidden
+from imgtasks.domain.errors import Conflict, Forbidden, NotFound
 from imgtasks.domain.ids import ID_PATTERN
 from imgtasks.domain.records import FileStatus
 from imgtasks.domain.render_options import MAX_OPTIONS, parse
@@ -140,7 +140,7 @@ def sign_render_url(request: Annotated[SignRenderUrl, Body()]) -> Response[Rende
     if request.key_id is not None:
         key = found.signing_keys.get(request.key_id)
         if key is None or key.owner_id != who.user_id:
-            raise Conflict(f"signing key '{request.key_id}' does not exist")
+            raise NotFound(f"signing key '{request.key_id}' does not exist")
     else:
         key = found.signing_keys.newest(who.user_id)
     if segments:

@@ -91,7 +91,8 @@ NAMES = {
     "p": "preset",
     "preset": "preset",
 }
-_COLOR = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
+# Without a `#`: in a URL it would begin the fragment.
+_COLOR = re.compile(r"^([0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
 
 
 class InvalidRenderOption(InvalidInput):
@@ -275,7 +276,7 @@ def _background(asked: _Asked) -> dict[str, str]:
     value = _one(segment, args, "a colour")
     if not _COLOR.match(value):
         raise InvalidRenderOption(segment, "a colour is 6 or 8 hexadecimal digits, rrggbb or rrggbbaa")
-    return {"background": "#" + value.removeprefix("#").lower()}
+    return {"background": "#" + value.lower()}
 
 
 Built = list[dict[str, Any]]

@@ -1,7 +1,7 @@
 """Render URLs: `/img/{key_id}/{signature}/{options}/{file_id}[.{ext}]`, signed as imgproxy and
 thumbor sign: the signature is HMAC-SHA256 over the rest of the path (`/{options}/{file_id}[.{ext}]`,
-from the slash after the signature), keyed with the signing key's secret as written (its ASCII
-bytes), in base64url without padding.
+from the slash after the signature, as text: percent-decoded), keyed with the signing key's secret
+as written (its ASCII bytes), in base64url without padding.
 
 A request with `f:auto` is answered in the format the Accept header prefers. The distribution's
 viewer-request function (infra/template.yaml) writes that choice into the path as a last segment,
@@ -43,6 +43,9 @@ def render_path(key_id: str, secret: str, options: list[str], file_part: str) ->
 class RenderPath:
     """A render URL's path, taken apart (not yet checked against its key)."""
 
+    # The path percent-decoded, as the bucket names the object that answers it (S3 decodes the
+    # path of a request), with the edge's negotiated suffix if it has one.
+    path: str
     key_id: str
     signature: str
     options: list[str]
@@ -61,14 +64,13 @@ class RenderPath:
     @property
     def viewer_path(self) -> str:
         """The path as the viewer asked for it (without the edge's negotiated suffix)."""
-        return f"{PREFIX}{self.key_id}/{self.signature}{self.signed}"
+        return self.path.rsplit("/", 1)[0] if self.negotiated else self.path
 
     @property
     def cache_key(self) -> str:
-        """The object that holds this path's answer in the results bucket: the path as the edge
-        passes it on, without its leading slash (what an S3 origin looks up)."""
-        suffix = f"/{NEGOTIATED_MARK}{self.negotiated}" if self.negotiated else ""
-        return f"{self.viewer_path[1:]}{suffix}"
+        """The object that holds this path's answer in the results bucket: exactly the key an
+        S3 origin looks up for the path the edge passes on."""
+        return self.path[1:]
 
 
 def parse_path(path: str) -> RenderPath:
@@ -76,7 +78,8 @@ def parse_path(path: str) -> RenderPath:
     404, as any unknown path; one without a signature segment is a 403."""
     if not path.startswith(PREFIX):
         raise NotFound("not a render URL")
-    parts = unquote(path[len(PREFIX) :]).split("/")
+    decoded = unquote(path)
+    parts = decoded[len(PREFIX) :].split("/")
     negotiated = None
     if parts and parts[-1].startswith(NEGOTIATED_MARK):
         negotiated = parts.pop()[len(NEGOTIATED_MARK) :]
@@ -85,5 +88,7 @@ def parse_path(path: str) -> RenderPath:
     if len(parts) < 3 or not parts[0]:
         raise Forbidden("a render URL is /img/{key_id}/{signature}/{options}/{file_id}: it has no signature")
     key_id, signature, *options, file_part = parts
-    file_id, _, extension = file_part.partition(".")
-    return RenderPath(key_id, signature, options, file_id, extension or None, negotiated)
+    file_id, dot, extension = file_part.partition(".")
+    if dot and not extension:
+        raise NotFound("not a render URL: a file id ends it, or a file id, a dot and an extension")
+    return RenderPath(decoded, key_id, signature, options, file_id, extension or None, negotiated)

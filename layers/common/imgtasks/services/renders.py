@@ -97,7 +97,7 @@ class RenderService:
     def check(self, path: str) -> Asked:
         """The checks, in order; each refusal is a DomainError."""
         parsed = parse_path(path)
-        key = self._keys.get(parsed.key_id)
+        key, record = self._renders.lookup(parsed.key_id, parsed.file_id)
         if key is None:
             raise Forbidden(f"unknown signing key '{parsed.key_id}': it was revoked, or never made")
         if not parsed.signature_matches(key.secret):
@@ -106,7 +106,6 @@ class RenderService:
                 "keyed with the key's secret, in base64url without padding"
             )
         options = parse(parsed.options)
-        record = self._files.get(parsed.file_id)
         if record is None or record.owner_id != key.owner_id or record.status != FileStatus.READY:
             raise NotFound(f"file '{parsed.file_id}' does not exist")
         negotiated = options.auto_format
@@ -127,36 +126,32 @@ class RenderService:
 
     def serve(self, path: str) -> RenderAnswer:
         asked = self.check(path)
-        now = self._clock()
-        if not self._keys.take_render(asked.key.id, int(now // 60), self._per_minute):
-            raise TooManyRequests(
-                f"signing key '{asked.key.id}' made {self._per_minute} renders this minute, the most it may",
-                retry_after=60 - int(now) % 60,
-            )
         cache_key = asked.path.cache_key
         content_type = CONTENT_TYPES.get(asked.format, "application/octet-stream")
         # Recorded before the object is written: a crash between the two leaves a record of
         # nothing (harmless), never an object its file's deletion would miss.
         self._renders.record(asked.file.id, cache_key)
+        written = [cache_key]
         body: bytes | None = None
         if asked.plain:
-            self._store.copy_cached(
-                (asked.file.bucket, asked.file.key), self._bucket, cache_key, content_type, SIGNED_CACHE_CONTROL
-            )
+            source = (asked.file.bucket, asked.file.key)
+            self._store.copy_cached(source, self._bucket, cache_key, content_type, SIGNED_CACHE_CONTROL)
             size = asked.file.size
         else:
             rendered_key = f"{RENDERED_PREFIX}/{asked.file.id}/{asked.options.digest()}.{EXTENSIONS[asked.format]}"
             size_found = self._store.size(self._bucket, rendered_key)
             if size_found is None:
+                self._count_render(asked.key.id)
                 body = self._renderer(asked.file, asked.options)
                 self._store.put_cached(self._bucket, rendered_key, body, content_type, SIGNED_CACHE_CONTROL)
                 self._store.put_cached(self._bucket, cache_key, body, content_type, SIGNED_CACHE_CONTROL)
+                written.append(rendered_key)
                 size = len(body)
             else:
-                self._store.copy_cached(
-                    (self._bucket, rendered_key), self._bucket, cache_key, content_type, SIGNED_CACHE_CONTROL
-                )
+                source = (self._bucket, rendered_key)
+                self._store.copy_cached(source, self._bucket, cache_key, content_type, SIGNED_CACHE_CONTROL)
                 size = size_found
+        self._unless_gone_meanwhile(asked, written)
         headers = {"Cache-Control": SIGNED_CACHE_CONTROL, "Content-Type": content_type}
         if asked.negotiated:
             headers["Vary"] = "Accept"
@@ -166,6 +161,29 @@ class RenderService:
         if body is None:
             body = self._store.get(self._bucket, cache_key)
         return RenderAnswer(200, headers, body)
+
+    def _count_render(self, key_id: str) -> None:
+        """One render against the key's minute (copies of a render made before do not count)."""
+        now = self._clock()
+        if not self._keys.take_render(key_id, int(now // 60), self._per_minute):
+            raise TooManyRequests(
+                f"signing key '{key_id}' made {self._per_minute} renders this minute, the most it may",
+                retry_after=60 - int(now) % 60,
+            )
+
+    def _unless_gone_meanwhile(self, asked: Asked, written: list[str]) -> None:
+        """A file deleted or a key revoked while this answer was made had its cached renders
+        swept before these objects were written: they are deleted here, and the answer is the
+        refusal a request after the deletion gets. (Written objects, then read again: the sweep
+        runs after the deletion, so either it sees this answer's objects or this read sees the
+        deletion.)"""
+        key, record = self._renders.lookup(asked.key.id, asked.file.id)
+        if key is not None and record is not None:
+            return
+        self._store.delete(self._bucket, written if record is None else written[:1])
+        if key is None:
+            raise Forbidden(f"unknown signing key '{asked.key.id}': it was revoked, or never made")
+        raise NotFound(f"file '{asked.file.id}' does not exist")
 
 
 class CachedRenders:

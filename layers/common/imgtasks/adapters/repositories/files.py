@@ -23,7 +23,7 @@ class FileRepository:
         self._table = table
 
     @staticmethod
-    def _key(file_id: str) -> Item:
+    def item_key(file_id: str) -> Item:
         return {"PK": f"FILE#{file_id}", "SK": "FILE"}
 
     @staticmethod
@@ -33,7 +33,7 @@ class FileRepository:
     def put(self, record: FileRecord, *, only_if_new: bool = False) -> bool:
         """Stores the record; with only_if_new, False (and nothing written) when it exists."""
         item = {
-            **self._key(record.id),
+            **self.item_key(record.id),
             "GSI1PK": self._owner_partition(record.owner_id),
             "GSI1SK": record.id,
             **record.model_dump(exclude_none=True),
@@ -52,7 +52,7 @@ class FileRepository:
     def get(self, file_id: str) -> FileRecord | None:
         if not is_valid_id(file_id):
             return None
-        item = self._table.get_item(Key=self._key(file_id), ConsistentRead=True).get("Item")
+        item = self._table.get_item(Key=self.item_key(file_id), ConsistentRead=True).get("Item")
         return FileRecord.model_validate(plain_item(item)) if item else None
 
     def get_many(self, file_ids: list[str]) -> dict[str, FileRecord]:
@@ -61,7 +61,7 @@ class FileRepository:
         wanted = list(dict.fromkeys(file_id for file_id in file_ids if is_valid_id(file_id)))
         found: dict[str, FileRecord] = {}
         for start in range(0, len(wanted), BATCH_GET_LIMIT):
-            keys = [self._key(file_id) for file_id in wanted[start : start + BATCH_GET_LIMIT]]
+            keys = [self.item_key(file_id) for file_id in wanted[start : start + BATCH_GET_LIMIT]]
             for item in batch_get(self._table, keys):
                 record = FileRecord.model_validate(plain_item(item))
                 found[record.id] = record
@@ -83,7 +83,7 @@ class FileRepository:
         if cursor:
             after = decode_cursor(cursor)
             query["ExclusiveStartKey"] = {
-                **self._key(after),
+                **self.item_key(after),
                 "GSI1PK": self._owner_partition(owner_id),
                 "GSI1SK": after,
             }
@@ -98,7 +98,9 @@ class FileRepository:
         kept = []
         for item in owned_items(self._table, self._owner_partition(owner_id)):
             record = FileRecord.model_validate(plain_item(item))
-            stop_expiring(self._table, self._key(record.id), keep_pending_expiry=record.status == FileStatus.PENDING)
+            stop_expiring(
+                self._table, self.item_key(record.id), keep_pending_expiry=record.status == FileStatus.PENDING
+            )
             kept.append(record)
         return kept
 
@@ -108,7 +110,7 @@ class FileRepository:
         update on one item, so a task is never missed by a concurrent `finish_inspection`."""
         try:
             self._table.update_item(
-                Key=self._key(file_id),
+                Key=self.item_key(file_id),
                 UpdateExpression="SET waiting_task_ids = list_append(if_not_exists(waiting_task_ids, :empty), :task)",
                 ConditionExpression=Attr("status").eq(FileStatus.PENDING.value),
                 ExpressionAttributeValues={":empty": [], ":task": [task_id]},
@@ -123,7 +125,7 @@ class FileRepository:
         """A fetch attempt that failed and will be retried, shown on the still pending file."""
         try:
             self._table.update_item(
-                Key=self._key(file_id),
+                Key=self.item_key(file_id),
                 UpdateExpression="SET fetch_attempts = :attempt, fetch_error = :error",
                 ConditionExpression=Attr("status").eq(FileStatus.PENDING.value),
                 ExpressionAttributeValues={":attempt": attempt, ":error": error},
@@ -142,7 +144,7 @@ class FileRepository:
         names["#status_now"] = "status"
         try:
             response = self._table.update_item(
-                Key=self._key(file_id),
+                Key=self.item_key(file_id),
                 UpdateExpression="SET "
                 + ", ".join(f"#{k} = :{k}" for k in changes)
                 + ("" if "expires_at" in changes else " REMOVE expires_at"),
@@ -158,4 +160,4 @@ class FileRepository:
         return FileRecord.model_validate(plain_item(response["Attributes"]))
 
     def delete(self, file_id: str) -> None:
-        self._table.delete_item(Key=self._key(file_id))
+        self._table.delete_item(Key=self.item_key(file_id))

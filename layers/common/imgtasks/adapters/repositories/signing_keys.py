@@ -25,7 +25,7 @@ class SigningKeyRepository:
         self._table = table
 
     @staticmethod
-    def _key(key_id: str) -> Item:
+    def item_key(key_id: str) -> Item:
         return {"PK": f"SIGNINGKEY#{key_id}", "SK": "SIGNINGKEY"}
 
     @staticmethod
@@ -34,7 +34,7 @@ class SigningKeyRepository:
 
     def _item(self, key: SigningKey) -> Item:
         return {
-            **self._key(key.id),
+            **self.item_key(key.id),
             "GSI1PK": self._owner_partition(key.owner_id),
             "GSI1SK": key.id,
             **key.model_dump(),
@@ -56,7 +56,7 @@ class SigningKeyRepository:
     def get(self, key_id: str) -> SigningKey | None:
         if not is_valid_id(key_id):
             return None
-        item = self._table.get_item(Key=self._key(key_id), ConsistentRead=True).get("Item")
+        item = self._table.get_item(Key=self.item_key(key_id), ConsistentRead=True).get("Item")
         return SigningKey.model_validate(plain_item(item)) if item else None
 
     def list_owned(self, owner_id: str) -> list[SigningKey]:
@@ -71,7 +71,7 @@ class SigningKeyRepository:
     def delete(self, key_id: str) -> bool:
         """False when there was no such key."""
         try:
-            self._table.delete_item(Key=self._key(key_id), ConditionExpression="attribute_exists(PK)")
+            self._table.delete_item(Key=self.item_key(key_id), ConditionExpression="attribute_exists(PK)")
         except ClientError as error:
             if is_condition_failure(error):
                 return False
