@@ -414,29 +414,34 @@ def test_a_video_is_served_as_it_is_without_options_and_as_its_upright_poster_fr
     assert webp.headers["Content-Type"] == "image/webp"
 
 
-def test_two_first_uses_at_once_make_one_key_so_a_cdn_url_reads_the_same_every_time(
+def test_two_first_uses_at_once_make_one_key_and_a_revoked_first_key_is_not_made_again(
     api: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from imgtasks.domain.signing_keys import SigningKey, first_key_id
-
     owner = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
-    records = api.services.signing_key_records
-    # The other first use (a webhook event beside this read) stored its key after this one listed none.
-    rival = SigningKey(id=first_key_id(owner), owner_id=owner, secret="isk_rival", created_at="2026-12-03T00:00:00Z")
+    keys, records = api.services.signing_keys, api.services.signing_key_records
     real_list = records.list_owned
-    calls: list[str] = []
+    rival: list[Any] = []
 
-    def listed_before_the_rival(owner_id: str) -> list[SigningKey]:
-        calls.append(owner_id)
-        return [] if len(calls) == 1 else real_list(owner_id)
+    def listed_before_the_rival(owner_id: str) -> list[Any]:
+        """The other first use (a webhook event beside this read) makes its key right after this
+        one listed none."""
+        if rival:
+            return real_list(owner_id)
+        rival.append(None)
+        rival[0] = keys.newest(owner_id)  # lists through here again: sees none, makes its key
+        return []
 
     monkeypatch.setattr(records, "list_owned", listed_before_the_rival)
-    assert records.put_if_absent(rival)
-    assert api.services.signing_keys.newest(owner).secret == "isk_rival"  # its key, not a second one
-    assert len(calls) == 1
-    assert [key.id for key in real_list(owner)] == [rival.id]
-    mine = api.services.signing_keys.create(owner, guest=False)
-    assert api.services.signing_keys.newest(owner).id == mine.id  # a key the owner makes is newer
+    mine = keys.newest(owner)
+    assert mine.id == rival[0].id and mine.secret == rival[0].secret  # its key, not a second one
+    monkeypatch.setattr(records, "list_owned", real_list)
+    assert [key.id for key in keys.list(owner)] == [mine.id]
+
+    keys.revoke(owner, mine.id)
+    again = keys.newest(owner)  # all revoked: a new key, under a new id
+    assert again.id != mine.id and [key.id for key in keys.list(owner)] == [again.id]
+    made = keys.create(owner, guest=False)
+    assert keys.newest(owner).id == made.id  # a key the owner makes is the newest
 
 
 def test_a_file_deleted_while_its_render_is_made_leaves_nothing_behind_and_odd_paths_are_refused(

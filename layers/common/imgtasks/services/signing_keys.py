@@ -7,7 +7,7 @@ from imgtasks.adapters.repositories.signing_keys import SigningKeyRepository
 from imgtasks.domain.clock import now_rfc3339
 from imgtasks.domain.errors import Conflict, Forbidden, NotFound
 from imgtasks.domain.ids import new_id
-from imgtasks.domain.signing_keys import MAX_SIGNING_KEYS, SigningKey, first_key_id, new_secret
+from imgtasks.domain.signing_keys import MAX_SIGNING_KEYS, SigningKey, new_secret
 
 
 class SigningKeys:
@@ -35,20 +35,28 @@ class SigningKeys:
             raise NotFound(f"signing key '{key_id}' does not exist")
 
     def newest(self, owner_id: str) -> SigningKey:
-        """The key stable URLs are signed with: the newest, or the owner's first key, made now.
-        The first key's id is the owner's own (first_key_id), written only if absent: two first
-        uses at once (a read of a task beside its webhook event) make one key, and both sign
-        with it, so an output's `cdn_url` reads the same every time."""
+        """The key stable URLs are signed with: the newest, or one made now (first use, or all
+        revoked). Two first uses at once (a read of a task beside its webhook event) end with one
+        key, so an output's `cdn_url` reads the same every time: each writes its key, then claims
+        the owner's first-use marker on the condition that it still names the key it named when
+        this one looked; the one that loses deletes its key and takes the winner's (written before
+        the winner's claim)."""
         keys = self._keys.list_owned(owner_id)
         if keys:
             return keys[0]
-        first = SigningKey(id=first_key_id(owner_id), owner_id=owner_id, secret=new_secret(), created_at=now_rfc3339())
-        if self._keys.put_if_absent(first):
-            return first
-        made = self._keys.get(first.id)
-        if made is None:  # made by the other first use, and revoked since: try again, once
-            raise Conflict("the first signing key was revoked while it was made; try again")
-        return made
+        previous = self._keys.first_made(owner_id)
+        live = self._keys.get(previous) if previous is not None else None
+        if live is not None:  # made by another first use since the list was read
+            return live
+        made = self._make(owner_id)
+        if self._keys.claim_first(owner_id, made.id, previous):
+            return made
+        self._keys.delete(made.id)
+        winner = self._keys.first_made(owner_id)
+        found = self._keys.get(winner) if winner is not None else None
+        if found is None:  # the winner's key, revoked at once: nothing to sign with now
+            raise Conflict("your signing key was revoked while it was being made; ask again")
+        return found
 
     def get(self, key_id: str) -> SigningKey | None:
         return self._keys.get(key_id)

@@ -1,5 +1,6 @@
-"""Signing keys (`SIGNINGKEY#<id>` / `SIGNINGKEY`, listed by owner on GSI1, newest first) and the
-renders each key may still make this minute (`RENDERRATE#<key id>#<minute>`, expiring)."""
+"""Signing keys (`SIGNINGKEY#<id>` / `SIGNINGKEY`, listed by owner on GSI1, newest first), which
+key was made for an owner on first use (`SIGNINGKEY#OWNER#<owner>` / `FIRST`), and the renders each
+key may still make this minute (`RENDERRATE#<key id>#<minute>`, expiring)."""
 
 from __future__ import annotations
 
@@ -43,10 +44,28 @@ class SigningKeyRepository:
     def put(self, key: SigningKey) -> None:
         self._table.put_item(Item=self._item(key))
 
-    def put_if_absent(self, key: SigningKey) -> bool:
-        """False (nothing written) when a key of this id exists."""
+    @staticmethod
+    def _first_key(owner_id: str) -> Item:
+        return {"PK": f"SIGNINGKEY#OWNER#{owner_id}", "SK": "FIRST"}
+
+    def first_made(self, owner_id: str) -> str | None:
+        """The id of the key last made for this owner on first use, if any (revoked or not)."""
+        item = self._table.get_item(Key=self._first_key(owner_id), ConsistentRead=True).get("Item")
+        return str(item["key_id"]) if item else None
+
+    def claim_first(self, owner_id: str, key_id: str, previous: str | None) -> bool:
+        """Names `key_id` as the owner's key made on first use, if the marker still names
+        `previous` (None: there is none). False (nothing written) when another claimed it first."""
+        item = {**self._first_key(owner_id), "key_id": key_id}
         try:
-            self._table.put_item(Item=self._item(key), ConditionExpression="attribute_not_exists(PK)")
+            if previous is None:
+                self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(PK)")
+            else:
+                self._table.put_item(
+                    Item=item,
+                    ConditionExpression="key_id = :previous",
+                    ExpressionAttributeValues={":previous": previous},
+                )
         except ClientError as error:
             if is_condition_failure(error):
                 return False
