@@ -282,9 +282,8 @@ class Provisioner:
         return PhysicalResource(ref=arn, attributes={"FunctionMetadata.FunctionARN": arn, "FunctionARN": arn})
 
     def _distribution(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
-        return PhysicalResource(
-            ref="local", attributes={"DomainName": "local-distribution.cloudfront.net", "Id": "local"}
-        )
+        """The stand-in keeps nothing at an edge: its id is empty, so nothing asks to invalidate it."""
+        return PhysicalResource(ref="", attributes={"DomainName": "local-distribution.cloudfront.net", "Id": ""})
 
     def _layer(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
         arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:layer:{self._name(logical_id)}:1"

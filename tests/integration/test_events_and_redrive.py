@@ -116,6 +116,7 @@ def test_the_process_function_runs_a_task_against_the_emulator(emulated: Any, mo
 
     emulated.use_environment_of("DispatchFunction", monkeypatch)
     wiring.cache_clear()
+    dispatch.dispatch_wiring.cache_clear()
     stream = StreamDriver(
         emulated.client("dynamodb"),
         emulated.client("dynamodbstreams"),

@@ -127,6 +127,7 @@ def dispatch(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Iter
         monkeypatch.setenv(name, value)  # read once, when the function first sends
 
     wiring.cache_clear()
+    module.dispatch_wiring.cache_clear()
     yield StreamDriver(
         mocked_stack.client("dynamodb"),
         mocked_stack.client("dynamodbstreams"),
@@ -134,6 +135,7 @@ def dispatch(mocked_stack: MockedStack, monkeypatch: pytest.MonkeyPatch) -> Iter
         module.lambda_handler,
     )
     wiring.cache_clear()
+    module.dispatch_wiring.cache_clear()
 
 
 @pytest.fixture

@@ -142,6 +142,7 @@ def test_every_redrive_policy_and_every_function_takes_max_receive_count_from_th
 def test_every_variable_a_function_reads_is_declared_for_it_in_the_template() -> None:
     from imgtasks.settings import (
         ApiSettings,
+        CacheSweepSettings,
         FunctionSettings,
         InferSettings,
         OutputLinkSettings,
@@ -169,7 +170,7 @@ def test_every_variable_a_function_reads_is_declared_for_it_in_the_template() ->
         "DeadLetterFunction": FunctionSettings,
         "DeadUploadFunction": FunctionSettings,
         "DeadDeliveryFunction": FunctionSettings,
-        "DispatchFunction": FunctionSettings,
+        "DispatchFunction": CacheSweepSettings,
     }
     assert set(read_by) == set(specs)
     for logical_id, settings in read_by.items():

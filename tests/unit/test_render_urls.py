@@ -468,3 +468,51 @@ def test_a_file_deleted_while_its_render_is_made_leaves_nothing_behind_and_odd_p
     # A `#` would begin the URL's fragment: colours are written without it.
     bad_colour = api.call("POST", "/render-urls", json_body={"file_id": other, "options": "bg:#ff0000"})
     assert bad_colour.status == 400 and "rrggbb" in bad_colour.body["detail"]
+
+
+def test_a_revoked_key_and_a_deleted_file_are_invalidated_at_the_distributions_edges(
+    api: Any, render: Any, dispatch: Any, mocked_stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from imgtasks_dispatch import dispatch as dispatch_module
+
+    cloudfront = mocked_stack.client("cloudfront")
+    origin = {"Id": "cache", "DomainName": "cache.s3.amazonaws.com", "S3OriginConfig": {"OriginAccessIdentity": ""}}
+    distribution = cloudfront.create_distribution(
+        DistributionConfig={
+            "CallerReference": "render-urls-test",
+            "Comment": "",
+            "Enabled": True,
+            "Origins": {"Quantity": 1, "Items": [origin]},
+            "DefaultCacheBehavior": {
+                "TargetOriginId": "cache",
+                "ViewerProtocolPolicy": "https-only",
+                "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+            },
+        }
+    )["Distribution"]["Id"]
+    monkeypatch.setenv("DISTRIBUTION_ID", distribution)  # the stand-in's is empty: it has no edges
+    dispatch_module.dispatch_wiring.cache_clear()
+
+    def invalidated() -> list[list[str]]:
+        listed = cloudfront.list_invalidations(DistributionId=distribution)["InvalidationList"].get("Items", [])
+        batches = [
+            cloudfront.get_invalidation(DistributionId=distribution, Id=entry["Id"])["Invalidation"][
+                "InvalidationBatch"
+            ]
+            for entry in listed
+        ]
+        return sorted(batch["Paths"]["Items"] for batch in batches)
+
+    api.sign_up()
+    kept, deleted = uploaded(api, image_bytes((64, 48))), uploaded(api, image_bytes((64, 48)))
+    first = api.call("POST", "/signing-keys").body["id"]
+    second = api.call("POST", "/signing-keys").body["id"]
+    assert render(signed(api, deleted, "rs:fit:10:10", key_id=first)).status == 200
+    assert render(signed(api, deleted, "rs:fit:20:20", key_id=second)).status == 200
+    assert render(signed(api, kept, "rs:fit:10:10", key_id=first)).status == 200
+    assert api.call("DELETE", f"/files/{deleted}").status == 204
+    dispatch.drain()
+    assert invalidated() == [sorted([f"/img/{first}/*", f"/img/{second}/*"])]  # every key that signed its renders
+    assert api.call("DELETE", f"/signing-keys/{first}").status == 204
+    dispatch.drain()
+    assert [f"/img/{first}/*"] in invalidated()

@@ -15,6 +15,7 @@ of 50 files is 5 calls, not 50."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -31,9 +32,16 @@ from imgtasks.domain.records import FileRecord, FileStatus
 from imgtasks.kinds import Task, task_from_item
 from imgtasks.observability import logger, metrics
 from imgtasks.services.lifecycle import needs_dispatch
-from imgtasks.wiring import wiring
+from imgtasks.settings import CacheSweepSettings
+from imgtasks.wiring import Wiring
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+@cache
+def dispatch_wiring() -> Wiring:
+    """The shared wiring, told the distribution whose edges forget what a deletion removes."""
+    return Wiring(CacheSweepSettings())  # type: ignore[call-arg]
 
 
 def task_image(image: dict[str, Any] | None) -> Task | None:
@@ -75,10 +83,10 @@ def forget_cached_renders(image: dict[str, Any] | None) -> None:
     if not image:
         return
     if image.get("SK") == "FILE" and image.get("status") == FileStatus.READY.value:
-        deleted = wiring().cached_renders.forget_file(str(image["id"]))
+        deleted = dispatch_wiring().cached_renders.forget_file(str(image["id"]))
         logger.info("file deleted; its cached renders deleted", extra={"file_id": image["id"], "objects": deleted})
     elif image.get("SK") == "SIGNINGKEY":
-        deleted = wiring().cached_renders.forget_key(str(image["id"]))
+        deleted = dispatch_wiring().cached_renders.forget_key(str(image["id"]))
         logger.info(
             "signing key revoked; its cached renders deleted", extra={"key_id": image["id"], "objects": deleted}
         )
@@ -104,7 +112,7 @@ class DispatchBatch:
             gone = pending_file_image(change.old_image)
             if gone is not None and gone.waiting_task_ids:
                 logger.info("pending file gone; failing its waiting tasks", extra={"file_id": gone.id})
-                wiring().tasks.file_gone(gone)
+                dispatch_wiring().tasks.file_gone(gone)
             return
         after = task_image(change.new_image)
         if after is not None and needs_dispatch(task_image(change.old_image), after):
@@ -119,7 +127,7 @@ class DispatchBatch:
             return []
         try:
             messages = [FetchMessage(file_id=file_id) for _, file_id in self._fetches]
-            refused = set(wiring().fetch_queue.send(messages))
+            refused = set(dispatch_wiring().fetch_queue.send(messages))
         except Exception:  # SQS away: every record of ours comes again
             logger.exception("sending fetch messages failed; the stream delivers their records again")
             return [sequence for sequence, _ in self._fetches]
@@ -129,7 +137,7 @@ class DispatchBatch:
         if not self._tasks:
             return []
         try:
-            refused = {id(task) for task in wiring().task_queues.send([task for _, task in self._tasks])}
+            refused = {id(task) for task in dispatch_wiring().task_queues.send([task for _, task in self._tasks])}
         except Exception:  # SQS away: every record of ours comes again
             logger.exception("sending task messages failed; the stream delivers their records again")
             return [sequence for sequence, _ in self._tasks]

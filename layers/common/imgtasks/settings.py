@@ -66,3 +66,10 @@ class InferSettings(FunctionSettings):
 
 class RenderSettings(FunctionSettings):
     renders_per_minute: int
+
+
+class CacheSweepSettings(FunctionSettings):
+    """The function that deletes cached renders (dispatch) invalidates them at the distribution's
+    edges too: its id, or empty where there are no edges (the local stack's stand-in)."""
+
+    distribution_id: str

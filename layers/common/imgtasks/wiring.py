@@ -10,6 +10,7 @@ from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
 from imgtasks.adapters import aws
+from imgtasks.adapters.edge_cache import EdgeCache
 from imgtasks.adapters.model_registry import ModelRegistry
 from imgtasks.adapters.outbound import OutboundClient
 from imgtasks.adapters.queues import MessageQueue
@@ -35,7 +36,7 @@ from imgtasks.services.tasks import TaskService
 from imgtasks.services.uploads import Uploads
 from imgtasks.services.url_ingest import UrlIngest
 from imgtasks.services.webhooks import WebhookService
-from imgtasks.settings import FunctionSettings, OutputLinkSettings
+from imgtasks.settings import CacheSweepSettings, FunctionSettings, OutputLinkSettings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
@@ -185,7 +186,10 @@ class Wiring:
 
     @cached_property
     def cached_renders(self) -> CachedRenders:
-        return CachedRenders(self.render_records, self.store, self.settings.results_bucket)
+        settings = self.settings
+        distribution = settings.distribution_id if isinstance(settings, CacheSweepSettings) else ""
+        edges = EdgeCache(aws.cloudfront(), distribution) if distribution else None
+        return CachedRenders(self.render_records, self.store, settings.results_bucket, edges)
 
     @cached_property
     def tasks(self) -> TaskService:

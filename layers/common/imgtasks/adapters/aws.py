@@ -13,6 +13,7 @@ import boto3
 from botocore.config import Config
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudfront import CloudFrontClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.service_resource import Table
     from mypy_boto3_s3 import S3Client
@@ -56,11 +57,16 @@ def secretsmanager() -> SecretsManagerClient:
 
 
 @cache
+def cloudfront() -> CloudFrontClient:
+    return session().client("cloudfront", config=_CONFIG)
+
+
+@cache
 def table(name: str) -> Table:
     return session().resource("dynamodb", config=_CONFIG).Table(name)
 
 
 def forget_clients() -> None:
     """Every client made again on next use (tests that change what boto3 talks to)."""
-    for made in (session, s3, sqs, dynamodb, secretsmanager, table):
+    for made in (session, s3, sqs, dynamodb, secretsmanager, cloudfront, table):
         made.cache_clear()

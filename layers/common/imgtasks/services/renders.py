@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from imgtasks.adapters.edge_cache import EdgeCache
 from imgtasks.adapters.repositories.files import FileRepository
 from imgtasks.adapters.repositories.renders import RenderRepository
 from imgtasks.adapters.storage import ObjectStore
@@ -188,18 +189,27 @@ class RenderService:
 
 class CachedRenders:
     """The cached answers of render URLs, deleted when what they show goes: a file (its path
-    objects, recorded beside it, and its renders) or a key (every path object under it)."""
+    objects, recorded beside it, and its renders) or a key (every path object under it); and
+    invalidated at the distribution's edges, where there is one (every path of each key that
+    signed a deleted file's renders: a wildcard per key, not a path per answer, as an
+    invalidation allows few wildcards and matches encoded paths as sent)."""
 
-    def __init__(self, renders: RenderRepository, store: ObjectStore, bucket: str) -> None:
+    def __init__(
+        self, renders: RenderRepository, store: ObjectStore, bucket: str, edges: EdgeCache | None = None
+    ) -> None:
         self._renders = renders
         self._store = store
         self._bucket = bucket
+        self._edges = edges
 
     def forget_file(self, file_id: str) -> int:
         """How many objects were deleted."""
         object_keys = self._renders.of_file(file_id)
         rendered = list(self._store.keys_under(self._bucket, f"{RENDERED_PREFIX}/{file_id}/"))
         self._store.delete(self._bucket, [*object_keys, *rendered])
+        signers = sorted({key.split("/")[1] for key in object_keys if key.count("/") > 1})
+        if self._edges is not None and signers:
+            self._edges.invalidate([f"{PREFIX}{key_id}/*" for key_id in signers])
         self._renders.forget(file_id, object_keys)
         return len(object_keys) + len(rendered)
 
@@ -207,6 +217,8 @@ class CachedRenders:
         """How many objects were deleted."""
         object_keys = list(self._store.keys_under(self._bucket, f"{PREFIX[1:]}{key_id}/"))
         self._store.delete(self._bucket, object_keys)
+        if self._edges is not None:
+            self._edges.invalidate([f"{PREFIX}{key_id}/*"])
         return len(object_keys)
 
 
