@@ -16,10 +16,10 @@ from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn,
 from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
 
 import imgtasks
+from imgtasks.domain.errors import PROBLEM_CONTENT_TYPE
 
 from .app import all_routes
 from .policy import policy_of
-from .problems import PROBLEM_CONTENT_TYPE
 from .routes.tasks import create_tasks_adapter
 from .sessions import SESSION_COOKIE
 

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 
-from imgtasks.domain.errors import DomainError, TooManyRequests, http_status
-
-PROBLEM_CONTENT_TYPE = "application/problem+json"
+from imgtasks.domain.errors import PROBLEM_CONTENT_TYPE, DomainError, TooManyRequests, http_status, problem_document
 
 
 def problem(
@@ -20,13 +17,7 @@ def problem(
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[str]:
-    phrase = HTTPStatus(status).phrase
-    body: dict[str, Any] = {
-        "type": f"https://imgtasks.dev/problems/{phrase.lower().replace(' ', '-')}",
-        "title": phrase,
-        "status": status,
-        "detail": detail,
-    }
+    body = problem_document(status, detail)
     if errors:
         body["errors"] = errors
     all_headers = {"Cache-Control": "no-store", **(headers or {})}

@@ -8,21 +8,25 @@ from __future__ import annotations
 import base64
 import json
 from functools import cache
-from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import imgtasks_imaging as imaging
-from imgtasks.domain.errors import DomainError, PermanentTaskError, TooManyRequests, http_status
+from imgtasks.domain.errors import (
+    PROBLEM_CONTENT_TYPE,
+    DomainError,
+    PermanentTaskError,
+    TooManyRequests,
+    http_status,
+    problem_document,
+)
 from imgtasks.observability import logger, metrics
 from imgtasks.services.renders import RenderAnswer, RenderService
 from imgtasks.settings import RenderSettings
 from imgtasks.wiring import Wiring
 
 from .pictures import Pictures
-
-PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
 @cache
@@ -37,13 +41,7 @@ def service() -> RenderService:
 def problem(
     status: int, detail: str, *, code: str | None = None, headers: dict[str, str] | None = None
 ) -> RenderAnswer:
-    phrase = HTTPStatus(status).phrase
-    body: dict[str, Any] = {
-        "type": f"https://imgtasks.dev/problems/{phrase.lower().replace(' ', '-')}",
-        "title": phrase,
-        "status": status,
-        "detail": detail,
-    }
+    body = problem_document(status, detail)
     if code is not None:
         body["code"] = code
     # A refusal is not cached for long: a key made or a file uploaded a moment later should work.

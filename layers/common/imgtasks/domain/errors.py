@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from http import HTTPStatus
 from typing import Any
 
 
@@ -166,6 +167,20 @@ HTTP_STATUS: dict[type[DomainError], int] = {
 
 def http_status(error: DomainError) -> int:
     return next((code for kind, code in HTTP_STATUS.items() if isinstance(error, kind)), 400)
+
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+def problem_document(status: int, detail: str) -> dict[str, Any]:
+    """RFC 9457 problem details: the body of every refusal the service answers with."""
+    phrase = HTTPStatus(status).phrase
+    return {
+        "type": f"https://imgtasks.dev/problems/{phrase.lower().replace(' ', '-')}",
+        "title": phrase,
+        "status": status,
+        "detail": detail,
+    }
 
 
 class PermanentTaskError(Exception):
