@@ -176,7 +176,6 @@ class Wiring:
         """The render origin's service; the renderer is the imaging layer's (the render function's)."""
         return RenderService(
             self.signing_keys,
-            self.file_records,
             self.render_records,
             self.store,
             bucket=self.settings.results_bucket,

@@ -3,8 +3,9 @@ bucket has no object for a path yet.
 
 Checked in this order, each refusal a problem: the path's shape (404), the key (403 if unknown or
 revoked), the signature (403), the options (400, naming the option), the file (404 unless it is a
-ready file of the key's owner: another user's file is answered as a missing one), the key's
-renders this minute (429). Then the answer is made once and kept: the render itself under
+ready file of the key's owner: another user's file is answered as a missing one); then, only when
+something is rendered (not copied), the key's renders this minute (429). The answer is made once
+and kept: the render itself under
 `renders/<file id>/<digest of the normalised options>` (two spellings of the same options are one
 render), and the path's own object, `img/...` (what the distribution looks up first, so the
 next request never reaches this code). Answers over Lambda's 6 MB response limit are a redirect
@@ -17,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from imgtasks.adapters.edge_cache import EdgeCache
-from imgtasks.adapters.repositories.files import FileRepository
 from imgtasks.adapters.repositories.renders import RenderRepository
 from imgtasks.adapters.storage import ObjectStore
 from imgtasks.domain.errors import Forbidden, InvalidInput, NotFound, TooManyRequests
@@ -77,7 +77,6 @@ class RenderService:
     def __init__(
         self,
         keys: SigningKeys,
-        files: FileRepository,
         renders: RenderRepository,
         store: ObjectStore,
         *,
@@ -87,7 +86,6 @@ class RenderService:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._keys = keys
-        self._files = files
         self._renders = renders
         self._store = store
         self._bucket = bucket
