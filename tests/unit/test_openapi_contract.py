@@ -84,8 +84,8 @@ def test_list_endpoints_take_the_contracts_query_parameters(document: dict[str, 
     def parameters(path: str) -> set[str]:
         return {p["name"] for p in document["paths"][path]["get"].get("parameters", []) if p["in"] == "query"}
 
-    assert parameters("/files") == {"limit", "cursor"}
-    assert parameters("/tasks") == {"status", "type", "limit", "cursor", "order"}
+    assert parameters("/files") == {"status", "format", "limit", "cursor", "order"}
+    assert parameters("/tasks") == {"status", "type", "format", "limit", "cursor", "order"}
     assert parameters("/tasks/{task_id}/download") == {"variant", "attachment"}
 
 
@@ -107,7 +107,8 @@ def test_auth_and_upload_shapes_have_every_field_of_the_contract(document: dict[
     assert properties(document, "TokenOut") == {"access_token", "token_type", "expires_in"}
     assert properties(document, "StartedUploadOut") == {"file", "upload"}
     assert properties(document, "UploadOut") == {"url", "method", "fields", "expires_at"}
-    assert properties(document, "FilePage") == properties(document, "TaskPage") == {"items", "next_cursor"}
+    page = {"items", "next_cursor", "total", "pages", "has_next", "has_previous"}
+    assert properties(document, "FilePage") == properties(document, "TaskPage") == page
     assert properties(document, "TaskResultOut") == {"id", "status", "result"}
     assert properties(document, "TaskList") == {"tasks"}
 

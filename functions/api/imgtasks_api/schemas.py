@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_serializer
 
+from imgtasks.adapters.repositories.cursors import Page
 from imgtasks.domain.base import Model
 from imgtasks.domain.model_manifest import ModelManifest
 from imgtasks.kinds.process import ProcessSpec
@@ -49,9 +50,30 @@ class OAuthError(Model):
     error_description: str
 
 
-class FilePage(Model):
+class PageCounts(Model):
+    """What a list page says beside its items (the totals come from counters the table's change
+    stream keeps, so they follow a change within a second or so)."""
+
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last one")
+    total: int = Field(description="How many of the caller's items match the filters, in all pages")
+    pages: int = Field(description="How many pages of this `limit` the total makes")
+    has_next: bool
+    has_previous: bool = Field(description="True when this page was asked for with a cursor")
+
+    @staticmethod
+    def of(page: Page, limit: int, cursor: str | None) -> dict[str, Any]:
+        total = max(page.total or 0, len(page.items))
+        return {
+            "next_cursor": page.next_cursor,
+            "total": total,
+            "pages": -(-total // limit),
+            "has_next": page.next_cursor is not None,
+            "has_previous": cursor is not None,
+        }
+
+
+class FilePage(PageCounts):
     items: list[FileOut]
-    next_cursor: str | None
 
 
 class UploadOut(Model):
@@ -70,9 +92,8 @@ class TaskList(Model):
     tasks: list[TaskOut]
 
 
-class TaskPage(Model):
+class TaskPage(PageCounts):
     items: list[TaskOut]
-    next_cursor: str | None
 
 
 class TaskResultOut(Model):

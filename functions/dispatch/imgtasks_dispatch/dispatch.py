@@ -1,7 +1,9 @@
 """The dispatch function: the table's change stream in, task messages out (to each task's kind's
 queue, imgtasks.kinds),
 fetch messages out for files created from a URL, the tasks of a pending file that was deleted
-or expired failed, and the cached renders of a deleted file or a revoked signing key deleted.
+or expired failed, the cached renders of a deleted file or a revoked signing key deleted, and
+the totals of the list endpoints kept (imgtasks.domain.counts: every change of a task or a file
+moves its owner's counters).
 
 Whenever a write leaves a task queued and not waiting for its file (created, restarted, or its
 upload inspected), the task's message goes to its worker's queue (imgtasks.services.lifecycle's
@@ -27,6 +29,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from imgtasks.adapters.repositories.items import plain_item
+from imgtasks.domain.counts import count_changes
 from imgtasks.domain.messages import FetchMessage
 from imgtasks.domain.records import FileRecord, FileStatus
 from imgtasks.kinds import Task, task_from_item
@@ -36,6 +39,7 @@ from imgtasks.settings import CacheSweepSettings
 from imgtasks.wiring import Wiring
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+CountChanges = dict[tuple[str, str], dict[str, int]]
 
 
 @cache
@@ -93,16 +97,21 @@ def forget_cached_renders(image: dict[str, Any] | None) -> None:
 
 
 class DispatchBatch:
-    """The tasks one invocation's records make dispatchable, sent together at its end."""
+    """The tasks one invocation's records make dispatchable, sent together at its end, and what
+    the records do to their owners' counters."""
 
     def __init__(self) -> None:
         self._tasks: list[tuple[str, Task]] = []  # (the record's sequence number, the task)
         self._fetches: list[tuple[str, str]] = []  # (the record's sequence number, the file id)
+        self._counts: list[tuple[str, CountChanges]] = []  # (the record's sequence number, its changes)
 
     def take(self, record: DynamoDBRecord) -> None:
         change = record.dynamodb
         if change is None:
             return
+        counted = count_changes(change.old_image, change.new_image)
+        if counted:
+            self._counts.append((str(change.sequence_number), counted))
         fetch = file_to_fetch(record)
         if fetch is not None:
             self._fetches.append((str(change.sequence_number), fetch))
@@ -117,6 +126,24 @@ class DispatchBatch:
         after = task_image(change.new_image)
         if after is not None and needs_dispatch(task_image(change.old_image), after):
             self._tasks.append((str(change.sequence_number), after))
+
+    def count(self, failed: set[str]) -> list[str]:
+        """Adds the records' changes to their owners' counters, in stream order, up to the first
+        record that failed (the stream delivers it and every later one again, so those are counted
+        then, not twice); the sequence number of a record whose counters could not be written
+        (nothing after it is counted either)."""
+        first_failed = min((int(sequence) for sequence in failed), default=None)
+        counts = dispatch_wiring().count_records
+        for sequence, changes in self._counts:
+            if first_failed is not None and int(sequence) >= first_failed:
+                return []
+            try:
+                for (owner_id, counters), deltas in changes.items():
+                    counts.add(owner_id, counters, deltas)
+            except Exception:  # DynamoDB away: this record and the rest come again
+                logger.exception("counters not written; the stream delivers the record again")
+                return [sequence]
+        return []
 
     def send(self) -> list[str]:
         """Sends the messages; returns the sequence numbers of the records whose message did not go."""
@@ -155,4 +182,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     failures = response.setdefault("batchItemFailures", [])
     named = {str(failure["itemIdentifier"]) for failure in failures}
     failures.extend({"itemIdentifier": sequence} for sequence in batch.send() if sequence not in named)
+    named = {str(failure["itemIdentifier"]) for failure in failures}
+    failures.extend({"itemIdentifier": sequence} for sequence in batch.count(named))
     return response

@@ -14,6 +14,7 @@ from imgtasks.adapters.edge_cache import EdgeCache
 from imgtasks.adapters.model_registry import ModelRegistry
 from imgtasks.adapters.outbound import OutboundClient
 from imgtasks.adapters.queues import MessageQueue
+from imgtasks.adapters.repositories.counts import CountRepository
 from imgtasks.adapters.repositories.files import FileRepository
 from imgtasks.adapters.repositories.renders import RenderRepository
 from imgtasks.adapters.repositories.signing_keys import SigningKeyRepository
@@ -64,6 +65,10 @@ class Wiring:
     @cached_property
     def file_records(self) -> FileRepository:
         return FileRepository(self.table)
+
+    @cached_property
+    def count_records(self) -> CountRepository:
+        return CountRepository(self.table)
 
     @cached_property
     def task_records(self) -> TaskRepository:
@@ -146,7 +151,7 @@ class Wiring:
 
     @cached_property
     def files(self) -> FileService:
-        return FileService(self.file_records, self.store)
+        return FileService(self.file_records, self.count_records, self.store)
 
     @cached_property
     def uploads(self) -> Uploads:
@@ -195,6 +200,7 @@ class Wiring:
         return TaskService(
             self.task_records,
             self.file_records,
+            self.count_records,
             self.store,
             self.lifecycle,
             # The registry is read when a request names a model, not when the service is built.

@@ -286,20 +286,41 @@ def task_row(task: Task) -> list[str]:
 def tasks_ls(
     status: Annotated[str | None, typer.Option(help="queued, running, done, failed, cancelled")] = None,
     task_type: Annotated[str | None, typer.Option("--type", help="process, infer, archive")] = None,
+    output_format: Annotated[
+        str | None, typer.Option("--format", help="Tasks writing jpeg, png, webp, gif, zip...")
+    ] = None,
+    order: Annotated[
+        str, typer.Option(help="created_at, updated_at or status; a leading - for descending")
+    ] = "-created_at",
     limit: Annotated[int, typer.Option(help="At most this many")] = 50,
     url: UrlOption = None,
     profile: ProfileOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Your tasks, newest first. Example: imgtasks tasks ls --status failed --json"""
+    """Your tasks, newest first, and how many match. Example: imgtasks tasks ls --status failed --order -updated_at"""
+    found: list[Task] = []
+    cursor: str | None = None
     with client(url, profile) as api:
-        found: list[Task] = list(
-            islice(api.tasks.list(status=status, type=task_type, page_size=min(limit, 100)), limit)
-        )
+        try:
+            while True:
+                page = api.tasks.page(
+                    status=status,
+                    type=task_type,
+                    format=output_format,
+                    order=order,
+                    limit=min(limit - len(found), 100),
+                    cursor=cursor,
+                )
+                found.extend(page.items)
+                cursor = page.next_cursor
+                if cursor is None or len(found) >= limit:
+                    break
+        except ImgtasksError as error:
+            fail(error.detail)
     if as_json:
         print_json([task.model_dump() for task in found])
         return
-    table = Table()
+    table = Table(caption=f"{len(found)} of {page.total} task{'s' if page.total != 1 else ''}")
     for column in ("id", "type", "status", "progress", "created", "outputs or error"):
         table.add_column(column)
     for task in found:
@@ -351,18 +372,28 @@ def tasks_rm(task_id: str, url: UrlOption = None, profile: ProfileOption = None)
 
 @files_app.command("ls")
 def files_ls(
+    status: Annotated[str | None, typer.Option(help="pending, ready, rejected")] = None,
+    file_format: Annotated[str | None, typer.Option("--format", help="jpeg, png, heic, mp4...")] = None,
+    order: Annotated[str, typer.Option(help="-created_at (newest first) or created_at")] = "-created_at",
     limit: Annotated[int, typer.Option(help="At most this many")] = 50,
     url: UrlOption = None,
     profile: ProfileOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Your files, newest first."""
+    """Your files, newest first, and how many match."""
     with client(url, profile) as api:
-        found: list[File] = list(islice(api.files.list(page_size=min(limit, 100)), limit))
+        try:
+            page = api.files.page(status=status, format=file_format, order=order, limit=min(limit, 100))
+            found: list[File] = list(page.items)
+            if page.next_cursor and limit > 100:
+                rest = api.files.list(status=status, format=file_format, order=order, page_size=100)
+                found = list(islice(rest, limit))
+        except ImgtasksError as error:
+            fail(error.detail)
     if as_json:
         print_json([item.model_dump() for item in found])
         return
-    table = Table()
+    table = Table(caption=f"{len(found)} of {page.total} file{'s' if page.total != 1 else ''}")
     for column in ("id", "name", "status", "format", "size"):
         table.add_column(column)
     for item in found:

@@ -21,7 +21,7 @@ from . import operations as ops
 from . import render_urls
 from .config import Settings, resolve_settings
 from .errors import AuthenticationError, ImgtasksError, error_from
-from .models import File, ModelList, Output, SigningKey, Task, Webhook
+from .models import File, ModelList, Output, Page, SigningKey, Task, Webhook
 from .operations import Operation, Progress, Send, Sleep
 from .webhooks import verify as verify_webhook
 
@@ -298,6 +298,8 @@ def _bound(value: Any, client: Any) -> Any:
         return value.bind(client)
     if isinstance(value, list):
         return [_bound(item, client) for item in value]
+    if isinstance(value, Page):
+        value.items = _bound(value.items, client)
     return value
 
 
@@ -313,6 +315,13 @@ def _then_bind(client: Any, result: Any) -> Any:
 
 
 # ------------------------------------------------------------------ resources
+def _list_params(
+    status: str | None, task_type: str | None, fmt: str | None, order: str | None, limit: int
+) -> dict[str, str]:
+    asked = {"limit": str(limit), "status": status, "type": task_type, "format": fmt, "order": order}
+    return {name: value for name, value in asked.items() if value}
+
+
 class _Resource:
     def __init__(self, client: Any) -> None:
         self._client = client
@@ -341,9 +350,30 @@ class Files(_Resource):
     def get(self, file_id: str) -> File:
         return self._run(ops.get_file(file_id))  # type: ignore[no-any-return]
 
-    def list(self, *, page_size: int = 100) -> Any:
-        """Every file, newest first, page after page (an iterator; `async for` with AsyncClient)."""
-        return self._client.pages("/files", {"limit": str(page_size)}, File)
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        format: str | None = None,  # noqa: A002 - the API's filter
+        order: str | None = None,
+        page_size: int = 100,
+    ) -> Any:
+        """Every file (filtered; newest first unless `order="created_at"`), page after page: an
+        iterator (`async for` with AsyncClient)."""
+        return self._client.pages("/files", _list_params(status, None, format, order, page_size), File)
+
+    def page(
+        self,
+        *,
+        status: str | None = None,
+        format: str | None = None,  # noqa: A002 - the API's filter
+        order: str | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> Page:
+        """One page of files with the list's `total` and `pages`; `cursor` is a page's next_cursor."""
+        params = {**_list_params(status, None, format, order, limit), "cursor": cursor or ""}
+        return self._run(ops.list_page("/files", params, File))  # type: ignore[no-any-return]
 
     def delete(self, file_id: str) -> None:
         return self._run(ops.delete(f"/files/{file_id}"))  # type: ignore[no-any-return]
@@ -399,12 +429,27 @@ class Tasks(_Resource):
         *,
         status: str | None = None,
         type: str | None = None,  # noqa: A002 - the API's filter
+        format: str | None = None,  # noqa: A002 - the API's filter
         order: str | None = None,
         page_size: int = 100,
     ) -> Any:
-        """Every task (filtered), page after page: an iterator (`async for` with AsyncClient)."""
-        params = {"limit": str(page_size), "status": status or "", "type": type or "", "order": order or ""}
-        return self._client.pages("/tasks", params, Task)
+        """Every task (filtered), page after page: an iterator (`async for` with AsyncClient).
+        `order`: created_at, updated_at or status, `-` first for descending (default -created_at)."""
+        return self._client.pages("/tasks", _list_params(status, type, format, order, page_size), Task)
+
+    def page(
+        self,
+        *,
+        status: str | None = None,
+        type: str | None = None,  # noqa: A002 - the API's filter
+        format: str | None = None,  # noqa: A002 - the API's filter
+        order: str | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> Page:
+        """One page of tasks with the list's `total` and `pages`; `cursor` is a page's next_cursor."""
+        params = {**_list_params(status, type, format, order, limit), "cursor": cursor or ""}
+        return self._run(ops.list_page("/tasks", params, Task))  # type: ignore[no-any-return]
 
     def cancel(self, task_id: str) -> Task:
         return self._run(ops.change_task(task_id, "cancel"))  # type: ignore[no-any-return]

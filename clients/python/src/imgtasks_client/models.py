@@ -186,6 +186,17 @@ class Task(Model):
         return self._client.tasks.delete(self.id)
 
 
+class Page(Model):
+    """One page of a list, as GET /tasks and GET /files answer: its items and the list's totals."""
+
+    items: list[Any]
+    next_cursor: str | None
+    total: int = Field(description="Items matching the filters, in all pages")
+    pages: int
+    has_next: bool
+    has_previous: bool
+
+
 class ModelInfo(Model):
     id: str
     name: str

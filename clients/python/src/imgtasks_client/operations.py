@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from .errors import Conflict, InvalidInput, NotFound, TaskFailed, WaitTimeout
-from .models import ArchiveResult, File, ModelList, ProcessResult, SigningKey, Task, Webhook
+from .models import ArchiveResult, File, ModelList, Page, ProcessResult, SigningKey, Task, Webhook
 
 # Through the API up to this size (its 4 MiB limit, less the multipart envelope); straight to
 # storage by presigned POST above it.
@@ -190,6 +190,11 @@ def page(path: str, params: dict[str, str]) -> Operation:
     answer = yield Send("GET", path, params={k: v for k, v in params.items() if v}, retry=True)
     answer = received(answer)
     return answer.json()
+
+
+def list_page(path: str, params: dict[str, str], model: type[Task] | type[File]) -> Operation:
+    body = yield from page(path, params)
+    return Page.model_validate({**body, "items": [model.model_validate(item) for item in body["items"]]})
 
 
 # ------------------------------------------------------------------ tasks

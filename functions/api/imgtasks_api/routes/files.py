@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
@@ -35,6 +35,7 @@ from ..schemas import FilePage, StartedUploadOut, UploadOut
 router = new_router()
 
 FileId = Annotated[str, Path(description="A file id (a ULID)", min_length=1, max_length=64, pattern=ID_PATTERN)]
+FileStatusName = Literal["pending", "ready", "rejected"]
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1-100")]
 Cursor = Annotated[str | None, Query(max_length=512, description="next_cursor of the previous page")]
 
@@ -207,15 +208,28 @@ def fetch_file_from_url(request: Annotated[FetchUrl, Body()]) -> Response[FileOu
 
 @router.get(
     "/files",
-    summary="The caller's files, newest first",
+    summary="The caller's files, newest first by default",
     operation_id="list_files",
     tags=["files"],
     responses={**ok_response(200, FilePage, "A page of files"), **problem_responses(400, 401)},
 )
-def list_files(limit: Limit = 20, cursor: Cursor = None) -> Response[FilePage]:
-    page = wiring_of(router).files.list(caller(router).user_id, limit, cursor)
+def list_files(
+    limit: Limit = 20,
+    cursor: Cursor = None,
+    status: Annotated[FileStatusName | None, Query()] = None,
+    file_format: Annotated[
+        str | None,
+        Query(alias="format", pattern=r"^[a-z0-9]{2,8}$", description="A file format: jpeg, png, heic, mp4..."),
+    ] = None,
+    order: Annotated[Literal["created_at", "-created_at"], Query(description="GSI1 (ULIDs sort by creation)")] = (
+        "-created_at"
+    ),
+) -> Response[FilePage]:
+    page = wiring_of(router).files.list(
+        caller(router).user_id, limit=limit, cursor=cursor, order=order, status=status, file_format=file_format
+    )
     items = [FileOut.model_validate(record, from_attributes=True) for record in page.items]
-    return json_response(200, FilePage(items=items, next_cursor=page.next_cursor))
+    return json_response(200, FilePage(items=items, **FilePage.of(page, limit, cursor)))
 
 
 @router.get(

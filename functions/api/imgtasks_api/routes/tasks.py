@@ -11,8 +11,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import TypeAdapter
 
+from imgtasks.adapters.repositories.tasks import TaskOrder
 from imgtasks.domain.errors import InvalidInput, UnsupportedMediaType
 from imgtasks.domain.ids import ID_PATTERN, new_id
+from imgtasks.domain.outputs import OutputFormat
 from imgtasks.domain.records import TaskStatus
 from imgtasks.kinds import CreateTaskRequest, CreateTasks, Task, TaskTypeName
 from imgtasks.kinds.process import describe_presets
@@ -29,6 +31,9 @@ from ..schemas import PresetList, TaskList, TaskPage, TaskResultOut
 from ..wiring import ApiWiring
 
 router = new_router()
+
+# The formats a task can write: its outputs' formats, and an archive's ZIP.
+TaskFormatName = OutputFormat | Literal["zip"]
 
 TaskId = Annotated[str, Path(description="A task id (a ULID)", min_length=1, max_length=64, pattern=ID_PATTERN)]
 
@@ -179,21 +184,31 @@ def upload_and_create_task() -> Response[TaskList]:
 def list_tasks(
     status: Annotated[TaskStatusName | None, Query()] = None,
     task_type: Annotated[TaskTypeName | None, Query(alias="type")] = None,
+    output_format: Annotated[
+        TaskFormatName | None, Query(alias="format", description="Tasks that write this format")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
-    order: Annotated[Literal["-created_at", "created_at"], Query()] = "-created_at",
+    order: Annotated[
+        TaskOrder,
+        Query(
+            description="created_at (ULIDs: GSI1, or GSI2 with a status), updated_at (GSI3) or status (GSI2, one "
+            "status after another, newest first within each); `-` for descending"
+        ),
+    ] = "-created_at",
 ) -> Response[TaskPage]:
     found = wiring_of(router)
     page = found.tasks.list(
         caller(router).user_id,
         limit=limit,
         cursor=cursor,
+        order=order,
         status=status,
         task_type=task_type,
-        newest_first=order == "-created_at",
+        output_format=output_format,
     )
     items = shown_all(found, caller(router).user_id, page.items)
-    return json_response(200, TaskPage(items=items, next_cursor=page.next_cursor))
+    return json_response(200, TaskPage(items=items, **TaskPage.of(page, limit, cursor)))
 
 
 @router.get(

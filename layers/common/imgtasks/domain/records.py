@@ -147,6 +147,12 @@ class TaskBase(Model):
     # A guest's task: DynamoDB's TTL removes it then (epoch seconds), and its outputs with it.
     expires_at: int | None = None
 
+    def formats(self) -> list[str]:
+        """The formats the task writes (GET /tasks?format=): its outputs' once it has them, else
+        those its spec names. Each kind says (a process task whose output keeps the input's format
+        names none until it has run)."""
+        return []
+
     def to_item(self) -> dict[str, Any]:
         """The record as stored: spec and result as JSON text (no float passes through DynamoDB's
         Decimal); the spec keeps only the fields that were set, so it reads back as it was asked."""
@@ -158,13 +164,14 @@ class TaskBase(Model):
             item["result_json"] = result.model_dump_json()
         if self.error is not None:
             item["error"] = self.error.model_dump()
+        item["formats"] = self.formats()
         return item
 
 
 def task_fields(item: dict[str, Any]) -> dict[str, Any]:
     """A stored task item as the fields of its model: keys dropped, JSON text parsed, numbers as
     ints. Records written before `kind` was stored carry `worker` (video) instead."""
-    data = {k: v for k, v in item.items() if not k.startswith(("PK", "SK", "GSI"))}
+    data = {k: v for k, v in item.items() if not k.startswith(("PK", "SK", "GSI")) and k != "formats"}
     data["spec"] = json.loads(data.pop("spec_json", "{}"))
     result_json = data.pop("result_json", None)
     data["result"] = json.loads(result_json) if result_json else None

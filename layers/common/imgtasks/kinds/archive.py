@@ -59,3 +59,6 @@ class ArchiveTask(TaskBase):
     kind: str = ARCHIVE.name
     spec: ArchiveSpec
     result: ArchiveResult | None = None
+
+    def formats(self) -> list[str]:
+        return ["zip"]

@@ -198,6 +198,11 @@ class ProcessTask(TaskBase):
     spec: ProcessSpec
     result: ProcessResult | None = None
 
+    def formats(self) -> list[str]:
+        if self.result is not None:
+            return sorted({output.format for output in self.result.outputs})
+        return sorted({output.format for output in self.spec.outputs() if output.format})
+
     @field_validator("spec", mode="before")
     @classmethod
     def _resolve_unresolved_preset(cls, value: Any) -> Any:

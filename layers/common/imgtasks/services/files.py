@@ -5,11 +5,14 @@ that the S3 event finishes) and url_ingest (files fetched from a URL)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+from imgtasks.adapters.repositories.counts import CountRepository
 from imgtasks.adapters.repositories.cursors import Page
-from imgtasks.adapters.repositories.files import FileRepository
+from imgtasks.adapters.repositories.files import FileOrder, FileRepository
 from imgtasks.adapters.storage import ObjectStore
+from imgtasks.domain.counts import FILE_COUNTS, counter_name
 from imgtasks.domain.errors import Conflict, ErrorCode
 from imgtasks.domain.inspection import CONTENT_TYPES, EXTENSIONS, announces_video
 from imgtasks.domain.limits import Limits
@@ -85,8 +88,9 @@ class PendingFiles:
 class FileService:
     """A caller's files: read, list, their content's URL, delete."""
 
-    def __init__(self, files: FileRepository, store: ObjectStore) -> None:
+    def __init__(self, files: FileRepository, counts: CountRepository, store: ObjectStore) -> None:
         self._files = files
+        self._counts = counts
         self._store = store
 
     def get(self, owner_id: str, file_id: str) -> FileRecord:
@@ -97,8 +101,22 @@ class FileService:
         records = self._files.get_many(file_ids)
         return {file_id: record for file_id, record in records.items() if record.owner_id == owner_id}
 
-    def list(self, owner_id: str, limit: int, cursor: str | None) -> Page:
-        return self._files.list_owned(owner_id, limit, cursor)
+    def list(
+        self,
+        owner_id: str,
+        *,
+        limit: int,
+        cursor: str | None,
+        order: FileOrder = "-created_at",
+        status: str | None = None,
+        file_format: str | None = None,
+    ) -> Page:
+        """A page of the owner's files, with the total of the filters (the change stream's counter)."""
+        page = self._files.list_owned(
+            owner_id, limit=limit, cursor=cursor, order=order, status=status, file_format=file_format
+        )
+        total = self._counts.total(owner_id, FILE_COUNTS, counter_name(status, file_format))
+        return replace(page, total=total)
 
     def content_url(self, owner_id: str, file_id: str) -> str:
         record = self._files.get_owned(owner_id, file_id)

@@ -174,6 +174,7 @@ class TaskLifecycle:
         changes = {
             "progress": 100,
             "result_json": result.model_dump_json(),
+            "formats": task.model_copy(update={"result": result}).formats(),
             "completed_at": now,
             "duration_ms": attempt_ms(task, now) or 0,
         }
@@ -267,6 +268,7 @@ class TaskLifecycle:
             "progress": 0,
             "error": None,
             "result_json": None,
+            "formats": task.model_copy(update={"result": None}).formats(),
             "started_at": None,
             "attempt_started_at": None,
             "completed_at": None,

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from imgtasks.adapters.outbound import OutboundRefused, check_url
+from imgtasks.adapters.repositories.counts import CountRepository
 from imgtasks.adapters.repositories.cursors import Page
 from imgtasks.adapters.repositories.files import FileRepository
-from imgtasks.adapters.repositories.tasks import TaskRepository
+from imgtasks.adapters.repositories.tasks import TaskOrder, TaskRepository
 from imgtasks.adapters.storage import ObjectStore
 from imgtasks.domain.clock import now_rfc3339
+from imgtasks.domain.counts import TASK_COUNTS, counter_name
 from imgtasks.domain.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from imgtasks.domain.ids import new_id
 from imgtasks.domain.inspection import CONTENT_TYPES, EXTENSIONS, announces_video
@@ -37,6 +40,7 @@ class TaskService:
         self,
         tasks: TaskRepository,
         files: FileRepository,
+        counts: CountRepository,
         store: ObjectStore,
         lifecycle: TaskLifecycle,
         *,
@@ -46,6 +50,7 @@ class TaskService:
     ) -> None:
         self._tasks = tasks
         self._files = files
+        self._counts = counts
         self._store = store
         self._lifecycle = lifecycle
         # The registered model ids by task ("detection", "classification").
@@ -251,13 +256,23 @@ class TaskService:
         *,
         limit: int,
         cursor: str | None,
-        status: str | None,
-        task_type: str | None,
-        newest_first: bool,
+        order: TaskOrder = "-created_at",
+        status: str | None = None,
+        task_type: str | None = None,
+        output_format: str | None = None,
     ) -> Page:
-        return self._tasks.list_owned(
-            owner_id, limit=limit, cursor=cursor, status=status, task_type=task_type, newest_first=newest_first
+        """A page of the owner's tasks, with the total of the filters (the change stream's counter)."""
+        page = self._tasks.list_owned(
+            owner_id,
+            limit=limit,
+            cursor=cursor,
+            order=order,
+            status=status,
+            task_type=task_type,
+            output_format=output_format,
         )
+        total = self._counts.total(owner_id, TASK_COUNTS, counter_name(status, task_type, output_format))
+        return replace(page, total=total)
 
     def output_url(self, output: OutputFile | ArchiveFile) -> str:
         """A presigned URL of one output (or an archive's ZIP), as results show it."""

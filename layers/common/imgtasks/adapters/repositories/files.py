@@ -1,21 +1,23 @@
-"""File records: by id, and by owner (GSI1) newest first."""
+"""File records: by id, and by owner (GSI1) in order of creation."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.conditions import Attr, ConditionBase
 from botocore.exceptions import ClientError
 
 from imgtasks.domain.errors import NotFound
 from imgtasks.domain.ids import is_valid_id
 from imgtasks.domain.records import FileRecord, FileStatus
 
-from .cursors import Page, decode_cursor, encode_cursor
+from .cursors import Page, Segment, all_of, read_page
 from .items import BATCH_GET_LIMIT, Item, batch_get, is_condition_failure, owned_items, plain_item, stop_expiring
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
+
+FileOrder = Literal["created_at", "-created_at"]
 
 
 class FileRepository:
@@ -73,25 +75,29 @@ class FileRepository:
             raise NotFound(f"file '{file_id}' does not exist")
         return record
 
-    def list_owned(self, owner_id: str, limit: int, cursor: str | None) -> Page:
-        query: Item = {
-            "IndexName": "GSI1",
-            "KeyConditionExpression": Key("GSI1PK").eq(self._owner_partition(owner_id)),
-            "ScanIndexForward": False,
-            "Limit": limit + 1,  # one more than a page tells whether another page exists
-        }
-        if cursor:
-            after = decode_cursor(cursor)
-            query["ExclusiveStartKey"] = {
-                **self.item_key(after),
-                "GSI1PK": self._owner_partition(owner_id),
-                "GSI1SK": after,
-            }
-        response = self._table.query(**query)
-        records = [FileRecord.model_validate(plain_item(item)) for item in response["Items"]]
-        if len(records) > limit:
-            return Page(records[:limit], encode_cursor(records[limit - 1].id))
-        return Page(records, None)
+    def list_owned(
+        self,
+        owner_id: str,
+        *,
+        limit: int,
+        cursor: str | None,
+        order: FileOrder = "-created_at",
+        status: str | None = None,
+        file_format: str | None = None,
+    ) -> Page:
+        """A page of the owner's files by creation (GSI1: ULIDs sort by creation time), the
+        status and format filters applied by DynamoDB after the read."""
+        conditions: list[ConditionBase] = []
+        if status:
+            conditions.append(Attr("status").eq(status))
+        if file_format:
+            conditions.append(Attr("format").eq(file_format))
+        filters = all_of(conditions)
+        segments = [Segment("GSI1", self._owner_partition(owner_id), forward=order == "created_at")]
+        page = read_page(
+            self._table, segments, order=order, limit=limit, cursor=cursor, item_key=self.item_key, filters=filters
+        )
+        return Page([FileRecord.model_validate(plain_item(item)) for item in page.items], page.next_cursor)
 
     def keep_all(self, owner_id: str) -> list[FileRecord]:
         """A claimed guest's files stop expiring; returns them (their objects lose the guest tag)."""

@@ -1,13 +1,14 @@
-"""Task records: by id, by owner (GSI1) and by owner and status (GSI2), every status change one
+"""Task records: by id, by owner (GSI1), by owner and status (GSI2) and by owner and updated_at
+(GSI3), every status change one
 conditional write (which moves are allowed is imgtasks.services.lifecycle's to say); and the
 archive task of each set of task ids (GET /tasks/batch-download reuses it)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.conditions import Attr, ConditionBase
 from botocore.exceptions import ClientError
 
 from imgtasks.domain.errors import NotFound
@@ -15,11 +16,13 @@ from imgtasks.domain.ids import is_valid_id
 from imgtasks.domain.records import TaskBase, TaskStatus
 from imgtasks.kinds import Task, task_from_item
 
-from .cursors import Page, decode_cursor, encode_cursor
+from .cursors import Page, Segment, all_of, read_page
 from .items import BATCH_WRITE_LIMIT, Item, batch_write, is_condition_failure, owned_items, stop_expiring
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
+
+TaskOrder = Literal["created_at", "-created_at", "updated_at", "-updated_at", "status", "-status"]
 
 
 class TaskRepository:
@@ -45,8 +48,15 @@ class TaskRepository:
             "GSI1SK": task.id,
             "GSI2PK": self._status_partition(task.owner_id, task.status),
             "GSI2SK": task.id,
+            "GSI3PK": self._owner_partition(task.owner_id),
+            "GSI3SK": self.updated_sort_key(task.updated_at, task.id),
             **task.to_item(),
         }
+
+    @staticmethod
+    def updated_sort_key(updated_at: str, task_id: str) -> str:
+        """The sort key of GSI3 (tasks by updated_at): the time, then the id for ties."""
+        return f"{updated_at}#{task_id}"
 
     def put_new(self, task: TaskBase) -> None:
         self._table.put_item(Item=self._item(task), ConditionExpression="attribute_not_exists(PK)")
@@ -119,41 +129,44 @@ class TaskRepository:
         *,
         limit: int,
         cursor: str | None,
+        order: TaskOrder = "-created_at",
         status: str | None = None,
         task_type: str | None = None,
-        newest_first: bool = True,
+        output_format: str | None = None,
     ) -> Page:
-        if status:
-            index, pk_name, sk_name = "GSI2", "GSI2PK", "GSI2SK"
-            partition = self._status_partition(owner_id, status)
+        """A page of the owner's tasks in `order`, each order a Query on an index (LIST_INDEXES);
+        the type and format filters (and the status, ordered by updated_at) are applied by
+        DynamoDB after the read."""
+        field = order.removeprefix("-")
+        forward = not order.startswith("-")
+        conditions: list[ConditionBase] = []
+        if field == "created_at":
+            # ULIDs sort by creation time.
+            if status:
+                segments = [Segment("GSI2", self._status_partition(owner_id, status), forward)]
+            else:
+                segments = [Segment("GSI1", self._owner_partition(owner_id), forward)]
+        elif field == "updated_at":
+            segments = [Segment("GSI3", self._owner_partition(owner_id), forward)]
+            if status:
+                conditions.append(Attr("status").eq(status))
         else:
-            index, pk_name, sk_name = "GSI1", "GSI1PK", "GSI1SK"
-            partition = self._owner_partition(owner_id)
-        query: Item = {
-            "IndexName": index,
-            "KeyConditionExpression": Key(pk_name).eq(partition),
-            "ScanIndexForward": not newest_first,
-        }
+            # One status partition after another, in the statuses' alphabetical order (or its
+            # reverse); within a status, newest first.
+            statuses = sorted(s.value for s in TaskStatus if not status or s.value == status)
+            segments = [
+                Segment("GSI2", self._status_partition(owner_id, name), False, name)
+                for name in (statuses if forward else reversed(statuses))
+            ]
         if task_type:
-            query["FilterExpression"] = Attr("type").eq(task_type)
-        after = decode_cursor(cursor) if cursor else None
-        # Read one more than a page, so a full last page does not leave a cursor to nothing. A type
-        # filter is applied after the read, so keep reading until the page is full.
-        read_size = limit + 1 if not task_type else max(2 * limit, 25)
-        tasks: list[Task] = []
-        while True:
-            if after:
-                query["ExclusiveStartKey"] = {**self._key(after), pk_name: partition, sk_name: after}
-            response = self._table.query(**query, Limit=read_size)
-            batch = [task_from_item(item) for item in response["Items"]]
-            room = limit - len(tasks)
-            tasks.extend(batch[:room])
-            evaluated = response.get("LastEvaluatedKey")
-            if len(batch) > room:
-                return Page(tasks, encode_cursor(tasks[-1].id))
-            if not evaluated:
-                return Page(tasks, None)
-            after = str(evaluated[sk_name])
+            conditions.append(Attr("type").eq(task_type))
+        if output_format:
+            conditions.append(Attr("formats").contains(output_format))
+        filters = all_of(conditions)
+        page = read_page(
+            self._table, segments, order=order, limit=limit, cursor=cursor, item_key=self._key, filters=filters
+        )
+        return Page([task_from_item(item) for item in page.items], page.next_cursor)
 
     def delete(self, task_id: str) -> None:
         self._table.delete_item(Key=self._key(task_id))
@@ -197,6 +210,10 @@ class TaskRepository:
             names["#gsi2pk"] = "GSI2PK"
             values[":gsi2pk"] = self._status_partition(owner_id, changes["status"])
             sets.append("#gsi2pk = :gsi2pk")
+        if "updated_at" in changes:
+            names["#gsi3sk"] = "GSI3SK"
+            values[":gsi3sk"] = self.updated_sort_key(changes["updated_at"], task_id)
+            sets.append("#gsi3sk = :gsi3sk")
         if claimed_at is not None:
             names["#attempts"] = "attempts"
             names["#started"] = "started_at"
