@@ -67,8 +67,8 @@ def test_wait_is_at_most_20_seconds_and_another_users_task_is_not_found(api: Any
 
 
 def test_the_wait_reads_only_the_status_with_growing_delays(api: Any) -> None:
-    """Twenty seconds of waiting on fake time: 22 status reads, each a projection of one
-    attribute, and one full read at the start."""
+    """Twenty seconds of waiting on fake time: 22 reads of the status and the outputs' count, each
+    a projection of two attributes, and one full read at the start."""
     from imgtasks.adapters.repositories.tasks import TaskRepository
 
     api.sign_up()
@@ -77,21 +77,21 @@ def test_the_wait_reads_only_the_status_with_growing_delays(api: Any) -> None:
     now = [0.0]
     delays: list[float] = []
     reads: list[str] = []
-    original = TaskRepository.status_of
+    original = TaskRepository.state_of
 
-    def counted(self: TaskRepository, task: str) -> str | None:
+    def counted(self: TaskRepository, task: str) -> tuple[str, int] | None:
         reads.append(task)
         return original(self, task)
 
     owner = jwt.decode(api.token, options={"verify_signature": False})["sub"]
-    TaskRepository.status_of = counted  # type: ignore[method-assign]
+    TaskRepository.state_of = counted  # type: ignore[method-assign]
     try:
         task = service.wait(
             owner, task_id, 20, sleep=lambda s: (delays.append(s), now.__setitem__(0, now[0] + s)),
             clock=lambda: now[0],
         )  # fmt: skip
     finally:
-        TaskRepository.status_of = original  # type: ignore[method-assign]
+        TaskRepository.state_of = original  # type: ignore[method-assign]
     assert task.status == "queued"
     assert delays[:3] == [0.25, 0.5, 1.0] and max(delays) == 1.0
     assert sum(delays) == 20

@@ -1,6 +1,7 @@
 """The webhook-events function: the table's change stream (the second
 consumer beside dispatch), each task or file whose status changed turned into its event, with the
-task or file as the API shows it, and fanned out to the subscribed endpoints and the task's own
+task or file as the API shows it (and each output a task's result gained, a `task.output` event),
+and fanned out to the subscribed endpoints and the task's own
 webhook as messages on the webhook queue. A batch whose messages cannot be sent fails whole and
 the stream delivers it again; the webhook-ids come from the stream records' ids, so a repeated
 record repeats ids that receivers deduplicate, never a second event."""
@@ -18,9 +19,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from imgtasks.adapters.repositories.items import plain_item
 from imgtasks.domain.records import FileRecord
+from imgtasks.domain.webhooks import EventType as WebhookEvent
 from imgtasks.kinds import task_from_item
 from imgtasks.observability import logger, metrics
-from imgtasks.services.webhooks import Event, event_of
+from imgtasks.services.webhooks import Event, event_of, new_outputs
 from imgtasks.settings import OutputLinkSettings
 from imgtasks.views import FileOut, TaskOut
 from imgtasks.wiring import Wiring
@@ -52,19 +54,28 @@ class EventBatch:
 
     def take(self, record: DynamoDBRecord) -> None:
         change = record.dynamodb
-        if change is None:
+        if change is None or change.new_image is None:
             return
         found = event_of(change.old_image, change.new_image)
-        if found is None or change.new_image is None:
+        outputs = new_outputs(change.old_image, change.new_image)
+        if found is None and not outputs:
             return
-        event_type, kind = found
+        kind = found[1] if found else "task"
         try:
             data, owner_id, task_webhook = shown(kind, change.new_image)
         except ValueError as error:  # a record no model reads: passed over, as dispatch does
             extra = {"id": change.new_image.get("id"), "reason": str(error)[:500]}
             logger.error("unreadable record passed over; no event", extra=extra)
             return
-        self.events.append(Event(event_type, owner_id, str(record.event_id), data, task_webhook))
+        key = str(record.event_id)
+        by_name = {output["name"]: output for output in (data.get("result") or {}).get("outputs", [])}
+        for name in outputs:
+            # Only to endpoints that subscribed to task.output, not to the task's own webhook URL.
+            self.events.append(
+                Event(WebhookEvent.TASK_OUTPUT, owner_id, f"{key}#{name}", {**data, "output": by_name[name]})
+            )
+        if found is not None:
+            self.events.append(Event(found[0], owner_id, key, data, task_webhook))
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -46,6 +46,7 @@ PROGRESS_INTERVAL_S = 1.0
 VIDEO_PROGRESS_STEP = 10
 
 Progress = Callable[[int], None]
+OnOutput = Callable[[imaging.Source, imaging.Rendered], None]
 
 
 class ImageRenderer:
@@ -58,10 +59,25 @@ class ImageRenderer:
     def use_context(self, context: LambdaContext) -> None:
         """The invocation it renders for (a video renderer watches its deadline)."""
 
-    def render(self, source: FileRecord, spec: ProcessSpec, progress: Progress) -> imaging.Rendering:
+    def render(
+        self, source: FileRecord, spec: ProcessSpec, progress: Progress, on_output: OnOutput | None = None
+    ) -> imaging.Rendering:
+        """The rendering; `on_output` is told of each output as soon as it is made, where the
+        renderer can tell (a renderer that cannot leaves them to the caller)."""
         if source.video is not None:
             raise RuntimeError("a video task reached the image worker; video tasks go to the video queue")
-        return imaging.render(self._store.get(source.bucket, source.key), spec, self.limits, progress)
+        return imaging.render(self._store.get(source.bucket, source.key), spec, self.limits, progress, on_output)
+
+
+def source_image(found: imaging.Source) -> SourceImage:
+    return SourceImage(
+        format=found.format,
+        width=found.width,
+        height=found.height,
+        frames=found.frames,
+        size=found.size,
+        duration=found.duration,
+    )
 
 
 class TaskRunner:
@@ -127,19 +143,23 @@ class TaskRunner:
                 last_written = (now, percent)
                 self._lifecycle.progress(task, percent)
 
-        rendering = self._renderer.render(source, task.spec, progress)
-        outputs = [self._store_output(task, source, rendered) for rendered in rendering.outputs]
-        found = rendering.source
+        # A task with variants shows each output as soon as it is stored (the task's result grows,
+        # its progress with it); a single output is the whole result, written when the task ends.
+        stored: dict[str, OutputFile] = {}
+        expected = len(task.spec.outputs())
+
+        def output_made(found: imaging.Source, rendered: imaging.Rendered) -> None:
+            stored[rendered.name] = self._store_output(task, source, rendered)
+            if expected > 1:
+                partial = ProcessResult(outputs=list(stored.values()), source=source_image(found))
+                self._lifecycle.output_ready(task, partial, 30 + 65 * len(stored) // expected)
+
+        rendering = self._renderer.render(source, task.spec, progress, output_made)
+        for rendered in rendering.outputs:
+            if rendered.name not in stored:  # a renderer that made them all at once (video)
+                output_made(rendering.source, rendered)
         return ProcessResult(
-            outputs=outputs,
-            source=SourceImage(
-                format=found.format,
-                width=found.width,
-                height=found.height,
-                frames=found.frames,
-                size=found.size,
-                duration=found.duration,
-            ),
+            outputs=[stored[rendered.name] for rendered in rendering.outputs], source=source_image(rendering.source)
         )
 
     def _store_output(self, task: ProcessTask, source: FileRecord, rendered: imaging.Rendered) -> OutputFile:

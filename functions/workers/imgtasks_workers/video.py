@@ -24,7 +24,7 @@ from imgtasks.observability import logger, metrics
 from imgtasks_imaging.video.render import render_video
 
 from .batches import handle_batch
-from .process import ImageRenderer, Progress, TaskRunner, build_runner
+from .process import ImageRenderer, OnOutput, Progress, TaskRunner, build_runner
 
 
 class VideoRenderer(ImageRenderer):
@@ -36,9 +36,11 @@ class VideoRenderer(ImageRenderer):
     def use_context(self, context: LambdaContext) -> None:
         self._context = context
 
-    def render(self, source: FileRecord, spec: ProcessSpec, progress: Progress) -> imaging.Rendering:
+    def render(
+        self, source: FileRecord, spec: ProcessSpec, progress: Progress, on_output: OnOutput | None = None
+    ) -> imaging.Rendering:
         if source.video is None:
-            return imaging.render(self._store.get(source.bucket, source.key), spec, self.limits, progress)
+            return imaging.render(self._store.get(source.bucket, source.key), spec, self.limits, progress, on_output)
         context = self._context
         remaining_s = (lambda: context.get_remaining_time_in_millis() / 1000) if context is not None else None
         with tempfile.TemporaryDirectory(prefix="imgtasks-video-") as folder:

@@ -178,7 +178,17 @@ class TaskOut(Model):
         """`waited_file`: the record of the file a queued task waits for (the caller decides);
         `cdn_url`: the outputs' stable links, where the caller shows them (not for a guest)."""
         shown = task.model_dump(
-            exclude={"owner_id", "run", "outbox", "attempt_started_at", "spec", "result", "kind", "waits_for_file"}
+            exclude={
+                "owner_id",
+                "run",
+                "outbox",
+                "attempt_started_at",
+                "spec",
+                "result",
+                "kind",
+                "waits_for_file",
+                "outputs_ready",
+            }
         )
         if waited_file is not None:
             shown["waiting_for"] = WaitingForFile.of(waited_file)

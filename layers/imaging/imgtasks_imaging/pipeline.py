@@ -102,7 +102,15 @@ def _apply(frames: Frames, op: Operation, limits: DecodeLimits) -> Frames:
     return result
 
 
-def render(data: bytes, spec: ProcessSpec, limits: DecodeLimits, progress: ProgressCallback | None = None) -> Rendering:
+def render(
+    data: bytes,
+    spec: ProcessSpec,
+    limits: DecodeLimits,
+    progress: ProgressCallback | None = None,
+    on_output: Callable[[Source, Rendered], None] | None = None,
+) -> Rendering:
+    """The outputs of `spec` from `data`; `on_output` is told of each output as soon as it is
+    encoded (variants in the order they are made, which is not always the spec's)."""
     report = progress or (lambda _: None)
     decoded = decode(
         data,
@@ -118,7 +126,10 @@ def render(data: bytes, spec: ProcessSpec, limits: DecodeLimits, progress: Progr
 
     def finish(name: str, result: Frames, output: OutputSpec) -> Rendered:
         encoded, fmt, count = encode(result, output, source.format, decoded.icc_profile, decoded.exif)
-        return Rendered(name, fmt, result.size[0], result.size[1], count, encoded)
+        rendered = Rendered(name, fmt, result.size[0], result.size[1], count, encoded)
+        if on_output is not None:
+            on_output(source, rendered)
+        return rendered
 
     if not spec.variants:
         rendered = [finish("default", frames, spec.output)]

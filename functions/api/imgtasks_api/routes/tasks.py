@@ -213,11 +213,13 @@ def list_tasks(
 
 @router.get(
     "/tasks/<task_id>",
-    summary="A task; with wait=N, long-polls until its status changes",
+    summary="A task; with wait=N, long-polls until its status changes or an output appears",
     description=(
         "With `wait` (1-20 seconds), the answer comes as soon as the task's status differs from `seen` (the "
-        "status the caller last saw; by default its status at the call), or after `wait` seconds with the task "
-        "as it is. A task that has ended answers at once unless `seen` is given."
+        "status the caller last saw; by default its status at the call) or its result holds more outputs than "
+        "`seen_outputs` (by default as many as at the call: a task with variants shows each output as it is "
+        "made), or after `wait` seconds with the task as it is. A task that has ended answers at once unless "
+        "`seen` is given."
     ),
     operation_id="get_task",
     tags=["tasks"],
@@ -227,10 +229,19 @@ def get_task(
     task_id: TaskId,
     wait: Annotated[int, Query(ge=0, le=MAX_WAIT_SECONDS, description="Seconds to wait for a change, 0-20")] = 0,
     seen: Annotated[TaskStatusName | None, Query(description="The status the caller last saw")] = None,
+    seen_outputs: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=100,
+            description="How many outputs the caller has seen in `result.outputs`; default: as many as now",
+        ),
+    ] = None,
 ) -> Response[TaskOut]:
     found = wiring_of(router)
     owner = caller(router).user_id
-    task = found.tasks.wait(owner, task_id, wait, seen) if wait or seen else found.tasks.get(owner, task_id)
+    waits = wait or seen or seen_outputs is not None
+    task = found.tasks.wait(owner, task_id, wait, seen, seen_outputs) if waits else found.tasks.get(owner, task_id)
     return json_response(200, shown(found, task))
 
 

@@ -106,7 +106,7 @@ class TaskError(Model):
 
 
 # Numbers DynamoDB gives back as Decimal.
-_INTEGER_FIELDS = ("progress", "attempts", "duration_ms", "run", "expires_at")
+_INTEGER_FIELDS = ("progress", "attempts", "duration_ms", "run", "expires_at", "outputs_ready")
 
 
 class TaskBase(Model):
@@ -146,6 +146,9 @@ class TaskBase(Model):
     waits_for_file: bool | None = None
     # A guest's task: DynamoDB's TTL removes it then (epoch seconds), and its outputs with it.
     expires_at: int | None = None
+    # How many outputs the result holds (it grows while a task with variants runs): what a
+    # long-poll and the `task.output` events compare.
+    outputs_ready: int | None = None
 
     def formats(self) -> list[str]:
         """The formats the task writes (GET /tasks?format=): its outputs' once it has them, else

@@ -32,6 +32,8 @@ class EventType(StrEnum):
     TASK_COMPLETED = "task.completed"
     TASK_FAILED = "task.failed"
     TASK_CANCELLED = "task.cancelled"
+    # An output of a process task stored (each variant as it is made, while the task runs).
+    TASK_OUTPUT = "task.output"
     FILE_READY = "file.ready"
     FILE_REJECTED = "file.rejected"
 

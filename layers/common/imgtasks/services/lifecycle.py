@@ -168,16 +168,34 @@ class TaskLifecycle:
             run=task.run,
         )
 
+    def output_ready(self, task: TaskBase, partial: ProcessResult, percent: int) -> None:
+        """A running task's result so far (the outputs stored yet): clients see each output as it
+        is made, and a long-poll wakes. Nothing when the task moved on meanwhile."""
+        self._tasks.update_if(
+            task.owner_id,
+            task.id,
+            {
+                "result_json": partial.model_dump_json(),
+                "outputs_ready": len(partial.outputs),
+                "progress": percent,
+                "updated_at": now_rfc3339(),
+            },
+            sources=frozenset({R}),
+            run=task.run,
+        )
+
     def complete(self, task: TaskBase, result: TaskResult) -> bool:
         """running -> done with the result; False when the task moved on while it ran."""
         now = now_rfc3339()
-        changes = {
+        changes: dict[str, Any] = {
             "progress": 100,
             "result_json": result.model_dump_json(),
             "formats": task.model_copy(update={"result": result}).formats(),
             "completed_at": now,
             "duration_ms": attempt_ms(task, now) or 0,
         }
+        if isinstance(result, ProcessResult):
+            changes["outputs_ready"] = len(result.outputs)
         if self._move(task.owner_id, task.id, D, changes, run=task.run) is None:
             logger.info("task moved on while it ran; its result is dropped", extra={"task_id": task.id})
             return False
@@ -268,6 +286,7 @@ class TaskLifecycle:
             "progress": 0,
             "error": None,
             "result_json": None,
+            "outputs_ready": None,
             "formats": task.model_copy(update={"result": None}).formats(),
             "started_at": None,
             "attempt_started_at": None,

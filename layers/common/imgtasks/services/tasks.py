@@ -226,28 +226,34 @@ class TaskService:
         task_id: str,
         seconds: float,
         seen: str | None = None,
+        seen_outputs: int | None = None,
         *,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> Task:
         """The task once its status differs from `seen` (the status the caller last saw; by
-        default its status now), or as it is after `seconds`. A task that has ended is answered
-        at once when the caller names no status: nothing more happens to it unless restarted.
-        Each check reads only the status, with growing delays: no tight loop on DynamoDB."""
+        default its status now) or its result holds more outputs than `seen_outputs` (by default
+        as many as now), or as it is after `seconds`. A task that has ended is answered at once
+        when the caller names no status: nothing more happens to it unless restarted. Each check
+        reads only the status and the outputs' count, with growing delays: no tight loop on
+        DynamoDB."""
         task = self._tasks.get_owned(owner_id, task_id)
         if seen is None and task.status not in ACTIVE:
             return task
-        baseline = seen or task.status
+        baseline = (seen or task.status, task.outputs_ready or 0 if seen_outputs is None else seen_outputs)
         deadline = clock() + min(seconds, MAX_WAIT_SECONDS)
         delay = FIRST_POLL_DELAY_S
-        while task.status == baseline:
+        state = (task.status, task.outputs_ready or 0)
+        while state[0] == baseline[0] and state[1] <= baseline[1]:
             remaining = deadline - clock()
             if remaining <= 0:
                 break
             sleep(min(delay, remaining))
             delay = min(delay * 2, LONGEST_POLL_DELAY_S)
-            if self._tasks.status_of(task_id) != baseline:
+            now = self._tasks.state_of(task_id)
+            if now is None or now != state:
                 task = self._tasks.get_owned(owner_id, task_id)
+                state = (task.status, task.outputs_ready or 0)
         return task
 
     def list(

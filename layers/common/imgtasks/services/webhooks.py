@@ -64,6 +64,22 @@ def event_of(old: dict[str, Any] | None, new: dict[str, Any] | None) -> tuple[Ev
     return None
 
 
+def _output_names(image: dict[str, Any] | None) -> list[str]:
+    result = json.loads(str(image["result_json"])) if image and image.get("result_json") else None
+    outputs = result.get("outputs") if isinstance(result, dict) else None
+    return [str(output["name"]) for output in outputs] if isinstance(outputs, list) else []
+
+
+def new_outputs(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[str]:
+    """The names of the outputs a change of a task record added to its result (a `task.output`
+    event each): by name, since a finished result lists them in the spec's order, not the order
+    they were made in."""
+    if not new or new.get("SK") != "TASK":
+        return []
+    before = set(_output_names(old))
+    return [name for name in _output_names(new) if name not in before]
+
+
 def payload(event: Event) -> str:
     """`{type, timestamp, data}`; under 20 kB (a task whose result is too big is sent without it,
     with a link to read it)."""

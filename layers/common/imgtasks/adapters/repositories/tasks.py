@@ -17,7 +17,7 @@ from imgtasks.domain.records import TaskBase, TaskStatus
 from imgtasks.kinds import Task, task_from_item
 
 from .cursors import Page, Segment, all_of, read_page
-from .items import BATCH_WRITE_LIMIT, Item, batch_write, is_condition_failure, owned_items, stop_expiring
+from .items import BATCH_WRITE_LIMIT, Item, as_int, batch_write, is_condition_failure, owned_items, stop_expiring
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -113,15 +113,16 @@ class TaskRepository:
             raise
         return True
 
-    def status_of(self, task_id: str) -> str | None:
-        """Only the status (a long-poll's cheap read); None once the task is gone."""
+    def state_of(self, task_id: str) -> tuple[str, int] | None:
+        """Only the status and how many outputs the result holds (a long-poll's cheap read); None
+        once the task is gone."""
         item = self._table.get_item(
             Key=self._key(task_id),
             ConsistentRead=True,
-            ProjectionExpression="#s",
-            ExpressionAttributeNames={"#s": "status"},
+            ProjectionExpression="#s, #o",
+            ExpressionAttributeNames={"#s": "status", "#o": "outputs_ready"},
         ).get("Item")
-        return str(item["status"]) if item else None
+        return (str(item["status"]), as_int(item.get("outputs_ready", 0))) if item else None
 
     def list_owned(
         self,
