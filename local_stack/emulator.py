@@ -5,6 +5,7 @@ between requests (persistence.py)."""
 from __future__ import annotations
 
 import io
+import json
 import logging
 import re
 import socket
@@ -16,7 +17,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from . import post_policy
+from . import moto_additions, post_policy
 
 # A signature's credential scope, access key/date/region/service/aws4_request: in the
 # Authorization header, or in a presigned URL's query.
@@ -252,6 +253,17 @@ class EmulatorApp:
             if function is not None:
                 self.function_actions[function].update(iam_actions(service, operation, environ))
         changes = changes_state(service, operation, environ.get("REQUEST_METHOD", "GET"))
+        if service == "sqs" and operation in moto_additions.SQS_OPERATIONS:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            asked = json.loads(environ["wsgi.input"].read(length) or b"{}")
+            with self.gate.shared():
+                status, answer = moto_additions.SQS_OPERATIONS[operation](asked)
+            self.changed.set()
+            self.activity.notify(Activity.SQS)
+            start_response(
+                f"{status} {'OK' if status == 200 else 'Bad Request'}", [("Content-Type", "application/x-amz-json-1.0")]
+            )
+            return [json.dumps(answer).encode()]
         refused = _refused_post_policy(environ) if service == "s3" else None
         if refused is not None:
             reason = "Forbidden" if refused.status == 403 else "Bad Request"
@@ -288,6 +300,7 @@ class EmbeddedEmulator:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per AWS call otherwise
+        moto_additions.install_percentiles()
         self.app = EmulatorApp(DomainDispatcherApplication(create_backend_app))
         # Bound here rather than by werkzeug, which prints its own message and exits on a busy port.
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listening:

@@ -1,5 +1,6 @@
 """The HTTP API on 127.0.0.1:3000 (and the distribution's stand-in, local_stack/edge.py, for
-render URLs under /img/): each request becomes the payload-format-2.0 event API Gateway
+render URLs under /img/, and the WebSocket API's, local_stack/websocket_api.py, under /ws): each
+request becomes the payload-format-2.0 event API Gateway
 sends to Lambda, and the function's answer becomes the HTTP response. It refuses what AWS refuses:
 bodies over 10 MB and events over Lambda's 6 MB invocation limit (413), a function past its
 timeout (503), a function error (500)."""
@@ -21,6 +22,7 @@ from .runtime import FunctionPool
 
 if TYPE_CHECKING:
     from .edge import Edge
+    from .websocket_api import WebSocketApi
 from .template import ACCOUNT_ID
 
 log = logging.getLogger("local_stack.gateway")
@@ -162,6 +164,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._too_large()
             return
         body = self.rfile.read(length) if length else b""
+        websocket = self.server.websocket
+        path = urlsplit(self.path).path
+        if websocket is not None and websocket.serves(path):
+            if websocket.is_handshake(path):
+                websocket.serve(self)
+            else:
+                self._reply(*websocket.manage(self.command, path, body))
+            return
         edge = self.server.edge
         if edge is not None and edge.serves(urlsplit(self.path).path):
             self._reply(*edge.answer(self.command, self.path, list(self.headers.items()), self.client_address[0]))
@@ -208,6 +218,8 @@ class GatewayServer(ThreadingHTTPServer):
         self.function: FunctionPool | None = None
         # The distribution's stand-in: render URLs (/img/...) go to it, the rest to the API.
         self.edge: Edge | None = None
+        # The WebSocket API's stand-in: its stage's path (/ws) and the management API under it.
+        self.websocket: WebSocketApi | None = None
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hangs up before its answer is written is not our error."""

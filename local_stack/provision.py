@@ -33,11 +33,13 @@ def _error_code(error: ClientError) -> str:
 
 
 class Provisioner:
-    def __init__(self, stack: Stack, session: Any, endpoint_url: str | None) -> None:
+    def __init__(self, stack: Stack, session: Any, endpoint_url: str | None, api_url: str = "http://127.0.0.1") -> None:
         """session: a boto3 session, or a localstack-client one (anything whose client(service,
-        endpoint_url=...) makes a boto3 client)."""
+        endpoint_url=...) makes a boto3 client); api_url: where the gateway serves the HTTP API
+        (and the WebSocket API, ws:// on the same port)."""
         self.stack = stack
         self.endpoint_url = endpoint_url
+        self.api_url = api_url
         self._s3 = session.client("s3", endpoint_url=endpoint_url)
         self._sqs = session.client("sqs", endpoint_url=endpoint_url)
         self._dynamodb = session.client("dynamodb", endpoint_url=endpoint_url)
@@ -65,6 +67,12 @@ class Provisioner:
             "AWS::CloudFront::CachePolicy": self._origin_access_control,
             "AWS::CloudFront::Function": self._edge_function,
             "AWS::CloudFront::Distribution": self._distribution,
+            # The WebSocket API: the gateway serves it on the API's port (local_stack/gateway.py).
+            "AWS::ApiGatewayV2::Api": self._websocket_api,
+            "AWS::ApiGatewayV2::Integration": self._named,
+            "AWS::ApiGatewayV2::Route": self._named,
+            "AWS::ApiGatewayV2::Stage": self._websocket_stage,
+            "AWS::CloudWatch::Dashboard": self._dashboard,
         }
 
     def run(self) -> Provisioned:
@@ -288,6 +296,18 @@ class Provisioner:
     def _layer(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
         arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:layer:{self._name(logical_id)}:1"
         return PhysicalResource(ref=arn, attributes={"Arn": arn})
+
+    def _websocket_api(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
+        endpoint = "ws" + self.api_url.removeprefix("http")
+        return PhysicalResource(ref="local-websocket", attributes={"ApiEndpoint": endpoint, "ApiId": "local-websocket"})
+
+    def _websocket_stage(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
+        return PhysicalResource(ref=str(props["StageName"]))
+
+    def _dashboard(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
+        name = props.get("DashboardName") or self._name(logical_id)
+        self._cloudwatch.put_dashboard(DashboardName=name, DashboardBody=props["DashboardBody"])
+        return PhysicalResource(ref=name)
 
     def _http_api(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
         return PhysicalResource(ref="local", attributes={"ApiEndpoint": "http://127.0.0.1"})

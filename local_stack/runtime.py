@@ -166,6 +166,7 @@ class FunctionPool:
         self._all: list[_Worker] = []
         self._lock = threading.Lock()
         self._busy = 0
+        self._finished: list[tuple[float, bool]] = []
         self._closed = threading.Event()
         # Workers being started: counted with the running ones, so threads that find no idle worker
         # at the same moment never start more than max_concurrency between them.
@@ -223,11 +224,23 @@ class FunctionPool:
     def invoke(self, event: Any) -> Invocation:
         with self._lock:
             self._busy += 1
+        started = time.monotonic()
+        result = Invocation(ok=False, stopped=True)
         try:
-            return self._invoke(event)
+            result = self._invoke(event)
+            return result
         finally:
             with self._lock:
                 self._busy -= 1
+                if not result.stopped:
+                    self._finished.append(((time.monotonic() - started) * 1000, result.ok))
+
+    def take_finished(self) -> list[tuple[float, bool]]:
+        """The invocations finished since the last call: (milliseconds, whether it succeeded), for
+        the Lambda metrics the stack publishes as Lambda would (local_stack/metrics.py)."""
+        with self._lock:
+            taken, self._finished = self._finished, []
+        return taken
 
     def _invoke(self, event: Any) -> Invocation:
         request_id = str(uuid.uuid4())

@@ -15,16 +15,19 @@ from typing import Any
 import requests
 from botocore.config import Config
 
+from . import moto_additions
 from .edge import Edge, edge_config
 from .emulator import EVENT_SOURCE_AGENT, EmbeddedEmulator
 from .functions import FunctionSpec, function_specs
 from .gateway import GatewayServer
+from .metrics import MetricsPublisher
 from .persistence import EmulatorState, Snapshot, release_idempotency_locks, release_in_flight_messages
 from .pollers import SqsPoller, StreamPoller
 from .provision import Provisioned, Provisioner
 from .runtime import FunctionPool, LambdaPython, this_python
 from .session import emulator_session
 from .template import REGION, Stack, load_template
+from .websocket_api import WebSocketApi, websocket_config
 
 log = logging.getLogger("local_stack")
 
@@ -188,7 +191,7 @@ class LocalStack:
             **self.config.parameters,
         }
         stack = Stack(load_template(self.config.template), self.config.stack_name, parameters)
-        self.provisioned = Provisioner(stack, self.session(), self.endpoint_url).run()
+        self.provisioned = Provisioner(stack, self.session(), self.endpoint_url, self.api_url).run()
         if self.emulator is not None:
             self.emulator.app.notifying_buckets = frozenset(
                 stack.physical[name].ref
@@ -261,10 +264,20 @@ class LocalStack:
                 self._stream_pollers[key] = stream_poller
         if self.state is not None:
             self.state.start()
+        self._metrics = MetricsPublisher(
+            self.session().client("cloudwatch", endpoint_url=self.endpoint_url, config=pollers_config),
+            self._pools,
+            self._stop,
+            queue_ages=moto_additions.oldest_message_ages if self.emulator is not None else None,
+        )
+        self._metrics.start()
         edge = edge_config(stack)
         if edge is not None:
             s3 = self.session().client("s3", endpoint_url=self.endpoint_url)
             gateway.edge = Edge(edge, s3, self._pools[edge.render_function])
+        websocket = websocket_config(stack)
+        if websocket is not None:
+            gateway.websocket = WebSocketApi(websocket, self._pools[websocket.function])
         api_functions = [spec for spec in self.functions if spec.http_api]
         if api_functions:
             gateway.function = self._pools[api_functions[0].logical_id]

@@ -220,7 +220,7 @@ def test_every_path_id_operation_documents_its_400() -> None:
 
     document = openapi.document(app)
     with_ids = [(path, op) for path, ops in document["paths"].items() if "{" in path for op in ops.values()]
-    assert len(with_ids) == 12  # the files, tasks, webhooks and signing keys that take an id
+    assert len(with_ids) == 13  # the files, tasks, webhooks, signing keys and dead-letter queues that take one
     assert all("400" in operation["responses"] for _, operation in with_ids)
 
 

@@ -133,7 +133,14 @@ def test_every_redrive_policy_and_every_function_takes_max_receive_count_from_th
     stack = Stack(template, "demo")
     for logical_id in stack.resources:
         stack.physical[logical_id] = PhysicalResource(
-            ref=logical_id, attributes={"Arn": "arn", "QueueName": "q", "StreamArn": "stream", "DomainName": "d"}
+            ref=logical_id,
+            attributes={
+                "Arn": "arn",
+                "QueueName": "q",
+                "StreamArn": "stream",
+                "DomainName": "d",
+                "ApiEndpoint": "wss://e",
+            },
         )
     for spec in function_specs(stack, TEMPLATE.parent):
         assert spec.environment["MAX_RECEIVE_COUNT"] == "3", spec.logical_id
@@ -143,9 +150,10 @@ def test_every_variable_a_function_reads_is_declared_for_it_in_the_template() ->
     from imgtasks.settings import (
         ApiSettings,
         CacheSweepSettings,
+        ConnectionSettings,
+        EventsSettings,
         FunctionSettings,
         InferSettings,
-        OutputLinkSettings,
         ProcessSettings,
         RenderSettings,
     )
@@ -153,7 +161,14 @@ def test_every_variable_a_function_reads_is_declared_for_it_in_the_template() ->
     stack = Stack(load_template(TEMPLATE), "demo")
     for logical_id in stack.resources:
         stack.physical[logical_id] = PhysicalResource(
-            ref=logical_id, attributes={"Arn": "arn", "QueueName": "q", "StreamArn": "stream", "DomainName": "d"}
+            ref=logical_id,
+            attributes={
+                "Arn": "arn",
+                "QueueName": "q",
+                "StreamArn": "stream",
+                "DomainName": "d",
+                "ApiEndpoint": "wss://e",
+            },
         )
     specs = {spec.logical_id: spec for spec in function_specs(stack, TEMPLATE.parent)}
     read_by = {
@@ -162,7 +177,8 @@ def test_every_variable_a_function_reads_is_declared_for_it_in_the_template() ->
         "VideoFunction": ProcessSettings,
         "FetchFunction": FunctionSettings,
         "ArchiveFunction": FunctionSettings,
-        "WebhookEventsFunction": OutputLinkSettings,
+        "WebhookEventsFunction": EventsSettings,
+        "ConnectionsFunction": ConnectionSettings,
         "RenderFunction": RenderSettings,
         "WebhookDeliveryFunction": FunctionSettings,
         "InferFunction": InferSettings,
@@ -267,7 +283,14 @@ def test_the_emulator_endpoint_variable_is_left_out_unless_the_parameter_sets_it
         stack = Stack(load_template(TEMPLATE), "demo", parameters)
         for logical_id in stack.resources:
             stack.physical[logical_id] = PhysicalResource(
-                ref=logical_id, attributes={"Arn": "arn", "QueueName": "q", "StreamArn": "stream", "DomainName": "d"}
+                ref=logical_id,
+                attributes={
+                    "Arn": "arn",
+                    "QueueName": "q",
+                    "StreamArn": "stream",
+                    "DomainName": "d",
+                    "ApiEndpoint": "wss://e",
+                },
             )
         return next(
             spec for spec in function_specs(stack, TEMPLATE.parent) if spec.logical_id == "ApiFunction"

@@ -3,10 +3,20 @@ import { html } from "htm/preact";
 
 import { call } from "./api.js";
 import { formatDuration } from "./format.js";
+import { useLongPolls, usePushChannel } from "./live.js";
 import { ResultView } from "./result.js";
 
 const STATUSES = ["", "queued", "running", "done", "failed", "cancelled"];
 const TYPES = ["", "process", "infer", "archive"];
+const FORMATS = ["", "jpeg", "png", "webp", "avif", "gif", "apng", "tiff", "jxl", "mp4", "webm", "zip"];
+const ORDERS = [
+  ["-created_at", "newest first"],
+  ["created_at", "oldest first"],
+  ["-updated_at", "recently changed"],
+  ["updated_at", "least recently changed"],
+  ["status", "status A–Z"],
+  ["-status", "status Z–A"],
+];
 const PAGE_SIZE = 10;
 const ACTIVE = new Set(["queued", "running"]);
 
@@ -72,19 +82,22 @@ function TaskRow({ task, selected, onSelect, onOpen, onChanged }) {
 export function TaskList({ refresh }) {
   const [status, setStatus] = useState("");
   const [type, setType] = useState("");
+  const [format, setFormat] = useState("");
+  const [order, setOrder] = useState("-created_at");
   const [cursors, setCursors] = useState([null]); // the cursor of each page seen, for going back
-  const [page, setPage] = useState({ items: [], next_cursor: null });
+  const [page, setPage] = useState({ items: [], next_cursor: null, total: 0, pages: 0 });
   const [selected, setSelected] = useState(new Set());
   const [open, setOpen] = useState(null);
   const [error, setError] = useState("");
   const [tick, setTick] = useState(0);
-  const timer = useRef(null);
+  const reloadTimer = useRef(null);
 
   const cursor = cursors[cursors.length - 1];
   const load = async () => {
-    const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    const query = new URLSearchParams({ limit: String(PAGE_SIZE), order });
     if (status) query.set("status", status);
     if (type) query.set("type", type);
+    if (format) query.set("format", format);
     if (cursor) query.set("cursor", cursor);
     try {
       setPage(await call("GET", `/tasks?${query}`));
@@ -96,12 +109,28 @@ export function TaskList({ refresh }) {
 
   useEffect(() => {
     load();
-    // Live: asked again every 1.5 s while the page is shown.
-    timer.current = setInterval(() => {
-      if (document.visibilityState === "visible") load();
-    }, 1500);
-    return () => clearInterval(timer.current);
-  }, [status, type, cursor, refresh, tick]);
+  }, [status, type, format, order, cursor, refresh, tick]);
+
+  // A change of a task on this page is shown in place (progress, outputs as they appear); one
+  // that may move the page (a task made, deleted, or that changed status) reloads it, at most
+  // every half second.
+  const reloadSoon = () => {
+    clearTimeout(reloadTimer.current);
+    reloadTimer.current = setTimeout(() => setTick((n) => n + 1), 500);
+  };
+  const changedLive = (message) => {
+    if (message.type !== "task") return;
+    const task = message.data;
+    setPage((shown) => {
+      const before = shown.items.find((item) => item.id === task.id);
+      if (message.change !== "updated" || !before || before.status !== task.status) reloadSoon();
+      if (!before || message.change === "deleted") return shown;
+      return { ...shown, items: shown.items.map((item) => (item.id === task.id ? task : item)) };
+    });
+  };
+  const mode = usePushChannel(changedLive);
+  useLongPolls(page.items, mode === "long-poll", changedLive);
+  useEffect(() => () => clearTimeout(reloadTimer.current), []);
 
   const changed = () => setTick((n) => n + 1);
   const toggle = (id, on) =>
@@ -137,13 +166,21 @@ export function TaskList({ refresh }) {
         <select id="filter-type" value=${type} onChange=${filter(setType)}>
           ${TYPES.map((item) => html`<option value=${item}>${item || "any"}</option>`)}
         </select>
+        <label for="filter-format">Format</label>
+        <select id="filter-format" value=${format} onChange=${filter(setFormat)}>
+          ${FORMATS.map((item) => html`<option value=${item}>${item || "any"}</option>`)}
+        </select>
+        <label for="order">Order</label>
+        <select id="order" value=${order} onChange=${filter(setOrder)}>
+          ${ORDERS.map(([value, label]) => html`<option value=${value}>${label}</option>`)}
+        </select>
         <button type="button" class="secondary" disabled=${selected.size === 0} onClick=${archive}>
           Download ${selected.size || ""} as ZIP
         </button>
       </div>
       ${error && html`<p class="error" role="alert">${error}</p>`}
       ${page.items.length === 0
-        ? html`<p class="muted">No tasks${status || type ? " with these filters" : " yet"}.</p>`
+        ? html`<p class="muted">No tasks${status || type || format ? " with these filters" : " yet"}.</p>`
         : html`<ul class="task-list" aria-label="Task list">
             ${page.items.map(
               (task) => html`<${TaskRow}
@@ -160,7 +197,12 @@ export function TaskList({ refresh }) {
         <button type="button" class="secondary" disabled=${cursors.length === 1} onClick=${() => setCursors((all) => all.slice(0, -1))}>
           Previous page
         </button>
-        <span class="muted">Page ${cursors.length}</span>
+        <span class="muted" aria-live="polite">
+          Page ${cursors.length} of ${Math.max(page.pages, cursors.length)} · ${page.total} task${page.total === 1 ? "" : "s"}
+        </span>
+        <span class=${`live ${mode}`} title=${mode === "push" ? "Changes are pushed as they happen" : "Following running tasks by long-poll"}>
+          ${mode === "push" ? "● live" : mode === "long-poll" ? "● live (long-poll)" : "○ connecting"}
+        </span>
         <button type="button" class="secondary" disabled=${!page.next_cursor} onClick=${() => setCursors((all) => [...all, page.next_cursor])}>
           Next page
         </button>

@@ -18,7 +18,7 @@ from imgtasks.observability import logger
 from .context import json_response, ok_response
 from .policy import policy
 from .problems import from_domain_error, problem, summary, validation_errors
-from .routes import archives, auth, files, inference_models, signing_keys, tasks, webhooks
+from .routes import admin, archives, auth, events, files, inference_models, signing_keys, tasks, webhooks
 from .schemas import HealthOut
 
 # A response that does not match its model is our bug: 500, never a 4xx blaming the client.
@@ -30,6 +30,8 @@ app.include_router(archives.router)
 app.include_router(webhooks.router)
 app.include_router(inference_models.router)
 app.include_router(signing_keys.router)
+app.include_router(events.router)
+app.include_router(admin.router)
 
 
 @app.get(

@@ -35,6 +35,7 @@ class SessionOut(Model):
     username: str
     guest: bool = Field(description="A guest account: it and its data expire at `expires_at` unless claimed")
     expires_at: str | None = Field(default=None, description="When a guest's account and data expire (RFC 3339)")
+    admin: bool = Field(default=False, description="An operator (AdminUsernames): GET /admin/stats and the admin page")
 
 
 class TokenOut(Model):

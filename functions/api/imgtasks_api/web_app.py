@@ -17,7 +17,7 @@ APP_PREFIX = "/app"
 # and come from the buckets' presigned URLs, whose host depends on the deployment.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data: https: http:; "
-    "connect-src 'self' https: http:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "connect-src 'self' https: http: wss: ws:; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
 _TEXT_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml")

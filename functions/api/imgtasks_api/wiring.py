@@ -3,6 +3,7 @@ Idempotency-Key records, built on first use."""
 
 from __future__ import annotations
 
+import os
 from functools import cache, cached_property
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
@@ -10,6 +11,7 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from imgtasks.adapters import aws
 from imgtasks.services.accounts import Accounts, GuestPolicy, SignInLimit
 from imgtasks.services.credentials import Passwords, TokenSigner
+from imgtasks.services.monitoring import Monitoring, parse_functions, parse_queues
 from imgtasks.settings import ApiSettings
 from imgtasks.wiring import Wiring
 
@@ -45,6 +47,22 @@ class ApiWiring(Wiring):
     @cached_property
     def idempotency(self) -> IdempotentRequests:
         return IdempotentRequests(self.idempotency_store(self.settings.idempotency_table_name))
+
+    @cached_property
+    def monitoring(self) -> Monitoring:
+        functions = parse_functions(self.settings.monitored_functions)
+        own_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+        return Monitoring(
+            aws.sqs(),
+            aws.cloudwatch(),
+            self.activity_records,
+            queues=parse_queues(self.settings.monitored_queues),
+            functions={"api": own_name, **functions} if own_name else functions,
+        )
+
+    @property
+    def admins(self) -> frozenset[str]:
+        return frozenset(name.strip() for name in self.settings.admin_usernames.split(",") if name.strip())
 
     @cached_property
     def signer(self) -> TokenSigner:

@@ -17,6 +17,8 @@ of 50 files is 5 calls, not 50."""
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from functools import cache
 from typing import Any
 
@@ -29,7 +31,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from imgtasks.adapters.repositories.items import plain_item
-from imgtasks.domain.counts import count_changes
+from imgtasks.domain.counts import ACTIVITY_DAYS, activity_bucket, activity_changes, count_changes
 from imgtasks.domain.messages import FetchMessage
 from imgtasks.domain.records import FileRecord, FileStatus
 from imgtasks.kinds import Task, task_from_item
@@ -104,6 +106,8 @@ class DispatchBatch:
         self._tasks: list[tuple[str, Task]] = []  # (the record's sequence number, the task)
         self._fetches: list[tuple[str, str]] = []  # (the record's sequence number, the file id)
         self._counts: list[tuple[str, CountChanges]] = []  # (the record's sequence number, its changes)
+        # (the record's sequence number, (day, minute), what it adds to that minute)
+        self._activity: list[tuple[str, tuple[str, str], dict[str, int]]] = []
 
     def take(self, record: DynamoDBRecord) -> None:
         change = record.dynamodb
@@ -112,6 +116,9 @@ class DispatchBatch:
         counted = count_changes(change.old_image, change.new_image)
         if counted:
             self._counts.append((str(change.sequence_number), counted))
+        happened = activity_changes(change.old_image, change.new_image)
+        if happened and change.new_image is not None:
+            self._activity.append((str(change.sequence_number), activity_bucket(change.new_image), happened))
         fetch = file_to_fetch(record)
         if fetch is not None:
             self._fetches.append((str(change.sequence_number), fetch))
@@ -136,14 +143,32 @@ class DispatchBatch:
         counts = dispatch_wiring().count_records
         for sequence, changes in self._counts:
             if first_failed is not None and int(sequence) >= first_failed:
-                return []
+                break
             try:
                 for (owner_id, counters), deltas in changes.items():
                     counts.add(owner_id, counters, deltas)
             except Exception:  # DynamoDB away: this record and the rest come again
                 logger.exception("counters not written; the stream delivers the record again")
+                first_failed = int(sequence)
+                self._record_activity(first_failed)
                 return [sequence]
+        self._record_activity(first_failed)
         return []
+
+    def _record_activity(self, first_failed: int | None) -> None:
+        """The operators' minute figures of the records counted: one write per minute a batch
+        touched. Approximate by design: a write that fails is logged, not retried."""
+        minutes: dict[tuple[str, str], Counter[str]] = {}
+        for sequence, bucket, happened in self._activity:
+            if first_failed is not None and int(sequence) >= first_failed:
+                break
+            minutes.setdefault(bucket, Counter()).update(happened)
+        expires_at = int(time.time()) + ACTIVITY_DAYS * 86400
+        for (day, minute), deltas in minutes.items():
+            try:
+                dispatch_wiring().activity_records.add(day, minute, dict(deltas), expires_at)
+            except Exception:
+                logger.exception("activity figures not written", extra={"minute": f"{day}T{minute}"})
 
     def send(self) -> list[str]:
         """Sends the messages; returns the sequence numbers of the records whose message did not go."""

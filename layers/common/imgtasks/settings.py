@@ -43,10 +43,19 @@ class OutputLinkSettings(FunctionSettings):
     cdn_base_url: str
 
 
-class ApiSettings(OutputLinkSettings):
+class TokenSettings(FunctionSettings):
+    """The functions that verify access tokens (the API, the WebSocket API's connections)."""
+
     token_secret_arn: str
     token_ttl_seconds: int
     token_issuer: str
+
+
+class ConnectionSettings(TokenSettings):
+    """The WebSocket API's connections function."""
+
+
+class ApiSettings(OutputLinkSettings, TokenSettings):
     allow_registration: bool
     sign_in_attempts: int
     sign_in_window_seconds: int
@@ -54,6 +63,27 @@ class ApiSettings(OutputLinkSettings):
     guest_days: int
     guests_per_address: int
     idempotency_table_name: str
+    # The WebSocket URL (POST /events/tickets answers it).
+    events_url: str
+    # Operators, comma-separated (AdminUsernames), and what GET /admin/stats reads: each queue as
+    # `name=url|dead-letter url`, each function as `name=function name`, comma-separated.
+    admin_usernames: str
+    monitored_queues: str
+    monitored_functions: str
+
+
+class EventsSettings(OutputLinkSettings):
+    """The events function posts each change to WebSocket connections: the WebSocket API's
+    endpoint (wss://... on AWS, ws://... on the local stack) and its stage."""
+
+    websocket_endpoint: str
+    websocket_stage: str
+
+    @property
+    def connections_url(self) -> str:
+        """The API Gateway management API of the stage (https for wss, http for the local ws)."""
+        scheme, _, host = self.websocket_endpoint.partition("://")
+        return f"{'http' if scheme == 'ws' else 'https'}://{host}/{self.websocket_stage}"
 
 
 class ProcessSettings(FunctionSettings):

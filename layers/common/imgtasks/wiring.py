@@ -14,6 +14,8 @@ from imgtasks.adapters.edge_cache import EdgeCache
 from imgtasks.adapters.model_registry import ModelRegistry
 from imgtasks.adapters.outbound import OutboundClient
 from imgtasks.adapters.queues import MessageQueue
+from imgtasks.adapters.repositories.activity import ActivityRepository
+from imgtasks.adapters.repositories.connections import ConnectionRepository
 from imgtasks.adapters.repositories.counts import CountRepository
 from imgtasks.adapters.repositories.files import FileRepository
 from imgtasks.adapters.repositories.renders import RenderRepository
@@ -30,6 +32,7 @@ from imgtasks.services.archives import Archives
 from imgtasks.services.dropins import DropIns
 from imgtasks.services.files import FileService
 from imgtasks.services.lifecycle import TaskLifecycle
+from imgtasks.services.push import Pusher
 from imgtasks.services.renders import CachedRenders, Renderer, RenderService, StableUrls
 from imgtasks.services.retention import GuestData
 from imgtasks.services.signing_keys import SigningKeys
@@ -37,7 +40,7 @@ from imgtasks.services.tasks import TaskService
 from imgtasks.services.uploads import Uploads
 from imgtasks.services.url_ingest import UrlIngest
 from imgtasks.services.webhooks import WebhookService
-from imgtasks.settings import CacheSweepSettings, FunctionSettings, OutputLinkSettings
+from imgtasks.settings import CacheSweepSettings, EventsSettings, FunctionSettings, OutputLinkSettings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
@@ -65,6 +68,10 @@ class Wiring:
     @cached_property
     def file_records(self) -> FileRepository:
         return FileRepository(self.table)
+
+    @cached_property
+    def activity_records(self) -> ActivityRepository:
+        return ActivityRepository(self.table)
 
     @cached_property
     def count_records(self) -> CountRepository:
@@ -169,6 +176,13 @@ class Wiring:
     @cached_property
     def signing_keys(self) -> SigningKeys:
         return SigningKeys(self.signing_key_records)
+
+    @cached_property
+    def pusher(self) -> Pusher | None:
+        """Posts changes to WebSocket connections, in the function told where they are (events)."""
+        if not isinstance(self.settings, EventsSettings):
+            return None
+        return Pusher(ConnectionRepository(self.table), aws.connections(self.settings.connections_url))
 
     @cached_property
     def stable_urls(self) -> StableUrls | None:

@@ -16,6 +16,7 @@ from .errors import (
     UnsupportedMediaType,
     WaitTimeout,
 )
+from .events import Change
 from .models import (
     ArchiveResult,
     Detection,
@@ -36,6 +37,7 @@ __all__ = [
     "ArchiveResult",
     "AsyncClient",
     "AuthenticationError",
+    "Change",
     "Client",
     "Conflict",
     "Detection",

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from itertools import islice
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+import websockets
 from rich.console import Console
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -20,7 +22,7 @@ from . import operations as ops
 from .batch import Report, RunState, collect, fingerprint, run_one
 from .client import Client
 from .config import DEFAULT_PROFILE, resolve_settings, write_profile
-from .errors import ImgtasksError
+from .errors import ImgtasksError, WaitTimeout
 from .models import ArchiveResult, File, InferResult, ProcessResult, SigningKey, Task
 from .op_strings import parse_operation
 
@@ -430,17 +432,50 @@ def models(url: UrlOption = None, profile: ProfileOption = None, as_json: JsonOp
     console.print(table)
 
 
+def _follow(api: Client, task: Task, show: Callable[[Task], None]) -> Task:
+    """The task until it ends, as the push channel tells each change of it (a WebSocket);
+    long-polls instead when the channel cannot be opened (a server without one, a proxy that
+    refuses WebSockets)."""
+    try:
+        for change in api.events(reconnect=False):
+            if change.task is not None and change.id == task.id:
+                task = change.task
+                show(task)
+                if task.ended:
+                    return task
+            elif change.change == "deleted" and change.id == task.id:
+                return task
+    except (OSError, ImgtasksError, websockets.InvalidHandshake, websockets.ConnectionClosed):
+        pass
+    while not task.ended:
+        task = _long_poll(api, task)
+        show(task)
+    return task
+
+
+def _long_poll(api: Client, task: Task) -> Task:
+    try:
+        return api.tasks.wait(task.id, timeout=20)
+    except WaitTimeout:
+        return api.tasks.get(task.id)
+
+
 @app.command()
 def watch(task_id: str, url: UrlOption = None, profile: ProfileOption = None, as_json: JsonOption = False) -> None:
-    """Follow a task live until it ends (long-poll). Exit code 1 when it did not end done."""
+    """Follow a task live until it ends: each change as the service pushes it (long-poll where it
+    cannot). Exit code 1 when it did not end done."""
     with client(url, profile) as api:
         task = api.tasks.get(task_id)
         with Live(console=errors, transient=as_json) as live:
-            while True:
-                live.update(f"{task.id} {task.type} [bold]{task.status}[/bold] {task.progress}%")
-                if task.ended:
-                    break
-                task = api.tasks.wait(task_id, timeout=20)
+
+            def show(now: Task) -> None:
+                outputs = len(now.result.outputs) if isinstance(now.result, ProcessResult) else 0
+                made = f", {outputs} output{'s' if outputs != 1 else ''}" if outputs else ""
+                live.update(f"{now.id} {now.type} [bold]{now.status}[/bold] {now.progress}%{made}")
+
+            show(task)
+            if not task.ended:
+                task = _follow(api, api.tasks.get(task_id), show)
     if as_json:
         print_json(task.model_dump())
     else:

@@ -16,11 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import websockets
+from websockets.asyncio import client as ws_async
+from websockets.sync import client as ws_sync
 
 from . import operations as ops
 from . import render_urls
 from .config import Settings, resolve_settings
 from .errors import AuthenticationError, ImgtasksError, error_from
+from .events import Change, connect_url
 from .models import File, ModelList, Output, Page, SigningKey, Task, Webhook
 from .operations import Operation, Progress, Send, Sleep
 from .webhooks import verify as verify_webhook
@@ -194,6 +198,22 @@ class Client(_Base):
             raise self._missing_credentials()
         self.token = self.run(ops.login(self.settings.username, self.settings.password))
 
+    def events(self, *, reconnect: bool = True) -> Iterator[Change]:
+        """Each change of your tasks and files as it happens, for as long as you iterate (a
+        WebSocket; opened again when the service closes it, after 2 hours at most, unless
+        `reconnect` is False). A change made while no connection is open is not replayed: read
+        the task again (client.tasks.get) after the first message if you must not miss one."""
+        while True:
+            url = connect_url(self.run(ops.events_ticket()))
+            with ws_sync.connect(url, open_timeout=self.timeout, max_size=2**20) as socket:
+                try:
+                    for message in socket:
+                        yield Change.parse(message)
+                except websockets.ConnectionClosedError:
+                    pass
+            if not reconnect:
+                return
+
     def pages(self, path: str, params: dict[str, str], model: type[Any]) -> Iterator[Any]:
         cursor = ""
         while True:
@@ -281,6 +301,19 @@ class AsyncClient(_Base):
         if not (self.settings.username and self.settings.password):
             raise self._missing_credentials()
         self.token = await self.run(ops.login(self.settings.username, self.settings.password))
+
+    async def events(self, *, reconnect: bool = True) -> AsyncIterator[Change]:
+        """Each change of your tasks and files as it happens (`async for`); see Client.events."""
+        while True:
+            url = connect_url(await self.run(ops.events_ticket()))
+            async with ws_async.connect(url, open_timeout=self.timeout, max_size=2**20) as socket:
+                try:
+                    async for message in socket:
+                        yield Change.parse(message)
+                except websockets.ConnectionClosedError:
+                    pass
+            if not reconnect:
+                return
 
     async def pages(self, path: str, params: dict[str, str], model: type[Any]) -> AsyncIterator[Any]:
         cursor = ""

@@ -197,6 +197,12 @@ def list_page(path: str, params: dict[str, str], model: type[Task] | type[File])
     return Page.model_validate({**body, "items": [model.model_validate(item) for item in body["items"]]})
 
 
+def events_ticket() -> Operation:
+    """Where the push channel is, and a ticket to open it (POST /events/tickets)."""
+    answer = yield Send("POST", "/events/tickets", retry=True)
+    return received(answer).json()
+
+
 # ------------------------------------------------------------------ tasks
 def create_tasks(body: dict[str, Any]) -> Operation:
     answer = yield Send("POST", "/tasks", json=body, headers=idempotent(), retry=True)

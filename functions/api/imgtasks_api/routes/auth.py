@@ -116,7 +116,10 @@ def token() -> Response[Any]:
 # ---------------------------------------------------------------- browser sessions
 def _session_out(user_id: str, username: str, guest_until: int | None) -> SessionOut:
     expires = to_rfc3339(datetime.fromtimestamp(guest_until, UTC)) if guest_until is not None else None
-    return SessionOut(user_id=user_id, username=username, guest=guest_until is not None, expires_at=expires)
+    admin = guest_until is None and username in wiring_of(router).admins
+    return SessionOut(
+        user_id=user_id, username=username, guest=guest_until is not None, expires_at=expires, admin=admin
+    )
 
 
 def _signed_in(user: User, status: int, body: SessionOut | None) -> Response[Any]:

@@ -13,7 +13,9 @@ import boto3
 from botocore.config import Config
 
 if TYPE_CHECKING:
+    from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
     from mypy_boto3_cloudfront import CloudFrontClient
+    from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.service_resource import Table
     from mypy_boto3_s3 import S3Client
@@ -62,11 +64,23 @@ def cloudfront() -> CloudFrontClient:
 
 
 @cache
+def cloudwatch() -> CloudWatchClient:
+    return session().client("cloudwatch", config=_CONFIG)
+
+
+@cache
+def connections(endpoint_url: str) -> ApiGatewayManagementApiClient:
+    """The WebSocket API's management API, at its stage's URL (never AWS_ENDPOINT_URL: on the
+    local stack it is the gateway, not the emulator)."""
+    return session().client("apigatewaymanagementapi", endpoint_url=endpoint_url, config=_CONFIG)
+
+
+@cache
 def table(name: str) -> Table:
     return session().resource("dynamodb", config=_CONFIG).Table(name)
 
 
 def forget_clients() -> None:
     """Every client made again on next use (tests that change what boto3 talks to)."""
-    for made in (session, s3, sqs, dynamodb, secretsmanager, cloudfront, table):
+    for made in (session, s3, sqs, dynamodb, secretsmanager, cloudfront, cloudwatch, connections, table):
         made.cache_clear()

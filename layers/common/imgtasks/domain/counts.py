@@ -64,3 +64,32 @@ def count_changes(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dic
         for key, deltas in changes.items()
         if any(deltas.values())
     }
+
+
+# ------------------------------------------------------------------ activity (GET /admin/stats)
+ACTIVITY_DAYS = 8
+
+
+def activity_bucket(image: dict[str, Any]) -> tuple[str, str]:
+    """(the day, the minute) a change of a task happened: its updated_at."""
+    when = str(image.get("updated_at") or image.get("created_at") or "")
+    return when[:10], when[11:16]
+
+
+def activity_changes(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, int]:
+    """What a change of a task adds to the minute it happened in, for the operators' figures:
+    `created|<type>` for a new task, `<status>|<type>` for each status it reached, `code|<code>`
+    for a failure."""
+    if not new or new.get("SK") != "TASK":
+        return {}
+    task_type = str(new.get("type", ""))
+    status = str(new.get("status", ""))
+    found: dict[str, int] = {}
+    if not old:  # an INSERT (a stream record's missing image may read as empty)
+        found[f"created|{task_type}"] = 1
+    elif old.get("status") != status:
+        found[f"{status}|{task_type}"] = 1
+        error = new.get("error")
+        if status == "failed" and isinstance(error, dict) and error.get("code"):
+            found[f"code|{error['code']}"] = 1
+    return found

@@ -14,6 +14,10 @@ from imgtasks.domain.errors import Unauthorized
 from imgtasks.domain.ids import new_id
 
 TOKEN_AUDIENCE = "imgtasks-api"  # noqa: S105 - a name, not a secret
+# A ticket for the WebSocket API's $connect (POST /events/tickets): short-lived, and good for
+# nothing else (the API refuses it as a bearer token).
+EVENTS_AUDIENCE = "imgtasks-events"
+TICKET_SECONDS = 60
 _ALGORITHM = "HS256"
 MIN_SECRET_BYTES = 32
 
@@ -71,7 +75,13 @@ class TokenSigner:
         self._ttl = ttl_seconds
 
     def issue(
-        self, user_id: str, username: str, *, guest_until: int | None = None, ttl_seconds: int | None = None
+        self,
+        user_id: str,
+        username: str,
+        *,
+        guest_until: int | None = None,
+        ttl_seconds: int | None = None,
+        audience: str = TOKEN_AUDIENCE,
     ) -> IssuedToken:
         """A token for the account; a guest's carries when its data expires (`guest_until`), and
         may live longer than a session (a guest has no password to sign in again with)."""
@@ -79,7 +89,7 @@ class TokenSigner:
         ttl = ttl_seconds or self._ttl
         claims: dict[str, object] = {
             "iss": self._issuer,
-            "aud": TOKEN_AUDIENCE,
+            "aud": audience,
             "sub": user_id,
             "preferred_username": username,
             "iat": now,
@@ -92,14 +102,14 @@ class TokenSigner:
         token = jwt.encode(claims, self._secret, algorithm=_ALGORITHM)
         return IssuedToken(access_token=token, expires_in=ttl)
 
-    def verify(self, token: str) -> Identity:
+    def verify(self, token: str, audience: str = TOKEN_AUDIENCE) -> Identity:
         """Only HS256 with our key, issuer and audience, unexpired; anything else is Unauthorized."""
         try:
             claims = jwt.decode(
                 token,
                 self._secret,
                 algorithms=[_ALGORITHM],
-                audience=TOKEN_AUDIENCE,
+                audience=audience,
                 issuer=self._issuer,
                 leeway=5,
                 options={"require": ["exp", "iat", "sub", "iss", "aud"]},
