@@ -20,9 +20,8 @@ import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
-from websockets.datastructures import Headers
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
 from websockets.protocol import State
@@ -101,7 +100,7 @@ class WebSocketApi:
 
     # ------------------------------------------------------------ the management API
     def manage(self, method: str, path: str, body: bytes) -> Answer:
-        connection_id = path.rsplit("/@connections/", 1)[-1]
+        connection_id = unquote(path.rsplit("/@connections/", 1)[-1])
         with self._lock:
             connection = self._connections.get(connection_id)
         if connection is None:
@@ -130,7 +129,16 @@ class WebSocketApi:
     def serve(self, handler: BaseHTTPRequestHandler) -> None:
         """The handshake, then the connection, in the request's thread until it closes."""
         protocol = ServerProtocol()
-        request = Request(path=handler.path, headers=Headers(list(handler.headers.items())))
+        # The handler has read the request already; the protocol parses it again from its bytes,
+        # as it must see the handshake before it reads frames.
+        head = handler.requestline + "\r\n" + "".join(f"{k}: {v}\r\n" for k, v in handler.headers.items()) + "\r\n"
+        protocol.receive_data(head.encode("latin-1"))
+        parsed = protocol.events_received()
+        request = parsed[0] if parsed and isinstance(parsed[0], Request) else None
+        if request is None:
+            handler.close_connection = True
+            handler.send_error(400, "not a WebSocket handshake")
+            return
         connection_id = base64.b64encode(secrets.token_bytes(12)).decode()
         handler.close_connection = True
         accepted = protocol.accept(request)

@@ -48,6 +48,9 @@ class RunningStack:
             time.sleep(0.25)
 
 
+# The session stack's operator (AdminUsernames): GET /admin/stats and the admin page.
+OPERATOR = "operator-e2e"
+
 # `make test-localstack` runs this suite against LocalStack at this endpoint instead of the
 # embedded emulator; each stack then gets a name of its own there.
 EXTERNAL_ENDPOINT = os.environ.get("IMGTASKS_E2E_ENDPOINT")
@@ -162,8 +165,10 @@ def stop_stack(process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    # Webhook retries a second apart, so a test sees a receiver fail and then succeed.
-    process, running = start_stack(tmp_path_factory.mktemp("stack"), "--param", "WebhookRetryDelays=1,1,1")
+    # Webhook retries a second apart, so a test sees a receiver fail and then succeed; an operator.
+    process, running = start_stack(
+        tmp_path_factory.mktemp("stack"), "--param", "WebhookRetryDelays=1,1,1", "--param", f"AdminUsernames={OPERATOR}"
+    )
     try:
         yield running
     finally:

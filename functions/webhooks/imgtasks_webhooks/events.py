@@ -74,7 +74,7 @@ class EventBatch:
         kind = KINDS.get(str(image.get("SK"))) if image else None
         if change is None or image is None or kind is None or record.event_name is None:
             return
-        if change.new_image is None:  # deleted: its owner is told which
+        if not change.new_image:  # deleted (an image the record lacks reads as empty): its owner is told which
             self.changes.append(Change(str(image["owner_id"]), kind, "deleted", {"id": image["id"]}))
             return
         try:
