@@ -66,7 +66,7 @@ function Throughput({ points }) {
       </svg>
       <div class="chart-axis muted">
         <span>${points[0]?.minute.slice(11, 16)}</span>
-        <span>peak ${most} a minute</span>
+        <span>${done + failed ? `peak ${most} a minute` : "no task ended in the last hour"}</span>
         <span>${points[points.length - 1]?.minute.slice(11, 16)} UTC</span>
       </div>
       <figcaption><span class="key key-done"></span> done <span class="key key-failed"></span> failed, per minute</figcaption>
@@ -76,7 +76,7 @@ function Throughput({ points }) {
 
 function Queues({ queues, onRedrive, busy }) {
   return html`
-    <div class="table-wrap">
+    <div class="table-wrap" tabindex="0" role="region" aria-label="Queues">
       <table>
         <caption class="visually-hidden">Queues</caption>
         <thead>
@@ -106,7 +106,7 @@ function Queues({ queues, onRedrive, busy }) {
 
 function Functions({ functions }) {
   return html`
-    <div class="table-wrap">
+    <div class="table-wrap" tabindex="0" role="region" aria-label="Functions, last hour">
       <table>
         <caption class="visually-hidden">Functions, last hour</caption>
         <thead>
@@ -191,7 +191,8 @@ export function AdminPage() {
         </div>
         <div class="card">
           <h3>Tasks by status and type</h3>
-          <div class="table-wrap">
+          ${stats.tasks.length === 0 && html`<p class="muted">No task in the last day.</p>`}
+          <div class="table-wrap" tabindex="0" role="region" aria-label="Tasks by status and type">
             <table>
               <thead><tr><th scope="col">Status</th><th scope="col">Type</th><th scope="col">Last hour</th><th scope="col">Last day</th></tr></thead>
               <tbody>
