@@ -132,6 +132,7 @@ def banner(stack: LocalStack) -> str:
         "\nimgtasks is running\n"
         f"  API            {outputs['ApiUrl']}   (docs: {outputs['ApiUrl']}/docs)\n"
         f"  web app        {outputs['ApiUrl']}/app/\n"
+        f"  live changes   {outputs.get('EventsUrl', '')}   (WebSocket: POST /events/tickets)\n"
         f"  AWS endpoint   {outputs['EndpointUrl']}   (region {outputs['Region']}, any access key)\n"
         f"  uploads bucket {outputs['UploadsBucketName']}\n"
         f"  results bucket {outputs['ResultsBucketName']}\n"

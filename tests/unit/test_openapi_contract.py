@@ -67,7 +67,7 @@ def test_every_endpoint_of_the_contract_is_documented(contract: str, document: d
     # Render URLs are served by the distribution (or its local stand-in), not by the API: the
     # document describes the API; tests/unit/test_render_urls.py and the e2e suite check them.
     endpoints = {
-        (method, re.sub(r"\{id\}", "{x}", path)) for method, path in rows + named if not path.startswith("/img/")
+        (method, re.sub(r"\{[a-z_]+\}", "{x}", path)) for method, path in rows + named if not path.startswith("/img/")
     }
     documented = {
         (method.upper(), re.sub(r"\{[a-z_]+\}", "{x}", path))
