@@ -3,6 +3,7 @@ environment (Globals merged in), timeout and event sources."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,9 @@ class StreamSource:
     batch_size: int
     starting_position: str
     report_batch_item_failures: bool
+    # The event source mapping's FilterCriteria patterns (a record goes to the function when any
+    # matches; none: every record does).
+    filters: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,9 @@ def function_specs(stack: Stack, template_dir: Path) -> list[FunctionSpec]:
                         batch_size=int(props.get("BatchSize", 100)),
                         starting_position=props.get("StartingPosition", "LATEST"),
                         report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+                        filters=tuple(
+                            json.loads(entry["Pattern"]) for entry in props.get("FilterCriteria", {}).get("Filters", [])
+                        ),
                     )
                 )
             elif event["Type"] == "HttpApi":

@@ -213,6 +213,40 @@ def stream_checkpoint(batch: list[dict[str, Any]], payload: Any, reports_failure
     return sequences[first_failed - 1] if first_failed > 0 else None
 
 
+def matches(pattern: Any, value: Any) -> bool:
+    """Whether an event (a stream record) matches a filter pattern, as Lambda's event filtering
+    reads one: objects nest, a list holds the values allowed (strings or numbers, or
+    `{"exists": true|false}`, `{"prefix": ...}`, `{"anything-but": [...]}`)."""
+    if isinstance(pattern, dict):
+        if not isinstance(value, dict):
+            return False
+        for key, wanted in pattern.items():
+            if isinstance(wanted, list):
+                if not any(_allows(choice, key in value, value.get(key)) for choice in wanted):
+                    return False
+            elif key not in value or not matches(wanted, value[key]):
+                return False
+        return True
+    return bool(pattern == value)
+
+
+def _allows(choice: Any, present: bool, value: Any) -> bool:
+    if isinstance(choice, dict):
+        if "exists" in choice:
+            return present is bool(choice["exists"])
+        if "prefix" in choice:
+            return present and isinstance(value, str) and value.startswith(choice["prefix"])
+        if "anything-but" in choice:
+            refused = choice["anything-but"]
+            return present and value not in (refused if isinstance(refused, list) else [refused])
+        return False
+    return present and value == choice
+
+
+def wanted_by(filters: tuple[dict[str, Any], ...], record: dict[str, Any]) -> bool:
+    return not filters or any(matches(pattern, record) for pattern in filters)
+
+
 class StreamPoller(threading.Thread):
     # Against another endpoint, as often as Lambda reads a shard (4 times a second) while records
     # come, backing off to once a second while none do: LocalStack's GetRecords is not cheap.
@@ -308,18 +342,23 @@ class StreamPoller(threading.Thread):
             if following:
                 self._iterators[shard] = following
             return False
-        result = self._function.invoke({"Records": batch})
-        if result.stopped:
-            return False
-        if not result.ok:
-            log.warning("%s: stream batch failed; retrying it", self._function.spec.logical_id)
-            raise _BatchFailed
-        done = stream_checkpoint(batch, result.payload, self._source.report_batch_item_failures)
-        if done is not None:
-            self._checkpoints[shard] = done
-        if done != batch[-1]["dynamodb"]["SequenceNumber"]:
-            log.warning("%s: stream records failed; retrying from the first", self._function.spec.logical_id)
-            raise _BatchFailed
+        # The records the source's filter criteria let through; the rest are passed over, as
+        # Lambda drops them, and a batch with none invokes nothing.
+        wanted = [record for record in batch if wanted_by(self._source.filters, record)]
+        if wanted:
+            result = self._function.invoke({"Records": wanted})
+            if result.stopped:
+                return False
+            if not result.ok:
+                log.warning("%s: stream batch failed; retrying it", self._function.spec.logical_id)
+                raise _BatchFailed
+            done = stream_checkpoint(wanted, result.payload, self._source.report_batch_item_failures)
+            if done is not None:
+                self._checkpoints[shard] = done
+            if done != wanted[-1]["dynamodb"]["SequenceNumber"]:
+                log.warning("%s: stream records failed; retrying from the first", self._function.spec.logical_id)
+                raise _BatchFailed
+        self._checkpoints[shard] = batch[-1]["dynamodb"]["SequenceNumber"]
         if following:
             self._iterators[shard] = following
         return True

@@ -104,3 +104,23 @@ def test_each_output_is_a_task_output_event_for_subscribers_only(
     last = receiver.at("/outputs")[3:]
     assert [(body["data"]["output"]["name"], body["data"]["status"]) for _, body in last] == [("default", "done")]
     assert json.dumps(last[0][1]).count('"url"') >= 1
+
+
+def test_a_task_that_fails_after_some_outputs_keeps_none(api: Any, process: Any) -> None:
+    api.sign_up()
+    file_id = api.upload(image_bytes((320, 240))).body["id"]
+    variants = [
+        {"name": "small", "operations": [{"op": "resize", "width": 40}]},
+        {
+            "name": "huge",
+            "operations": [{"op": "resize", "width": 16000, "height": 16000, "fit": "fill", "upscale": True}],
+        },
+    ]
+    body = {"type": "process", "file_ids": [file_id], "variants": variants}
+    task_id = api.call("POST", "/tasks", json_body=body).body["tasks"][0]["id"]
+    process.drain()
+    failed = api.call("GET", f"/tasks/{task_id}").body
+    assert (failed["status"], failed["error"]["code"], failed["result"]) == ("failed", "image_too_large", None)
+    # The small output was stored (and shown) before the huge one failed; it is gone with it.
+    files = api.call("GET", "/files").body["items"]
+    assert [item["id"] for item in files] == [file_id]

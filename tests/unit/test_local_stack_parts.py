@@ -395,3 +395,42 @@ def test_a_call_is_named_by_the_iam_actions_that_authorize_it_and_the_function_t
     presigned = {"QUERY_STRING": "X-Amz-Credential=fn-ApiFunction" + scope.replace("/", "%2F")}
     assert (signing_function(signed), signing_function(presigned)) == ("ApiFunction", "ApiFunction")
     assert signing_function({"HTTP_AUTHORIZATION": f"AWS4-HMAC-SHA256 Credential=test{scope}"}) is None
+
+
+def test_stream_sources_pass_only_the_records_their_filter_criteria_let_through() -> None:
+    from local_stack.pollers import wanted_by
+
+    stack = Stack(load_template(TEMPLATE), "demo")
+    for logical_id in stack.resources:
+        stack.physical[logical_id] = PhysicalResource(
+            ref=logical_id,
+            attributes={
+                "Arn": "arn",
+                "QueueName": "q",
+                "StreamArn": "stream",
+                "DomainName": "d",
+                "ApiEndpoint": "wss://e",
+            },
+        )
+    sources = {
+        spec.logical_id: source.filters
+        for spec in function_specs(stack, TEMPLATE.parent)
+        for source in spec.stream_sources
+    }
+    assert set(sources) == {"DispatchFunction", "WebhookEventsFunction"}
+
+    def record(event: str, sk: str, **image: dict[str, str]) -> dict[str, Any]:
+        change: dict[str, Any] = {"Keys": {"PK": {"S": f"{sk}#1"}, "SK": {"S": sk}}, "SequenceNumber": "1"}
+        change.update({("OldImage" if event == "REMOVE" else "NewImage"): {"SK": {"S": sk}, **image}})
+        return {"eventName": event, "dynamodb": change}
+
+    progress = record("MODIFY", "TASK", status={"S": "running"})
+    deleted_key = record("REMOVE", "SIGNINGKEY")
+    counters = record("MODIFY", "TASKCOUNTS")
+    connection = record("INSERT", "WSCONN")
+    activity = record("MODIFY", "07:42")
+    for name, filters in sources.items():
+        assert wanted_by(filters, progress), name
+        assert not any(wanted_by(filters, r) for r in (counters, connection, activity)), name
+    assert wanted_by(sources["DispatchFunction"], deleted_key)
+    assert not wanted_by(sources["WebhookEventsFunction"], deleted_key)

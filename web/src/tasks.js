@@ -91,6 +91,7 @@ export function TaskList({ refresh }) {
   const [error, setError] = useState("");
   const [tick, setTick] = useState(0);
   const reloadTimer = useRef(null);
+  const latest = useRef(0);
 
   const cursor = cursors[cursors.length - 1];
   const load = async () => {
@@ -99,11 +100,15 @@ export function TaskList({ refresh }) {
     if (type) query.set("type", type);
     if (format) query.set("format", format);
     if (cursor) query.set("cursor", cursor);
+    // Only the latest request's answer is shown: an earlier one (other filters) may come later.
+    const asked = ++latest.current;
     try {
-      setPage(await call("GET", `/tasks?${query}`));
+      const answer = await call("GET", `/tasks?${query}`);
+      if (asked !== latest.current) return;
+      setPage(answer);
       setError("");
     } catch (failure) {
-      setError(failure.message);
+      if (asked === latest.current) setError(failure.message);
     }
   };
 

@@ -67,6 +67,21 @@ class EventBatch:
     def __init__(self) -> None:
         self.events: list[Event] = []
         self.changes: list[Change] = []
+        # Each owner's WebSocket connections, read once a batch: a change is shown (its outputs'
+        # URLs signed) only for an owner who is listening, or for a webhook event.
+        self.connections: dict[str, list[str]] = {}
+
+    def _listening(self, owner_id: str) -> bool:
+        pusher = events_wiring().pusher
+        if pusher is None:
+            return False
+        if owner_id not in self.connections:
+            try:
+                self.connections[owner_id] = pusher.connections_of(owner_id)
+            except Exception:  # the connections cannot be read: nobody is told this time
+                logger.exception("connections not read; changes not pushed")
+                self.connections[owner_id] = []
+        return bool(self.connections[owner_id])
 
     def take(self, record: DynamoDBRecord) -> None:
         change = record.dynamodb
@@ -74,8 +89,14 @@ class EventBatch:
         kind = KINDS.get(str(image.get("SK"))) if image else None
         if change is None or image is None or kind is None or record.event_name is None:
             return
+        listening = self._listening(str(image.get("owner_id", "")))
         if not change.new_image:  # deleted (an image the record lacks reads as empty): its owner is told which
-            self.changes.append(Change(str(image["owner_id"]), kind, "deleted", {"id": image["id"]}))
+            if listening:
+                self.changes.append(Change(str(image["owner_id"]), kind, "deleted", {"id": image["id"]}))
+            return
+        found = event_of(change.old_image, change.new_image)
+        outputs = new_outputs(change.old_image, change.new_image)
+        if not (listening or found or outputs):
             return
         try:
             data, owner_id, task_webhook = shown(kind, change.new_image)
@@ -83,14 +104,14 @@ class EventBatch:
             extra = {"id": change.new_image.get("id"), "reason": str(error)[:500]}
             logger.error("unreadable record passed over; no event", extra=extra)
             return
-        self.changes.append(Change(owner_id, kind, CHANGES[record.event_name], data))
+        if listening:
+            self.changes.append(Change(owner_id, kind, CHANGES[record.event_name], data))
         key = str(record.event_id)
         by_name = {output["name"]: output for output in (data.get("result") or {}).get("outputs", [])}
-        for name in new_outputs(change.old_image, change.new_image):
+        for name in outputs:
             # Only to endpoints that subscribed to task.output, not to the task's own webhook URL.
             output_data = {**data, "output": by_name[name]}
             self.events.append(Event(WebhookEvent.TASK_OUTPUT, owner_id, f"{key}#{name}", output_data))
-        found = event_of(change.old_image, change.new_image)
         if found is not None:
             self.events.append(Event(found[0], owner_id, key, data, task_webhook))
 
@@ -99,8 +120,8 @@ class EventBatch:
         if pusher is None or not self.changes:
             return
         try:
-            pusher.push(self.changes)
-        except Exception:  # the connections' table read failed: nobody is told this time
+            pusher.push(self.changes, self.connections)
+        except Exception:  # never a reason to deliver the batch again
             logger.exception("changes not pushed")
 
 

@@ -154,10 +154,16 @@ class TaskRunner:
                 partial = ProcessResult(outputs=list(stored.values()), source=source_image(found))
                 self._lifecycle.output_ready(task, partial, 30 + 65 * len(stored) // expected)
 
-        rendering = self._renderer.render(source, task.spec, progress, output_made)
-        for rendered in rendering.outputs:
-            if rendered.name not in stored:  # a renderer that made them all at once (video)
-                output_made(rendering.source, rendered)
+        try:
+            rendering = self._renderer.render(source, task.spec, progress, output_made)
+            for rendered in rendering.outputs:
+                if rendered.name not in stored:  # a renderer that made them all at once (video)
+                    output_made(rendering.source, rendered)
+        except Exception:
+            # A task that fails keeps no outputs (the lifecycle clears its partial result); one
+            # retried writes them again.
+            self._discard_outputs(list(stored.values()))
+            raise
         return ProcessResult(
             outputs=[stored[rendered.name] for rendered in rendering.outputs], source=source_image(rendering.source)
         )
@@ -208,7 +214,10 @@ class TaskRunner:
 
     def _discard(self, result: ProcessResult) -> None:
         """Outputs of a task that moved on while it ran (cancelled, restarted, deleted)."""
-        for output in result.outputs:
+        self._discard_outputs(result.outputs)
+
+    def _discard_outputs(self, outputs: list[OutputFile]) -> None:
+        for output in outputs:
             self._store.delete(output.bucket, [output.key])
             self._files.delete(output.file_id)
 

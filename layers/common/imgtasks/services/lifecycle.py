@@ -206,7 +206,13 @@ class TaskLifecycle:
     def fail(self, task: TaskBase, code: ErrorCode, message: str) -> Task | None:
         """-> failed with {code, message}, on the task's run; None when the task had moved on."""
         now = now_rfc3339()
-        changes: dict[str, Any] = {"error": TaskError(code=code, message=message).model_dump(), "completed_at": now}
+        # A result a task with variants had begun to show goes: its outputs were discarded.
+        changes: dict[str, Any] = {
+            "error": TaskError(code=code, message=message).model_dump(),
+            "completed_at": now,
+            "result_json": None,
+            "outputs_ready": None,
+        }
         duration = attempt_ms(task, now)
         if duration is not None:
             changes["duration_ms"] = duration

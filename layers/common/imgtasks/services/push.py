@@ -49,14 +49,18 @@ class Pusher:
         self._connections = connections
         self._client = client
 
-    def push(self, changes: Sequence[Change]) -> int:
-        """Posts each change to its owner's connections, in order; how many messages went."""
+    def connections_of(self, owner_id: str) -> list[str]:
+        return self._connections.of_owner(owner_id)
+
+    def push(self, changes: Sequence[Change], connections: dict[str, list[str]]) -> int:
+        """Posts each change to its owner's connections (`connections`, by owner, as
+        connections_of read them), in order; how many messages went."""
         by_owner: dict[str, list[str]] = {}
         for change in changes:
             by_owner.setdefault(change.owner_id, []).append(change.message())
         sent = 0
         for owner_id, messages in by_owner.items():
-            for connection_id in self._connections.of_owner(owner_id):
+            for connection_id in connections.get(owner_id, []):
                 sent += self._post_all(connection_id, messages)
         return sent
 
