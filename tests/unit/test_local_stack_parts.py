@@ -19,6 +19,16 @@ from local_stack.template import PhysicalResource, Stack, load_template
 from tests.helpers import ROOT, TEMPLATE
 
 
+def resolved_stack(template: dict[str, Any], name: str, parameters: dict[str, str] | None = None) -> Stack:
+    """The template as a stack whose every resource exists, with made-up attributes: what the
+    functions' environments resolve to, without provisioning anything."""
+    stack = Stack(template, name, parameters or {})
+    attributes = {"Arn": "arn", "QueueName": "q", "StreamArn": "stream", "DomainName": "d", "ApiEndpoint": "wss://e"}
+    for logical_id in stack.resources:
+        stack.physical[logical_id] = PhysicalResource(ref=logical_id, attributes=attributes)
+    return stack
+
+
 def test_a_json_request_becomes_an_http_api_v2_event() -> None:
     event = build_event(
         "POST",
@@ -130,18 +140,7 @@ def test_every_redrive_policy_and_every_function_takes_max_receive_count_from_th
     assert all(policy["maxReceiveCount"] == {"Ref": "MaxReceiveCount"} for policy in redrives)
     environment = template["Globals"]["Function"]["Environment"]["Variables"]
     assert environment["MAX_RECEIVE_COUNT"] == {"Ref": "MaxReceiveCount"}
-    stack = Stack(template, "demo")
-    for logical_id in stack.resources:
-        stack.physical[logical_id] = PhysicalResource(
-            ref=logical_id,
-            attributes={
-                "Arn": "arn",
-                "QueueName": "q",
-                "StreamArn": "stream",
-                "DomainName": "d",
-                "ApiEndpoint": "wss://e",
-            },
-        )
+    stack = resolved_stack(template, "demo")
     for spec in function_specs(stack, TEMPLATE.parent):
         assert spec.environment["MAX_RECEIVE_COUNT"] == "3", spec.logical_id
 
@@ -158,18 +157,7 @@ def test_every_variable_a_function_reads_is_declared_for_it_in_the_template() ->
         RenderSettings,
     )
 
-    stack = Stack(load_template(TEMPLATE), "demo")
-    for logical_id in stack.resources:
-        stack.physical[logical_id] = PhysicalResource(
-            ref=logical_id,
-            attributes={
-                "Arn": "arn",
-                "QueueName": "q",
-                "StreamArn": "stream",
-                "DomainName": "d",
-                "ApiEndpoint": "wss://e",
-            },
-        )
+    stack = resolved_stack(load_template(TEMPLATE), "demo")
     specs = {spec.logical_id: spec for spec in function_specs(stack, TEMPLATE.parent)}
     read_by = {
         "ApiFunction": ApiSettings,
@@ -280,18 +268,7 @@ def test_each_function_has_the_rights_its_code_paths_use_and_no_more() -> None:
 
 def test_the_emulator_endpoint_variable_is_left_out_unless_the_parameter_sets_it() -> None:
     def environment(parameters: dict[str, str]) -> dict[str, str]:
-        stack = Stack(load_template(TEMPLATE), "demo", parameters)
-        for logical_id in stack.resources:
-            stack.physical[logical_id] = PhysicalResource(
-                ref=logical_id,
-                attributes={
-                    "Arn": "arn",
-                    "QueueName": "q",
-                    "StreamArn": "stream",
-                    "DomainName": "d",
-                    "ApiEndpoint": "wss://e",
-                },
-            )
+        stack = resolved_stack(load_template(TEMPLATE), "demo", parameters)
         return next(
             spec for spec in function_specs(stack, TEMPLATE.parent) if spec.logical_id == "ApiFunction"
         ).environment
@@ -400,18 +377,7 @@ def test_a_call_is_named_by_the_iam_actions_that_authorize_it_and_the_function_t
 def test_stream_sources_pass_only_the_records_their_filter_criteria_let_through() -> None:
     from local_stack.pollers import wanted_by
 
-    stack = Stack(load_template(TEMPLATE), "demo")
-    for logical_id in stack.resources:
-        stack.physical[logical_id] = PhysicalResource(
-            ref=logical_id,
-            attributes={
-                "Arn": "arn",
-                "QueueName": "q",
-                "StreamArn": "stream",
-                "DomainName": "d",
-                "ApiEndpoint": "wss://e",
-            },
-        )
+    stack = resolved_stack(load_template(TEMPLATE), "demo")
     sources = {
         spec.logical_id: source.filters
         for spec in function_specs(stack, TEMPLATE.parent)

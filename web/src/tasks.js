@@ -203,7 +203,7 @@ export function TaskList({ refresh }) {
           Previous page
         </button>
         <span class="muted" aria-live="polite">
-          Page ${cursors.length} of ${Math.max(page.pages, cursors.length)} · ${page.total} task${page.total === 1 ? "" : "s"}
+          Page ${cursors.length} of ${Math.max(page.pages, cursors.length + (page.next_cursor ? 1 : 0))} · ${page.total} task${page.total === 1 ? "" : "s"}
         </span>
         <span class=${`live ${mode}`} title=${mode === "push" ? "Changes are pushed as they happen" : "Following running tasks by long-poll"}>
           ${mode === "push" ? "● live" : mode === "long-poll" ? "● live (long-poll)" : "○ connecting"}

@@ -63,7 +63,9 @@ class PageCounts(Model):
 
     @staticmethod
     def of(page: Page, limit: int, cursor: str | None) -> dict[str, Any]:
-        total = max(page.total or 0, len(page.items))
+        # The counters follow the change stream, a moment behind the list: never fewer than the
+        # items shown, and one more when another page exists.
+        total = max(page.total or 0, len(page.items) + (1 if page.next_cursor else 0))
         return {
             "next_cursor": page.next_cursor,
             "total": total,

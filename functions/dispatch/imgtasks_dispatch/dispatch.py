@@ -135,23 +135,31 @@ class DispatchBatch:
             self._tasks.append((str(change.sequence_number), after))
 
     def count(self, failed: set[str]) -> list[str]:
-        """Adds the records' changes to their owners' counters, in stream order, up to the first
-        record that failed (the stream delivers it and every later one again, so those are counted
-        then, not twice); the sequence number of a record whose counters could not be written
-        (nothing after it is counted either)."""
+        """Adds the records' changes to their owners' counters: the records before the first one
+        that failed (the stream delivers it and every later one again, so those are counted then,
+        not twice), summed per owner, one UpdateItem each, owners in the order they first appear.
+        When an owner's write fails, that owner's first record is reported failed, so the stream
+        delivers it and what follows again; nothing of the owners after it was written. (What an
+        owner written before it changed after that record is counted again: a partial failure of
+        DynamoDB costs exactness, as does an invocation that dies between writes.)"""
         first_failed = min((int(sequence) for sequence in failed), default=None)
-        counts = dispatch_wiring().count_records
+        owners: dict[tuple[str, str], tuple[str, Counter[str]]] = {}  # -> (first sequence, deltas)
         for sequence, changes in self._counts:
             if first_failed is not None and int(sequence) >= first_failed:
                 break
+            for key, deltas in changes.items():
+                owners.setdefault(key, (sequence, Counter()))[1].update(deltas)
+        counts = dispatch_wiring().count_records
+        for (owner_id, counters), (first, deltas) in owners.items():
+            written = {name: delta for name, delta in deltas.items() if delta}
+            if not written:
+                continue
             try:
-                for (owner_id, counters), deltas in changes.items():
-                    counts.add(owner_id, counters, deltas)
-            except Exception:  # DynamoDB away: this record and the rest come again
-                logger.exception("counters not written; the stream delivers the record again")
-                first_failed = int(sequence)
-                self._record_activity(first_failed)
-                return [sequence]
+                counts.add(owner_id, counters, written)
+            except Exception:  # DynamoDB away: this owner's records and the rest come again
+                logger.exception("counters not written; the stream delivers the records again")
+                self._record_activity(int(first))
+                return [first]
         self._record_activity(first_failed)
         return []
 

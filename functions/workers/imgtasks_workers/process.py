@@ -150,7 +150,8 @@ class TaskRunner:
 
         def output_made(found: imaging.Source, rendered: imaging.Rendered) -> None:
             stored[rendered.name] = self._store_output(task, source, rendered)
-            if expected > 1:
+            # The last one is shown by the result the task completes with, a moment later.
+            if 1 < expected != len(stored):
                 partial = ProcessResult(outputs=list(stored.values()), source=source_image(found))
                 self._lifecycle.output_ready(task, partial, 30 + 65 * len(stored) // expected)
 
