@@ -26,6 +26,9 @@ _QUERY_CREDENTIAL = re.compile(r"X-Amz-Credential=([^&%/]+)%2F[^&]*?%2F([a-z0-9-
 # The user agent the stack's own event-source pollers add, so their calls count apart from the
 # functions' calls.
 EVENT_SOURCE_AGENT = "imgtasks-local-event-source"
+# Services whose state is not saved between runs (persistence.SERVICES): a call to one is no
+# reason to take a snapshot.
+UNSAVED_SERVICES = frozenset({"monitoring", "cloudwatch"})
 # Calls of the JSON protocols that change nothing (everything else may).
 _READS = ("Get", "Describe", "List", "Query", "Scan", "BatchGet")
 
@@ -272,7 +275,9 @@ class EmulatorApp:
         with self.gate.shared(), self._dynamodb_lock if service == "dynamodb" else nullcontext():
             # The whole answer is produced inside the gate: moto builds it before returning.
             body = list(self._app(environ, start_response))  # the chunks, not one copy of a large object
-        if changes or (changes is None and any(b"MessageId" in chunk for chunk in body)):
+        if service not in UNSAVED_SERVICES and (
+            changes or (changes is None and any(b"MessageId" in chunk for chunk in body))
+        ):
             self.changed.set()
         if (service == "sqs" and operation in _SQS_WAKERS) or (service == "s3" and changes and self._notifies(environ)):
             self.activity.notify(Activity.SQS)
