@@ -118,8 +118,9 @@ STAGE = $(PYTHON) scripts/stages.py run
 # once): most of an e2e test's time is waiting for a stack, a timeout or a restart, not computing.
 # The embedded suite, the longer (restarts, kills, dead letters), takes a third worker, which
 # fills those waits, most of all once the LocalStack suite has ended.
-E2E_PARALLEL = -n 2 --dist loadfile
-E2E_EMBEDDED_PARALLEL = -n 3 --dist loadfile
+# Each lane prints its 20 slowest tests: where the suite's time goes, in every CI log.
+E2E_PARALLEL = -n 2 --dist loadfile --durations=20
+E2E_EMBEDDED_PARALLEL = -n 3 --dist loadfile --durations=20
 test:
 	@$(PYTHON) scripts/stages.py begin
 	@$(STAGE) "install" -- $(MAKE) --no-print-directory -j4 install lambda-python browser localstack corpus

@@ -138,13 +138,13 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
-def slow_task(client: Client) -> str:
-    """A task of about a second and a half for one worker on an idle machine (a full decode, a
-    wide blur, an arbitrary rotation, a PNG): long enough to be caught running, short enough to
-    fit the short-timeout stacks' 16 s, less the second before it a task's watchdog fails it
-    `processing_timeout`, even on a machine busy with a second suite (where 2400x1800 once took
-    19 s)."""
-    file_id = client.upload(image_bytes((2000, 1500), quality=60)).json()["id"]
+def slow_task(client: Client, size: tuple[int, int] = (1400, 1050)) -> str:
+    """A task of under a second for one worker on an idle machine (a full decode, a wide blur, an
+    arbitrary rotation, a PNG): long enough to be caught running, short enough to fit the
+    short-timeout stacks' 16 s, less the second before it a task's watchdog fails it
+    `processing_timeout`, even on a machine busy with a second suite (where 2000x1500, 1.5 s
+    idle, once took 15 s, and 2400x1800 19 s)."""
+    file_id = client.upload(image_bytes(size, quality=60)).json()["id"]
     body = {
         "type": "process",
         "file_ids": [file_id],

@@ -240,7 +240,7 @@ def test_tasks_in_flight_at_a_stop_finish_after_the_restart(tmp_path: Path, web:
         # Then the slow tasks, queued behind the burst (one worker), so some are still in flight
         # at the stop however fast or slow the machine is (made first, on a busy machine all five
         # were once done by then).
-        task_ids = [slow_task(client) for _ in range(4)]
+        task_ids = [slow_task(client, size=(2000, 1500)) for _ in range(4)]
         # A video task too (a URL's clip, to an MP4): its worker and queue are others.
         video = {"type": "process", "urls": [f"{web}/clip.mp4"], "output": {"format": "mp4"}}
         task_ids.append(client.request("POST", "/tasks", json=video).json()["tasks"][0]["id"])

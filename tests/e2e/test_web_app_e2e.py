@@ -272,6 +272,7 @@ def test_the_app_is_usable_by_keyboard_alone(page: Any, tmp_path: Path) -> None:
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     # The file picker opens from the keyboard; the test hands it the file as a person would pick it.
     page.get_by_label("Images").focus()
+    expect(page.get_by_label("Images")).to_be_focused()
     with page.expect_file_chooser() as chooser:
         page.keyboard.press("Space")
     chooser.value.set_files([write(tmp_path, "keys.png", image_bytes((200, 100), fmt="PNG"))])

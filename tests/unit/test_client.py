@@ -22,6 +22,8 @@ from imgtasks_client import (
     NotFound,
     RateLimited,
     ServerError,
+    batch,
+    operations,
 )
 from imgtasks_client.models import SCHEMAS
 from imgtasks_client.op_strings import parse_operation
@@ -292,3 +294,20 @@ def test_an_expired_token_is_renewed_once_with_the_password(api: Any, monkeypatc
         api.get("/files/x").mock(return_value=problem(401, "the access token has expired"))
         with pytest.raises(AuthenticationError):
             given.files.get("x")
+
+
+def test_a_batch_follows_a_task_that_outlasts_its_long_polls(
+    api: Any, client: Client, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`imgtasks run` on a busy service: a task still running when a wait runs out is followed
+    on, and reported as it ended, not as failed."""
+    clock = iter(range(0, 10_000, 15))  # each reading of the clock 15 s after the one before
+    monkeypatch.setattr(operations.time, "monotonic", lambda: next(clock))
+    failed = task("failed", error={"code": "unsupported_format", "message": "not an image"})
+    api.get("/tasks/01TASK00000000000000000000").mock(
+        side_effect=[httpx.Response(200, json=task("running"))] * 4 + [httpx.Response(200, json=failed)]
+    )
+    state = batch.RunState(tmp_path)
+    state.record("k", {"input": "a.jpg", "task_id": "01TASK00000000000000000000", "status": "queued"})
+    entry = batch.run_one(client, tmp_path / "a.jpg", {}, tmp_path, state, "k", lambda *_: None)
+    assert (entry["status"], entry["error"]) == ("failed", "not an image")

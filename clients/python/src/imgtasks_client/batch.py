@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .client import Client
-from .errors import ImgtasksError
+from .errors import ImgtasksError, WaitTimeout
 from .models import File
 
 # What a folder run picks up: every suffix of an image or video format the service reads.
@@ -99,7 +99,12 @@ def run_one(
         report(30, f"{path.name} running")
         task = api.tasks.get(task_id)
         while not task.ended:
-            task = api.tasks.wait(task_id, timeout=20)
+            # A long-poll at a time: a task still running when one runs out is followed again,
+            # never reported as failed (a busy service may take minutes).
+            try:
+                task = api.tasks.wait(task_id, timeout=20)
+            except WaitTimeout:
+                task = api.tasks.get(task_id)
             report(30 + int(task.progress * 0.6), None)
         if task.status != "done":
             reason = task.error.message if task.error else task.status

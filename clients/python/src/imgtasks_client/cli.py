@@ -432,12 +432,24 @@ def models(url: UrlOption = None, profile: ProfileOption = None, as_json: JsonOp
     console.print(table)
 
 
+class _Ended(Exception):  # how the first read after connecting stops the loop
+    def __init__(self, task: Task) -> None:
+        self.task = task
+
+
 def _follow(api: Client, task: Task, show: Callable[[Task], None]) -> Task:
     """The task until it ends, as the push channel tells each change of it (a WebSocket);
     long-polls instead when the channel cannot be opened (a server without one, a proxy that
     refuses WebSockets)."""
+
+    def read_again() -> None:  # a change made before the connection opened is not pushed
+        now = api.tasks.get(task.id)
+        show(now)
+        if now.ended:
+            raise _Ended(now)
+
     try:
-        for change in api.events(reconnect=False):
+        for change in api.events(reconnect=False, on_open=read_again):
             if change.task is not None and change.id == task.id:
                 task = change.task
                 show(task)
@@ -445,6 +457,8 @@ def _follow(api: Client, task: Task, show: Callable[[Task], None]) -> Task:
                     return task
             elif change.change == "deleted" and change.id == task.id:
                 return task
+    except _Ended as ended:
+        return ended.task
     except (OSError, ImgtasksError, websockets.InvalidHandshake, websockets.ConnectionClosed):
         pass
     while not task.ended:

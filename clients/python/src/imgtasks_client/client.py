@@ -11,7 +11,7 @@ import asyncio
 import builtins
 import random
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -198,14 +198,17 @@ class Client(_Base):
             raise self._missing_credentials()
         self.token = self.run(ops.login(self.settings.username, self.settings.password))
 
-    def events(self, *, reconnect: bool = True) -> Iterator[Change]:
+    def events(self, *, reconnect: bool = True, on_open: Callable[[], None] | None = None) -> Iterator[Change]:
         """Each change of your tasks and files as it happens, for as long as you iterate (a
         WebSocket; opened again when the service closes it, after 2 hours at most, unless
-        `reconnect` is False). A change made while no connection is open is not replayed: read
-        the task again (client.tasks.get) after the first message if you must not miss one."""
+        `reconnect` is False). A change made while no connection is open is not replayed:
+        `on_open`, called each time a connection has opened, is where to read again what you
+        must not miss (a task that ended while the connection was being made)."""
         while True:
             url = connect_url(self.run(ops.events_ticket()))
             with ws_sync.connect(url, open_timeout=self.timeout, max_size=2**20) as socket:
+                if on_open is not None:
+                    on_open()
                 try:
                     for message in socket:
                         yield Change.parse(message)
@@ -302,11 +305,16 @@ class AsyncClient(_Base):
             raise self._missing_credentials()
         self.token = await self.run(ops.login(self.settings.username, self.settings.password))
 
-    async def events(self, *, reconnect: bool = True) -> AsyncIterator[Change]:
-        """Each change of your tasks and files as it happens (`async for`); see Client.events."""
+    async def events(
+        self, *, reconnect: bool = True, on_open: Callable[[], Awaitable[None]] | None = None
+    ) -> AsyncIterator[Change]:
+        """Each change of your tasks and files as it happens (`async for`); see Client.events
+        (`on_open` is awaited here)."""
         while True:
             url = connect_url(await self.run(ops.events_ticket()))
             async with ws_async.connect(url, open_timeout=self.timeout, max_size=2**20) as socket:
+                if on_open is not None:
+                    await on_open()
                 try:
                     async for message in socket:
                         yield Change.parse(message)
