@@ -94,6 +94,13 @@ class Activity:
             self._counts[channel] += 1
             self._condition.notify_all()
 
+    def wake_all(self) -> None:
+        """Every waiter returns (the stack is stopping: its pollers must not sleep on)."""
+        with self._condition:
+            for channel in self._counts:
+                self._counts[channel] += 1
+            self._condition.notify_all()
+
     def wait(self, channel: str, seen: int, timeout: float) -> None:
         """Until the channel's count differs from `seen`, or `timeout` seconds."""
         with self._condition:
@@ -307,6 +314,7 @@ class EmbeddedEmulator:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per AWS call otherwise
         moto_additions.install_percentiles()
         self.app = EmulatorApp(DomainDispatcherApplication(create_backend_app))
+        moto_additions.install_dead_letter_wake(lambda: self.app.activity.notify(Activity.SQS))
         # Bound here rather than by werkzeug, which prints its own message and exits on a busy port.
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listening:
             listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

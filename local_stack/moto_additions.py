@@ -6,7 +6,9 @@
 - CloudWatch percentile statistics (`p50`, `p95`, ...) in GetMetricData, which moto answers
   with nothing;
 - the age of each queue's oldest message (`ApproximateAgeOfOldestMessage`, which SQS publishes
-  to CloudWatch itself), read from moto's queues for the stack's metrics publisher.
+  to CloudWatch itself), read from moto's queues for the stack's metrics publisher;
+- when a queue's next in-flight or delayed message can be received, and a call when a receive has
+  moved a message to a dead-letter queue, for the stack's idle pollers.
 
 Reached through moto's in-process backends: this works for the embedded emulator only (LocalStack
 has the move tasks and the percentiles of its own)."""
@@ -17,6 +19,7 @@ import json
 import math
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from .template import ACCOUNT_ID, REGION
@@ -98,6 +101,48 @@ def oldest_message_ages() -> dict[str, float]:
         if sent:
             ages[name] = max(0.0, (now_ms - min(sent)) / 1000)
     return ages
+
+
+def seconds_until_visible(queue_url: str) -> float | None:
+    """Seconds until the first of a queue's in-flight or delayed messages can be received again
+    (0 when one can be now; None when the queue holds none, or is gone): an idle poller need
+    not look at the queue before then unless a message is sent."""
+    from moto.core.utils import unix_time_millis
+
+    queue = _sqs().queues.get(queue_url.rstrip("/").rsplit("/", 1)[-1])
+    if queue is None:
+        return None
+    receivable_at: list[float] = [max(m.visible_at, m.delayed_until) for m in list(queue._messages)]
+    if not receivable_at:
+        return None
+    return max(0.0, (min(receivable_at) - unix_time_millis()) / 1000)
+
+
+def install_dead_letter_wake(notify: Callable[[], None]) -> None:
+    """`notify` is called when a ReceiveMessage moves a message to its queue's dead-letter queue
+    (moto does it inside the receive, as SQS does), so the dead-letter queue's idle pollers look
+    at once: no call announces that message otherwise."""
+    from moto.sqs.models import SQSBackend
+
+    global _dead_letter_notify
+    _dead_letter_notify = notify
+    if getattr(SQSBackend, "_imgtasks_dead_letter_wake", False):
+        return
+    plain = SQSBackend.receive_message
+
+    def receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        dead = self.get_queue(queue_name).dead_letter_queue
+        before = len(dead._messages) if dead is not None else 0
+        received = plain(self, queue_name, *args, **kwargs)
+        if dead is not None and len(dead._messages) > before and _dead_letter_notify is not None:
+            _dead_letter_notify()
+        return received
+
+    SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
+    SQSBackend._imgtasks_dead_letter_wake = True  # type: ignore[attr-defined]
+
+
+_dead_letter_notify: Callable[[], None] | None = None
 
 
 def install_percentiles() -> None:

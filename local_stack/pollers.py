@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .emulator import Activity
@@ -77,15 +78,19 @@ def messages_to_delete(batch: list[dict[str, Any]], payload: Any, reports_failur
 class SqsPoller(threading.Thread):
     # With the embedded emulator: short polls and a pause when the queue is empty, where Lambda
     # long-polls, since a long poll would hold the emulator's gate (emulator.py) for its whole wait
-    # and stall every state snapshot. The pause doubles while the queue stays empty and is back to
-    # the shortest at the first message; it ends at once when a message is sent (the emulator's
-    # Activity): a message only becomes visible unannounced when its visibility timeout or delay
-    # ends. Against another endpoint (LocalStack, AWS), long polls, as Lambda's: short polls of
-    # 26 pollers once kept LocalStack busy at a third of a core with nothing to do. Polls of 2 s,
-    # not Lambda's 20: a stop waits for them (a message that a poll received after its process
-    # ended would stay invisible for its queue's whole visibility timeout), and Ctrl-C must be quick.
+    # and stall every state snapshot. The pause ends at once when a message is sent (the
+    # emulator's Activity); a message only becomes receivable unannounced when its visibility
+    # timeout or delay ends, and the emulator tells when that is (`next_visible`), so an idle
+    # poller sleeps until then (IDLE_MAX_KNOWN_S at most, a safety net): polls every 2 s by two
+    # dozen pollers had kept an idle stack at a tenth of a core. Without `next_visible` the pause
+    # doubles while the queue stays empty. Against another endpoint (LocalStack, AWS), long polls,
+    # as Lambda's: short polls of 26 pollers once kept LocalStack busy at a third of a core with
+    # nothing to do. Polls of 2 s, not Lambda's 20: a stop waits for them (a message that a poll
+    # received after its process ended would stay invisible for its queue's whole visibility
+    # timeout), and Ctrl-C must be quick.
     IDLE_MIN_S = 0.05
     IDLE_MAX_WOKEN_S = 2.0
+    IDLE_MAX_KNOWN_S = 30.0
     LONG_POLL_S = 2
 
     def __init__(
@@ -96,6 +101,7 @@ class SqsPoller(threading.Thread):
         function: FunctionPool,
         stop: threading.Event,
         activity: Activity | None = None,
+        next_visible: Callable[[str], float | None] | None = None,
     ) -> None:
         super().__init__(name=f"poll-{function.spec.logical_id}-{source.name}", daemon=True)
         self._sqs = sqs
@@ -105,6 +111,7 @@ class SqsPoller(threading.Thread):
         # Not `_stop`: threading.Thread has a method of that name, which join() calls.
         self._stopping = stop
         self._activity = activity
+        self._next_visible = next_visible
 
     def run(self) -> None:
         idle_s = self.IDLE_MIN_S
@@ -120,6 +127,10 @@ class SqsPoller(threading.Thread):
                 if batch:
                     idle_s = self.IDLE_MIN_S
                     self._deliver(batch)
+                elif self._next_visible is not None:
+                    due = self._next_visible(self._url)
+                    pause = self.IDLE_MAX_KNOWN_S if due is None else min(self.IDLE_MAX_KNOWN_S, due + 0.01)
+                    self._activity.wait(Activity.SQS, seen, pause)
                 else:
                     self._activity.wait(Activity.SQS, seen, idle_s)
                     idle_s = min(self.IDLE_MAX_WOKEN_S, idle_s * 2)
@@ -252,8 +263,9 @@ class StreamPoller(threading.Thread):
     # come, backing off to once a second while none do: LocalStack's GetRecords is not cheap.
     IDLE_MIN_S = 0.25
     IDLE_MAX_S = 1.0
-    # With the embedded emulator, woken by any write to DynamoDB (emulator.Activity) instead.
-    IDLE_WOKEN_S = 2.0
+    # With the embedded emulator, woken by any write to DynamoDB (emulator.Activity) instead: a
+    # stream has no record that a write did not announce, so the pause is only a safety net.
+    IDLE_WOKEN_S = 30.0
     MAX_BACKOFF_S = 8.0
     SHARDS_REFRESH_S = 10.0
 

@@ -244,6 +244,7 @@ class LocalStack:
                         self._pools[spec.logical_id],
                         self._stop,
                         activity=self.emulator.app.activity if self.emulator is not None else None,
+                        next_visible=moto_additions.seconds_until_visible if self.emulator is not None else None,
                     )
                     poller.start()
                     self._sqs_pollers.append(poller)
@@ -334,6 +335,8 @@ class LocalStack:
         """Takes no new work, lets running invocations finish for a moment, ends the workers,
         saves the emulator's state and closes the ports."""
         self._stop.set()
+        if self.emulator is not None:
+            self.emulator.app.activity.wake_all()  # idle pollers sleep until woken
         if self._gateway is not None:
             self._gateway.shutdown()
             self._gateway.server_close()
