@@ -75,6 +75,40 @@ def messages_to_delete(batch: list[dict[str, Any]], payload: Any, reports_failur
     return [m for m in batch if m["MessageId"] not in failed]
 
 
+class IdleTurn:
+    """The pollers of one SQS source against another endpoint take turns at the idle long poll:
+    one waits on the queue while the others park, and a poll that brings messages hands the turn
+    on at once, so a second poller is waiting for the next message while the first delivers.
+    LocalStack works on every long poll it holds: two per source had kept it at a tenth of a core
+    with nothing to do."""
+
+    PARKED_MAX_S = 2.0  # a parked poller looks at its stop at least this often
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._holder: threading.Thread | None = None
+
+    def take(self, poller: threading.Thread) -> bool:
+        """True when `poller` has (or now takes) the turn to long-poll."""
+        with self._changed:
+            if self._holder is None:
+                self._holder = poller
+            return self._holder is poller
+
+    def hand_on(self, poller: threading.Thread) -> None:
+        """`poller` gives the turn up (it received messages, or failed); a parked one takes it."""
+        with self._changed:
+            if self._holder is poller:
+                self._holder = None
+                self._changed.notify_all()
+
+    def park(self) -> None:
+        """Until the turn is free, or PARKED_MAX_S."""
+        with self._changed:
+            if self._holder is not None:
+                self._changed.wait(self.PARKED_MAX_S)
+
+
 class SqsPoller(threading.Thread):
     # With the embedded emulator: short polls and a pause when the queue is empty, where Lambda
     # long-polls, since a long poll would hold the emulator's gate (emulator.py) for its whole wait
@@ -84,10 +118,10 @@ class SqsPoller(threading.Thread):
     # poller sleeps until then (IDLE_MAX_KNOWN_S at most, a safety net): polls every 2 s by two
     # dozen pollers had kept an idle stack at a tenth of a core. Without `next_visible` the pause
     # doubles while the queue stays empty. Against another endpoint (LocalStack, AWS), long polls,
-    # as Lambda's: short polls of 26 pollers once kept LocalStack busy at a third of a core with
-    # nothing to do. Polls of 2 s, not Lambda's 20: a stop waits for them (a message that a poll
-    # received after its process ended would stay invisible for its queue's whole visibility
-    # timeout), and Ctrl-C must be quick.
+    # as Lambda's, one poller of a source at a time (IdleTurn): short polls of 26 pollers once
+    # kept LocalStack busy at a third of a core with nothing to do. Polls of 2 s, not Lambda's 20:
+    # a stop waits for them (a message that a poll received after its process ended would stay
+    # invisible for its queue's whole visibility timeout), and Ctrl-C must be quick.
     IDLE_MIN_S = 0.05
     IDLE_MAX_WOKEN_S = 2.0
     IDLE_MAX_KNOWN_S = 30.0
@@ -102,6 +136,7 @@ class SqsPoller(threading.Thread):
         stop: threading.Event,
         activity: Activity | None = None,
         next_visible: Callable[[str], float | None] | None = None,
+        turn: IdleTurn | None = None,
     ) -> None:
         super().__init__(name=f"poll-{function.spec.logical_id}-{source.name}", daemon=True)
         self._sqs = sqs
@@ -112,14 +147,19 @@ class SqsPoller(threading.Thread):
         self._stopping = stop
         self._activity = activity
         self._next_visible = next_visible
+        self._turn = turn or IdleTurn()
 
     def run(self) -> None:
         idle_s = self.IDLE_MIN_S
         while not self._stopping.is_set():
             try:
                 if self._activity is None:
+                    if not self._turn.take(self):
+                        self._turn.park()
+                        continue
                     batch = self._gather(wait_s=self.LONG_POLL_S)
                     if batch:
+                        self._turn.hand_on(self)
                         self._deliver(batch)
                     continue
                 seen = self._activity.count(Activity.SQS)
@@ -136,7 +176,9 @@ class SqsPoller(threading.Thread):
                     idle_s = min(self.IDLE_MAX_WOKEN_S, idle_s * 2)
             except Exception:  # keep polling through emulator hiccups, as Lambda's poller does
                 log.exception("poller %s failed; retrying", self.name)
+                self._turn.hand_on(self)
                 self._stopping.wait(1.0)
+        self._turn.hand_on(self)
 
     def _receive(self, count: int, wait_s: int) -> list[dict[str, Any]]:
         response = self._sqs.receive_message(

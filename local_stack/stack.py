@@ -22,7 +22,7 @@ from .functions import FunctionSpec, function_specs
 from .gateway import GatewayServer
 from .metrics import MetricsPublisher
 from .persistence import EmulatorState, Snapshot, release_idempotency_locks, release_in_flight_messages
-from .pollers import SqsPoller, StreamPoller
+from .pollers import IdleTurn, SqsPoller, StreamPoller
 from .provision import Provisioned, Provisioner
 from .runtime import FunctionPool, LambdaPython, this_python
 from .session import emulator_session
@@ -236,6 +236,7 @@ class LocalStack:
         }
         for spec in self.functions:
             for source in spec.sqs_sources:
+                turn = IdleTurn()
                 for _ in range(self.config.concurrency):
                     poller = SqsPoller(
                         sqs,
@@ -245,6 +246,7 @@ class LocalStack:
                         self._stop,
                         activity=self.emulator.app.activity if self.emulator is not None else None,
                         next_visible=moto_additions.seconds_until_visible if self.emulator is not None else None,
+                        turn=turn,
                     )
                     poller.start()
                     self._sqs_pollers.append(poller)

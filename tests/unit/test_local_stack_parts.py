@@ -400,3 +400,66 @@ def test_stream_sources_pass_only_the_records_their_filter_criteria_let_through(
         assert not any(wanted_by(filters, r) for r in (counters, connection, activity)), name
     assert wanted_by(sources["DispatchFunction"], deleted_key)
     assert not wanted_by(sources["WebhookEventsFunction"], deleted_key)
+
+
+def test_idle_long_polls_take_turns_and_a_received_message_hands_the_turn_on() -> None:
+    """Against another endpoint, the pollers of one source long-poll one at a time while the
+    queue is empty; once one receives a message, another polls while it delivers, so two
+    messages run side by side."""
+    from local_stack.functions import SqsSource
+    from local_stack.pollers import IdleTurn, SqsPoller
+
+    class Queue:  # SQS's receive, as a boto3 client answers it (the boundary of the poller)
+        def __init__(self) -> None:
+            self.messages: list[dict[str, Any]] = []
+            self.lock = threading.Lock()
+            self.polling = 0
+            self.most_polling = 0
+
+        def receive_message(self, WaitTimeSeconds: int, **_: Any) -> dict[str, Any]:  # noqa: N803 - boto3 names it
+            with self.lock:
+                if self.messages:
+                    return {"Messages": [self.messages.pop(0)]}
+                self.polling += 1
+                self.most_polling = max(self.most_polling, self.polling)
+            time.sleep(0.02 if WaitTimeSeconds else 0)
+            with self.lock:
+                self.polling -= 1
+            return {}
+
+        def delete_message_batch(self, **_: Any) -> None:
+            pass
+
+    class Worker:  # an invocation that lasts until released
+        spec = type("Spec", (), {"logical_id": "Process"})
+        running = 0
+        most_running = 0
+        release = threading.Event()
+
+        def invoke(self, _event: dict[str, Any]) -> Any:
+            Worker.running += 1
+            Worker.most_running = max(Worker.most_running, Worker.running)
+            Worker.release.wait(5)
+            Worker.running -= 1
+            return type("Result", (), {"stopped": False, "ok": True, "payload": None})
+
+    queue, worker, stop, turn = Queue(), Worker(), threading.Event(), IdleTurn()
+    source = SqsSource("Messages", "arn:aws:sqs:us-east-1:000000000000:q", 1, 0, False)
+    pollers = [SqsPoller(queue, "http://q", source, worker, stop, turn=turn) for _ in range(3)]  # type: ignore[arg-type]
+    for poller in pollers:
+        poller.start()
+    try:
+        time.sleep(0.5)
+        assert queue.most_polling == 1  # one long poll at a time while the queue is empty
+        with queue.lock:
+            queue.messages += [{"MessageId": str(n), "ReceiptHandle": str(n), "Body": "{}"} for n in range(2)]
+        deadline = time.monotonic() + 3
+        while Worker.most_running < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert Worker.most_running == 2  # the second message did not wait for the first
+    finally:
+        Worker.release.set()
+        stop.set()
+        for poller in pollers:
+            poller.join(5)
+    assert not any(poller.is_alive() for poller in pollers)
