@@ -115,12 +115,12 @@ e2e: $(VENV)/.installed web browser
 STAGE = $(PYTHON) scripts/stages.py run
 # The e2e suites, on the embedded emulator and on LocalStack, side by side, on pytest-xdist
 # workers (each worker starts its own stack; a module's tests stay on one worker, its fixtures made
-# once, but for the modules whose every test starts a stack: tests/e2e/conftest.py): most of an e2e test's time is waiting for a stack, a timeout or a restart, not computing.
+# once): most of an e2e test's time is waiting for a stack, a timeout or a restart, not computing.
 # The embedded suite, the longer (restarts, kills, dead letters), takes a third worker, which
 # fills those waits, most of all once the LocalStack suite has ended.
 # Each lane prints its 20 slowest tests: where the suite's time goes, in every CI log.
-E2E_PARALLEL = -n 2 --dist loadgroup --no-loadscope-reorder --durations=20
-E2E_EMBEDDED_PARALLEL = -n 3 --dist loadgroup --no-loadscope-reorder --durations=20
+E2E_PARALLEL = -n 2 --dist loadfile --durations=20
+E2E_EMBEDDED_PARALLEL = -n 3 --dist loadfile --durations=20
 test:
 	@$(PYTHON) scripts/stages.py begin
 	@$(STAGE) "install" -- $(MAKE) --no-print-directory -j4 install lambda-python browser localstack corpus

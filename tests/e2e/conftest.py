@@ -68,26 +68,6 @@ same_on_any_emulator = pytest.mark.skipif(
 )
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """How `make test` shares the suite among its workers (`--dist loadgroup`): a module's tests
-    together, since most share a module's fixtures (a browser, a stack of their own), except in
-    a module that says EACH_TEST_STARTS_ITS_OWN_STACK, whose tests go one by one, first. A whole
-    module of those (a stack stopped and started again, each some 35 s of a core) on one worker
-    had kept that worker busy for two minutes after the others were done."""
-    alone: list[pytest.Item] = []
-    modules: dict[str, list[pytest.Item]] = {}
-    for item in items:
-        if getattr(getattr(item, "module", None), "EACH_TEST_STARTS_ITS_OWN_STACK", False):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid))
-            alone.append(item)
-        else:
-            module = item.nodeid.split("::")[0]
-            item.add_marker(pytest.mark.xdist_group(module))
-            modules.setdefault(module, []).append(item)
-    items[:] = alone + [item for module in modules.values() for item in module]
-
-
 def stack_command(state_dir: Path, *extra: str, emulator_port: int = 0, api_port: int = 0) -> list[str]:
     if EXTERNAL_ENDPOINT:
         stack_name = f"e2e-{uuid.uuid4().hex[:8]}"

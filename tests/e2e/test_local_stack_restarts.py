@@ -29,9 +29,6 @@ from tests.e2e.test_task_api import presigned_post
 from tests.helpers import ROOT, image_bytes
 from tests.ports import free_port
 
-# Each test starts (and stops) a stack of its own: the suite's workers take them one by one.
-EACH_TEST_STARTS_ITS_OWN_STACK = True
-
 
 def restart(tmp_path: Path, process: Any, ports: dict[str, int], *extra: str) -> tuple[Any, RunningStack]:
     stop_stack(process)
