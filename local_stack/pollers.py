@@ -16,9 +16,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
+from . import moto_additions
 from .emulator import Activity
 from .functions import SqsSource, StreamSource
 from .runtime import FunctionPool
@@ -114,16 +114,14 @@ class SqsPoller(threading.Thread):
     # long-polls, since a long poll would hold the emulator's gate (emulator.py) for its whole wait
     # and stall every state snapshot. The pause ends at once when a message is sent (the
     # emulator's Activity); a message only becomes receivable unannounced when its visibility
-    # timeout or delay ends, and the emulator tells when that is (`next_visible`), so an idle
+    # timeout or delay ends, and the emulator tells when that is (moto_additions), so an idle
     # poller sleeps until then (IDLE_MAX_KNOWN_S at most, a safety net): polls every 2 s by two
-    # dozen pollers had kept an idle stack at a tenth of a core. Without `next_visible` the pause
-    # doubles while the queue stays empty. Against another endpoint (LocalStack, AWS), long polls,
-    # as Lambda's, one poller of a source at a time (IdleTurn): short polls of 26 pollers once
-    # kept LocalStack busy at a third of a core with nothing to do. Polls of 2 s, not Lambda's 20:
-    # a stop waits for them (a message that a poll received after its process ended would stay
-    # invisible for its queue's whole visibility timeout), and Ctrl-C must be quick.
-    IDLE_MIN_S = 0.05
-    IDLE_MAX_WOKEN_S = 2.0
+    # dozen pollers had kept an idle stack at a tenth of a core. Against another endpoint
+    # (LocalStack, AWS), long polls, as Lambda's, one poller of a source at a time (IdleTurn):
+    # short polls of 26 pollers once kept LocalStack busy at a third of a core with nothing to do.
+    # Polls of 2 s, not Lambda's 20: a stop waits for them (a message that a poll received after
+    # its process ended would stay invisible for its queue's whole visibility timeout), and Ctrl-C
+    # must be quick.
     IDLE_MAX_KNOWN_S = 30.0
     LONG_POLL_S = 2
 
@@ -135,7 +133,6 @@ class SqsPoller(threading.Thread):
         function: FunctionPool,
         stop: threading.Event,
         activity: Activity | None = None,
-        next_visible: Callable[[str], float | None] | None = None,
         turn: IdleTurn | None = None,
     ) -> None:
         super().__init__(name=f"poll-{function.spec.logical_id}-{source.name}", daemon=True)
@@ -146,11 +143,9 @@ class SqsPoller(threading.Thread):
         # Not `_stop`: threading.Thread has a method of that name, which join() calls.
         self._stopping = stop
         self._activity = activity
-        self._next_visible = next_visible
         self._turn = turn or IdleTurn()
 
     def run(self) -> None:
-        idle_s = self.IDLE_MIN_S
         while not self._stopping.is_set():
             try:
                 if self._activity is None:
@@ -165,15 +160,11 @@ class SqsPoller(threading.Thread):
                 seen = self._activity.count(Activity.SQS)
                 batch = self._gather(wait_s=0)
                 if batch:
-                    idle_s = self.IDLE_MIN_S
                     self._deliver(batch)
-                elif self._next_visible is not None:
-                    due = self._next_visible(self._url)
+                else:
+                    due = moto_additions.seconds_until_visible(self._url)
                     pause = self.IDLE_MAX_KNOWN_S if due is None else min(self.IDLE_MAX_KNOWN_S, due + 0.01)
                     self._activity.wait(Activity.SQS, seen, pause)
-                else:
-                    self._activity.wait(Activity.SQS, seen, idle_s)
-                    idle_s = min(self.IDLE_MAX_WOKEN_S, idle_s * 2)
             except Exception:  # keep polling through emulator hiccups, as Lambda's poller does
                 log.exception("poller %s failed; retrying", self.name)
                 self._turn.hand_on(self)

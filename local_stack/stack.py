@@ -245,7 +245,6 @@ class LocalStack:
                         self._pools[spec.logical_id],
                         self._stop,
                         activity=self.emulator.app.activity if self.emulator is not None else None,
-                        next_visible=moto_additions.seconds_until_visible if self.emulator is not None else None,
                         turn=turn,
                     )
                     poller.start()
