@@ -220,7 +220,9 @@ def test_every_path_id_operation_documents_its_400() -> None:
 
     document = openapi.document(app)
     with_ids = [(path, op) for path, ops in document["paths"].items() if "{" in path for op in ops.values()]
-    assert len(with_ids) == 13  # the files, tasks, webhooks, signing keys and dead-letter queues that take one
+    assert (
+        len(with_ids) == 14
+    )  # the files (and their previews), tasks, webhooks, signing keys and dead-letter queues that take one
     assert all("400" in operation["responses"] for _, operation in with_ids)
 
 

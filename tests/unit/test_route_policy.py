@@ -20,6 +20,7 @@ PUBLIC = {
     ("POST", "/auth/token"),
     ("POST", "/auth/session"),
     ("DELETE", "/auth/session"),
+    ("GET", "/auth/state"),
     ("POST", "/auth/guest"),
     ("GET", "/health"),
     ("GET", "/openapi.json"),

@@ -65,7 +65,7 @@ def handle(event: dict[str, Any], context: LambdaContext, found: ApiWiring) -> d
     path = event.get("rawPath", "")
     if method in ("GET", "HEAD") and is_app_path(path):
         app.clear_context()  # type: ignore[no-untyped-call]
-        return serve_app(path)
+        return serve_app(path, found.media_origins)
     route = matched_route(method, path)
     policy = policy_of(route.func if route is not None else None)
     json_only = route is not None and takes_json_body(route)

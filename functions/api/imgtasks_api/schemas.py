@@ -38,6 +38,13 @@ class SessionOut(Model):
     admin: bool = Field(default=False, description="An operator (AdminUsernames): GET /admin/stats and the admin page")
 
 
+class SessionState(Model):
+    """Whether the browser's session cookie names a signed-in account."""
+
+    signed_in: bool
+    session: SessionOut | None = Field(default=None, description="Who, when signed in")
+
+
 class TokenOut(Model):
     access_token: str
     token_type: Literal["Bearer"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import mimetypes
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +14,20 @@ from .problems import problem_answer
 APP_ROOT = Path(__file__).parent / "webapp"
 APP_PREFIX = "/app"
 
-# Scripts, styles and fonts only from us (no inline script, no CDN); pictures and uploads also go to
-# and come from the buckets' presigned URLs, whose host depends on the deployment.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data: https: http:; "
-    "connect-src 'self' https: http: wss: ws:; object-src 'none'; base-uri 'self'; form-action 'self'; "
-    "frame-ancestors 'none'"
-)
+
+def content_security_policy(media_origins: Sequence[str]) -> str:
+    """Scripts, styles and fonts only from us (no inline script, no CDN). Pictures, videos and
+    animations also come from `media_origins`: the buckets' presigned URLs and the render URLs,
+    whose hosts depend on the deployment. Uploads go to the bucket by presigned POST and the push
+    channel is another host (API Gateway's WebSocket API), so connections may go to any host."""
+    media = " ".join(["'self'", *dict.fromkeys(media_origins)])
+    return (
+        f"default-src 'self'; script-src 'self'; style-src 'self'; img-src {media} blob: data:; "
+        f"media-src {media} blob:; connect-src 'self' https: http: wss: ws:; object-src 'none'; base-uri 'self'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    )
+
+
 _TEXT_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml")
 
 
@@ -27,13 +35,15 @@ def is_app_path(path: str) -> bool:
     return path == APP_PREFIX or path.startswith(APP_PREFIX + "/")
 
 
-def _answer(status: int, headers: dict[str, str], body: bytes, content_type: str) -> dict[str, Any]:
+def _answer(
+    status: int, headers: dict[str, str], body: bytes, content_type: str, media_origins: Sequence[str]
+) -> dict[str, Any]:
     text = content_type.startswith(_TEXT_TYPES)
     return {
         "statusCode": status,
         "headers": {
             "Content-Type": f"{content_type}; charset=utf-8" if text else content_type,
-            "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+            "Content-Security-Policy": content_security_policy(media_origins),
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",
             **headers,
@@ -43,7 +53,8 @@ def _answer(status: int, headers: dict[str, str], body: bytes, content_type: str
     }
 
 
-def serve_app(path: str) -> dict[str, Any]:
+def serve_app(path: str, media_origins: Sequence[str]) -> dict[str, Any]:
+    """`media_origins`: where the page's pictures and videos may come from besides the API."""
     if path == APP_PREFIX:
         return {"statusCode": 308, "headers": {"Location": APP_PREFIX + "/"}, "body": "", "isBase64Encoded": False}
     if not (APP_ROOT / "index.html").is_file():
@@ -57,4 +68,4 @@ def serve_app(path: str) -> dict[str, Any]:
     # revalidated, so a deployment shows at once.
     immutable = relative.startswith("assets/")
     cache = "public, max-age=31536000, immutable" if immutable else "no-cache"
-    return _answer(200, {"Cache-Control": cache}, wanted.read_bytes(), content_type)
+    return _answer(200, {"Cache-Control": cache}, wanted.read_bytes(), content_type, media_origins)

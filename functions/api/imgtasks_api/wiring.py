@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from functools import cache, cached_property
+from urllib.parse import urlsplit
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
@@ -65,10 +66,25 @@ class ApiWiring(Wiring):
         return frozenset(name.strip() for name in self.settings.admin_usernames.split(",") if name.strip())
 
     @cached_property
+    def media_origins(self) -> tuple[str, ...]:
+        """Where the web app's pictures and videos come from: the buckets (as their presigned
+        URLs name them: a URL made here, no request) and the render URLs' host."""
+        urls = [
+            self.store.presigned_get(bucket, "origin", 60)
+            for bucket in (self.settings.uploads_bucket, self.settings.results_bucket)
+        ]
+        return tuple(dict.fromkeys(origin_of(url) for url in [*urls, self.settings.cdn_base_url] if url))
+
+    @cached_property
     def signer(self) -> TokenSigner:
         provider = SecretsProvider(boto3_client=aws.secretsmanager())
         secret = provider.get(self.settings.token_secret_arn, max_age=300)
         return TokenSigner(str(secret), self.settings.token_issuer, self.settings.token_ttl_seconds)
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 @cache

@@ -4,6 +4,7 @@ sessions by cookie (/auth/session), guest accounts (POST /auth/guest) and their 
 from __future__ import annotations
 
 import json
+from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,8 +20,8 @@ from imgtasks.services.credentials import Identity
 from ..bodies import media_type, parse_form
 from ..context import caller, json_response, new_router, ok_response, problem_responses, request, wiring_of
 from ..policy import policy
-from ..schemas import OAuthError, SessionOut, TokenOut, UserOut
-from ..sessions import cleared_cookie, session_cookie
+from ..schemas import OAuthError, SessionOut, SessionState, TokenOut, UserOut
+from ..sessions import cleared_cookie, session_cookie, session_token
 
 router = new_router()
 
@@ -179,6 +180,28 @@ def create_session() -> Response[Any]:
 def get_session() -> Response[SessionOut]:
     identity: Identity = caller(router)
     return json_response(200, _session_out(identity.user_id, identity.username, identity.guest_until))
+
+
+@router.get(
+    "/auth/state",
+    summary="Whether this browser has a session, and whose: 200 either way",
+    description="For a page that asks on load: `GET /auth/session` answers 401 when nobody is signed in, which "
+    "browsers log as an error. Reads the session cookie only; an expired or forged one counts as none.",
+    operation_id="get_session_state",
+    tags=["auth"],
+    responses={**ok_response(200, SessionState, "Signed in or not")},
+)
+@policy(public=True)
+def get_session_state() -> Response[SessionState]:
+    token = session_token(request(router).raw_event)
+    identity: Identity | None = None
+    if token is not None:
+        with suppress(Unauthorized):
+            identity = wiring_of(router).signer.verify(token)
+    if identity is None:
+        return json_response(200, SessionState(signed_in=False), headers={"Cache-Control": "no-store"})
+    session = _session_out(identity.user_id, identity.username, identity.guest_until)
+    return json_response(200, SessionState(signed_in=True, session=session), headers={"Cache-Control": "no-store"})
 
 
 @router.delete(

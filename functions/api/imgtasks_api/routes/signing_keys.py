@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import ConfigDict, Field
 
 from imgtasks.domain.base import Model
@@ -22,6 +22,7 @@ from ..context import caller, json_response, new_router, ok_response, problem_re
 
 router = new_router()
 
+FileIdPath = Annotated[str, Path(description="A file id (a ULID)", min_length=1, max_length=64, pattern=ID_PATTERN)]
 KeyId = Annotated[str, Path(description="A signing key's id (a ULID)", min_length=1, max_length=64, pattern=ID_PATTERN)]
 
 RENDER_URL_GRAMMAR = (
@@ -148,3 +149,40 @@ def sign_render_url(request: Annotated[SignRenderUrl, Body()]) -> Response[Rende
     else:
         url = plain_url(_base_url(), key, record.id, record.format)
     return json_response(200, RenderUrlOut(url=url, key_id=key.id))
+
+
+# What a browser shows as it is: a guest's preview (guests have no signing keys) is the file itself.
+BROWSER_FORMATS = frozenset({"jpeg", "png", "apng", "gif", "webp", "avif", "bmp", "ico", "mp4", "webm"})
+PREVIEW_SECONDS = 3600
+
+
+@router.get(
+    "/files/<file_id>/preview",
+    summary="Redirect (302) to a picture of a file that any browser shows, at most `size` pixels a side",
+    description="A render URL (`rs:fit:{size}:{size}/f:auto`, signed with your newest key, made on first use): "
+    "HEIC, TIFF, JPEG XL, PSD and videos (their poster frame) become a JPEG, WebP or AVIF the browser takes, and "
+    "a 12 MP photo a small picture for a list. The redirect may be cached for an hour. A guest account has no "
+    "signing keys: its preview is the file itself when browsers show its format, else a 409.",
+    operation_id="get_file_preview",
+    tags=["render URLs"],
+    responses={302: {"description": "Location: the picture"}, **problem_responses(400, 401, 404, 409)},
+)
+def get_file_preview(
+    file_id: FileIdPath,
+    size: Annotated[int, Query(ge=32, le=2048, description="The longest side, in pixels")] = 320,
+) -> Response[str]:
+    who = caller(router)
+    found = wiring_of(router)
+    record = found.files.get(who.user_id, file_id)
+    if record.status != FileStatus.READY:
+        raise Conflict(f"file '{record.id}' is {record.status}: only a ready file has a preview")
+    if who.guest_until is None:
+        key = found.signing_keys.newest(who.user_id)
+        url = _base_url() + render_path(key.id, key.secret, [f"rs:fit:{size}:{size}", "f:auto"], record.id)
+        cache = f"private, max-age={PREVIEW_SECONDS}"  # a render URL lives as long as its key
+    elif record.format in BROWSER_FORMATS:
+        url = found.files.content_url(who.user_id, record.id)
+        cache = "private, max-age=600"  # less than the presigned URL's 15 minutes
+    else:
+        raise Conflict(f"a guest's {record.format} file has no preview: keep the account first (POST /auth/claim)")
+    return Response(status_code=302, headers={"Location": url, "Cache-Control": cache}, body="")

@@ -317,7 +317,7 @@ class TaskService:
                 names = ", ".join(output.name for output in outputs)
                 raise NotFound(f"task '{task_id}' has no output '{variant}'; its outputs: {names}")
             chosen = matches[0]
-        filename = f"{task.id}-{chosen.name}.{EXTENSIONS[chosen.format]}"
+        filename = self._download_name(task, chosen)
         return self._store.presigned_get(
             chosen.bucket,
             chosen.key,
@@ -326,6 +326,17 @@ class TaskService:
             content_type=CONTENT_TYPES[chosen.format],
             attachment=attachment,
         )
+
+    def _download_name(self, task: Task, output: OutputFile) -> str:
+        """Named after the input, with the variant (but `default`) and the size: photo-800x600.jpg,
+        photo-thumb-256x192.webp; by the task's id when the input is gone."""
+        source = self._files.get(task.file_id) if task.file_id else None
+        stem = (
+            source.filename.rsplit(".", 1)[0].strip() if source is not None and source.owner_id == task.owner_id else ""
+        )
+        stem = stem or task.id
+        variant = "" if output.name == "default" else f"-{output.name}"
+        return f"{stem}{variant}-{output.width}x{output.height}.{EXTENSIONS[output.format]}"
 
     # ------------------------------------------------------------ change
     def cancel(self, owner_id: str, task_id: str) -> Task:
