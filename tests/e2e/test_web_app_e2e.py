@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from scripts.corpus import CORPUS
 from tests.e2e.conftest import same_on_any_emulator
 from tests.helpers import ROOT, image_bytes, scene_with_shapes
 
@@ -58,21 +59,48 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
+# The sizes every flow runs at: a desktop window and a phone (an iPhone 12-15's CSS pixels).
+DESKTOP = (1280, 800)
+PHONE = (390, 844)
+SIZES = pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
+
+
 @pytest.fixture
-def page(browser: Any, stack: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+def size() -> tuple[int, int]:
+    """The window of a test that does not ask for both."""
+    return DESKTOP
+
+
+@pytest.fixture
+def page_errors() -> list[str]:
+    """What the page raised or logged as an error, and the requests it made that failed; a test
+    that provokes one on purpose takes it out."""
+    return []
+
+
+@pytest.fixture
+def page(browser: Any, stack: Any, size: tuple[int, int], page_errors: list[str]) -> Iterator[Any]:
+    """The app opened in a fresh browser context; the test fails if the page raised or logged an
+    error (a failed request, a blocked resource, a policy violation), whatever it asserted."""
+    context = browser.new_context(
+        viewport={"width": size[0], "height": size[1]}, accept_downloads=True, has_touch=size == PHONE
+    )
     opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.on("pageerror", lambda error: page_errors.append(str(error)))
+    opened.on("console", lambda message: page_errors.append(message.text) if message.type == "error" else None)
+    opened.on(
+        "response", lambda answer: page_errors.append(f"{answer.status} {answer.url}") if answer.status >= 400 else None
+    )
     opened.goto(f"{stack.api}/app/")
     yield opened
     context.close()
-    assert errors == [], f"the page raised: {errors}"
+    assert page_errors == [], f"the page raised or logged errors: {page_errors}"
 
 
 def screenshot(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    width = page.viewport_size["width"]
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
 
 
 def serious_accessibility_findings(page: Any) -> list[dict[str, Any]]:
@@ -108,9 +136,35 @@ def overflowing(page: Any, width: int) -> list[str]:
     )
 
 
+PAGE_CHECKS = Path(__file__).with_name("page_checks.js")
+
+
+def page_check(page: Any, name: str) -> list[str]:
+    """One of page_checks.js's findings on the page as it is now."""
+    if not page.evaluate("typeof window.pageChecks !== 'undefined'"):
+        page.evaluate(PAGE_CHECKS.read_text())
+    return list(page.evaluate(f"window.pageChecks.{name}()"))
+
+
+def covered_controls(page: Any) -> list[str]:
+    return page_check(page, "covered")
+
+
+def small_touch_targets(page: Any) -> list[str]:
+    return page_check(page, "smallTargets")
+
+
 def check_screen(page: Any, name: str) -> None:
+    """A main screen as a person sees it: saved as a screenshot, no serious accessibility finding,
+    nothing wider than the window, no control covered by another, and on a phone every control
+    big enough to tap."""
     screenshot(page, name)
+    width = page.viewport_size["width"]
     assert serious_accessibility_findings(page) == [], name
+    assert overflowing(page, width) == [], name
+    assert covered_controls(page) == [], name
+    if width < 600:
+        assert small_touch_targets(page) == [], name
 
 
 def sign_up(page: Any) -> str:
@@ -138,7 +192,8 @@ def big_png() -> bytes:
 
 
 def task_row(page: Any, name: str) -> Any:
-    return page.get_by_role("listitem").filter(has=page.get_by_text(name, exact=True))
+    tasks = page.get_by_role("list", name="Task list").get_by_role("listitem")
+    return tasks.filter(has=page.get_by_text(name, exact=True))
 
 
 def start(page: Any, files: int) -> None:
@@ -146,8 +201,17 @@ def start(page: Any, files: int) -> None:
     page.get_by_role("button", name="Start", exact=True).click()
 
 
+def wait_for_pictures(page: Any, selector: str) -> None:
+    """Until every picture `selector` finds has loaded with pixels (a broken one has none)."""
+    page.wait_for_function(
+        "(selector) => [...document.querySelectorAll(selector)].every((i) => i.complete && i.naturalWidth > 0)",
+        arg=selector,
+    )
+
+
+@SIZES
 def test_a_person_signs_up_uploads_runs_opens_downloads_recognises_and_signs_out(
-    page: Any, stack: Any, tmp_path: Path
+    page: Any, stack: Any, tmp_path: Path, size: tuple[int, int]
 ) -> None:
     check_screen(page, "01-sign-in")
     sign_up(page)
@@ -159,23 +223,43 @@ def test_a_person_signs_up_uploads_runs_opens_downloads_recognises_and_signs_out
         "request",
         lambda r: storage_posts.append(r.url) if r.method == "POST" and not r.url.startswith(stack.api) else None,
     )
-    photo = write(tmp_path, "beach.jpg", image_bytes((1600, 1200)))
+    photo = CORPUS / "pillow-13.0.0" / "xmp_test.jpg"  # a real photograph, from Pillow's test suite
+    with Image.open(photo) as shown:
+        expected = (800, round(800 * shown.height / shown.width))  # the web preset: 800 wide
     poster = write(tmp_path, "poster.png", big_png())
-    page.get_by_label("Images").set_input_files([photo, poster])
-    start(page, 2)
+    scene = scene_with_shapes()
+    buffer = io.BytesIO()
+    scene.image.save(buffer, "PNG")
+    page.get_by_label("Files", exact=True).set_input_files(
+        [str(photo), poster, write(tmp_path, "scene.png", buffer.getvalue())]
+    )
+    tray = page.get_by_role("list", name="Ready files")
+    expect(tray.get_by_role("listitem")).to_have_count(3)
+    start(page, 3)
     assert len(storage_posts) == 1, storage_posts  # the big one went straight to S3
-    expect(task_row(page, "beach.jpg").get_by_text("done", exact=True)).to_be_visible(timeout=TASK_TIMEOUT_MS)
-    expect(task_row(page, "poster.png").get_by_text("done", exact=True)).to_be_visible(timeout=TASK_TIMEOUT_MS)
+    for name in ("xmp_test.jpg", "poster.png", "scene.png"):
+        expect(task_row(page, name).get_by_text("done", exact=True)).to_be_visible(timeout=TASK_TIMEOUT_MS)
+    # Each row shows its source and its output; the tray keeps the files for the next task.
+    row = task_row(page, "xmp_test.jpg")
+    expect(row.locator("img.thumb")).to_have_count(2)
+    wait_for_pictures(page, ".task img.thumb")
+    expect(tray.get_by_role("listitem")).to_have_count(3)
     check_screen(page, "03-tasks-done")
 
-    task_row(page, "beach.jpg").get_by_role("button", name="View").click()
-    result = page.get_by_role("region", name="Result: beach.jpg")
-    expect(result.get_by_text("default: jpeg, 800×600")).to_be_visible()
+    # The result over the page: before and after at the same scale, a link for an <img> tag.
+    view = row.get_by_role("button", name="View")
+    view.click()
+    result = page.get_by_role("dialog", name="Result: xmp_test.jpg")
+    expect(result.get_by_text(f"default: jpeg, {expected[0]}×{expected[1]}")).to_be_visible()
     expect(result.get_by_role("img", name="Output default")).to_be_visible()
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.result img')].every(i => i.complete && i.naturalWidth > 0)"
-    )
-    # A link for an <img> tag anywhere: the output as a 200x150 WebP, signed by the service.
+    expect(result.get_by_role("img", name="Source: xmp_test.jpg", exact=True)).to_be_visible()
+    wait_for_pictures(page, "dialog .compare img")
+    before = result.locator(".compare .before").bounding_box()
+    after = result.locator(".compare .after").bounding_box()
+    assert before == after  # one over the other, the same size
+    result.get_by_label("Before and after: how much of the source shows").fill("20")
+    clip = result.locator(".compare .before").evaluate("element => getComputedStyle(element).clipPath")
+    assert clip == "inset(0px 80% 0px 0px)", clip
     result.get_by_label("Link options for default").fill("rs:fit:200:150/f:webp")
     result.get_by_role("button", name="Copy link to default").click()
     link = result.get_by_label("Link to default", exact=True)
@@ -184,38 +268,52 @@ def test_a_person_signs_up_uploads_runs_opens_downloads_recognises_and_signs_out
     )
     fetched = page.request.get(link.input_value())
     assert (fetched.status, fetched.headers["content-type"]) == (200, "image/webp")
-    with Image.open(io.BytesIO(fetched.body())) as shown:
-        assert shown.size == (200, 150)
+    with Image.open(io.BytesIO(fetched.body())) as linked:
+        assert linked.size[0] <= 200 and linked.size[1] <= 150
     check_screen(page, "04-result")
-
     with page.expect_download() as download_info:
-        task_row(page, "beach.jpg").get_by_role("link", name="Download").click()
+        result.get_by_role("link", name="Download default").click()
+    assert download_info.value.suggested_filename == f"xmp_test-{expected[0]}x{expected[1]}.jpg"
     saved = tmp_path / "downloaded"
     download_info.value.save_as(saved)
     with Image.open(saved) as downloaded:
-        assert (downloaded.format, downloaded.size) == ("JPEG", (800, 600))
-    assert download_info.value.suggested_filename.endswith("-default.jpg")
+        assert (downloaded.format, downloaded.size) == ("JPEG", expected)
+    page.keyboard.press("Escape")
+    expect(result).to_be_hidden()
+    expect(view).to_be_focused()  # back where the person was
 
-    scene = scene_with_shapes()
-    buffer = io.BytesIO()
-    scene.image.save(buffer, "PNG")
-    page.get_by_role("button", name="Close").click()
-    page.get_by_label("Images").set_input_files([write(tmp_path, "scene.png", buffer.getvalue())])
+    # The same uploads, another task: the two not wanted leave the tray with a tap each.
+    tray.get_by_role("button", name="Remove xmp_test.jpg").click()
+    tray.get_by_role("button", name="Remove poster.png").click()
+    expect(tray.get_by_role("listitem")).to_have_count(1)
     page.get_by_label("Recognise (detection and scene)").check()
+    models = page.get_by_role("group", name="Detection model")
+    expect(models.get_by_role("radio")).not_to_have_count(0)
+    check_screen(page, "05-recognise")
     start(page, 1)
-    row = task_row(page, "scene.png")
+    row = task_row(page, "scene.png").filter(has=page.get_by_text("infer", exact=True))
     expect(row.get_by_text("done", exact=True)).to_be_visible(timeout=TASK_TIMEOUT_MS)
     row.get_by_role("button", name="View").click()
-    result = page.get_by_role("region", name="Result: scene.png")
+    result = page.get_by_role("dialog", name="Result: scene.png")
     expect(result.get_by_text("Scene: stripes")).to_be_visible()
     expect(result.get_by_role("img", name=f"{len(scene.shapes)} detections")).to_be_visible()
-    assert result.locator("svg rect.box").count() == len(scene.shapes)
-    labels = result.get_by_role("list", name="Detections").get_by_role("listitem").all_inner_texts()
-    assert sorted(text.split(":")[0] for text in labels) == sorted(shape.label for shape in scene.shapes)
-    check_screen(page, "05-detections")
+    boxes = result.locator("svg g")
+    expect(boxes).to_have_count(len(scene.shapes))
+    labels = result.get_by_role("list", name="Detections").get_by_role("listitem")
+    assert sorted(text.split(":")[0] for text in labels.all_inner_texts()) == sorted(s.label for s in scene.shapes)
+    # A label and its box light up together, from either side.
+    labels.nth(1).hover()
+    expect(result.locator("svg g.active")).to_have_count(1)
+    assert result.locator("svg g.active text").text_content().split(" ")[0] == labels.nth(1).inner_text().split(":")[0]
+    boxes.last.locator("rect").hover()  # the smallest, drawn over the others
+    expect(result.locator("li.active")).to_have_count(1)
+    labels.nth(0).focus()
+    expect(result.locator("svg g.active")).to_have_count(1)
+    check_screen(page, "06-detections")
+    result.get_by_role("button", name="Close").click()
     with page.expect_download() as result_download:
         row.get_by_role("link", name="Download").click()
-    assert result_download.value.suggested_filename == "scene.png.json"
+    assert result_download.value.suggested_filename == "scene-detections.json"
     saved_result = json.loads(Path(result_download.value.path()).read_text())
     assert len(saved_result["result"]["detections"]) == len(scene.shapes)
 
@@ -226,23 +324,32 @@ def test_a_person_signs_up_uploads_runs_opens_downloads_recognises_and_signs_out
 
 
 @same_on_any_emulator
-def test_a_rejected_file_says_why_and_is_not_started(page: Any, tmp_path: Path) -> None:
+@SIZES
+def test_a_rejected_file_says_why_and_is_not_started(page: Any, page_errors: list[str], tmp_path: Path) -> None:
     sign_up(page)
-    page.get_by_label("Images").set_input_files([write(tmp_path, "notes.jpg", b"plain text, not a picture")])
+    page.get_by_label("Files", exact=True).set_input_files([write(tmp_path, "notes.jpg", b"plain text, not a picture")])
     expect(page.get_by_text("rejected:")).to_contain_text("not an image or video this service can read")
     expect(page.get_by_text("0 files ready")).to_be_visible()
     expect(page.get_by_role("button", name="Start", exact=True)).to_be_disabled()
+    check_screen(page, "10-rejected")
+    # The upload's 400 is the refusal shown above: the one failed request this test expects.
+    expected = [error for error in page_errors if error.endswith("/files") or "status of 400" in error]
+    assert len(expected) == 2, page_errors
+    page_errors[:] = [error for error in page_errors if error not in expected]
 
 
 @same_on_any_emulator
+@SIZES
 def test_a_guest_works_then_keeps_the_account_and_signs_in_with_it_later(page: Any, tmp_path: Path) -> None:
     page.get_by_role("button", name="Continue as guest").click()
     expect(page.get_by_text("Guest: your work is kept until")).to_be_visible()
-    page.get_by_label("Images").set_input_files([write(tmp_path, "cat.png", image_bytes((300, 200), fmt="PNG"))])
+    page.get_by_label("Files", exact=True).set_input_files(
+        [write(tmp_path, "cat.png", image_bytes((300, 200), fmt="PNG"))]
+    )
     page.get_by_label("Preset").select_option("thumbnails")
     start(page, 1)
     expect(task_row(page, "cat.png").get_by_text("done", exact=True)).to_be_visible(timeout=TASK_TIMEOUT_MS)
-    check_screen(page, "06-guest")
+    check_screen(page, "08-guest")
 
     username = f"kept-{uuid.uuid4().hex[:8]}"
     page.get_by_role("button", name="Keep this account").click()
@@ -258,6 +365,7 @@ def test_a_guest_works_then_keeps_the_account_and_signs_in_with_it_later(page: A
 
 
 @same_on_any_emulator
+@SIZES
 def test_the_app_is_usable_by_keyboard_alone(page: Any, tmp_path: Path) -> None:
     expect(page.get_by_label("Username")).to_be_visible()  # the page has asked who is signed in
     page.keyboard.press("Tab")
@@ -271,8 +379,8 @@ def test_the_app_is_usable_by_keyboard_alone(page: Any, tmp_path: Path) -> None:
     page.keyboard.press("Enter")
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     # The file picker opens from the keyboard; the test hands it the file as a person would pick it.
-    page.get_by_label("Images").focus()
-    expect(page.get_by_label("Images")).to_be_focused()
+    page.get_by_label("Files", exact=True).focus()
+    expect(page.get_by_label("Files", exact=True)).to_be_focused()
     with page.expect_file_chooser() as chooser:
         page.keyboard.press("Space")
     chooser.value.set_files([write(tmp_path, "keys.png", image_bytes((200, 100), fmt="PNG"))])
@@ -286,6 +394,11 @@ def test_the_app_is_usable_by_keyboard_alone(page: Any, tmp_path: Path) -> None:
     row.get_by_role("button", name="View").focus()
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Result: keys.png")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("dialog").get_by_role("button", name="Close")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(row.get_by_role("button", name="View")).to_be_focused()
 
 
 @same_on_any_emulator
@@ -308,10 +421,11 @@ def test_a_page_of_another_origin_cannot_act_with_the_session_cookie(page: Any, 
     assert listed == 0  # and the request, which did reach the API, changed nothing
 
 
+@SIZES
 def test_the_task_list_pages_filters_zips_and_deletes(page: Any, tmp_path: Path) -> None:
     sign_up(page)
     names = [f"p{index:02d}.png" for index in range(11)]
-    page.get_by_label("Images").set_input_files(
+    page.get_by_label("Files", exact=True).set_input_files(
         [write(tmp_path, name, image_bytes((60 + index, 40), fmt="PNG")) for index, name in enumerate(names)]
     )
     start(page, 11)
@@ -343,6 +457,8 @@ def test_the_task_list_pages_filters_zips_and_deletes(page: Any, tmp_path: Path)
     page.get_by_role("button", name="Download 2 as ZIP").click()
     archive = task_row(page, "ZIP of 2 tasks")
     expect(archive.get_by_text("done", exact=True)).to_be_visible(timeout=TASK_TIMEOUT_MS)
+    expect(archive).to_contain_text("p10.png · p09.png")  # which tasks, not only how many
+    check_screen(page, "07-task-list")
     with page.expect_download() as download_info:
         archive.get_by_role("link", name="Download").click()
     assert download_info.value.suggested_filename.endswith(".zip")
@@ -357,11 +473,14 @@ def test_the_task_list_pages_filters_zips_and_deletes(page: Any, tmp_path: Path)
 
 
 @same_on_any_emulator
+@SIZES
 def test_a_cover_resize_takes_its_gravity_from_a_choice(page: Any, stack: Any, tmp_path: Path) -> None:
     """The gravity field is a select of the engine's gravities (it once rendered as a number input,
     its list read before it was declared), and the chosen one reaches the task."""
     sign_up(page)
-    page.get_by_label("Images").set_input_files([write(tmp_path, "wide.png", image_bytes((600, 200), fmt="PNG"))])
+    page.get_by_label("Files", exact=True).set_input_files(
+        [write(tmp_path, "wide.png", image_bytes((600, 200), fmt="PNG"))]
+    )
     page.get_by_label("Preset").select_option("custom")
     page.get_by_label("Operation", exact=True).select_option("resize")
     page.get_by_role("button", name="Add operation").click()
@@ -376,3 +495,41 @@ def test_a_cover_resize_takes_its_gravity_from_a_choice(page: Any, stack: Any, t
     tasks = page.evaluate("async () => (await (await fetch('/tasks')).json()).items")
     (resize,) = tasks[0]["spec"]["operations"]
     assert (resize["fit"], resize["gravity"]) == ("cover", "attention")
+
+
+@same_on_any_emulator
+@SIZES
+def test_a_video_plays_inline_and_a_heic_shows_through_its_preview(page: Any, tmp_path: Path) -> None:
+    """A video output plays in the result, from the bucket (the page's policy names its origin), and
+    a HEIC source, which Chromium cannot show, appears as its preview everywhere it is shown."""
+    from tests.e2e.test_video_e2e import phone_clip
+
+    sign_up(page)
+    clip = phone_clip(tmp_path / "walk.mp4", seconds=1, size=(320, 240))
+    heic = CORPUS / "pillow-heif-1.8.1" / "heif" / "RGB_10__128x128.heif"  # from pillow-heif's test suite
+    page.get_by_label("Files", exact=True).set_input_files([str(clip)])
+    page.get_by_label("Preset").select_option("custom")
+    page.get_by_label("Output format").select_option("mp4")
+    start(page, 1)
+    tray = page.get_by_role("list", name="Ready files")
+    tray.get_by_role("button", name="Remove walk.mp4").click()
+    page.get_by_label("Files", exact=True).set_input_files([str(heic)])
+    page.get_by_label("Preset").select_option("web")
+    start(page, 1)
+    heic_row = task_row(page, "RGB_10__128x128.heif")
+    expect(heic_row.get_by_text("done", exact=True)).to_be_visible(timeout=TASK_TIMEOUT_MS)
+    video_row = task_row(page, "walk.mp4")
+    expect(video_row.get_by_text("done", exact=True)).to_be_visible(timeout=TASK_TIMEOUT_MS)
+    # The HEIC in the tray and in its row (source and JPEG output), the video's poster frame.
+    thumbs = page.locator(".chosen img.thumb, .task img.thumb")
+    expect(thumbs).to_have_count(1 + 2 + 2)
+    wait_for_pictures(page, ".chosen img.thumb, .task img.thumb")
+    video_row.get_by_role("button", name="View").click()
+    result = page.get_by_role("dialog", name="Result: walk.mp4")
+    video = result.get_by_label("Output default")
+    expect(video).to_be_visible()
+    page.wait_for_function(
+        "() => { const v = document.querySelector('dialog video'); return v?.readyState >= 2 && v.currentTime > 0; }",
+        timeout=30_000,
+    )  # it plays: frames decoded and time moving
+    check_screen(page, "09-video")

@@ -15,7 +15,10 @@ from PIL import Image
 
 from tests.helpers import image_bytes
 from tests.unit.test_api_files import post_to_s3, start_upload
+from tests.unit.test_render_urls import render
 from tests.unit.test_video import make_clip, read_index
+
+__all__ = ["render"]
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +113,7 @@ def video_output(mocked_stack: Any, task: dict[str, Any], name: str = "default")
     return bytes(mocked_stack.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
-def test_an_animated_gif_becomes_an_mp4_on_the_video_worker(api: Any, video: Any, process: Any) -> None:
+def test_an_animated_gif_becomes_an_mp4_on_the_video_worker(api: Any, video: Any, process: Any, render: Any) -> None:
     from tests.unit.test_imaging import animated_gif
 
     api.sign_up()
@@ -124,6 +127,11 @@ def test_an_animated_gif_becomes_an_mp4_on_the_video_worker(api: Any, video: Any
     task = api.call("GET", f"/tasks/{task_id}").body
     assert task["status"] == "done", task["error"]
     assert task["result"]["outputs"][0]["format"] == "mp4"
+    # Its preview (a render URL) is its poster frame, as an uploaded video's is.
+    poster = render(api.call("GET", f"/files/{task['result']['outputs'][0]['file_id']}/preview").headers["Location"])
+    assert (poster.status, poster.headers["Content-Type"]) == (200, "image/jpeg")
+    with Image.open(io.BytesIO(poster.body)) as shown:
+        assert shown.size == (64, 48) and shown.getpixel((32, 24))[0] > 200  # the first frame: red
 
 
 def test_a_still_image_cannot_become_a_clip(api: Any, video: Any) -> None:

@@ -444,6 +444,30 @@ def test_two_first_uses_at_once_make_one_key_and_a_revoked_first_key_is_not_made
     assert keys.newest(owner).id == made.id  # a key the owner makes is the newest
 
 
+def test_a_first_use_key_is_not_listed_until_it_wins_so_no_reader_signs_with_a_losers_key(api: Any) -> None:
+    """A page asks for ten previews at once: ten first uses. A reader that listed the owner's keys
+    while a losing candidate existed once signed its URLs with a key deleted a moment later (403)."""
+    owner = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
+    keys, records = api.services.signing_keys, api.services.signing_key_records
+    real_claim = records.claim_first
+    listed_meanwhile: list[list[str]] = []
+
+    def claim_after_a_reader_listed(owner_id: str, key_id: str, previous: str | None) -> bool:
+        listed_meanwhile.append([key.id for key in records.list_owned(owner_id)])
+        if len(listed_meanwhile) == 1:  # the rival claims first: this candidate loses
+            assert keys.newest(owner_id).id != key_id
+        return real_claim(owner_id, key_id, previous)
+
+    records.claim_first = claim_after_a_reader_listed  # type: ignore[method-assign]
+    try:
+        mine = keys.newest(owner)
+    finally:
+        records.claim_first = real_claim  # type: ignore[method-assign]
+    assert listed_meanwhile[0] == [] and listed_meanwhile[1] == []  # no candidate was ever listed
+    assert [key.id for key in keys.list(owner)] == [mine.id]
+    assert keys.get(mine.id) is not None
+
+
 def test_a_file_deleted_while_its_render_is_made_leaves_nothing_behind_and_odd_paths_are_refused(
     api: Any, render: Any, mocked_stack: Any
 ) -> None:

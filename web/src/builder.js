@@ -84,6 +84,19 @@ function customSpec(operations, format, quality, variants) {
   return spec;
 }
 
+// A model per radio button, its whole description beside it (a select's options are cut short).
+function ModelChoice({ legend, name, models, chosen, onChoose }) {
+  return html`<fieldset class="models">
+    <legend>${legend}</legend>
+    ${models.map(
+      (model) => html`<label class="model" key=${model.id}>
+        <input type="radio" name=${name} value=${model.id} checked=${chosen === model.id} onChange=${() => onChoose(model.id)} />
+        <span><strong>${model.name}</strong><span class="muted">${model.description}</span></span>
+      </label>`,
+    )}
+  </fieldset>`;
+}
+
 export function TaskBuilder({ files, presets, models, onStarted }) {
   const [kind, setKind] = useState("process");
   const [preset, setPreset] = useState("web");
@@ -96,6 +109,7 @@ export function TaskBuilder({ files, presets, models, onStarted }) {
   const [classification, setClassification] = useState("");
   const [error, setError] = useState("");
   const [busy, setBusy] = useState(false);
+  const [started, setStarted] = useState(0);
 
   const detectionId = detection || models.detection_models[0]?.id || "";
   const classificationId = classification || models.classification_models[0]?.id || "";
@@ -115,7 +129,8 @@ export function TaskBuilder({ files, presets, models, onStarted }) {
       body = { type: "process", file_ids, preset };
     }
     try {
-      await call("POST", "/tasks", { json: body });
+      const made = await call("POST", "/tasks", { json: body });
+      setStarted(made.tasks.length);
       onStarted();
     } catch (failure) {
       const details = failure.problem?.errors?.map((entry) => `${(entry.loc || []).slice(1).join(".")}: ${entry.msg}`);
@@ -136,10 +151,13 @@ export function TaskBuilder({ files, presets, models, onStarted }) {
       ${kind === "process"
         ? html`
             <label for="preset">Preset</label>
-            <select id="preset" value=${preset} onChange=${(e) => setPreset(e.currentTarget.value)}>
-              ${presets.map((item) => html`<option value=${item.name}>${item.name}: ${item.description}</option>`)}
-              <option value="custom">custom: build the operations</option>
+            <select id="preset" aria-describedby="preset-description" value=${preset} onChange=${(e) => setPreset(e.currentTarget.value)}>
+              ${presets.map((item) => html`<option value=${item.name}>${item.name}</option>`)}
+              <option value="custom">custom</option>
             </select>
+            <p class="muted preset-description" id="preset-description">
+              ${preset === "custom" ? "Build the operations yourself." : presets.find((item) => item.name === preset)?.description}
+            </p>
             ${preset === "custom" &&
             html`
               <div class="custom">
@@ -196,20 +214,21 @@ export function TaskBuilder({ files, presets, models, onStarted }) {
             `}
           `
         : html`
-            <label for="detection-model">Detection model</label>
-            <select id="detection-model" value=${detectionId} onChange=${(e) => setDetection(e.currentTarget.value)}>
-              ${models.detection_models.map((model) => html`<option value=${model.id}>${model.name}: ${model.description}</option>`)}
-            </select>
-            <label for="classification-model">Scene model</label>
-            <select id="classification-model" value=${classificationId} onChange=${(e) => setClassification(e.currentTarget.value)}>
-              ${models.classification_models.map((model) => html`<option value=${model.id}>${model.name}: ${model.description}</option>`)}
-            </select>
+            <${ModelChoice} legend="Detection model" name="detection-model" models=${models.detection_models} chosen=${detectionId} onChoose=${setDetection} />
+            <${ModelChoice} legend="Scene model" name="classification-model" models=${models.classification_models} chosen=${classificationId} onChoose=${setClassification} />
           `}
       ${error && html`<p class="error" role="alert">${error}</p>`}
       <div class="actions">
         <button type="button" disabled=${busy || files.length === 0} onClick=${start}>Start</button>
         <span class="muted" aria-live="polite">${files.length} file${files.length === 1 ? "" : "s"} ready</span>
       </div>
+      ${started > 0 &&
+      html`<p class="started" role="status">
+        Started ${started} task${started === 1 ? "" : "s"}: <a href="#tasks-title" onClick=${(event) => {
+          event.preventDefault();
+          document.getElementById("tasks-title")?.scrollIntoView({ behavior: "smooth" });
+        }}>follow them in Tasks</a>.
+      </p>`}
     </section>
   `;
 }

@@ -24,9 +24,10 @@ function App() {
   const [session, setSession] = useState(undefined);
   const page = usePage();
 
+  // GET /auth/state answers 200 signed in or not: a page that asks on load logs no 401.
   const refresh = () =>
-    call("GET", "/auth/session")
-      .then(setSession)
+    call("GET", "/auth/state")
+      .then((state) => setSession(state.signed_in ? state.session : null))
       .catch(() => setSession(null));
 
   useEffect(() => {

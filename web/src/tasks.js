@@ -5,6 +5,7 @@ import { call } from "./api.js";
 import { formatDuration } from "./format.js";
 import { useLongPolls, usePushChannel } from "./live.js";
 import { ResultView } from "./result.js";
+import { Thumbnail } from "./thumbnail.js";
 
 const STATUSES = ["", "queued", "running", "done", "failed", "cancelled"];
 const TYPES = ["", "process", "infer", "archive"];
@@ -20,30 +21,68 @@ const ORDERS = [
 const PAGE_SIZE = 10;
 const ACTIVE = new Set(["queued", "running"]);
 
-// File names by id, asked for once each.
+// File names by id, and archived tasks' names by task id: asked for once each.
 const fileNames = new Map();
-function useFileName(fileId) {
-  const [name, setName] = useState(fileNames.get(fileId) || "");
-  useEffect(() => {
-    if (!fileId || fileNames.has(fileId)) return;
-    call("GET", `/files/${fileId}`)
-      .then((file) => {
-        fileNames.set(fileId, file.filename);
-        setName(file.filename);
-      })
-      .catch(() => fileNames.set(fileId, "(deleted file)"));
-  }, [fileId]);
-  return fileId ? name || fileNames.get(fileId) || "…" : "";
+const taskNames = new Map();
+
+async function fileName(fileId) {
+  if (!fileNames.has(fileId)) {
+    fileNames.set(
+      fileId,
+      call("GET", `/files/${fileId}`)
+        .then((file) => file.filename)
+        .catch(() => "(deleted file)"),
+    );
+  }
+  return fileNames.get(fileId);
 }
 
-// An output (or the ZIP) as an attachment; an inference's result as JSON.
+async function taskName(taskId) {
+  if (!taskNames.has(taskId)) {
+    taskNames.set(
+      taskId,
+      call("GET", `/tasks/${taskId}`)
+        .then((task) => (task.file_id ? fileName(task.file_id) : "a ZIP"))
+        .catch(() => "(deleted task)"),
+    );
+  }
+  return taskNames.get(taskId);
+}
+
+function useNames(ids, lookup) {
+  const key = ids.join(",");
+  const [names, setNames] = useState([]);
+  useEffect(() => {
+    let current = true;
+    Promise.all(ids.map(lookup)).then((found) => current && setNames(found));
+    return () => {
+      current = false;
+    };
+  }, [key]);
+  return names;
+}
+
+// An output (or the ZIP) as an attachment, named after the input; an inference's result as JSON.
 function downloadUrl(task) {
   return task.type === "infer" ? `/tasks/${task.id}/result` : `/tasks/${task.id}/download?attachment=true`;
 }
 
+function TaskPictures({ task }) {
+  if (task.type === "archive") return html`<div class="task-pics"><span class="thumb placeholder" aria-hidden="true">zip</span></div>`;
+  // The source once its bytes are in (a presigned upload's task may wait for them), the first output.
+  const output = task.result?.outputs?.[0];
+  return html`<div class="task-pics">
+    ${task.waiting_for
+      ? html`<span class="thumb placeholder" aria-hidden="true">…</span>`
+      : html`<${Thumbnail} fileId=${task.file_id} format=${task.result?.source?.format} />`}
+    ${output && html`<span class="arrow" aria-hidden="true">→</span><${Thumbnail} fileId=${output.file_id} format=${output.format} />`}
+  </div>`;
+}
+
 function TaskRow({ task, selected, onSelect, onOpen, onChanged }) {
-  const name = useFileName(task.file_id);
-  const title = task.type === "archive" ? `ZIP of ${task.spec.task_ids.length} tasks` : name;
+  const [name] = useNames(task.file_id ? [task.file_id] : [], fileName);
+  const archived = useNames(task.type === "archive" ? task.spec.task_ids : [], taskName);
+  const title = task.type === "archive" ? `ZIP of ${task.spec.task_ids.length} tasks` : name || "…";
   const act = async (method, path) => {
     try {
       await call(method, path);
@@ -53,27 +92,33 @@ function TaskRow({ task, selected, onSelect, onOpen, onChanged }) {
   };
   return html`
     <li class=${`task ${task.status}`} aria-label=${`${task.type} task ${title}`}>
-      <div class="task-head">
-        ${task.type !== "archive" &&
-        html`<input type="checkbox" id=${`select-${task.id}`} checked=${selected} onChange=${(e) => onSelect(e.currentTarget.checked)} />
-          <label class="visually-hidden" for=${`select-${task.id}`}>Select ${title}</label>`}
-        <span class="name">${title}</span>
-        <span class="type">${task.type}</span>
-        <span class=${`status status-${task.status}`}>${task.status}</span>
-      </div>
-      <progress max="100" value=${task.progress} aria-label=${`Progress of ${title}`}></progress>
-      <div class="task-meta muted">
-        ${task.duration_ms != null && html`<span>took ${formatDuration(task.duration_ms)}</span>`}
-        <span>${new Date(task.created_at).toLocaleTimeString()}</span>
-      </div>
-      ${task.error && html`<p class="error">${task.error.message}</p>`}
-      <div class="task-actions">
-        ${task.status === "done" && task.type !== "archive" && html`<button type="button" class="secondary small" onClick=${onOpen}>View</button>`}
-        ${task.status === "done" && html`<a class="button small" href=${downloadUrl(task)} download=${task.type === "infer" ? `${title}.json` : ""}>Download</a>`}
-        ${ACTIVE.has(task.status) && html`<button type="button" class="secondary small" onClick=${() => act("POST", `/tasks/${task.id}/cancel`)}>Cancel</button>`}
-        ${(task.status === "failed" || task.status === "cancelled") &&
-        html`<button type="button" class="secondary small" onClick=${() => act("POST", `/tasks/${task.id}/restart`)}>Restart</button>`}
-        <button type="button" class="secondary small danger" onClick=${() => act("DELETE", `/tasks/${task.id}`)}>Delete</button>
+      <${TaskPictures} task=${task} />
+      <div class="task-body">
+        <div class="task-head">
+          ${task.type !== "archive" &&
+          html`<label class="select-task">
+            <input type="checkbox" checked=${selected} onChange=${(e) => onSelect(e.currentTarget.checked)} />
+            <span class="visually-hidden">Select ${title}</span>
+          </label>`}
+          <span class="name">${title}</span>
+          <span class="type">${task.type}</span>
+          <span class=${`status status-${task.status}`}>${task.status}</span>
+        </div>
+        ${task.type === "archive" && archived.length > 0 && html`<p class="archived muted">${archived.join(" · ")}</p>`}
+        <progress max="100" value=${task.progress} aria-label=${`Progress of ${title}`}></progress>
+        <div class="task-meta muted">
+          ${task.duration_ms != null && html`<span>took ${formatDuration(task.duration_ms)}</span>`}
+          <span>${new Date(task.created_at).toLocaleTimeString()}</span>
+        </div>
+        ${task.error && html`<p class="error">${task.error.message}</p>`}
+        <div class="task-actions">
+          ${task.status === "done" && task.type !== "archive" && html`<button type="button" class="secondary small" onClick=${(event) => onOpen(event.currentTarget)}>View</button>`}
+          ${task.status === "done" && html`<a class="button small" href=${downloadUrl(task)} download=${task.type === "infer" ? `${title.replace(/\.[^.]*$/, "")}-detections.json` : ""}>Download</a>`}
+          ${ACTIVE.has(task.status) && html`<button type="button" class="secondary small" onClick=${() => act("POST", `/tasks/${task.id}/cancel`)}>Cancel</button>`}
+          ${(task.status === "failed" || task.status === "cancelled") &&
+          html`<button type="button" class="secondary small" onClick=${() => act("POST", `/tasks/${task.id}/restart`)}>Restart</button>`}
+          <button type="button" class="secondary small danger" onClick=${() => act("DELETE", `/tasks/${task.id}`)}>Delete</button>
+        </div>
       </div>
     </li>
   `;
@@ -162,27 +207,35 @@ export function TaskList({ refresh }) {
   return html`
     <section class="card" aria-labelledby="tasks-title">
       <h2 id="tasks-title">3. Tasks</h2>
-      <div class="inline filters">
-        <label for="filter-status">Status</label>
-        <select id="filter-status" value=${status} onChange=${filter(setStatus)}>
-          ${STATUSES.map((item) => html`<option value=${item}>${item || "any"}</option>`)}
-        </select>
-        <label for="filter-type">Type</label>
-        <select id="filter-type" value=${type} onChange=${filter(setType)}>
-          ${TYPES.map((item) => html`<option value=${item}>${item || "any"}</option>`)}
-        </select>
-        <label for="filter-format">Format</label>
-        <select id="filter-format" value=${format} onChange=${filter(setFormat)}>
-          ${FORMATS.map((item) => html`<option value=${item}>${item || "any"}</option>`)}
-        </select>
-        <label for="order">Order</label>
-        <select id="order" value=${order} onChange=${filter(setOrder)}>
-          ${ORDERS.map(([value, label]) => html`<option value=${value}>${label}</option>`)}
-        </select>
-        <button type="button" class="secondary" disabled=${selected.size === 0} onClick=${archive}>
-          Download ${selected.size || ""} as ZIP
-        </button>
+      <div class="filters">
+        <div class="filter">
+          <label for="filter-status">Status</label>
+          <select id="filter-status" value=${status} onChange=${filter(setStatus)}>
+            ${STATUSES.map((item) => html`<option value=${item}>${item || "any"}</option>`)}
+          </select>
+        </div>
+        <div class="filter">
+          <label for="filter-type">Type</label>
+          <select id="filter-type" value=${type} onChange=${filter(setType)}>
+            ${TYPES.map((item) => html`<option value=${item}>${item || "any"}</option>`)}
+          </select>
+        </div>
+        <div class="filter">
+          <label for="filter-format">Format</label>
+          <select id="filter-format" value=${format} onChange=${filter(setFormat)}>
+            ${FORMATS.map((item) => html`<option value=${item}>${item || "any"}</option>`)}
+          </select>
+        </div>
+        <div class="filter">
+          <label for="order">Order</label>
+          <select id="order" value=${order} onChange=${filter(setOrder)}>
+            ${ORDERS.map(([value, label]) => html`<option value=${value}>${label}</option>`)}
+          </select>
+        </div>
       </div>
+      <button type="button" class="secondary zip" disabled=${selected.size === 0} onClick=${archive}>
+        Download ${selected.size || ""} as ZIP
+      </button>
       ${error && html`<p class="error" role="alert">${error}</p>`}
       ${page.items.length === 0
         ? html`<p class="muted">No tasks${status || type || format ? " with these filters" : " yet"}.</p>`
@@ -193,7 +246,7 @@ export function TaskList({ refresh }) {
                 task=${task}
                 selected=${selected.has(task.id)}
                 onSelect=${(on) => toggle(task.id, on)}
-                onOpen=${() => setOpen(task)}
+                onOpen=${(opener) => setOpen({ task, opener })}
                 onChanged=${changed}
               />`,
             )}
@@ -213,6 +266,13 @@ export function TaskList({ refresh }) {
         </button>
       </nav>
     </section>
-    ${open && html`<${ResultView} task=${open} onClose=${() => setOpen(null)} />`}
+    ${open &&
+    html`<${ResultView}
+      task=${open.task}
+      onClose=${() => {
+        setOpen(null);
+        open.opener?.focus(); // back where the person was
+      }}
+    />`}
   `;
 }

@@ -5,21 +5,34 @@ import { call, settledFile, uploadFile } from "./api.js";
 import { TaskBuilder } from "./builder.js";
 import { TaskList } from "./tasks.js";
 import { formatBytes } from "./format.js";
+import { Thumbnail } from "./thumbnail.js";
 
 let nextKey = 0;
 
-function ChosenFile({ item }) {
+// Pictures a browser shows straight from the picked file, before the service has it.
+const SHOWN_AS_PICKED = new Set(["image/jpeg", "image/png", "image/gif", "image/webp", "image/avif", "image/bmp"]);
+
+function ChosenFile({ item, onRemove }) {
   const percent = Math.round(item.progress * 100);
   let state = `uploading, ${percent}%`;
   if (item.error) state = `rejected: ${item.error}`;
   else if (item.file?.status === "ready") state = "ready";
   else if (item.file && item.uploaded) state = "checking…";
+  const ready = item.file?.status === "ready" && !item.error;
   return html`
     <li class=${item.error ? "chosen rejected" : "chosen"}>
-      <span class="name">${item.name}</span>
-      <span class="muted">${formatBytes(item.size)}${item.presigned ? ", straight to storage" : ""}</span>
-      <progress max="100" value=${item.error ? 0 : percent} aria-label=${`Upload of ${item.name}`}></progress>
-      <span class="state">${state}</span>
+      ${ready
+        ? html`<${Thumbnail} fileId=${item.file.id} format=${item.file.format} size=${160} />`
+        : item.pickedUrl
+          ? html`<img class="thumb" src=${item.pickedUrl} alt="" />`
+          : html`<span class="thumb placeholder" aria-hidden="true">${item.name.split(".").pop()}</span>`}
+      <div class="chosen-text">
+        <span class="name">${item.name}</span>
+        <span class="muted">${formatBytes(item.size)}${item.presigned ? ", straight to storage" : ""}</span>
+        ${!ready && !item.error && html`<progress max="100" value=${percent} aria-label=${`Upload of ${item.name}`}></progress>`}
+        <span class="state">${state}</span>
+      </div>
+      <button type="button" class="icon secondary" onClick=${onRemove} aria-label=${`Remove ${item.name}`} title="Remove from the tray">×</button>
     </li>
   `;
 }
@@ -37,6 +50,7 @@ function Uploader({ chosen, setChosen }) {
       size: file.size,
       progress: 0,
       blob: file,
+      pickedUrl: SHOWN_AS_PICKED.has(file.type) ? URL.createObjectURL(file) : null,
     }));
     setChosen((items) => [...items, ...added]);
     for (const item of added) {
@@ -49,6 +63,12 @@ function Uploader({ chosen, setChosen }) {
         .catch((error) => update(item.key, { error: error.message }));
     }
   };
+  const remove = (key) =>
+    setChosen((items) => {
+      const gone = items.find((item) => item.key === key);
+      if (gone?.pickedUrl) URL.revokeObjectURL(gone.pickedUrl);
+      return items.filter((item) => item.key !== key);
+    });
 
   return html`
     <section class="card" aria-labelledby="upload-title">
@@ -66,9 +86,9 @@ function Uploader({ chosen, setChosen }) {
           add(event.dataTransfer.files);
         }}
       >
-        <label for="images">Images</label>
+        <label for="files">Files</label>
         <input
-          id="images"
+          id="files"
           type="file"
           multiple
           accept="image/*,.heic,.heif,.jxl,.psd,.ico,.cur,video/*"
@@ -77,9 +97,17 @@ function Uploader({ chosen, setChosen }) {
             event.currentTarget.value = "";
           }}
         />
-        <p class="muted">or drop files here. JPEG, PNG, APNG, WebP, GIF, AVIF, HEIC, TIFF, JPEG XL, BMP, ICO and PSD images, and MP4, MOV, WebM, MKV or AVI video.</p>
+        <p class="muted">Pick them, or drop files here. JPEG, PNG, APNG, WebP, GIF, AVIF, HEIC, TIFF, JPEG XL, BMP, ICO and PSD images, and MP4, MOV, WebM, MKV or AVI video.</p>
       </div>
-      ${chosen.length > 0 && html`<ul class="chosen-list" aria-label="Chosen files">${chosen.map((item) => html`<${ChosenFile} key=${item.key} item=${item} />`)}</ul>`}
+      ${chosen.length > 0 &&
+      html`<div class="inline spread tray-head">
+          <h3 id="tray-title">Ready files</h3>
+          <button type="button" class="secondary small" onClick=${() => chosen.forEach((item) => remove(item.key))}>Clear all</button>
+        </div>
+        <p class="muted tray-hint">They stay here after Start: run more tasks on the same files.</p>
+        <ul class="chosen-list" aria-labelledby="tray-title">
+          ${chosen.map((item) => html`<${ChosenFile} key=${item.key} item=${item} onRemove=${() => remove(item.key)} />`)}
+        </ul>`}
     </section>
   `;
 }
@@ -95,17 +123,14 @@ export function Workspace() {
     call("GET", "/presets").then((answer) => setPresets(answer.presets)).catch(() => {});
   }, []);
 
+  // A presigned upload still being inspected counts: its tasks wait for it.
   const usable = chosen.filter((item) => item.file && !item.error);
-  const started = () => {
-    setChosen((items) => items.filter((item) => !item.file && !item.error));
-    setRefreshTasks((n) => n + 1);
-  };
 
   return html`
     <div class="columns">
       <div class="column">
         <${Uploader} chosen=${chosen} setChosen=${setChosen} />
-        <${TaskBuilder} files=${usable} presets=${presets} models=${models} onStarted=${started} />
+        <${TaskBuilder} files=${usable} presets=${presets} models=${models} onStarted=${() => setRefreshTasks((n) => n + 1)} />
       </div>
       <div class="column wide">
         <${TaskList} refresh=${refreshTasks} />

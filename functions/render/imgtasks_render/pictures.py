@@ -27,7 +27,7 @@ class Pictures:
 
     def __call__(self, record: FileRecord, options: RenderOptions) -> bytes:
         spec = options.spec
-        if record.video is not None:
+        if record.is_video:
             source = self._poster(record)
             spec = options.with_format(output_format(record, options)).spec
         else:

@@ -60,6 +60,10 @@ class User(Model):
     expires_at: int | None = None
 
 
+# The video formats a task writes.
+VIDEO_OUTPUT_FORMATS = frozenset({"mp4", "webm"})
+
+
 class FileRecord(Model):
     model_config = ConfigDict(use_enum_values=True)
 
@@ -96,6 +100,12 @@ class FileRecord(Model):
     # A guest's file: when the guest's data expires (the record's TTL once it is no longer pending,
     # and its bytes are tagged for the bucket's guest lifecycle rule).
     retain_until: int | None = None
+
+    @property
+    def is_video(self) -> bool:
+        """An uploaded video (its inspection filled `video`) or a task's MP4 or WebM output (which
+        carries no inspection)."""
+        return self.video is not None or self.format in VIDEO_OUTPUT_FORMATS
 
 
 class TaskError(Model):

@@ -68,7 +68,7 @@ def output_format(record: FileRecord, options: RenderOptions) -> str:
     video's poster frame is a JPEG."""
     if options.spec.output.format is not None:
         return options.spec.output.format
-    if record.video is not None:
+    if record.is_video:
         return FALLBACK_FORMAT
     return written_format(record.format or FALLBACK_FORMAT)
 

@@ -3,6 +3,10 @@ the stable URLs of task outputs (`cdn_url`) are signed with, made on first use."
 
 from __future__ import annotations
 
+from contextlib import suppress
+
+from botocore.exceptions import ClientError
+
 from imgtasks.adapters.repositories.signing_keys import SigningKeyRepository
 from imgtasks.domain.clock import now_rfc3339
 from imgtasks.domain.errors import Conflict, Forbidden, NotFound
@@ -21,9 +25,9 @@ class SigningKeys:
             raise Conflict(f"you have {MAX_SIGNING_KEYS} signing keys, the most one may hold: revoke one first")
         return self._make(owner_id)
 
-    def _make(self, owner_id: str) -> SigningKey:
+    def _make(self, owner_id: str, *, listed: bool = True) -> SigningKey:
         key = SigningKey(id=new_id(), owner_id=owner_id, secret=new_secret(), created_at=now_rfc3339())
-        self._keys.put(key)
+        self._keys.put(key, listed=listed)
         return key
 
     def list(self, owner_id: str) -> list[SigningKey]:
@@ -48,8 +52,12 @@ class SigningKeys:
         live = self._keys.get(previous) if previous is not None else None
         if live is not None:  # made by another first use since the list was read
             return live
-        made = self._make(owner_id)
+        # Off the list until it wins: a reader listing meanwhile must not take a loser's key (a
+        # page asking for ten previews at once signed some with a key deleted a moment later).
+        made = self._make(owner_id, listed=False)
         if self._keys.claim_first(owner_id, made.id, previous):
+            with suppress(ClientError):  # revoked meanwhile: the claim stands, the key is gone
+                self._keys.list_key(made)
             return made
         self._keys.delete(made.id)
         winner = self._keys.first_made(owner_id)

@@ -41,8 +41,22 @@ class SigningKeyRepository:
             **key.model_dump(),
         }
 
-    def put(self, key: SigningKey) -> None:
-        self._table.put_item(Item=self._item(key))
+    def put(self, key: SigningKey, *, listed: bool = True) -> None:
+        """`listed=False`: a candidate made on first use, kept off the owner's list (GSI1) until
+        it wins the first-use claim (`list_key`), so no reader can take a key about to be deleted."""
+        item = self._item(key)
+        if not listed:
+            del item["GSI1PK"], item["GSI1SK"]
+        self._table.put_item(Item=item)
+
+    def list_key(self, key: SigningKey) -> None:
+        """Puts a candidate that won its claim on the owner's list."""
+        self._table.update_item(
+            Key=self.item_key(key.id),
+            UpdateExpression="SET GSI1PK = :owner, GSI1SK = :id",
+            ConditionExpression="attribute_exists(PK)",  # revoked meanwhile: stays gone
+            ExpressionAttributeValues={":owner": self._owner_partition(key.owner_id), ":id": key.id},
+        )
 
     @staticmethod
     def _first_key(owner_id: str) -> Item:
