@@ -100,7 +100,9 @@ def page(browser: Any, stack: Any, size: tuple[int, int], page_errors: list[str]
 def screenshot(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     width = page.viewport_size["width"]
-    page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
+    # The whole page, or the window when a dialog is open (it stays in the window as the page scrolls).
+    whole = page.locator("dialog[open]").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=whole)
 
 
 def serious_accessibility_findings(page: Any) -> list[dict[str, Any]]:
