@@ -1,4 +1,4 @@
-// What a person would run into on a page, checked in the page itself (tests/e2e/test_web_app_e2e.py
+// What a person would run into on a page, checked in the page itself (tests/e2e/web.py
 // loads this file into it): controls covered by something else, and controls too small to tap.
 (() => {
   const describe = (element) =>

@@ -11,7 +11,7 @@ import pytest
 
 from tests.e2e.client import Client
 from tests.e2e.conftest import OPERATOR, same_on_any_emulator
-from tests.e2e.test_web_app_e2e import browser, check_screen, overflowing, page, page_errors, sign_up, size
+from tests.e2e.web import browser, check_screen, overflowing, page, page_errors, sign_up, size
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
