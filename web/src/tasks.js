@@ -19,6 +19,8 @@ const ORDERS = [
   ["-status", "status Z–A"],
 ];
 const PAGE_SIZE = 10;
+// A filter's choices as [value, label]: the empty value is "any".
+const anyOr = (item) => [item, item || "any"];
 const ACTIVE = new Set(["queued", "running"]);
 
 // File names by id, and archived tasks' names by task id: asked for once each.
@@ -136,6 +138,7 @@ export function TaskList({ refresh }) {
   const [error, setError] = useState("");
   const [tick, setTick] = useState(0);
   const reloadTimer = useRef(null);
+  const settleTimer = useRef(null);
   const latest = useRef(0);
 
   const cursor = cursors[cursors.length - 1];
@@ -164,9 +167,13 @@ export function TaskList({ refresh }) {
   // A change of a task on this page is shown in place (progress, outputs as they appear); one
   // that may move the page (a task made, deleted, or that changed status) reloads it, at most
   // every half second.
+  // The totals are counters the change stream moves a moment after the change itself: once the
+  // changes stop, one more reload a few seconds later shows them settled.
   const reloadSoon = () => {
     clearTimeout(reloadTimer.current);
+    clearTimeout(settleTimer.current);
     reloadTimer.current = setTimeout(() => setTick((n) => n + 1), 500);
+    settleTimer.current = setTimeout(() => setTick((n) => n + 1), 4000);
   };
   const changedLive = (message) => {
     if (message.type !== "task") return;
@@ -180,7 +187,13 @@ export function TaskList({ refresh }) {
   };
   const mode = usePushChannel(changedLive);
   useLongPolls(page.items, mode === "long-poll", changedLive);
-  useEffect(() => () => clearTimeout(reloadTimer.current), []);
+  useEffect(
+    () => () => {
+      clearTimeout(reloadTimer.current);
+      clearTimeout(settleTimer.current);
+    },
+    [],
+  );
 
   const changed = () => setTick((n) => n + 1);
   const toggle = (id, on) =>
@@ -208,30 +221,19 @@ export function TaskList({ refresh }) {
     <section class="card" aria-labelledby="tasks-title">
       <h2 id="tasks-title">3. Tasks</h2>
       <div class="filters">
-        <div class="filter">
-          <label for="filter-status">Status</label>
-          <select id="filter-status" value=${status} onChange=${filter(setStatus)}>
-            ${STATUSES.map((item) => html`<option value=${item}>${item || "any"}</option>`)}
-          </select>
-        </div>
-        <div class="filter">
-          <label for="filter-type">Type</label>
-          <select id="filter-type" value=${type} onChange=${filter(setType)}>
-            ${TYPES.map((item) => html`<option value=${item}>${item || "any"}</option>`)}
-          </select>
-        </div>
-        <div class="filter">
-          <label for="filter-format">Format</label>
-          <select id="filter-format" value=${format} onChange=${filter(setFormat)}>
-            ${FORMATS.map((item) => html`<option value=${item}>${item || "any"}</option>`)}
-          </select>
-        </div>
-        <div class="filter">
-          <label for="order">Order</label>
-          <select id="order" value=${order} onChange=${filter(setOrder)}>
-            ${ORDERS.map(([value, label]) => html`<option value=${value}>${label}</option>`)}
-          </select>
-        </div>
+        ${[
+          ["filter-status", "Status", status, setStatus, STATUSES.map(anyOr)],
+          ["filter-type", "Type", type, setType, TYPES.map(anyOr)],
+          ["filter-format", "Format", format, setFormat, FORMATS.map(anyOr)],
+          ["order", "Order", order, setOrder, ORDERS],
+        ].map(
+          ([id, label, value, setter, options]) => html`<div class="filter" key=${id}>
+            <label for=${id}>${label}</label>
+            <select id=${id} value=${value} onChange=${filter(setter)}>
+              ${options.map(([optionValue, optionLabel]) => html`<option value=${optionValue}>${optionLabel}</option>`)}
+            </select>
+          </div>`,
+        )}
       </div>
       <button type="button" class="secondary zip" disabled=${selected.size === 0} onClick=${archive}>
         Download ${selected.size || ""} as ZIP

@@ -159,8 +159,8 @@ PREVIEW_SECONDS = 3600
 @router.get(
     "/files/<file_id>/preview",
     summary="Redirect (302) to a picture of a file that any browser shows, at most `size` pixels a side",
-    description="A render URL (`rs:fit:{size}:{size}/f:auto`, signed with your newest key, made on first use): "
-    "HEIC, TIFF, JPEG XL, PSD and videos (their poster frame) become a JPEG, WebP or AVIF the browser takes, and "
+    description="A render URL (`rs:fit:{size}:{size}/f:jpeg`, signed with your newest key, made on first use): "
+    "HEIC, TIFF, JPEG XL, PSD and videos (their poster frame) become a JPEG, which every browser shows, and "
     "a 12 MP photo a small picture for a list. The redirect may be cached for an hour. A guest account has no "
     "signing keys: its preview is the file itself when browsers show its format, else a 409.",
     operation_id="get_file_preview",
@@ -177,8 +177,10 @@ def get_file_preview(
     if record.status != FileStatus.READY:
         raise Conflict(f"file '{record.id}' is {record.status}: only a ready file has a preview")
     if who.guest_until is None:
+        # JPEG rather than f:auto: a 1600 px preview is 5 ms of libjpeg-turbo, 270 ms as WebP, 760 ms as
+        # AVIF, for a picture looked at for seconds (transparency shows on white).
         key = found.signing_keys.newest(who.user_id)
-        url = _base_url() + render_path(key.id, key.secret, [f"rs:fit:{size}:{size}", "f:auto"], record.id)
+        url = _base_url() + render_path(key.id, key.secret, [f"rs:fit:{size}:{size}", "f:jpeg"], record.id)
         cache = f"private, max-age={PREVIEW_SECONDS}"  # a render URL lives as long as its key
     elif record.format in BROWSER_FORMATS:
         url = found.files.content_url(who.user_id, record.id)
