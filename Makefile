@@ -118,12 +118,9 @@ STAGE = $(PYTHON) scripts/stages.py run
 # once): most of an e2e test's time is waiting for a stack, a timeout or a restart, not computing.
 # The embedded suite, the longer (restarts, kills, dead letters), takes a third worker, which
 # fills those waits, most of all once the LocalStack suite has ended.
-# Each lane prints its 20 slowest tests: where the suite's time goes, in every CI log. The
-# embedded lane takes its modules in collection order, its slowest first (tests/e2e/conftest.py,
-# SLOWEST_MODULES_FIRST): xdist's own order (most tests first) left the one-test schemathesis
-# module, nearly three minutes, to start last and run alone.
+# Each lane prints its 20 slowest tests: where the suite's time goes, in every CI log.
 E2E_PARALLEL = -n 2 --dist loadfile --durations=20
-E2E_EMBEDDED_PARALLEL = -n 3 --dist loadfile --no-loadscope-reorder --durations=20
+E2E_EMBEDDED_PARALLEL = -n 3 --dist loadfile --durations=20
 test:
 	@$(PYTHON) scripts/stages.py begin
 	@$(STAGE) "install" -- $(MAKE) --no-print-directory -j4 install lambda-python browser localstack corpus

@@ -68,27 +68,6 @@ same_on_any_emulator = pytest.mark.skipif(
 )
 
 
-# The modules that take longest on a loaded 2-core machine (each lane's --durations list in the CI
-# log), slowest first: `make test`'s embedded lane starts them first, so none is left to run alone
-# at the end. The other modules follow in file order.
-SLOWEST_MODULES_FIRST = (
-    "test_schemathesis.py",
-    "test_client_e2e.py",
-    "test_local_stack_restarts.py",
-    "test_local_stack_restarts_in_flight.py",
-    "test_failures_e2e.py",
-    "test_local_stack_lifecycle.py",
-    "test_web_app_e2e.py",
-    "test_live_e2e.py",
-    "test_render_urls_e2e.py",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    rank = {name: index for index, name in enumerate(SLOWEST_MODULES_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: file order otherwise
-
-
 def stack_command(state_dir: Path, *extra: str, emulator_port: int = 0, api_port: int = 0) -> list[str]:
     if EXTERNAL_ENDPOINT:
         stack_name = f"e2e-{uuid.uuid4().hex[:8]}"
