@@ -130,7 +130,8 @@ def test_a_person_signs_up_uploads_runs_opens_downloads_recognises_and_signs_out
     expect(boxes).to_have_count(len(scene.shapes))
     labels = result.get_by_role("list", name="Detections").get_by_role("listitem")
     assert sorted(text.split(":")[0] for text in labels.all_inner_texts()) == sorted(s.label for s in scene.shapes)
-    # A label and its box light up together, from either side.
+    # A label and its box light up together, from either side (the picture loaded: nothing moves).
+    wait_for_pictures(page, "dialog .overlay img")
     labels.nth(1).hover()
     expect(result.locator("svg g.active")).to_have_count(1)
     assert result.locator("svg g.active text").text_content().split(" ")[0] == labels.nth(1).inner_text().split(":")[0]
@@ -160,6 +161,7 @@ def test_a_rejected_file_says_why_and_is_not_started(page: Any, page_errors: lis
     expect(page.get_by_text("rejected:")).to_contain_text("not an image or video this service can read")
     expect(page.get_by_text("0 files ready")).to_be_visible()
     expect(page.get_by_role("button", name="Start", exact=True)).to_be_disabled()
+    expect(page.get_by_role("list", name="Ready files").locator("img")).to_have_count(0)  # no broken picture
     check_screen(page, "10-rejected")
     # The upload's 400 is the refusal shown above: the one failed request this test expects.
     expected = [error for error in page_errors if error.endswith("/files") or "status of 400" in error]

@@ -81,7 +81,7 @@ function Detections({ src, alt, width, height, detections }) {
   return html`
     <figure class="detections">
       <div class="overlay">
-        <img src=${src} alt=${alt} />
+        <img src=${src} alt=${alt} width=${width} height=${height} />
         <svg viewBox=${`0 0 ${width} ${height}`} role="img" aria-label=${`${detections.length} detections`}>
           ${byArea(detections).map(([box, index]) => {
             const cx = box.x * width;

@@ -13,6 +13,8 @@ let nextKey = 0;
 const SHOWN_AS_PICKED = new Set(["image/jpeg", "image/png", "image/gif", "image/webp", "image/avif", "image/bmp"]);
 
 function ChosenFile({ item, onRemove }) {
+  // A picked file that says it is a JPEG may not be one (it is then rejected): no broken picture.
+  const [unreadable, setUnreadable] = useState(false);
   const percent = Math.round(item.progress * 100);
   let state = `uploading, ${percent}%`;
   if (item.error) state = `rejected: ${item.error}`;
@@ -23,8 +25,8 @@ function ChosenFile({ item, onRemove }) {
     <li class=${item.error ? "chosen rejected" : "chosen"}>
       ${ready
         ? html`<${Thumbnail} fileId=${item.file.id} format=${item.file.format} size=${160} />`
-        : item.pickedUrl
-          ? html`<img class="thumb" src=${item.pickedUrl} alt="" />`
+        : item.pickedUrl && !item.error && !unreadable
+          ? html`<img class="thumb" src=${item.pickedUrl} alt="" onError=${() => setUnreadable(true)} />`
           : html`<span class="thumb placeholder" aria-hidden="true">${item.name.split(".").pop()}</span>`}
       <div class="chosen-text">
         <span class="name">${item.name}</span>
