@@ -19,10 +19,10 @@ from imgtasks.domain.signing_keys import SigningKey
 from imgtasks.services.renders import plain_url
 
 from ..context import caller, json_response, new_router, ok_response, problem_responses, wiring_of
+from .files import FileId
 
 router = new_router()
 
-FileIdPath = Annotated[str, Path(description="A file id (a ULID)", min_length=1, max_length=64, pattern=ID_PATTERN)]
 KeyId = Annotated[str, Path(description="A signing key's id (a ULID)", min_length=1, max_length=64, pattern=ID_PATTERN)]
 
 RENDER_URL_GRAMMAR = (
@@ -168,7 +168,7 @@ PREVIEW_SECONDS = 3600
     responses={302: {"description": "Location: the picture"}, **problem_responses(400, 401, 404, 409)},
 )
 def get_file_preview(
-    file_id: FileIdPath,
+    file_id: FileId,
     size: Annotated[int, Query(ge=32, le=2048, description="The longest side, in pixels")] = 320,
 ) -> Response[str]:
     who = caller(router)

@@ -3,10 +3,6 @@ the stable URLs of task outputs (`cdn_url`) are signed with, made on first use."
 
 from __future__ import annotations
 
-from contextlib import suppress
-
-from botocore.exceptions import ClientError
-
 from imgtasks.adapters.repositories.signing_keys import SigningKeyRepository
 from imgtasks.domain.clock import now_rfc3339
 from imgtasks.domain.errors import Conflict, Forbidden, NotFound
@@ -56,8 +52,7 @@ class SigningKeys:
         # page asking for ten previews at once signed some with a key deleted a moment later).
         made = self._make(owner_id, listed=False)
         if self._keys.claim_first(owner_id, made.id, previous):
-            with suppress(ClientError):  # revoked meanwhile: the claim stands, the key is gone
-                self._keys.list_key(made)
+            self._keys.list_key(made)  # False if revoked meanwhile: the claim stands, the key is gone
             return made
         self._keys.delete(made.id)
         winner = self._keys.first_made(owner_id)

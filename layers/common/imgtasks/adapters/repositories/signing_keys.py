@@ -49,14 +49,21 @@ class SigningKeyRepository:
             del item["GSI1PK"], item["GSI1SK"]
         self._table.put_item(Item=item)
 
-    def list_key(self, key: SigningKey) -> None:
-        """Puts a candidate that won its claim on the owner's list."""
-        self._table.update_item(
-            Key=self.item_key(key.id),
-            UpdateExpression="SET GSI1PK = :owner, GSI1SK = :id",
-            ConditionExpression="attribute_exists(PK)",  # revoked meanwhile: stays gone
-            ExpressionAttributeValues={":owner": self._owner_partition(key.owner_id), ":id": key.id},
-        )
+    def list_key(self, key: SigningKey) -> bool:
+        """Puts a candidate that won its claim on the owner's list; False when it was revoked
+        meanwhile (it stays gone)."""
+        try:
+            self._table.update_item(
+                Key=self.item_key(key.id),
+                UpdateExpression="SET GSI1PK = :owner, GSI1SK = :id",
+                ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeValues={":owner": self._owner_partition(key.owner_id), ":id": key.id},
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
 
     @staticmethod
     def _first_key(owner_id: str) -> Item:
