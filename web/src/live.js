@@ -4,13 +4,16 @@ import { call } from "./api.js";
 
 // Following the caller's tasks as they change: the push channel (a WebSocket opened with a
 // ticket from POST /events/tickets), or, when it cannot be opened, long-polls of the tasks still
-// running (GET /tasks/{id}?wait=). `onChange({type, change, data})` is told each change.
+// running (GET /tasks/{id}?wait=). `onChange({type, change, data})` is told each change, `onOpen()`
+// each time the channel opens.
 const RETRY_MS = 5000;
 
-export function usePushChannel(onChange) {
+export function usePushChannel(onChange, onOpen) {
   const [mode, setMode] = useState("connecting");
   const handler = useRef(onChange);
   handler.current = onChange;
+  const openedHandler = useRef(onOpen);
+  openedHandler.current = onOpen;
 
   useEffect(() => {
     let socket = null;
@@ -29,6 +32,7 @@ export function usePushChannel(onChange) {
       socket.onopen = () => {
         opened = true;
         setMode("push");
+        if (!stopped) openedHandler.current?.();
       };
       socket.onmessage = (event) => {
         try {

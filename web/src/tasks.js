@@ -182,10 +182,15 @@ export function TaskList({ refresh }) {
       const before = shown.items.find((item) => item.id === task.id);
       if (message.change !== "updated" || !before || before.status !== task.status) reloadSoon();
       if (!before || message.change === "deleted") return shown;
-      return { ...shown, items: shown.items.map((item) => (item.id === task.id ? task : item)) };
+      // A pushed task carries no `waiting_for` (the change stream does not read the file): while it
+      // is still queued it waits for what the list said, so no preview is asked of a pending file.
+      const shownTask = task.status === "queued" && before.waiting_for ? { ...task, waiting_for: before.waiting_for } : task;
+      return { ...shown, items: shown.items.map((item) => (item.id === task.id ? shownTask : item)) };
     });
   };
-  const mode = usePushChannel(changedLive);
+  // Changes made between the page's last read and the channel's opening were pushed to nobody:
+  // the page is read again each time the channel opens.
+  const mode = usePushChannel(changedLive, () => setTick((n) => n + 1));
   useLongPolls(page.items, mode === "long-poll", changedLive);
   useEffect(
     () => () => {

@@ -52,13 +52,10 @@ class SigningKeyRepository:
     def list_key(self, key: SigningKey) -> bool:
         """Puts a candidate that won its claim on the owner's list; False when it was revoked
         meanwhile (it stays gone)."""
+        # The whole item again, not an update of its GSI1 keys: the functions that make keys may
+        # only put and delete them (the template's policies), and the key itself never changes.
         try:
-            self._table.update_item(
-                Key=self.item_key(key.id),
-                UpdateExpression="SET GSI1PK = :owner, GSI1SK = :id",
-                ConditionExpression="attribute_exists(PK)",
-                ExpressionAttributeValues={":owner": self._owner_partition(key.owner_id), ":id": key.id},
-            )
+            self._table.put_item(Item=self._item(key), ConditionExpression="attribute_exists(PK)")
         except ClientError as error:
             if is_condition_failure(error):
                 return False
