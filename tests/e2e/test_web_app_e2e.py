@@ -118,6 +118,7 @@ def test_a_person_signs_up_uploads_runs_opens_downloads_recognises_and_signs_out
     page.get_by_label("Recognise (detection and scene)").check()
     models = page.get_by_role("group", name="Detection model")
     expect(models.get_by_role("radio")).not_to_have_count(0)
+    models.get_by_role("radio", name="Shapes (circle, rectangle, triangle)").check()
     check_screen(page, "05-recognise")
     start(page, 1)
     row = task_row(page, "scene.png").filter(has=page.get_by_text("infer", exact=True))

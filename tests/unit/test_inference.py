@@ -18,8 +18,8 @@ from PIL import Image
 
 from imgtasks.adapters.model_registry import publish
 from imgtasks.domain.model_manifest import ModelManifest
+from imgtasks_imaging.model_input import prepare
 from imgtasks_workers.inference.decoders import classify, detect
-from imgtasks_workers.inference.preprocess import prepare
 
 
 def constant_model(

@@ -82,6 +82,8 @@ def test_two_spellings_of_the_same_options_are_one_render_and_a_bad_option_is_na
     long = parse(["format:webp", "quality:80", "resize:inside:800:600"])  # any order, long names
     assert short.normalised() == long.normalised() and short.digest() == long.digest()
     assert parse(["p:thumbnail-512"]).digest() == parse(["p:thumbnails:512"]).digest()
+    assert parse(["rs:cover:300:300", "g:faces"]).digest() == parse(["rs:cover:300:300", "gravity:face"]).digest()
+    assert parse(["rs:cover:300:300", "g:face"]).digest() != parse(["rs:cover:300:300", "g:sm"]).digest()
     assert parse(["q:80", "q:60"]).spec.output.quality == 60  # the last one counts
     assert parse(["f:auto"]).auto_format and not parse(["f:auto", "f:png"]).auto_format
     for options, named, says in (

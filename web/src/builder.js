@@ -14,7 +14,7 @@ const OPERATIONS = {
   sharpen: { label: "Sharpen", fields: { radius: 2, percent: 150 } },
   frames: { label: "Frames (animations and video)", fields: { start: 0, end: 3, fps: 15, speed: 1, reverse: false, boomerang: false } },
 };
-const GRAVITIES = ["center", "north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west", "entropy", "attention"];
+const GRAVITIES = ["center", "north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west", "entropy", "attention", "face"];
 const CHOICES = {
   fit: ["inside", "cover", "contain", "fill"],
   orientation: ["horizontal", "vertical"],

@@ -92,7 +92,9 @@ function Detections({ src, alt, width, height, detections }) {
             return html`<g key=${index} class=${active === index ? "active" : ""} transform=${`rotate(${box.rotation * 360} ${cx} ${cy})`} ...${on(index)}>
               <rect x=${cx - w / 2} y=${cy - h / 2} width=${w} height=${h} class="box" />
               <text x=${cx - w / 2} y=${cy - h / 2 - 4} class="box-label">${label}</text>
-            </g>`;
+            </g>${(box.keypoints || []).map(
+              (point) => html`<circle key=${`${index}-${point.name}`} cx=${point.x * width} cy=${point.y * height} r=${Math.max(width, height) / 150} class="keypoint"><title>${point.name.replace("_", " ")}</title></circle>`,
+            )}`;
           })}
         </svg>
       </div>

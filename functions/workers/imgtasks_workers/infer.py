@@ -33,11 +33,11 @@ from imgtasks.services.lifecycle import Attempt, TaskLifecycle
 from imgtasks.settings import InferSettings
 from imgtasks.wiring import Wiring
 from imgtasks_imaging.decode import decode
+from imgtasks_imaging.model_input import prepare
 
 from .batches import processor
 from .inference.decoders import classify, detect
 from .inference.model_cache import LoadedModel, ModelCache
-from .inference.preprocess import prepare
 
 
 @dataclass

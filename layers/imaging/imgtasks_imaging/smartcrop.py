@@ -1,5 +1,5 @@
 """Where a crop window goes: a compass point, a known focus, or the content (libvips' smartcrop
-strategies, in Pillow).
+strategies, in Pillow), or the faces in it (imgtasks_imaging.faces).
 
 `entropy` keeps the window whose grey levels carry the most information (Shannon entropy of its
 histogram); `attention` the one with the most of what draws the eye, which libvips defines as
@@ -15,6 +15,7 @@ from PIL import Image, ImageChops, ImageFilter, ImageStat
 
 from imgtasks.domain.operations import Focus
 
+from .faces import Face, find_faces
 from .modes import filterable, flatten, has_alpha
 
 ANALYSIS_SIDE = 160
@@ -46,7 +47,41 @@ def window(image: Image.Image, width: int, height: int, gravity: str, focus: Foc
     if gravity in COMPASS:
         share_x, share_y = COMPASS[gravity]
         return round(free_x * share_x), round(free_y * share_y)
+    if gravity == "face":
+        faces = find_faces(image)
+        if faces:
+            return _face_window(image, width, height, faces)
+        gravity = "attention"
     return _best_window(image, width, height, gravity)
+
+
+# A face box runs from the brows to the chin: the window keeps this much more of the head around it
+# (hair and chin), as a share of the box's size on each side, when there is room.
+FACE_MARGIN = 0.3
+
+
+def _face_window(image: Image.Image, width: int, height: int, faces: list[Face]) -> tuple[int, int]:
+    """The window centred on every face when they all fit in it, else on the biggest; with room,
+    the faces' heads (FACE_MARGIN) are kept whole too."""
+
+    def bounds(group: list[Face], margin: float) -> tuple[float, float, float, float]:
+        return (
+            min((f.x - f.width * (0.5 + margin)) * image.width for f in group),
+            min((f.y - f.height * (0.5 + margin)) * image.height for f in group),
+            max((f.x + f.width * (0.5 + margin)) * image.width for f in group),
+            max((f.y + f.height * (0.5 + margin)) * image.height for f in group),
+        )
+
+    def fits(box: tuple[float, float, float, float]) -> bool:
+        return box[2] - box[0] <= width and box[3] - box[1] <= height
+
+    biggest = max(faces, key=lambda face: face.area)
+    candidates = [(faces, FACE_MARGIN), (faces, 0.0), ([biggest], FACE_MARGIN), ([biggest], 0.0)]
+    group, margin = next(((g, m) for g, m in candidates if fits(bounds(g, m))), ([biggest], 0.0))
+    left, top, right, bottom = bounds(group, margin)
+    x = round((left + right) / 2 - width / 2)
+    y = round((top + bottom) / 2 - height / 2)
+    return min(max(0, x), max(0, image.width - width)), min(max(0, y), max(0, image.height - height))
 
 
 def _analysis_copy(image: Image.Image) -> tuple[Image.Image, float]:

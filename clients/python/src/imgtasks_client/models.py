@@ -78,6 +78,14 @@ class ImageClass(Model):
     probability: float
 
 
+class Keypoint(Model):
+    """A named point of a detection (a face's eyes, nose, mouth and ears), in 0-1 of the image."""
+
+    name: str
+    x: float
+    y: float
+
+
 class Detection(Model):
     """An oriented box: centre, size and rotation (0-1 of a turn, clockwise), in 0-1 of the image."""
 
@@ -88,6 +96,7 @@ class Detection(Model):
     width: float
     height: float
     rotation: float
+    keypoints: list[Keypoint] | None = None
 
 
 class ModelUsed(Model):

@@ -1,7 +1,7 @@
 """Reading a model's raw outputs as results: image class, or detections with boxes normalised to
 0-1 of the original image (centre x, y, width, height), rotation as 0-1 of a full turn, and
 probability 0-1. Supports the YOLOv8 / YOLO11 detection layout, YOLOv8-OBB, SSD-style boxes and
-scores, and plain classifiers."""
+scores, plain classifiers and BlazeFace (faces with keypoints)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from imgtasks.domain.model_manifest import ModelManifest
-
-from .preprocess import Placement
+from imgtasks_imaging.faces import faces_in
+from imgtasks_imaging.model_input import Placement
 
 
 @dataclass(frozen=True)
@@ -135,9 +135,34 @@ def nms(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou: float, 
     return sorted(keep, key=lambda i: -scores[i])
 
 
+def detect_faces(
+    outputs: dict[str, np.ndarray], manifest: ModelManifest, placement: Placement
+) -> list[dict[str, object]]:
+    """BlazeFace's outputs (imgtasks_imaging.faces) to detections with their named keypoints."""
+    detections = []
+    for face in faces_in(outputs, manifest, placement):
+        detection = Detection(
+            label=manifest.labels[0],
+            probability=float(np.clip(face.score, 0, 1)),
+            x=float(np.clip(face.x, 0, 1)),
+            y=float(np.clip(face.y, 0, 1)),
+            width=face.width,
+            height=face.height,
+            rotation=0.0,
+        ).as_dict()
+        detection["keypoints"] = [
+            {"name": name, "x": round(x, 5), "y": round(y, 5)}
+            for name, (x, y) in zip(manifest.output.keypoints, face.keypoints, strict=True)
+        ]
+        detections.append(detection)
+    return detections
+
+
 def detect(outputs: dict[str, np.ndarray], manifest: ModelManifest, placement: Placement) -> list[dict[str, object]]:
     """One image's outputs (batch axis removed) to detections on the original image."""
     layout = manifest.output.layout
+    if layout == "blazeface":
+        return detect_faces(outputs, manifest, placement)
     classes_count = len(manifest.labels)
     angles: np.ndarray | None = None
     if layout in ("yolov8", "yolov8-obb"):

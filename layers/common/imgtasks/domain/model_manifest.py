@@ -32,17 +32,27 @@ class OutputLayout(Model):
     yolov8-obb: [1, 4 + classes + 1, anchors], the last row the angle in radians.
     ssd: two outputs, boxes [1, anchors, 4] (x1 y1 x2 y2) and scores [1, anchors, classes].
     classifier: [1, classes], logits or probabilities.
+    blazeface: MediaPipe's BlazeFace, two outputs, regressors [1, anchors, 4 + 2 * keypoints]
+    (box centre offset and size, then each keypoint's offset, in input pixels from the anchor) and
+    raw scores [1, anchors, 1]; the anchors are the SSD grid of `anchor_strides`.
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    layout: Literal["yolov8", "yolov8-obb", "ssd", "classifier"]
+    layout: Literal["yolov8", "yolov8-obb", "ssd", "classifier", "blazeface"]
     boxes: Literal["cxcywh-pixels", "xyxy-normalized", "xyxy-pixels"] = "cxcywh-pixels"
     angle: Literal["radians-clockwise", "radians-counterclockwise"] = "radians-clockwise"
     values: Literal["logits", "probabilities"] = "probabilities"
     background_class: int | None = Field(default=None, description="SSD: the index of a background class to ignore")
     box_output: str | None = Field(default=None, description="SSD: the boxes output's name")
     score_output: str | None = Field(default=None, description="SSD: the scores output's name")
+    anchor_strides: list[int] = Field(
+        default_factory=list, description="blazeface: the stride of each grid of anchors, in input pixels"
+    )
+    anchors_per_cell: list[int] = Field(
+        default_factory=list, description="blazeface: how many anchors each cell of each grid has"
+    )
+    keypoints: list[str] = Field(default_factory=list, description="blazeface: the keypoints' names, in order")
 
 
 class Thresholds(Model):

@@ -18,8 +18,9 @@ Side = Annotated[int, Field(ge=1, le=MAX_OUTPUT_SIDE)]
 
 
 # Where a cover resize (or a crop without left/top) keeps its window: a side or corner, the centre,
-# the window with the most detail (`entropy`) or the one a person would look at first (`attention`:
-# edges, saturated colour and skin tones, as libvips defines it).
+# the window with the most detail (`entropy`), the one a person would look at first (`attention`:
+# edges, saturated colour and skin tones, as libvips defines it), or the faces (`face`: every face
+# when they fit in the window, else the biggest; `attention` when there is none).
 Gravity = Literal[
     "center",
     "north",
@@ -32,6 +33,7 @@ Gravity = Literal[
     "north-west",
     "entropy",
     "attention",
+    "face",
 ]
 
 

@@ -64,6 +64,8 @@ GRAVITIES = {
     "attention": "attention",
     "sm": "attention",
     "smart": "attention",
+    "face": "face",
+    "faces": "face",
 }
 NAMES = {
     "rs": "resize",

@@ -42,6 +42,14 @@ class ImageClass(StrictModel):
     probability: float = Field(ge=0, le=1)
 
 
+class Keypoint(StrictModel):
+    """A named point of a detection (a face's eyes, nose, mouth and ears), 0-1 of the image."""
+
+    name: str
+    x: float
+    y: float
+
+
 class Detection(StrictModel):
     """An oriented box: centre, size and rotation, normalised to 0-1 of the image."""
 
@@ -52,6 +60,12 @@ class Detection(StrictModel):
     width: float
     height: float
     rotation: float = Field(ge=0, le=1, description="0-1 of a full turn, clockwise")
+    keypoints: list[Keypoint] | None = Field(
+        default=None,
+        # Left out, not null, for the models without keypoints (all but `faces`).
+        exclude_if=lambda value: value is None,
+        description="The model's named points of the object (the `faces` model: six per face)",
+    )
 
 
 class ModelUsed(StrictModel):
