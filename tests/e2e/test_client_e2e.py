@@ -101,7 +101,7 @@ def test_the_cli_infers_and_lists_models(stack: Any, tmp_path: Path) -> None:
     assert entry["result"]["image_class"]["label"] == "stripes"
     assert len(entry["result"]["detections"]) == len(scene.shapes)
     models = json.loads(cli(stack, tmp_path, "models", "--json").stdout)
-    assert [m["id"] for m in models["detection_models"]] == ["shapes"]
+    assert [m["id"] for m in models["detection_models"]] == ["faces", "shapes"]
     assert cli(stack, tmp_path, "run", "--help").stdout.count("Example") >= 1
 
 
