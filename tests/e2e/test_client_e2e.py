@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from imgtasks_client import AsyncClient, ProcessResult
-from PIL import Image
+from PIL import ExifTags, Image
 
 from tests.e2e.client import Client as HttpClient
 from tests.e2e.conftest import same_on_any_emulator
-from tests.helpers import image_bytes, scene_with_shapes
+from tests.helpers import ROOT, image_bytes, scene_with_shapes
 
 pytestmark = same_on_any_emulator  # the CLI and the async client against the API
 
@@ -123,3 +123,33 @@ def test_the_async_client_uploads_runs_waits_and_downloads_every_variant(stack: 
     assert len(written) == 3
     sizes = sorted(max(Image.open(path).size) for path in written)
     assert sizes == [128, 512, 640]  # thumbnails never upscale: 1024 stays 640
+
+
+def test_the_cli_shows_a_photograph_s_camera_colours_and_placeholders(stack: Any, tmp_path: Path) -> None:
+    """A real photograph (face_recognition's test portrait, from the corpus) with a position written
+    into its EXIF: `tasks show` prints what its camera said, where, its colours and placeholders."""
+    signed_in(stack, tmp_path)
+    portrait = Image.open(ROOT / ".corpus" / "face-recognition-1.3.0" / "obama.jpg")
+    exif = portrait.getexif()
+    exif[ExifTags.IFD.GPSInfo] = {1: "N", 2: (52.0, 22.0, 12.0), 3: "E", 4: (4.0, 53.0, 30.0)}
+    portrait.save(tmp_path / "portrait.jpg", quality=90, exif=exif.tobytes())
+    ran = cli(stack, tmp_path, "run", "portrait.jpg", "--op", "resize 300x300", "-o", "out", "--json")
+    assert ran.returncode == 0, ran.stderr
+    (result,) = json.loads(ran.stdout)["results"]
+    shown = cli(stack, tmp_path, "tasks", "show", result["task_id"])
+    (ROOT / "tests" / "output").mkdir(exist_ok=True)
+    (ROOT / "tests" / "output" / "cli-tasks-show.txt").write_text(shown.stdout)  # to look at
+    assert shown.returncode == 0, shown.stderr
+    for expected in (
+        "Canon EOS 5D Mark III",
+        "EF85mm f/1.2L USM",
+        "2012-12-06T15:46:01",
+        "f/7.1 1/125 s ISO 200 85 mm",
+    ):
+        assert expected in shown.stdout, shown.stdout
+    assert "52.37000, 4.89167" in shown.stdout and "blurhash" in shown.stdout and "%" in shown.stdout
+    task = json.loads(cli(stack, tmp_path, "tasks", "show", result["task_id"], "--json").stdout)
+    source = task["result"]["source"]
+    assert source["metadata"]["gps"]["latitude"] == 52.37 and len(source["blurhash"]) == 28
+    (output,) = task["result"]["outputs"]
+    assert output["thumbhash"] and 3 <= len(output["colors"]) <= 5

@@ -153,6 +153,7 @@ function ProcessResult({ task, file, result }) {
     ${output &&
     html`<div class="output-details">
       <p><strong>${output.name}</strong>: ${describe(output)}</p>
+      <${Swatches} colors=${output.colors} label=${`Colours of ${output.name}`} />
       <div class="inline">
         <a class="button small" href=${`/tasks/${task.id}/download?variant=${encodeURIComponent(output.name)}&attachment=true`} download aria-label=${`Download ${output.name}`}>Download</a>
       </div>
@@ -170,6 +171,7 @@ function ProcessResult({ task, file, result }) {
         </li>`,
       )}
     </ul>`}
+    <${PictureFacts} source=${result.source} />
     <details class="source-details">
       <summary>Source: ${name}, ${describe(result.source)}</summary>
       <figure>
@@ -180,6 +182,48 @@ function ProcessResult({ task, file, result }) {
       <${CopyLink} fileId=${task.file_id} name="the source" />
     </details>
   </div>`;
+}
+
+// Dominant colours as swatches, each with its hex and share.
+function Swatches({ colors, label }) {
+  if (!colors?.length) return null;
+  return html`<ul class="swatches" aria-label=${label}>
+    ${colors.map(
+      (color) => html`<li key=${color.hex}>
+        <span class="swatch" style=${{ background: color.hex }} aria-hidden="true"></span>${color.hex} ${Math.round(color.share * 100)}%
+      </li>`,
+    )}
+  </ul>`;
+}
+
+function exposure(facts) {
+  const shutter = facts.exposure_time && (facts.exposure_time < 1 ? `1/${Math.round(1 / facts.exposure_time)} s` : `${facts.exposure_time} s`);
+  return [facts.f_number && `f/${facts.f_number}`, shutter, facts.iso && `ISO ${facts.iso}`, facts.focal_length && `${facts.focal_length} mm`]
+    .filter(Boolean)
+    .join(" · ");
+}
+
+// What the source's camera said, and its colours. The position is the owner's alone: it is never
+// written into an output.
+function PictureFacts({ source }) {
+  const facts = source.metadata || {};
+  const rows = [
+    ["Camera", facts.camera],
+    ["Lens", facts.lens],
+    // The camera's own clock (and its offset from UTC when the file says it), as the camera wrote it.
+    ["Taken", facts.taken_at?.replace("T", " ")],
+    ["Exposure", exposure(facts)],
+    ["Colour profile", facts.color_profile],
+    ["Where", facts.gps && `${facts.gps.latitude.toFixed(5)}, ${facts.gps.longitude.toFixed(5)} (only you see this; outputs never carry it)`],
+  ].filter(([, value]) => value);
+  if (!rows.length && !source.colors?.length) return null;
+  return html`<section class="picture-facts" aria-label="About the source">
+    ${rows.length > 0 &&
+    html`<dl>
+      ${rows.map(([term, value]) => html`<div key=${term}><dt>${term}</dt><dd>${value}</dd></div>`)}
+    </dl>`}
+    <${Swatches} colors=${source.colors} label="Colours of the source" />
+  </section>`;
 }
 
 // The result of a task, over the page (a modal dialog): Esc or Close shuts it, and the caller

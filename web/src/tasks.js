@@ -76,8 +76,8 @@ function TaskPictures({ task }) {
   return html`<div class="task-pics">
     ${task.waiting_for
       ? html`<span class="thumb placeholder" aria-hidden="true">…</span>`
-      : html`<${Thumbnail} fileId=${task.file_id} format=${task.result?.source?.format} />`}
-    ${output && html`<span class="arrow" aria-hidden="true">→</span><${Thumbnail} fileId=${output.file_id} format=${output.format} />`}
+      : html`<${Thumbnail} fileId=${task.file_id} format=${task.result?.source?.format} thumbhash=${task.result?.source?.thumbhash} />`}
+    ${output && html`<span class="arrow" aria-hidden="true">→</span><${Thumbnail} fileId=${output.file_id} format=${output.format} thumbhash=${output.thumbhash} />`}
   </div>`;
 }
 

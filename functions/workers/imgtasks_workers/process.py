@@ -77,6 +77,8 @@ def source_image(found: imaging.Source) -> SourceImage:
         frames=found.frames,
         size=found.size,
         duration=found.duration,
+        metadata=found.metadata,
+        **(found.look.model_dump() if found.look is not None else {}),
     )
 
 
@@ -211,6 +213,7 @@ class TaskRunner:
             size=len(rendered.data),
             bucket=self._results_bucket,
             key=key,
+            **(rendered.look.model_dump() if rendered.look is not None else {}),
         )
 
     def _discard(self, result: ProcessResult) -> None:

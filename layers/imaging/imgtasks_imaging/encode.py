@@ -14,6 +14,7 @@ from imgtasks.domain.formats import IMAGE_FORMATS, written_format
 from imgtasks.domain.inspection import register_jpeg_xl
 from imgtasks.domain.outputs import CLIP_FORMATS, OutputSpec
 
+from .facts import exif_without_gps
 from .frames import Frames
 from .modes import flatten, has_alpha, to_srgb
 
@@ -209,7 +210,7 @@ def encode(
     if profile_kept:
         metadata["icc_profile"] = icc_profile
     if keep and exif and fmt in ("jpeg", "webp", "png", "apng", "avif", "tiff", "jxl"):
-        metadata["exif"] = exif
+        metadata["exif"] = exif_without_gps(exif)  # where it was taken stays with the owner
 
     def colour(image: Image.Image) -> Image.Image:
         # Some encoders fall back to image.info for the profile and EXIF; they travel separately

@@ -13,11 +13,13 @@ from imgtasks.domain.errors import ErrorCode, PermanentTaskError
 from imgtasks.domain.formats import written_format
 from imgtasks.domain.operations import FramesOperation, Operation, ResizeOperation
 from imgtasks.domain.outputs import OutputSpec
+from imgtasks.domain.picture_facts import PictureLook, PictureMetadata
 from imgtasks.kinds.process import ProcessSpec, VariantSpec
 
 from .animation import retime
 from .decode import decode
 from .encode import ANIMATED_FORMATS, encode
+from .facts import look_of, metadata_of
 from .frames import Frames
 from .operations import SameWindow, apply, resize, resize_box
 
@@ -40,6 +42,8 @@ class Source:
     frames: int
     size: int
     duration: float | None = None  # seconds, for a video
+    look: PictureLook | None = None  # placeholders and colours (an image's)
+    metadata: PictureMetadata | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class Rendered:
     height: int
     frames: int
     data: bytes
+    look: PictureLook | None = None
 
 
 @dataclass(frozen=True)
@@ -120,13 +125,21 @@ def render(
         every_frame=lambda source_format: keeps_frames(spec, source_format),
     )
     width, height = decoded.header.oriented_size
-    source = Source(decoded.header.format, width, height, decoded.header.frames, len(data))
+    source = Source(
+        decoded.header.format,
+        width,
+        height,
+        decoded.header.frames,
+        len(data),
+        look=look_of(decoded.frames.first),
+        metadata=metadata_of(decoded.exif, decoded.icc_profile, decoded.header.orientation),
+    )
     report(30)
     frames = _apply_all(decoded.frames, spec.operations, limits)
 
     def finish(name: str, result: Frames, output: OutputSpec) -> Rendered:
         encoded, fmt, count = encode(result, output, source.format, decoded.icc_profile, decoded.exif)
-        rendered = Rendered(name, fmt, result.size[0], result.size[1], count, encoded)
+        rendered = Rendered(name, fmt, result.size[0], result.size[1], count, encoded, look_of(result.first))
         if on_output is not None:
             on_output(source, rendered)
         return rendered

@@ -23,7 +23,7 @@ from .batch import Report, RunState, collect, fingerprint, run_one
 from .client import Client
 from .config import DEFAULT_PROFILE, resolve_settings, write_profile
 from .errors import ImgtasksError, WaitTimeout
-from .models import ArchiveResult, File, InferResult, ProcessResult, SigningKey, Task
+from .models import ArchiveResult, ColorShare, File, InferResult, PictureMetadata, ProcessResult, SigningKey, Task
 from .op_strings import parse_operation
 
 app = typer.Typer(
@@ -344,10 +344,84 @@ def _one_task(action: str, task_id: str, url: str | None, profile: str | None, a
         console.print(" ".join(task_row(task)))
 
 
+def swatches(colors: list[ColorShare] | None) -> str:
+    """Dominant colours as coloured blocks with their hex and share."""
+    return "  ".join(f"[on {c.hex}]    [/] {c.hex} {round(c.share * 100)}%" for c in colors or [])
+
+
+def metadata_lines(facts: PictureMetadata) -> list[tuple[str, str]]:
+    exposure = " ".join(
+        part
+        for part in (
+            f"f/{facts.f_number:g}" if facts.f_number else "",
+            f"1/{round(1 / facts.exposure_time)} s" if facts.exposure_time and facts.exposure_time < 1 else "",
+            f"{facts.exposure_time:g} s" if facts.exposure_time and facts.exposure_time >= 1 else "",
+            f"ISO {facts.iso}" if facts.iso else "",
+            f"{facts.focal_length:g} mm" if facts.focal_length else "",
+        )
+        if part
+    )
+    gps = facts.gps
+    rows = [
+        ("camera", facts.camera or ""),
+        ("lens", facts.lens or ""),
+        ("taken", facts.taken_at or ""),
+        ("exposure", exposure),
+        ("colour profile", facts.color_profile or ""),
+        ("orientation", str(facts.orientation) if facts.orientation else ""),
+        (
+            "where",
+            f"{gps.latitude:.5f}, {gps.longitude:.5f}" + (f", {gps.altitude:g} m" if gps.altitude else "")
+            if gps
+            else "",
+        ),
+    ]
+    return [(name, value) for name, value in rows if value]
+
+
+def show_task(task: Task) -> None:
+    """One task in full: its status, then what its result says (placeholders, colours, metadata,
+    outputs; or detections)."""
+    console.print(" ".join(task_row(task)))
+    result = task.result
+    if isinstance(result, ProcessResult):
+        details = Table(show_header=False, box=None, padding=(0, 2))
+        source = result.source
+        details.add_row("source", f"{source.format} {source.width}x{source.height}, {source.size} bytes")
+        for name, value in metadata_lines(source.metadata) if source.metadata else []:
+            details.add_row(name, value)
+        details.add_row("colours", swatches(source.colors))
+        details.add_row("blurhash", source.blurhash or "")
+        details.add_row("thumbhash", source.thumbhash or "")
+        for output in result.outputs:
+            details.add_row(output.name, f"{output.format} {output.width}x{output.height}, {output.size} bytes")
+            details.add_row("", swatches(output.colors))
+            details.add_row("", f"blurhash {output.blurhash or '-'}  thumbhash {output.thumbhash or '-'}")
+        console.print(details)
+    elif isinstance(result, InferResult):
+        if result.image_class:
+            console.print(f"scene: {result.image_class.label} {round(result.image_class.probability * 100)}%")
+        for detection in result.detections:
+            points = f", {len(detection.keypoints)} keypoints" if detection.keypoints else ""
+            console.print(
+                f"{detection.label} {round(detection.probability * 100)}% at "
+                f"{detection.x:.3f}, {detection.y:.3f} size {detection.width:.3f} x {detection.height:.3f}{points}"
+            )
+
+
 @tasks_app.command("show")
 def tasks_show(task_id: str, url: UrlOption = None, profile: ProfileOption = None, as_json: JsonOption = False) -> None:
-    """One task. Example: imgtasks tasks show 01J... --json"""
-    _one_task("get", task_id, url, profile, as_json)
+    """One task, with what its result says: a picture's camera, colours and placeholders, each
+    output, or the detections. Example: imgtasks tasks show 01J... --json"""
+    with client(url, profile) as api:
+        try:
+            task = api.tasks.get(task_id)
+        except ImgtasksError as error:
+            fail(error.detail)
+    if as_json:
+        print_json(task.model_dump())
+    else:
+        show_task(task)
 
 
 @tasks_app.command("cancel")

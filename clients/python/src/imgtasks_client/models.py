@@ -45,16 +45,51 @@ class File(Model):
     error_code: str | None = None
 
 
-class SourceImage(Model):
+class ColorShare(Model):
+    hex: str
+    share: float = Field(description="The part of the picture's opaque pixels nearest this colour")
+
+
+class GpsPosition(Model):
+    latitude: float
+    longitude: float
+    altitude: float | None = None
+
+
+class PictureMetadata(Model):
+    """What the source's camera said; a field the file does not say is None."""
+
+    camera: str | None = None
+    lens: str | None = None
+    taken_at: str | None = None
+    orientation: int | None = None
+    color_profile: str | None = None
+    f_number: float | None = None
+    exposure_time: float | None = Field(default=None, description="Seconds")
+    iso: int | None = None
+    focal_length: float | None = Field(default=None, description="Millimetres")
+    gps: GpsPosition | None = None
+
+
+class PictureLook(Model):
+    """Placeholders to show while a picture loads, and its dominant colours (None for a video)."""
+
+    blurhash: str | None = None
+    thumbhash: str | None = Field(default=None, description="Base64")
+    colors: list[ColorShare] | None = None
+
+
+class SourceImage(PictureLook):
     format: str
     width: int
     height: int
     frames: int
     size: int
     duration: float | None = None
+    metadata: PictureMetadata | None = None
 
 
-class Output(Model):
+class Output(PictureLook):
     name: str
     file_id: str
     format: str

@@ -16,6 +16,7 @@ from imgtasks.domain.base import StrictModel
 from imgtasks.domain.errors import InvalidInput
 from imgtasks.domain.operations import MAX_OPERATIONS, Operation
 from imgtasks.domain.outputs import OutputSpec
+from imgtasks.domain.picture_facts import PictureLook, PictureMetadata
 from imgtasks.domain.records import TaskBase
 from imgtasks.kinds.base import SOURCE_FIELDS, FileSources, TaskKind
 
@@ -159,17 +160,24 @@ class CreateProcessTasks(ProcessSpec, FileSources):
 
 # ------------------------------------------------------------------ results
 # Unknown fields are an error (StrictModel), so a stored result is exactly the shape declared.
-class SourceImage(StrictModel):
+class SourceImage(PictureLook):
+    """The task's input as the engine read it: size, placeholders and colours (of an image; a video
+    has none), and what its camera said (`metadata`)."""
+
     format: str
     width: int
     height: int
     frames: int
     size: int = Field(description="Bytes")
     duration: float | None = Field(default=None, description="Seconds, for a video")
+    metadata: PictureMetadata | None = Field(
+        default=None, exclude_if=lambda value: value is None, description="The camera's facts (EXIF, colour profile)"
+    )
 
 
-class Output(StrictModel):
-    """One output of a process task, as clients see it: a file of the task's owner."""
+class Output(PictureLook):
+    """One output of a process task, as clients see it: a file of the task's owner, with its
+    placeholders and colours (an image's; a video output has none)."""
 
     name: str = Field(description="`default`, or the variant's name")
     file_id: str
