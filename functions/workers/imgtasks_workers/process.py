@@ -213,6 +213,7 @@ class TaskRunner:
             size=len(rendered.data),
             bucket=self._results_bucket,
             key=key,
+            auto_quality=rendered.auto_quality,
             **(rendered.look.model_dump() if rendered.look is not None else {}),
         )
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from PIL import Image
 
 from imgtasks.domain.errors import ErrorCode, PermanentTaskError
 from imgtasks.domain.formats import IMAGE_FORMATS, written_format
 from imgtasks.domain.inspection import register_jpeg_xl
-from imgtasks.domain.outputs import CLIP_FORMATS, OutputSpec
+from imgtasks.domain.outputs import AUTO, CLIP_FORMATS, AutoQualityChoice, OutputSpec
 
+from .auto_quality import SSIM_TARGET, choose_quality
 from .facts import exif_without_gps
 from .frames import Frames
 from .modes import flatten, has_alpha, to_srgb
@@ -193,15 +194,27 @@ def encoder_name(fmt: str, output: OutputSpec) -> str:
     return CLIP_PALETTE_GIF if fmt == "gif" and output.dither == "bayer" else fmt
 
 
+class Encoded(NamedTuple):
+    data: bytes
+    format: str
+    frames: int
+    auto_quality: AutoQualityChoice | None = None  # what quality auto chose, when asked
+
+
+# The formats `quality: "auto"` searches; the others take its fallback quality.
+AUTO_QUALITY_FORMATS = frozenset({"jpeg", "webp", "avif"})
+
+
 def encode(
     frames: Frames,
     output: OutputSpec,
     source_format: str,
     icc_profile: bytes | None = None,
     exif: bytes | None = None,
-) -> tuple[bytes, str, int]:
-    """Returns the bytes, the format and the number of frames written. GIF, WebP, APNG, MP4 and
-    WebM keep every frame of an animation with its timing; the other formats take its first."""
+) -> Encoded:
+    """The bytes, the format and the number of frames written (and what quality auto chose). GIF,
+    WebP, APNG, MP4 and WebM keep every frame of an animation with its timing; the other formats
+    take its first."""
     fmt = output.format or written_format(source_format)
     keep = not output.strip_metadata
     metadata: dict[str, Any] = {}
@@ -229,6 +242,14 @@ def encode(
         raise RuntimeError(f"no {encoder_name(fmt, output)} encoder here; it is the video worker's")
     animated = frames.animated and fmt in ANIMATED_FORMATS
     images = [colour(image) for image in (frames.images if animated else [frames.first])]
-    encoded = encoder(images, output, metadata, frames)
     # An APNG of one frame is a PNG, and is called one.
-    return encoded, "png" if fmt == "apng" and len(images) == 1 else fmt, len(images)
+    written = "png" if fmt == "apng" and len(images) == 1 else fmt
+    if output.quality == AUTO and fmt in AUTO_QUALITY_FORMATS and not animated and not output.lossless:
+        chosen = choose_quality(
+            images[0],
+            lambda quality: encoder(images, output.model_copy(update={"quality": quality}), metadata, frames),
+            output.background,
+        )
+        choice = AutoQualityChoice(quality=chosen.quality, ssim=chosen.ssim, target=SSIM_TARGET, encodes=chosen.encodes)
+        return Encoded(chosen.data, written, 1, choice)
+    return Encoded(encoder(images, output, metadata, frames), written, len(images))

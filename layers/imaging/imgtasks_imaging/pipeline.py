@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from imgtasks.domain.errors import ErrorCode, PermanentTaskError
 from imgtasks.domain.formats import written_format
 from imgtasks.domain.operations import FramesOperation, Operation, ResizeOperation
-from imgtasks.domain.outputs import OutputSpec
+from imgtasks.domain.outputs import AutoQualityChoice, OutputSpec
 from imgtasks.domain.picture_facts import PictureLook, PictureMetadata
 from imgtasks.kinds.process import ProcessSpec, VariantSpec
 
@@ -55,6 +55,7 @@ class Rendered:
     frames: int
     data: bytes
     look: PictureLook | None = None
+    auto_quality: AutoQualityChoice | None = None
 
 
 @dataclass(frozen=True)
@@ -138,8 +139,17 @@ def render(
     frames = _apply_all(decoded.frames, spec.operations, limits)
 
     def finish(name: str, result: Frames, output: OutputSpec) -> Rendered:
-        encoded, fmt, count = encode(result, output, source.format, decoded.icc_profile, decoded.exif)
-        rendered = Rendered(name, fmt, result.size[0], result.size[1], count, encoded, look_of(result.first))
+        encoded = encode(result, output, source.format, decoded.icc_profile, decoded.exif)
+        rendered = Rendered(
+            name,
+            encoded.format,
+            result.size[0],
+            result.size[1],
+            encoded.frames,
+            encoded.data,
+            look_of(result.first),
+            encoded.auto_quality,
+        )
         if on_output is not None:
             on_output(source, rendered)
         return rendered

@@ -19,6 +19,7 @@ from .errors import (
 from .events import Change
 from .models import (
     ArchiveResult,
+    AutoQualityChoice,
     ColorShare,
     Detection,
     File,
@@ -42,6 +43,7 @@ __all__ = [
     "ArchiveResult",
     "AsyncClient",
     "AuthenticationError",
+    "AutoQualityChoice",
     "Change",
     "Client",
     "ColorShare",

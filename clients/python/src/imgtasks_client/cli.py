@@ -158,7 +158,9 @@ def run(
     output_format: Annotated[
         str | None, typer.Option("--format", help="jpeg, png, apng, webp, gif, avif, tiff, jxl, mp4, webm")
     ] = None,
-    quality: Annotated[int | None, typer.Option(help="1-100")] = None,
+    quality: Annotated[
+        str | None, typer.Option(help="1-100, or auto: the smallest that keeps the picture's look (JPEG, WebP, AVIF)")
+    ] = None,
     concurrency: Annotated[int, typer.Option(help="Files at once")] = 4,
     url: UrlOption = None,
     profile: ProfileOption = None,
@@ -178,7 +180,8 @@ def run(
         spec["preset"] = preset
     else:
         spec["operations"] = [operation(text) for text in op or []]
-        output = {k: v for k, v in {"format": output_format, "quality": quality}.items() if v is not None}
+        chosen_quality: int | str | None = int(quality) if quality and quality.isdigit() else quality
+        output = {k: v for k, v in {"format": output_format, "quality": chosen_quality}.items() if v is not None}
         if output:
             spec["output"] = output
     inputs = inputs_of(paths)
@@ -394,7 +397,8 @@ def show_task(task: Task) -> None:
         details.add_row("blurhash", source.blurhash or "")
         details.add_row("thumbhash", source.thumbhash or "")
         for output in result.outputs:
-            details.add_row(output.name, f"{output.format} {output.width}x{output.height}, {output.size} bytes")
+            chose = f", quality auto chose {output.auto_quality.quality}" if output.auto_quality else ""
+            details.add_row(output.name, f"{output.format} {output.width}x{output.height}, {output.size} bytes{chose}")
             details.add_row("", swatches(output.colors))
             details.add_row("", f"blurhash {output.blurhash or '-'}  thumbhash {output.thumbhash or '-'}")
         console.print(details)

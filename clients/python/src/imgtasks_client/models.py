@@ -89,6 +89,15 @@ class SourceImage(PictureLook):
     metadata: PictureMetadata | None = None
 
 
+class AutoQualityChoice(Model):
+    """What `quality: "auto"` chose for an output."""
+
+    quality: int
+    ssim: float
+    target: float
+    encodes: int
+
+
 class Output(PictureLook):
     name: str
     file_id: str
@@ -97,6 +106,7 @@ class Output(PictureLook):
     height: int
     frames: int
     size: int
+    auto_quality: AutoQualityChoice | None = None
     url: str = Field(description="A presigned URL that expires within 15 minutes")
     cdn_url: str | None = Field(
         default=None, description="Its bytes through the CDN, signed with your newest key; null for a guest"

@@ -20,27 +20,42 @@ QualityWord = Literal["low", "medium", "high"]
 QUALITY_WORDS: dict[str, int] = {"low": 40, "medium": 65, "high": 85}
 
 
+# `auto`: the smallest quality whose output keeps the picture's look (imgtasks_imaging.auto_quality),
+# for JPEG, WebP and AVIF stills; other outputs take AUTO_FALLBACK.
+AUTO = "auto"
+AUTO_FALLBACK = 85
+
+
 def _quality(value: object) -> int | str:
     """One error for a bad quality, not one per member of the union."""
     if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 100:
         return value
-    if isinstance(value, str) and value in QUALITY_WORDS:
+    if isinstance(value, str) and (value in QUALITY_WORDS or value == AUTO):
         return value
-    raise ValueError("must be a number from 1 to 100, or low, medium or high")
+    raise ValueError("must be a number from 1 to 100, or low, medium, high or auto")
 
 
 Quality = Annotated[
-    int | QualityWord,
+    int | QualityWord | Literal["auto"],
     PlainValidator(_quality),
     WithJsonSchema(
         {
             "anyOf": [
                 {"type": "integer", "minimum": 1, "maximum": 100},
-                {"type": "string", "enum": list(QUALITY_WORDS)},
+                {"type": "string", "enum": [*QUALITY_WORDS, AUTO]},
             ]
         }
     ),
 ]
+
+
+class AutoQualityChoice(StrictModel):
+    """What `quality: "auto"` chose for an output."""
+
+    quality: int = Field(description="The encoder quality written")
+    ssim: float = Field(description="SSIM of the output's luminance against the picture before encoding")
+    target: float = Field(description="The SSIM the choice had to keep")
+    encodes: int = Field(description="Encodes the search took (at most 4)")
 
 
 class OutputSpec(StrictModel):
@@ -51,7 +66,11 @@ class OutputSpec(StrictModel):
         "first frame (`apng` of a still image is a `png`). `mp4` (H.264) and `webm` (VP9, or AV1 with `codec`) "
         "from videos and animations; `jpeg` or `png` from a video is its frame at `frames.start`",
     )
-    quality: Quality = Field(default=85, description="1-100, or low (40), medium (65), high (85)")
+    quality: Quality = Field(
+        default=85,
+        description="1-100, or low (40), medium (65), high (85), or auto: per picture, the smallest quality whose "
+        "output keeps SSIM 0.96 against the picture before encoding (JPEG, WebP and AVIF stills; 85 for the rest)",
+    )
     strip_metadata: bool = True
     lossless: bool = Field(default=False, description="WebP and JPEG XL only")
     fast: bool = Field(
@@ -76,6 +95,9 @@ class OutputSpec(StrictModel):
 
     @property
     def quality_number(self) -> int:
+        """The encoder quality; for `auto`, the one used where no search is made."""
+        if self.quality == AUTO:
+            return AUTO_FALLBACK
         return QUALITY_WORDS[self.quality] if isinstance(self.quality, str) else self.quality
 
     @property

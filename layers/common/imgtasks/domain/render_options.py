@@ -8,7 +8,7 @@ grammar, one option per segment, over the same operations and outputs as process
     rot:{degrees} | fl:{h|v|hv} | gs        rotate clockwise, flip, grayscale
     bl:{radius} | sh:{radius}[:{percent}[:{threshold}]]
     bg:{rrggbb[aa]}                         what a contain resize or a rotation fills with
-    q:{1-100} | f:{format|auto}             the output's quality and format
+    q:{1-100|auto} | f:{format|auto}        the output's quality and format
     p:{preset}[:{variant}]                  a preset from GET /presets; options after it adjust it
 
 Each option also has a long name (`resize`, `gravity`, `crop`, `rotate`, `flip`, `grayscale`,
@@ -187,7 +187,10 @@ def _build(asked: _Asked) -> RenderOptions:
             raise InvalidRenderOption(segment, f"format must be one of: {', '.join((*RENDER_FORMATS, AUTO_FORMAT))}")
     if (given := asked.get("quality")) is not None:
         segment, args = given
-        output["quality"] = _number(segment, _one(segment, args, "a quality"), 1, 100, whole=True, what="quality")
+        given_quality = _one(segment, args, "a quality")
+        output["quality"] = (
+            "auto" if given_quality == "auto" else _number(segment, given_quality, 1, 100, whole=True, what="quality")
+        )
     try:
         spec = ProcessSpec.model_validate({"operations": operations, "output": output})
     except ValidationError as error:

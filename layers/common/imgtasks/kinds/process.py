@@ -15,7 +15,7 @@ from pydantic import Field, field_validator
 from imgtasks.domain.base import StrictModel
 from imgtasks.domain.errors import InvalidInput
 from imgtasks.domain.operations import MAX_OPERATIONS, Operation
-from imgtasks.domain.outputs import OutputSpec
+from imgtasks.domain.outputs import AutoQualityChoice, OutputSpec
 from imgtasks.domain.picture_facts import PictureLook, PictureMetadata
 from imgtasks.domain.records import TaskBase
 from imgtasks.kinds.base import SOURCE_FIELDS, FileSources, TaskKind
@@ -186,6 +186,9 @@ class Output(PictureLook):
     height: int
     frames: int
     size: int = Field(description="Bytes")
+    auto_quality: AutoQualityChoice | None = Field(
+        default=None, exclude_if=lambda value: value is None, description="What quality auto chose, when it was asked"
+    )
 
 
 class OutputFile(Output):

@@ -238,5 +238,5 @@ def _encode(output: Output, pictures: list[Image.Image], timing: Timing) -> Rend
             colors=palette_colors(spec.quality_number),
         )
         return Rendered(output.name, "gif", width, height, len(frames.images), data)
-    data, written_format, count = encode(frames, output.spec.model_copy(update={"format": fmt}), fmt)
+    data, written_format, count, _ = encode(frames, output.spec.model_copy(update={"format": fmt}), fmt)
     return Rendered(output.name, written_format, width, height, count, data)
