@@ -11,7 +11,7 @@ import requests
 from PIL import Image
 
 from tests.e2e.client import Client
-from tests.helpers import image_bytes, multipart
+from tests.helpers import ROOT, image_bytes, multipart
 
 
 def test_operations_and_variants_through_the_api(stack: Any) -> None:
@@ -267,3 +267,44 @@ def test_a_heic_photo_becomes_a_web_jpeg_turned_as_the_phone_held_it(stack: Any)
     image = Image.open(io.BytesIO(requests.get(output["url"], timeout=10).content)).convert("RGB")
     assert image.getpixel((400, 50))[0] > 230  # the white quarter is now top-right
     assert image.getpixel((50, 50))[0] < 60
+
+
+def test_a_logo_and_a_text_watermark_through_the_api_and_a_logo_that_is_not_yours(stack: Any) -> None:
+    """A real photograph (Pillow's test photo) with an uploaded PNG logo in one corner and text in
+    another; a logo file id of someone else's is a 400 naming it."""
+    client = Client(stack.api)
+    client.sign_up()
+    photo = client.upload((ROOT / ".corpus" / "pillow-13.0.0" / "xmp_test.jpg").read_bytes()).json()["id"]
+    logo = Image.new("RGBA", (200, 100), (0, 0, 0, 0))
+    logo.paste((255, 0, 0, 255), (0, 0, 100, 100))
+    logo_id = client.upload(image_bytes_of(logo), "logo.png", "image/png").json()["id"]
+    body = {
+        "type": "process",
+        "file_ids": [photo],
+        "operations": [
+            {"op": "resize", "width": 1000},
+            {"op": "overlay", "file_id": logo_id, "gravity": "north-west", "scale": 0.2, "margin": 0},
+            {"op": "overlay", "text": "imgtasks", "color": "#00ff00", "font_size": 0.1, "gravity": "south-west"},
+        ],
+        "output": {"format": "png"},
+    }
+    task = client.wait_for(client.request("POST", "/tasks", json=body).json()["tasks"][0]["id"])
+    assert task["status"] == "done", task
+    out = Image.open(io.BytesIO(requests.get(task["result"]["outputs"][0]["url"], timeout=30).content)).convert("RGB")
+    assert out.size == (1000, 536)
+    assert out.getpixel((20, 20)) == (255, 0, 0)  # the logo's opaque half, 200x100 at 0.2 of 1000 px
+    assert out.getpixel((150, 20)) != (255, 0, 0)  # its see-through half shows the photograph
+    colours = {colour for _, colour in out.crop((0, 400, 500, 536)).getcolors(1 << 20) or []}
+    assert (0, 255, 0) in colours  # the text, bottom left
+
+    other = Client(stack.api)
+    other.sign_up()
+    theirs = other.upload(image_bytes((64, 64), fmt="PNG"), "x.png", "image/png").json()["id"]
+    refused = client.request("POST", "/tasks", json={**body, "operations": [{"op": "overlay", "file_id": theirs}]})
+    assert refused.status_code == 400 and theirs in refused.json()["detail"]
+
+
+def image_bytes_of(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()

@@ -262,6 +262,15 @@ def test_the_async_client_has_the_same_methods(api: Any) -> None:
         ("crop 10,20,300x200", {"op": "crop", "left": 10, "top": 20, "width": 300, "height": 200}),
         ("sharpen radius=1.5 percent=120", {"op": "sharpen", "radius": 1.5, "percent": 120}),
         ("grayscale", {"op": "grayscale"}),
+        (
+            'overlay text="© 1984 Jane Doe" color=#ff0000 opacity=0.5 gravity=south-west',
+            {"op": "overlay", "text": "© 1984 Jane Doe", "color": "#ff0000", "opacity": 0.5, "gravity": "south-west"},
+        ),
+        ("overlay text=1984 tile=true", {"op": "overlay", "text": "1984", "tile": True}),
+        (
+            "resize 400x400 fit=cover gravity=face",
+            {"op": "resize", "width": 400, "height": 400, "fit": "cover", "gravity": "face"},
+        ),
     ],
 )
 def test_the_cli_reads_operations_as_people_write_them(text: str, operation: dict[str, Any]) -> None:

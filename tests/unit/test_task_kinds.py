@@ -155,6 +155,7 @@ CLI_FORMS = {
     "blur": "blur 3",
     "sharpen": "sharpen radius=1.5 percent=120",
     "frames": "frames start=0 end=2 fps=10 boomerang=true",
+    "overlay": 'overlay text="© imgtasks" gravity=south-west opacity=0.8',
 }
 
 

@@ -465,3 +465,30 @@ def test_every_dither_of_a_gif_from_video_uses_one_palette_for_the_clip(clip: Pa
     output = render(clip, {"operations": [{"op": "frames", "fps": 10}], "output": {"dither": dither}}).outputs[0]
     assert output.frames == 30
     assert colour_tables(output.data) == (True, 0)  # one global colour table, none per frame
+
+
+def test_a_text_watermark_is_on_every_frame_of_a_clip(clip: Path) -> None:
+    from imgtasks.kinds.process import ProcessSpec
+    from imgtasks_imaging.video.render import render_video
+
+    spec = ProcessSpec.model_validate(
+        {
+            "operations": [
+                {"op": "frames", "end": 0.5, "fps": 10},
+                {
+                    "op": "overlay",
+                    "text": "imgtasks",
+                    "color": "#ff00ff",
+                    "background": "#ff00ff",
+                    "gravity": "north-west",
+                },
+            ],
+            "output": {"format": "gif"},
+        }
+    )
+    (output,) = render_video(clip, spec, max_pixels=50_000_000, limits=LIMITS).outputs
+    shown = decoded(output.data)
+    assert len(shown) == 5
+    for image, _ in shown:
+        red, green, blue = np.asarray(image.convert("RGB"))[10, 10].astype(int)
+        assert red > 200 and green < 60 and blue > 200  # the magenta box in the corner, on every frame

@@ -13,6 +13,10 @@ const OPERATIONS = {
   blur: { label: "Blur", fields: { radius: 2 } },
   sharpen: { label: "Sharpen", fields: { radius: 2, percent: 150 } },
   frames: { label: "Frames (animations and video)", fields: { start: 0, end: 3, fps: 15, speed: 1, reverse: false, boomerang: false } },
+  overlay: { label: "Watermark text",
+    fields: { text: "© imgtasks", font_size: 0.05, color: "#ffffff", opacity: 0.8, gravity: "south-east", tile: false },
+    choices: { gravity: ["center", "north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west"] },
+  },
 };
 const GRAVITIES = ["center", "north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west", "entropy", "attention", "face"];
 const CHOICES = {
@@ -24,23 +28,29 @@ const FORMATS = ["", "jpeg", "png", "apng", "webp", "gif", "avif", "tiff", "jxl"
 
 let nextId = 0;
 
-function Field({ id, name, value, onChange }) {
-  const label = name.charAt(0).toUpperCase() + name.slice(1);
-  if (CHOICES[name]) {
+function Field({ id, name, value, choices, onChange }) {
+  const label = (name.charAt(0).toUpperCase() + name.slice(1)).replace("_", " ");
+  const options = choices?.[name] || CHOICES[name];
+  if (options) {
     return html`<label for=${id}>${label}</label>
       <select id=${id} value=${value} onChange=${(e) => onChange(e.currentTarget.value)}>
-        ${CHOICES[name].map((choice) => html`<option value=${choice}>${choice}</option>`)}
+        ${options.map((choice) => html`<option value=${choice}>${choice}</option>`)}
       </select>`;
   }
   if (typeof value === "boolean") {
     return html`<label class="check"><input id=${id} type="checkbox" checked=${value} onChange=${(e) => onChange(e.currentTarget.checked)} /> ${label}</label>`;
+  }
+  if (typeof value === "string") {
+    const kind = name === "color" ? "color" : "text";
+    return html`<label for=${id}>${label}</label>
+      <input id=${id} type=${kind} value=${value} maxlength="200" onInput=${(e) => onChange(e.currentTarget.value)} />`;
   }
   return html`<label for=${id}>${label}</label>
     <input id=${id} type="number" step="any" value=${value} onInput=${(e) => onChange(Number(e.currentTarget.value))} />`;
 }
 
 function Operation({ operation, index, onChange, onRemove }) {
-  const { label } = OPERATIONS[operation.op];
+  const { label, choices } = OPERATIONS[operation.op];
   return html`
     <fieldset class="operation">
       <legend>${index + 1}. ${label}</legend>
@@ -51,6 +61,7 @@ function Operation({ operation, index, onChange, onRemove }) {
               id=${`op-${operation.id}-${name}`}
               name=${name}
               value=${value}
+              choices=${choices}
               onChange=${(changed) => onChange({ ...operation, fields: { ...operation.fields, [name]: changed } })}
             />
           </div>`,

@@ -135,6 +135,9 @@ class TaskRunner:
         source = self._files.get(task.file_id) if task.file_id else None
         if source is None or source.status != FileStatus.READY:
             raise PermanentTaskError(ErrorCode.FILE_MISSING, "the input file no longer exists or is not ready")
+        for op in task.spec.overlays():
+            if op.file_id is not None:
+                op.attach_logo(self._overlay_logo(task, op.file_id))
         last_written = (time.monotonic(), 0)
         step = VIDEO_PROGRESS_STEP if source.video is not None else 101
 
@@ -170,6 +173,16 @@ class TaskRunner:
         return ProcessResult(
             outputs=[stored[rendered.name] for rendered in rendering.outputs], source=source_image(rendering.source)
         )
+
+    def _overlay_logo(self, task: ProcessTask, file_id: str) -> bytes:
+        """An overlay's logo: an image file of the task's owner (checked again: it may have been
+        deleted since the task was made)."""
+        record = self._files.get(file_id)
+        if record is None or record.owner_id != task.owner_id or record.status != FileStatus.READY or record.video:
+            raise PermanentTaskError(
+                ErrorCode.FILE_MISSING, f"the overlay's file '{file_id}' no longer exists or is not an image"
+            )
+        return self._store.get(record.bucket, record.key)
 
     def _store_output(self, task: ProcessTask, source: FileRecord, rendered: imaging.Rendered) -> OutputFile:
         file_id = output_file_id(task.id, task.run, rendered.name)

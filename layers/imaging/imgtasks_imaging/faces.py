@@ -60,7 +60,7 @@ def anchors(size: tuple[int, int], strides: list[int], per_cell: list[int]) -> n
     return np.concatenate(centres).astype(np.float64)
 
 
-def _iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
+def iou_of_centred_boxes(box: np.ndarray, others: np.ndarray) -> np.ndarray:
     """IoU of one cx, cy, w, h box against many."""
     import numpy as np
 
@@ -100,7 +100,7 @@ def decode_blazeface(
     faces: list[tuple[float, np.ndarray]] = []
     while candidates.size and len(faces) < manifest.max_detections:
         best = candidates[0]
-        overlaps = _iou(decoded[best], decoded[candidates])
+        overlaps = iou_of_centred_boxes(decoded[best], decoded[candidates])
         together = candidates[overlaps > manifest.thresholds.nms_iou]
         weights = scores[together][:, None]
         faces.append((float(scores[best]), (decoded[together] * weights).sum(axis=0) / weights.sum()))

@@ -16,12 +16,14 @@ from imgtasks.domain.operations import (
     FramesOperation,
     GrayscaleOperation,
     Operation,
+    OverlayOperation,
     ResizeOperation,
     RotateOperation,
     SharpenOperation,
 )
 
 from .modes import color, filterable, has_alpha
+from .overlay import overlay
 from .smartcrop import window
 
 # Downscaling: an integer box reduce while the image is at least twice the target (or DCT scaling
@@ -190,6 +192,7 @@ FRAME_OPERATIONS: dict[type[Any], FrameOperation] = {
     GrayscaleOperation: lambda image, _, __: grayscale(image),
     BlurOperation: lambda image, op, _: blur(image, op),
     SharpenOperation: lambda image, op, _: sharpen(image, op),
+    OverlayOperation: lambda image, op, _: overlay(image, op),
 }
 SEQUENCE_OPERATIONS = frozenset({FramesOperation})
 

@@ -1,10 +1,15 @@
 """Operations written as the CLI takes them ("resize 800x600 fit=cover", "rotate 90", "crop
-10,20,300x200", "grayscale") read into the operation objects of a process task. Anything the short
-forms do not cover is written key=value; the service validates the result."""
+10,20,300x200", "grayscale", 'overlay text="© Jane Doe" gravity=south-west') read into the operation
+objects of a process task. Anything the short forms do not cover is written key=value, quoted as in
+a shell when it has spaces; the service validates the result."""
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
+
+# Values that stay text even when they look like numbers ("text=1984").
+TEXT_KEYS = frozenset({"text", "file_id", "color", "stroke_color", "background"})
 
 
 def parse_value(text: str) -> Any:
@@ -25,14 +30,14 @@ POSITIONAL = {"rotate": "angle", "blur": "radius", "sharpen": "radius", "flip": 
 def parse_operation(text: str) -> dict[str, Any]:
     """ "resize 800x600 fit=inside" -> {"op": "resize", "width": 800, "height": 600, "fit": "inside"};
     "rotate 90", "flip horizontal", "crop 10,20,300x200", "grayscale", "blur 3"."""
-    words = text.split()
+    words = shlex.split(text)
     if not words:
         raise ValueError("an operation needs a name: resize, crop, rotate, flip, grayscale, blur, sharpen")
     operation: dict[str, Any] = {"op": words[0].lower()}
     for word in words[1:]:
         if "=" in word:
             key, value = word.split("=", 1)
-            operation[key] = parse_value(value)
+            operation[key] = value if key in TEXT_KEYS else parse_value(value)
         elif "," in word and operation["op"] == "crop":
             left, top, size = [*word.split(","), "", ""][:3]
             operation["left"], operation["top"] = int(left), int(top)

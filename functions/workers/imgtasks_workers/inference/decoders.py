@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from imgtasks.domain.model_manifest import ModelManifest
-from imgtasks_imaging.faces import faces_in
+from imgtasks_imaging.faces import faces_in, iou_of_centred_boxes
 from imgtasks_imaging.model_input import Placement
 
 
@@ -46,17 +46,6 @@ def classify(output: np.ndarray, manifest: ModelManifest) -> dict[str, object]:
         values = shifted / shifted.sum()
     best = int(values.argmax())
     return {"label": manifest.labels[best], "probability": round(float(values[best]), 4)}
-
-
-def _iou_axis_aligned(box: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """IoU of one cx,cy,w,h box against many."""
-    x1 = np.maximum(box[0] - box[2] / 2, others[:, 0] - others[:, 2] / 2)
-    y1 = np.maximum(box[1] - box[3] / 2, others[:, 1] - others[:, 3] / 2)
-    x2 = np.minimum(box[0] + box[2] / 2, others[:, 0] + others[:, 2] / 2)
-    y2 = np.minimum(box[1] + box[3] / 2, others[:, 1] + others[:, 3] / 2)
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    union = box[2] * box[3] + others[:, 2] * others[:, 3] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
 def box_of(row: Any) -> tuple[float, float, float, float]:
@@ -127,7 +116,7 @@ def nms(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou: float, 
             if not rest.size:
                 break
             if angles is None:
-                overlaps = _iou_axis_aligned(boxes[best], boxes[rest])
+                overlaps = iou_of_centred_boxes(boxes[best], boxes[rest])
             else:
                 kept = corners(*box_of(boxes[best]), float(angles[best]))
                 overlaps = np.array([rotated_iou(kept, corners(*box_of(boxes[i]), float(angles[i]))) for i in rest])

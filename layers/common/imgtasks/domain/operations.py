@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from imgtasks.domain.base import StrictModel
 
@@ -187,6 +187,65 @@ class FramesOperation(StrictModel):
         return self
 
 
+# Where an overlay goes: a side, a corner or the centre.
+Placement = Literal["center", "north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west"]
+MAX_OVERLAY_TEXT = 200
+
+
+class OverlayOperation(StrictModel):
+    """A watermark: another image file of the caller's (a PNG logo) or a line of text, over every
+    frame of the picture, an animation or a video. Sizes are shares of the picture, so one spec
+    suits every size the picture comes in."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                {"if": _given("file_id"), "then": {"not": _given("text")}},
+                {"if": {"not": _given("file_id")}, "then": _given("text")},
+            ]
+        }
+    )
+
+    op: Literal["overlay"]
+    file_id: str | None = Field(default=None, description="An image file of yours (a PNG logo); or text, not both")
+    text: str | None = Field(default=None, min_length=1, max_length=MAX_OVERLAY_TEXT, description="Or a line of text")
+    scale: float = Field(default=0.2, gt=0, le=1, description="A logo's width, as a share of the picture's width")
+    font_size: float = Field(
+        default=0.05, gt=0, le=0.5, description="Text height, as a share of the picture's shorter side"
+    )
+    color: Color = Field(default="#ffffff", description="The text's colour")
+    stroke_width: float = Field(default=0, ge=0, le=0.3, description="An outline round the text, a share of its size")
+    stroke_color: Color = "#000000"
+    background: Color | None = Field(default=None, description="A box behind the text")
+    padding: float = Field(default=0.25, ge=0, le=2, description="Room round the text in its box, a share of its size")
+    opacity: float = Field(default=1.0, gt=0, le=1)
+    gravity: Placement = "south-east"
+    margin: float = Field(
+        default=0.02,
+        ge=0,
+        le=0.5,
+        description="From the picture's edge (and between tiles), a share of its shorter side",
+    )
+    offset_x: int = Field(default=0, ge=-10_000, le=10_000, description="Pixels to the right (negative: left)")
+    offset_y: int = Field(default=0, ge=-10_000, le=10_000, description="Pixels down (negative: up)")
+    tile: bool = Field(default=False, description="Repeat it across the whole picture (gravity and offsets unused)")
+    # The logo's bytes, attached by the worker that renders the task (never stored with the spec).
+    _logo: bytes | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _logo_or_text(self) -> OverlayOperation:
+        if (self.file_id is None) == (self.text is None):
+            raise ValueError("overlay needs file_id or text, not both")
+        return self
+
+    def attach_logo(self, data: bytes) -> None:
+        self._logo = data
+
+    @property
+    def logo(self) -> bytes | None:
+        return self._logo
+
+
 Operation = Annotated[
     ResizeOperation
     | RotateOperation
@@ -195,6 +254,7 @@ Operation = Annotated[
     | GrayscaleOperation
     | BlurOperation
     | SharpenOperation
-    | FramesOperation,
+    | FramesOperation
+    | OverlayOperation,
     Field(discriminator="op"),
 ]

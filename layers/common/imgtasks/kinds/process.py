@@ -14,7 +14,7 @@ from pydantic import Field, field_validator
 
 from imgtasks.domain.base import StrictModel
 from imgtasks.domain.errors import InvalidInput
-from imgtasks.domain.operations import MAX_OPERATIONS, Operation
+from imgtasks.domain.operations import MAX_OPERATIONS, Operation, OverlayOperation
 from imgtasks.domain.outputs import AutoQualityChoice, OutputSpec
 from imgtasks.domain.picture_facts import PictureLook, PictureMetadata
 from imgtasks.domain.records import TaskBase
@@ -52,6 +52,11 @@ class ProcessSpec(StrictModel):
 
     def outputs(self) -> list[OutputSpec]:
         return [variant.output or self.output for variant in self.variants] or [self.output]
+
+    def overlays(self) -> list[OverlayOperation]:
+        """The overlays of the shared operations and of every variant."""
+        every = [*self.operations, *(op for variant in self.variants for op in variant.operations)]
+        return [op for op in every if isinstance(op, OverlayOperation)]
 
     @property
     def needs_ffmpeg(self) -> bool:

@@ -68,6 +68,8 @@ class TaskService:
             self._check_webhook(owner_id, request.webhook)
         sources = self._owned_sources(owner_id, request.file_ids)
         spec = request.spec()  # validated once, here: a preset is resolved now, for good
+        if isinstance(spec, ProcessSpec):
+            self._check_overlays(owner_id, spec)
         if isinstance(spec, InferSpec):
             self._refuse_videos(request.file_ids, sources)
             self._check_models(spec)
@@ -157,6 +159,17 @@ class TaskService:
                 )
         if errors:
             raise InvalidInput("; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in errors), errors=errors)
+
+    def _check_overlays(self, owner_id: str, spec: ProcessSpec) -> None:
+        """An overlay's logo is an image file of the caller's, not rejected."""
+        wanted = sorted({op.file_id for op in spec.overlays() if op.file_id})
+        found = self._files.get_many(wanted) if wanted else {}
+        for file_id in wanted:
+            record = found.get(file_id)
+            if record is None or record.owner_id != owner_id:
+                raise InvalidInput(f"overlay: file '{file_id}' does not exist")
+            if record.status == FileStatus.REJECTED or record.video is not None:
+                raise InvalidInput(f"overlay: file '{file_id}' is not an image this service read")
 
     def _owned_sources(self, owner_id: str, file_ids: list[str]) -> list[FileRecord]:
         records: list[FileRecord] = []
