@@ -32,7 +32,7 @@ class Pictures:
             spec = options.with_format(output_format(record, options)).spec
         else:
             source = self._store.get(record.bucket, record.key)
-        return imaging.render(source, spec, self._limits).outputs[0].data
+        return imaging.render(source, spec, self._limits, describe=False).outputs[0].data
 
     def _poster(self, record: FileRecord) -> bytes:
         from imgtasks_imaging.video.render import render_video  # PyAV: imported for videos only

@@ -114,9 +114,13 @@ def render(
     limits: DecodeLimits,
     progress: ProgressCallback | None = None,
     on_output: Callable[[Source, Rendered], None] | None = None,
+    *,
+    describe: bool = True,
 ) -> Rendering:
     """The outputs of `spec` from `data`; `on_output` is told of each output as soon as it is
-    encoded (variants in the order they are made, which is not always the spec's)."""
+    encoded (variants in the order they are made, which is not always the spec's). `describe`:
+    work out the source's and outputs' placeholders, colours and metadata (a task's result shows
+    them; a render URL's answer is only bytes)."""
     report = progress or (lambda _: None)
     decoded = decode(
         data,
@@ -132,8 +136,8 @@ def render(
         height,
         decoded.header.frames,
         len(data),
-        look=look_of(decoded.frames.first),
-        metadata=metadata_of(decoded.exif, decoded.icc_profile, decoded.header.orientation),
+        look=look_of(decoded.frames.first) if describe else None,
+        metadata=metadata_of(decoded.exif, decoded.icc_profile, decoded.header.orientation) if describe else None,
     )
     report(30)
     frames = _apply_all(decoded.frames, spec.operations, limits)
@@ -147,7 +151,7 @@ def render(
             result.size[1],
             encoded.frames,
             encoded.data,
-            look_of(result.first),
+            look_of(result.first) if describe else None,
             encoded.auto_quality,
         )
         if on_output is not None:
