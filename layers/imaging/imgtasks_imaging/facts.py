@@ -1,5 +1,5 @@
 """What a picture looks like in brief, and what its camera said: BlurHash and ThumbHash
-placeholders (the `blurhash` package and imgtasks_imaging.thumb_hash, pure Python, on a 24 px copy: both are made
+placeholders (the `blurhash` package and imgtasks_imaging.thumb_hash, pure Python, on a 16 px copy: both are made
 for tiny inputs and decoded to a blur anyway; 100 px gives nearly the same hash at 15 times the
 time), the dominant colours (median cut on a 48 px copy), and the EXIF and colour profile's facts
 (imgtasks.domain.picture_facts)."""
@@ -18,7 +18,7 @@ from imgtasks.domain.picture_facts import ColorShare, GpsPosition, PictureLook, 
 
 from .thumb_hash import rgba_to_thumb_hash
 
-HASH_SIDE = 24
+HASH_SIDE = 16
 COLOR_SIDE = 48
 MAX_COLORS = 5
 # A colour that covers less of the picture than this is no dominant colour.
@@ -51,8 +51,8 @@ def _thumbhash(rgba: Image.Image) -> str:
     return base64.b64encode(rgba_to_thumb_hash(rgba.width, rgba.height, rgba.tobytes())).decode("ascii")
 
 
-def _colors(image: Image.Image) -> list[ColorShare]:
-    small = small_rgba(image, COLOR_SIDE)
+def _colors(small: Image.Image) -> list[ColorShare]:
+    """Dominant colours of an RGBA copy about COLOR_SIDE on its long side."""
     raw = small.tobytes()
     opaque = [(raw[i], raw[i + 1], raw[i + 2]) for i in range(0, len(raw), 4) if raw[i + 3] >= 128]
     if not opaque:
@@ -76,9 +76,16 @@ def _colors(image: Image.Image) -> list[ColorShare]:
 
 
 def look_of(image: Image.Image) -> PictureLook:
-    """The placeholders and dominant colours of one picture (an animation's first frame)."""
-    small = small_rgba(image, HASH_SIDE)
-    return PictureLook(blurhash=_blurhash(small), thumbhash=_thumbhash(small), colors=_colors(image))
+    """The placeholders and dominant colours of one picture (an animation's first frame), from one
+    small copy of it."""
+    medium = small_rgba(image, COLOR_SIDE)
+    small = hash_copy(medium)
+    return PictureLook(blurhash=_blurhash(small), thumbhash=_thumbhash(small), colors=_colors(medium))
+
+
+def hash_copy(medium: Image.Image) -> Image.Image:
+    """The copy the hashes are made from, from the colours' copy (small_rgba at COLOR_SIDE)."""
+    return small_rgba(medium, HASH_SIDE)
 
 
 # ------------------------------------------------------------------ metadata

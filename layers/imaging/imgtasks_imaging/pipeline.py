@@ -142,7 +142,16 @@ def render(
     report(30)
     frames = _apply_all(decoded.frames, spec.operations, limits)
 
-    def finish(name: str, result: Frames, output: OutputSpec) -> Rendered:
+    def look(result: Frames, operations: list[Operation]) -> PictureLook | None:
+        """An output that is the whole picture scaled (fit-inside resizes only) looks as the source
+        does: its placeholders and colours are the source's (a few milliseconds saved per output)."""
+        if not describe:
+            return None
+        if all(isinstance(op, ResizeOperation) and op.fit == "inside" for op in operations):
+            return source.look
+        return look_of(result.first)
+
+    def finish(name: str, result: Frames, output: OutputSpec, operations: list[Operation]) -> Rendered:
         encoded = encode(result, output, source.format, decoded.icc_profile, decoded.exif)
         rendered = Rendered(
             name,
@@ -151,7 +160,7 @@ def render(
             result.size[1],
             encoded.frames,
             encoded.data,
-            look_of(result.first) if describe else None,
+            look(result, operations),
             encoded.auto_quality,
         )
         if on_output is not None:
@@ -159,14 +168,16 @@ def render(
         return rendered
 
     if not spec.variants:
-        rendered = [finish("default", frames, spec.output)]
+        rendered = [finish("default", frames, spec.output, spec.operations)]
         report(95)
         return Rendering(source, rendered)
 
     outputs: dict[str, Rendered] = {}
 
     def done(variant: VariantSpec, result: Frames) -> None:
-        outputs[variant.name] = finish(variant.name, result, variant.output or spec.output)
+        outputs[variant.name] = finish(
+            variant.name, result, variant.output or spec.output, [*spec.operations, *variant.operations]
+        )
         report(30 + int(65 * len(outputs) / len(spec.variants)))
 
     # Fit-inside variants largest first, each scaled from the previous one when that one still
