@@ -247,3 +247,15 @@ def test_tasks_on_files_of_which_one_is_missing_create_nothing(api: Any) -> None
     assert refused.status == 400
     assert refused.problem["errors"][0]["loc"] == ["body", "file_ids", 3]
     assert api.call("GET", "/tasks").body["items"] == []
+
+
+def test_an_overlay_logo_must_be_an_image_file_of_the_caller_s(api: Any) -> None:
+    api.sign_up("bob")
+    bobs = api.upload(image_bytes((16, 16), fmt="PNG"), "logo.png", "image/png").body["id"]
+    api.sign_up("alice")
+    photo = api.upload(image_bytes((80, 60))).body["id"]
+    for logo in (bobs, "01NOSUCHFILE0000000000000"):
+        refused = create(api, [photo], operations=[{"op": "overlay", "file_id": logo}])
+        assert refused.status == 400 and logo in refused.body["detail"], refused.body
+    own = api.upload(image_bytes((16, 16), fmt="PNG"), "mine.png", "image/png").body["id"]
+    assert create(api, [photo], operations=[{"op": "overlay", "file_id": own}]).status == 202
