@@ -113,13 +113,19 @@ def luma(image: Image.Image, background: str) -> np.ndarray:
     return np.asarray(shown.convert("L"))
 
 
+def _verdicts(tried: dict[int, tuple[bytes, float]]) -> tuple[list[int], list[int]]:
+    """The qualities tried that kept SSIM_TARGET, and those that did not."""
+    passing = [q for q, (_, score) in tried.items() if score >= SSIM_TARGET]
+    failing = [q for q, (_, score) in tried.items() if score < SSIM_TARGET]
+    return passing, failing
+
+
 def _next_probe(tried: dict[int, tuple[bytes, float]], last: bool) -> int:
     """Where to look next: the secant through the probes either side of the target, rounded up
     and kept strictly inside them. SSIM rises faster toward the top of the range, so the secant
     tends to land short; the last probe goes at least halfway up, where a pass is likelier."""
     low, high = QUALITY_RANGE
-    failing = [q for q, (_, score) in tried.items() if score < SSIM_TARGET]
-    passing = [q for q, (_, score) in tried.items() if score >= SSIM_TARGET]
+    passing, failing = _verdicts(tried)
     floor = max(failing) if failing else low - 1  # the answer is above this
     ceiling = min(passing) if passing else high + 1  # and at most this
     if not passing:
@@ -147,8 +153,7 @@ def choose_quality(picture: Image.Image, encode_at: Callable[[int], bytes], back
     low, high = QUALITY_RANGE
     attempt(START_QUALITY)
     while len(tried) < AUTO_QUALITY_ENCODES:
-        passing = [q for q, (_, score) in tried.items() if score >= SSIM_TARGET]
-        failing = [q for q, (_, score) in tried.items() if score < SSIM_TARGET]
+        passing, failing = _verdicts(tried)
         if passing and (min(passing) == low or (failing and min(passing) - max(failing) <= 1)):
             break  # the answer is known exactly
         if not passing and high in tried:
@@ -156,7 +161,7 @@ def choose_quality(picture: Image.Image, encode_at: Callable[[int], bytes], back
         # The last encode goes where an answer is sure to be when none passes yet.
         last = len(tried) == AUTO_QUALITY_ENCODES - 1
         attempt(high if not passing and last else _next_probe(tried, last))
-    passing = [q for q, (_, score) in tried.items() if score >= SSIM_TARGET]
+    passing, _ = _verdicts(tried)
     chosen = min(passing) if passing else max(tried, key=lambda q: tried[q][1])
     data, score = tried[chosen]
     return AutoQuality(data=data, quality=chosen, ssim=round(score, 5), encodes=len(tried))
