@@ -95,7 +95,8 @@ checkov: $(CHECKS_VENV)/.installed
 	$(CHECKS_VENV)/bin/checkov --file infra/template.yaml --framework cloudformation --compact --quiet --skip-download
 
 build: install web
-	$(SAM) build --template-file infra/template.yaml --build-dir .aws-sam/build --parallel
+	lambda_python="$$($(PY) -m local_stack.lambda_python --path)" && \
+	LAMBDA_PYTHON="$$lambda_python" $(SAM) build --template-file infra/template.yaml --build-dir .aws-sam/build --parallel
 	$(PY) infra/check_artifacts.py .aws-sam/build
 
 unit: $(VENV)/.installed

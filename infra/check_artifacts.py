@@ -1,5 +1,6 @@
 """Fails when `sam build` left a native library that is not for Lambda's arm64 (AArch64) target,
-or a function whose code and layers together pass Lambda's 250 MB unzipped limit.
+a Python module without the runtime's bytecode, or a function whose code and layers together pass
+Lambda's 250 MB unzipped limit.
 
 File names do not say the architecture reliably (`_ffi.abi3.so`, `libjpeg.so.62`); the ELF header
 does. The sizes are read from the built template: each function's folder plus its layers' folders
@@ -13,6 +14,11 @@ from pathlib import Path
 
 AARCH64 = 183  # e_machine of an AArch64 ELF file
 UNZIPPED_LIMIT = 262_144_000  # Lambda: function and all its layers, unzipped
+# Python 3.13's bytecode (importlib.util.MAGIC_NUMBER of every 3.13 release), the runtime's: Lambda's
+# /var/task and /opt are read-only, so a module shipped without it is compiled at every cold start.
+PYTHON_TAG = "cpython-313"
+MAGIC_313 = (3571).to_bytes(2, "little") + b"\r\n"
+UNCHECKED_HASH = 0b01  # PEP 552 flags: hash-based, source not checked (zip timestamps cannot matter)
 
 
 def machine(path: Path) -> int | None:
@@ -23,6 +29,26 @@ def machine(path: Path) -> int | None:
     byte_order = "<" if header[5] == 1 else ">"
     value: int = struct.unpack(f"{byte_order}H", header[18:20])[0]
     return value
+
+
+def bytecode_problems(root: Path) -> tuple[int, list[str]]:
+    """How many modules carry the runtime's bytecode, and what is wrong: a module without it (or
+    with bytecode that checks its source or is for another Python), bytecode for another version."""
+    modules, problems = 0, []
+    for source in root.rglob("*.py"):
+        modules += 1
+        compiled = source.parent / "__pycache__" / f"{source.stem}.{PYTHON_TAG}.pyc"
+        if not compiled.is_file():
+            problems.append(f"{source}: no {PYTHON_TAG} bytecode")
+            continue
+        with compiled.open("rb") as handle:
+            header = handle.read(8)
+        if header[:4] != MAGIC_313 or int.from_bytes(header[4:8], "little") != UNCHECKED_HASH:
+            problems.append(f"{compiled}: not Python 3.13 bytecode with an unchecked hash")
+    for compiled in root.rglob("*.pyc"):
+        if not compiled.name.endswith(f".{PYTHON_TAG}.pyc"):
+            problems.append(f"{compiled}: bytecode for another Python (dead weight)")
+    return modules, problems
 
 
 def folder_bytes(folder: Path) -> int:
@@ -66,6 +92,12 @@ def main(build_dir: str) -> int:
         print("not built for arm64:\n  " + "\n  ".join(wrong), file=sys.stderr)
         return 1
     print(f"{checked} native libraries, all AArch64")
+    modules, problems = bytecode_problems(root)
+    if problems:
+        shown = "\n  ".join(problems[:20])
+        print(f"{len(problems)} bytecode problem(s) in {modules} modules:\n  {shown}", file=sys.stderr)
+        return 1
+    print(f"{modules} Python modules, each with Python 3.13 bytecode (unchecked hash)")
     sizes = function_sizes(root)
     for name, size in sorted(sizes.items(), key=lambda item: -item[1]):
         print(f"  {name:<20} {size / 1e6:7.1f} MB unzipped with its layers (limit {UNZIPPED_LIMIT / 1e6:.0f} MB)")

@@ -3,7 +3,7 @@ exactly the packages Lambda gives them (the layers' pinned requirements and the 
 ships), installed with pip --target into .lambda-py313/.
 
 `python -m local_stack.lambda_python` installs it (make does, before `make run` and `make test`)
-and says so when the machine has no Python 3.13; the stack then runs the functions under its own
+and says so when the machine has no Python 3.13 (`--path` prints the interpreter, or fails); the stack then runs the functions under its own
 interpreter and says that in its banner."""
 
 from __future__ import annotations
@@ -92,6 +92,17 @@ def lambda_python(packages: Path = PACKAGES) -> LambdaPython:
 
 def main() -> int:
     python = find_python()
+    if sys.argv[1:] == ["--path"]:
+        # `make build` compiles the functions' bytecode with it: there is no Lambda package without it.
+        if python is None:
+            print(
+                f"sam build compiles the functions' bytecode with Python {VERSION}, the Lambda runtime's: "
+                f"none found (pyenv install {VERSION}, or python{VERSION} on PATH)",
+                file=sys.stderr,
+            )
+            return 2
+        print(python)
+        return 0
     if python is None:
         print(
             f"note: no Python {VERSION} found (pyenv install {VERSION}, or python{VERSION} on PATH); "
