@@ -229,6 +229,9 @@ class EmulatorApp:
         self.gate = ReadWriteGate()
         # (caller, service, operation): caller is "event source" (the stack's pollers) or "function"
         self.calls: Counter[tuple[str, str, str]] = Counter()
+        # (function, service, operation): the calls each function's credentials signed (a task's
+        # usage is checked against them)
+        self.calls_by_function: Counter[tuple[str, str, str]] = Counter()
         # function -> the IAM actions of the calls its credentials signed
         self.function_actions: defaultdict[str, set[str]] = defaultdict(set)
         self._calls_lock = threading.Lock()
@@ -261,6 +264,7 @@ class EmulatorApp:
         with self._calls_lock:
             self.calls[(caller, service, operation)] += 1
             if function is not None:
+                self.calls_by_function[(function, service, operation)] += 1
                 self.function_actions[function].update(iam_actions(service, operation, environ))
         changes = changes_state(service, operation, environ.get("REQUEST_METHOD", "GET"))
         if service == "sqs" and operation in moto_additions.SQS_OPERATIONS:
@@ -301,6 +305,12 @@ class EmulatorApp:
         with self._calls_lock:
             taken = self.calls
             self.calls = Counter()
+        return taken
+
+    def take_calls_by_function(self) -> Counter[tuple[str, str, str]]:
+        with self._calls_lock:
+            taken = self.calls_by_function
+            self.calls_by_function = Counter()
         return taken
 
 

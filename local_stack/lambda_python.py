@@ -3,7 +3,8 @@ exactly the packages Lambda gives them (the layers' pinned requirements and the 
 ships), installed with pip --target into .lambda-py313/.
 
 `python -m local_stack.lambda_python` installs it (make does, before `make run` and `make test`)
-and says so when the machine has no Python 3.13 (`--path` prints the interpreter, or fails); the stack then runs the functions under its own
+and says so when the machine has no Python 3.13 (`--path` prints the interpreter, or fails); the
+stack then runs the functions under its own
 interpreter and says that in its banner."""
 
 from __future__ import annotations

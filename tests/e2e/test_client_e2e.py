@@ -10,11 +10,13 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from imgtasks_client import AsyncClient, ProcessResult
 from PIL import ExifTags, Image
 
@@ -159,3 +161,17 @@ def test_the_cli_shows_a_photograph_s_camera_colours_and_placeholders(stack: Any
     chosen = output["auto_quality"]
     assert 40 <= chosen["quality"] <= 95 and chosen["ssim"] >= chosen["target"] and chosen["encodes"] <= 4
     assert f"quality auto chose {chosen['quality']}" in shown.stdout
+    # What it cost: on the task, and summed per day by `imgtasks usage` (the change stream keeps the
+    # sums: they follow the task within a second or so).
+    assert "cost $0.0000" in shown.stdout and "GB-s" in shown.stdout
+    assert "process" in {invocation["function"] for invocation in task["usage"]["invocations"]}
+    deadline = time.monotonic() + 20
+    report = json.loads(cli(stack, tmp_path, "usage", "--json").stdout)
+    while report["total"]["bytes_stored"] != output["size"] and time.monotonic() < deadline:
+        time.sleep(0.5)
+        report = json.loads(cli(stack, tmp_path, "usage", "--json").stdout)
+    assert [(row["type"], row["tasks"]) for row in report["days"]] == [("process", 1)]
+    assert report["total"]["cost_usd"] == pytest.approx(task["usage"]["cost"]["cost_usd"], abs=1e-9)
+    table = cli(stack, tmp_path, "usage")
+    (ROOT / "tests" / "output" / "cli-usage.txt").write_text(table.stdout)  # to look at
+    assert table.returncode == 0 and "total" in table.stdout and "process" in table.stdout

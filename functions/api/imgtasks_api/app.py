@@ -18,7 +18,7 @@ from imgtasks.observability import logger
 from .context import json_response, ok_response
 from .policy import policy
 from .problems import from_domain_error, problem, summary, validation_errors
-from .routes import admin, archives, auth, events, files, inference_models, signing_keys, tasks, webhooks
+from .routes import admin, archives, auth, events, files, inference_models, signing_keys, tasks, usage, webhooks
 from .schemas import HealthOut
 
 # A response that does not match its model is our bug: 500, never a 4xx blaming the client.
@@ -32,6 +32,7 @@ app.include_router(inference_models.router)
 app.include_router(signing_keys.router)
 app.include_router(events.router)
 app.include_router(admin.router)
+app.include_router(usage.router)
 
 
 @app.get(

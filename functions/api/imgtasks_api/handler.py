@@ -10,6 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from imgtasks.adapters import metering
 from imgtasks.domain.errors import InvalidInput, Unauthorized
 from imgtasks.observability import logger, metrics
 from imgtasks.services.credentials import Identity, TokenSigner
@@ -103,5 +104,6 @@ def resolve(event: dict[str, Any], context: LambdaContext, json_only: bool) -> d
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
+@metering.invocation("api")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle(event, context, api_wiring())

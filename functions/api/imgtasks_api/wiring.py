@@ -13,6 +13,7 @@ from imgtasks.adapters import aws
 from imgtasks.services.accounts import Accounts, GuestPolicy, SignInLimit
 from imgtasks.services.credentials import Passwords, TokenSigner
 from imgtasks.services.monitoring import Monitoring, parse_functions, parse_queues
+from imgtasks.services.usage import UsageService
 from imgtasks.settings import ApiSettings
 from imgtasks.wiring import Wiring
 
@@ -60,6 +61,10 @@ class ApiWiring(Wiring):
             queues=parse_queues(self.settings.monitored_queues),
             functions={"api": own_name, **functions} if own_name else functions,
         )
+
+    @cached_property
+    def usage(self) -> UsageService:
+        return UsageService(self.usage_records)
 
     @property
     def admins(self) -> frozenset[str]:

@@ -30,10 +30,13 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from imgtasks.adapters import metering
 from imgtasks.adapters.repositories.items import plain_item
 from imgtasks.domain.counts import ACTIVITY_DAYS, activity_bucket, activity_changes, count_changes
 from imgtasks.domain.messages import FetchMessage
+from imgtasks.domain.prices import running_region
 from imgtasks.domain.records import FileRecord, FileStatus
+from imgtasks.domain.usage_totals import usage_changes
 from imgtasks.kinds import Task, task_from_item
 from imgtasks.observability import logger, metrics
 from imgtasks.services.lifecycle import needs_dispatch
@@ -108,8 +111,12 @@ class DispatchBatch:
         self._counts: list[tuple[str, CountChanges]] = []  # (the record's sequence number, its changes)
         # (the record's sequence number, (day, minute), what it adds to that minute)
         self._activity: list[tuple[str, tuple[str, str], dict[str, int]]] = []
+        # (the record's sequence number, (owner, day), what it adds to that day's usage sums)
+        self._usage: list[tuple[str, tuple[str, str], dict[str, int]]] = []
+        self._records = 0
 
     def take(self, record: DynamoDBRecord) -> None:
+        self._records += 1
         change = record.dynamodb
         if change is None:
             return
@@ -119,6 +126,10 @@ class DispatchBatch:
         happened = activity_changes(change.old_image, change.new_image)
         if happened and change.new_image is not None:
             self._activity.append((str(change.sequence_number), activity_bucket(change.new_image), happened))
+        used = usage_changes(change.old_image, change.new_image, running_region())
+        if used is not None:
+            owner, day, deltas = used
+            self._usage.append((str(change.sequence_number), (owner, day), deltas))
         fetch = file_to_fetch(record)
         if fetch is not None:
             self._fetches.append((str(change.sequence_number), fetch))
@@ -159,8 +170,10 @@ class DispatchBatch:
             except Exception:  # DynamoDB away: this owner's records and the rest come again
                 logger.exception("counters not written; the stream delivers the records again")
                 self._record_activity(int(first))
+                self._record_usage(int(first))
                 return [first]
         self._record_activity(first_failed)
+        self._record_usage(first_failed)
         return []
 
     def _record_activity(self, first_failed: int | None) -> None:
@@ -177,6 +190,24 @@ class DispatchBatch:
                 dispatch_wiring().activity_records.add(day, minute, dict(deltas), expires_at)
             except Exception:
                 logger.exception("activity figures not written", extra={"minute": f"{day}T{minute}"})
+
+    def _record_usage(self, first_failed: int | None) -> None:
+        """The users' usage sums of the records counted (GET /usage): one write per user and day
+        a batch touched. Like the activity figures, a write that fails is logged, not retried:
+        the task keeps its own usage whole either way."""
+        days: dict[tuple[str, str], Counter[str]] = {}
+        for sequence, key, deltas in self._usage:
+            if first_failed is not None and int(sequence) >= first_failed:
+                break
+            days.setdefault(key, Counter()).update(deltas)
+        for (owner_id, day), sums in days.items():
+            written = {name: value for name, value in sums.items() if value}
+            if not written:
+                continue
+            try:
+                dispatch_wiring().usage_records.add(owner_id, day, written)
+            except Exception:
+                logger.exception("usage sums not written", extra={"owner_id": owner_id, "day": day})
 
     def send(self) -> list[str]:
         """Sends the messages; returns the sequence numbers of the records whose message did not go."""
@@ -196,8 +227,13 @@ class DispatchBatch:
     def _send_tasks(self) -> list[str]:
         if not self._tasks:
             return []
+        # Each task's message carries one record's share of this invocation: what a task costs
+        # the dispatcher (its later records are modelled from it: imgtasks.adapters.metering).
+        meter = metering.invocation_meter()
+        share = meter.usage(1 / self._records) if meter is not None and self._records else None
         try:
-            refused = {id(task) for task in dispatch_wiring().task_queues.send([task for _, task in self._tasks])}
+            tasks = [task for _, task in self._tasks]
+            refused = {id(task) for task in dispatch_wiring().task_queues.send(tasks, share)}
         except Exception:  # SQS away: every record of ours comes again
             logger.exception("sending task messages failed; the stream delivers their records again")
             return [sequence for sequence, _ in self._tasks]
@@ -209,6 +245,7 @@ class DispatchBatch:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@metering.invocation("dispatch")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     batch = DispatchBatch()
     response = process_partial_response(event=event, record_handler=batch.take, processor=processor, context=context)

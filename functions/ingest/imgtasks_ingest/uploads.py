@@ -23,6 +23,7 @@ from aws_lambda_powertools.utilities.parser.models.s3 import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Json
 
+from imgtasks.adapters import metering
 from imgtasks.adapters.queue_records import PoisonDroppingBatchProcessor
 from imgtasks.observability import logger, metrics
 from imgtasks.services.dropins import INBOX_PREFIX, DropIn, DropIns
@@ -112,7 +113,9 @@ def upload_events() -> UploadEvents:
 
 
 def record_handler(record: UploadEventRecord) -> None:
-    upload_events().on_message(record.body)
+    # Metered per record: a drop-in's task takes what its record used (imgtasks.services.tasks).
+    with metering.metered("upload"):
+        upload_events().on_message(record.body)
 
 
 @logger.inject_lambda_context(clear_state=True)

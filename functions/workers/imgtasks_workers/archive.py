@@ -26,4 +26,4 @@ def run(message: TaskMessage, receive_count: int) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return handle_batch(event, context, run)
+    return handle_batch(event, context, "archive", run)

@@ -1,6 +1,6 @@
 """A worker's Lambda handler over its queue: one SQS batch of task messages, each record parsed
 by `TaskMessageRecord` (what no model can read is dropped), answered with partial batch failures
-so one bad record never fails the others."""
+so one bad record never fails the others. Each record's work is metered for its task's usage."""
 
 from __future__ import annotations
 
@@ -11,20 +11,36 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from imgtasks.adapters import metering
 from imgtasks.adapters.queue_records import PoisonDroppingBatchProcessor, TaskMessageRecord
 from imgtasks.domain.messages import TaskMessage
+from imgtasks.domain.usage import Requests, Usage
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 processor = PoisonDroppingBatchProcessor(model=TaskMessageRecord)
 
 
+def carried_usage(event: dict[str, Any], message: TaskMessage, receive_count: int) -> Usage:
+    """What a task message adds to its task's usage besides the worker's own work: Lambda's
+    poller receiving the batch and deleting what succeeded (two SQS requests a batch, billed to
+    the queue's owner though no code of ours makes them), and the dispatcher's share (counted
+    once, with the message's first delivery)."""
+    polled = Usage(requests=Requests(sqs=2 / max(1, len(event.get("Records", [])))))
+    if receive_count == 1 and message.dispatch_usage is not None:
+        return polled.plus(message.dispatch_usage)
+    return polled
+
+
 def handle_batch(
-    event: dict[str, Any], context: LambdaContext, run: Callable[[TaskMessage, int], None]
+    event: dict[str, Any], context: LambdaContext, function: str, run: Callable[[TaskMessage, int], None]
 ) -> PartialItemFailureResponse:
-    """`run` takes each message with its delivery count (ApproximateReceiveCount)."""
+    """`run` takes each message with its delivery count (ApproximateReceiveCount); `function`
+    names the worker in the tasks' usage."""
 
     def record_handler(record: TaskMessageRecord) -> None:
-        run(record.body, int(record.attributes.ApproximateReceiveCount))
+        receive_count = int(record.attributes.ApproximateReceiveCount)
+        with metering.task_attempt(function, carried_usage(event, record.body, receive_count)):
+            run(record.body, receive_count)
 
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

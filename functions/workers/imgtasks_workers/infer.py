@@ -21,12 +21,14 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from PIL import Image
 
+from imgtasks.adapters import metering
 from imgtasks.adapters.queue_records import TaskMessageRecord
 from imgtasks.adapters.repositories.files import FileRepository
 from imgtasks.adapters.storage import ObjectStore
 from imgtasks.domain.errors import ErrorCode, PermanentTaskError
 from imgtasks.domain.messages import TaskMessage
 from imgtasks.domain.records import FileStatus, TaskError
+from imgtasks.domain.usage import Usage
 from imgtasks.kinds.infer import INFER, Detection, ImageClass, InferResult, InferTask, ModelUsed
 from imgtasks.observability import logger, metrics
 from imgtasks.services.lifecycle import Attempt, TaskLifecycle
@@ -35,7 +37,7 @@ from imgtasks.wiring import Wiring
 from imgtasks_imaging.decode import decode
 from imgtasks_imaging.model_input import prepare
 
-from .batches import processor
+from .batches import carried_usage, processor
 from .inference.decoders import classify, detect
 from .inference.model_cache import LoadedModel, ModelCache
 
@@ -49,6 +51,8 @@ class Job:
     image_class: ImageClass | None = None
     detections: list[Detection] = field(default_factory=list)
     error: TaskError | None = None
+    # What its message carries to its usage (imgtasks.adapters.metering.TaskAttempt).
+    carried: Usage | None = None
 
 
 # Inference reads an animation's first frame only; the frame limit was the upload's to apply.
@@ -116,7 +120,10 @@ class InferWorker:
         retry = []
         for job in jobs:
             try:
-                self._finish(job)
+                # The batch's models ran once for all: each task takes an equal share of the
+                # invocation (claim and progress were its two writes before this one).
+                with metering.shared_attempt(job.carried, 1 / len(jobs), task_writes=2):
+                    self._finish(job)
             except Exception:
                 logger.exception(
                     "result not recorded; the message will be retried", extra={"task_id": job.attempt.task.id}
@@ -185,14 +192,17 @@ def worker() -> InferWorker:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@metering.invocation("infer")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """Every record prepared (claimed, its image read) first, then the models run once over the
     batch; a result that could not be recorded is a batch item failure, retried by SQS."""
     jobs: list[Job] = []
 
     def record_handler(record: TaskMessageRecord) -> None:
-        job = worker().prepare(record.body, record.messageId, int(record.attributes.ApproximateReceiveCount))
+        receive_count = int(record.attributes.ApproximateReceiveCount)
+        job = worker().prepare(record.body, record.messageId, receive_count)
         if job is not None:
+            job.carried = carried_usage(event, record.body, receive_count)
             jobs.append(job)
 
     response = process_partial_response(

@@ -66,4 +66,4 @@ def runner() -> TaskRunner:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     runner().register_lambda_context(context)
-    return handle_batch(event, context, runner().run)
+    return handle_batch(event, context, "video", runner().run)

@@ -11,7 +11,9 @@ from pydantic import ConfigDict, Field, field_serializer
 from imgtasks.adapters.outbound import redacted
 from imgtasks.domain.base import Model
 from imgtasks.domain.errors import ErrorCode, catalog_markdown
+from imgtasks.domain.prices import Cost, price, running_region
 from imgtasks.domain.records import FileRecord, VideoInfo
+from imgtasks.domain.usage import Usage
 from imgtasks.kinds import Task, TaskSpec, TaskTypeName
 from imgtasks.kinds.archive import ArchiveFile, ArchiveResult, SkippedTask
 from imgtasks.kinds.infer import InferResult
@@ -132,6 +134,26 @@ class WaitingForFile(Model):
         )
 
 
+class UsageOut(Usage):
+    """What a task used of AWS and what that cost at the public prices (imgtasks.domain.prices)."""
+
+    lambda_gb_seconds: float = Field(description="Sum of the invocations' GB-seconds (memory x time)")
+    lambda_requests: float = Field(description="Sum of the invocations' shares (Lambda bills each request)")
+    cost: Cost
+
+    @classmethod
+    def of(cls, usage: Usage) -> UsageOut:
+        return cls(
+            **usage.model_dump(),
+            lambda_gb_seconds=usage.total_gb_seconds(),
+            lambda_requests=usage.total_lambda_requests(),
+            cost=price(usage, running_region()),
+        )
+
+
+FINISHED = ("done", "failed", "cancelled")
+
+
 class TaskOut(Model):
     # The document shows `spec` as the models it is validated with; serializing it only leaves
     # out what the client left out.
@@ -155,6 +177,10 @@ class TaskOut(Model):
     waiting_for: WaitingForFile | None = Field(
         default=None,
         description="A queued task whose file is not ready yet: what it waits for (absent in webhook events)",
+    )
+    usage: UsageOut | None = Field(
+        default=None,
+        description="A finished task's use of AWS (Lambda time, requests, bytes) and its cost at public prices",
     )
 
     @field_serializer("webhook")
@@ -188,8 +214,11 @@ class TaskOut(Model):
                 "kind",
                 "waits_for_file",
                 "outputs_ready",
+                "usage",
             }
         )
+        if task.usage is not None and task.status in FINISHED:
+            shown["usage"] = UsageOut.of(task.usage)
         if waited_file is not None:
             shown["waiting_for"] = WaitingForFile.of(waited_file)
         # The spec as a model, not a dict: it keeps which fields were set (shown as asked).

@@ -21,6 +21,7 @@ from imgtasks.adapters.repositories.files import FileRepository
 from imgtasks.adapters.repositories.renders import RenderRepository
 from imgtasks.adapters.repositories.signing_keys import SigningKeyRepository
 from imgtasks.adapters.repositories.tasks import TaskRepository
+from imgtasks.adapters.repositories.usage import UsageRepository
 from imgtasks.adapters.repositories.users import UserRepository
 from imgtasks.adapters.repositories.webhooks import WebhookRepository
 from imgtasks.adapters.storage import ObjectStore
@@ -76,6 +77,10 @@ class Wiring:
     @cached_property
     def count_records(self) -> CountRepository:
         return CountRepository(self.table)
+
+    @cached_property
+    def usage_records(self) -> UsageRepository:
+        return UsageRepository(self.table)
 
     @cached_property
     def task_records(self) -> TaskRepository:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -411,6 +412,17 @@ def show_task(task: Task) -> None:
                 f"{detection.label} {round(detection.probability * 100)}% at "
                 f"{detection.x:.3f}, {detection.y:.3f} size {detection.width:.3f} x {detection.height:.3f}{points}"
             )
+    if task.usage is not None:
+        used = task.usage
+        functions = ", ".join(
+            f"{i.function} {i.ms:.0f} ms{' (modelled)' if i.estimated else ''}" for i in used.invocations
+        )
+        requests = used.requests
+        console.print(
+            f"cost {dollars(used.cost.cost_usd)} at {used.cost.region} prices: Lambda {used.lambda_gb_seconds:.3f} "
+            f"GB-s ({functions}); S3 {requests.s3_put + requests.s3_get:.0f}, SQS {requests.sqs:.1f} requests, "
+            f"DynamoDB {requests.dynamodb_read_units + requests.dynamodb_write_units:.1f} units"
+        )
 
 
 @tasks_app.command("show")
@@ -491,6 +503,70 @@ def files_rm(file_id: str, url: UrlOption = None, profile: ProfileOption = None)
         except ImgtasksError as error:
             fail(error.detail)
     console.print(f"{file_id} deleted")
+
+
+def dollars(amount: float) -> str:
+    """A cost to read: cents, or a small one to its first two significant digits ($0.000023)."""
+    if amount >= 0.01 or amount == 0:
+        return f"${amount:,.2f}"
+    places = 1 - math.floor(math.log10(amount))
+    return f"${amount:.{places}f}"
+
+
+def size_text(size: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:,.1f} {unit}"
+    return f"{size} bytes"
+
+
+@app.command()
+def usage(
+    first_day: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (30 days back)")] = None,
+    last_day: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (today)")] = None,
+    url: UrlOption = None,
+    profile: ProfileOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """What your tasks used of AWS and cost, per day and type."""
+    with client(url, profile) as api:
+        report = api.usage.get(first_day, last_day)
+    if as_json:
+        print_json(report.model_dump())
+        return
+    table = Table(title=f"usage {report.first_day} to {report.last_day}")
+    for column in ("day", "type", "tasks", "cost", "per 1,000", "Lambda GB-s", "requests", "stored"):
+        table.add_column(column, justify="left" if column in ("day", "type") else "right")
+    for row in report.days:
+        per_thousand = dollars(row.cost_usd / row.tasks * 1000) if row.tasks else ""
+        stored = size_text(row.bytes_stored)
+        table.add_row(
+            row.day,
+            row.type,
+            str(row.tasks),
+            dollars(row.cost_usd),
+            per_thousand,
+            f"{row.lambda_gb_seconds:,.2f}",
+            f"{row.requests:,.0f}",
+            stored,
+        )
+    total = report.total
+    table.add_row(
+        "total",
+        "",
+        str(total.tasks),
+        dollars(total.cost_usd),
+        "",
+        f"{total.lambda_gb_seconds:,.2f}",
+        f"{total.requests:,.0f}",
+        size_text(total.bytes_stored),
+        style="bold",
+    )
+    console.print(table)
+    console.print(
+        f"Priced at AWS's public {report.region} prices (read {report.prices_read_on}); keeping the outputs "
+        f"costs {dollars(total.storage_usd_per_month)} a month."
+    )
 
 
 @app.command()

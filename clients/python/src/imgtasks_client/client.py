@@ -1,4 +1,4 @@
-"""Client and AsyncClient: the same resources and methods (files, tasks, models, webhooks), one
+"""Client and AsyncClient: the same resources and methods (files, tasks, usage, models, webhooks), one
 driving httpx.Client, the other httpx.AsyncClient, both running the calls in operations.py.
 
 Retries: a connection error, a 429 or a 5xx is retried with exponential backoff and full jitter
@@ -25,7 +25,7 @@ from . import render_urls
 from .config import Settings, resolve_settings
 from .errors import AuthenticationError, ImgtasksError, error_from
 from .events import Change, connect_url
-from .models import File, ModelList, Output, Page, SigningKey, Task, Webhook
+from .models import File, ModelList, Output, Page, SigningKey, Task, UsageReport, Webhook
 from .operations import Operation, Progress, Send, Sleep
 from .webhooks import verify as verify_webhook
 
@@ -69,6 +69,7 @@ class _Base:
         self.files = Files(self)
         self.tasks = Tasks(self)
         self.models = Models(self)
+        self.usage = Usage(self)
         self.webhooks = Webhooks(self)
         self.signing_keys = SigningKeys(self)
         self.urls = Urls(self)
@@ -512,6 +513,13 @@ class Tasks(_Resource):
     ) -> builtins.list[Path]:
         chosen = task if isinstance(task, Task) else Task.model_construct(id=task)
         return self._run(ops.download(chosen, Path(dest), variant, every, stem))  # type: ignore[no-any-return]
+
+
+class Usage(_Resource):
+    def get(self, first_day: str | None = None, last_day: str | None = None) -> UsageReport:
+        """Your tasks' use of AWS and its cost per day and type, from `first_day` to `last_day`
+        (YYYY-MM-DD, UTC; the last 30 days by default)."""
+        return self._run(ops.get_usage(first_day, last_day))  # type: ignore[no-any-return]
 
 
 class Models(_Resource):

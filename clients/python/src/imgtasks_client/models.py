@@ -189,6 +189,82 @@ class WaitingForFile(Model):
     fetch_error: str | None = None
 
 
+class Invocation(Model):
+    function: str
+    memory_mb: int
+    ms: float
+    share: float
+    calls: dict[str, float] = Field(default_factory=dict)
+    estimated: bool = False
+
+
+class Requests(Model):
+    s3_put: float = 0
+    s3_get: float = 0
+    s3_free: float = 0
+    sqs: float = 0
+    dynamodb_read_units: float = 0
+    dynamodb_write_units: float = 0
+    api_gateway: float = 0
+    other: float = 0
+
+
+class Cost(Model):
+    region: str
+    prices_read_on: str
+    lambda_usd: float
+    requests_usd: float
+    cost_usd: float
+    storage_usd_per_month: float
+
+
+class TaskUsage(Model):
+    """What a finished task used of AWS and what that cost at AWS's public prices."""
+
+    invocations: list[Invocation] = Field(default_factory=list)
+    requests: Requests = Field(default_factory=Requests)
+    bytes_read: int = 0
+    bytes_stored: int = 0
+    lambda_gb_seconds: float
+    lambda_requests: float
+    cost: Cost
+
+
+class UsageDay(Model):
+    day: str
+    type: str
+    tasks: int
+    cost_usd: float
+    lambda_gb_seconds: float
+    lambda_requests: float
+    requests: float
+    dynamodb_request_units: float
+    bytes_read: int
+    bytes_stored: int
+    storage_usd_per_month: float
+
+
+class UsageTotal(Model):
+    tasks: int
+    cost_usd: float
+    lambda_gb_seconds: float
+    requests: float
+    dynamodb_request_units: float
+    bytes_stored: int
+    storage_usd_per_month: float
+
+
+class UsageReport(Model):
+    """GET /usage: the caller's usage and cost per day and type of task."""
+
+    first_day: str
+    last_day: str
+    region: str
+    prices_read_on: str
+    days: list[UsageDay]
+    total: UsageTotal
+
+
 class Task(Model):
     id: str
     type: Literal["process", "infer", "archive"]
@@ -206,6 +282,7 @@ class Task(Model):
     result: ProcessResult | InferResult | ArchiveResult | None
     webhook: str | None = None
     waiting_for: WaitingForFile | None = None
+    usage: TaskUsage | None = None
 
     _client: Any = PrivateAttr(default=None)
 
@@ -301,4 +378,11 @@ SCHEMAS: dict[type[Model], str] = {
     ModelList: "ModelList",
     Webhook: "WebhookOut",
     SigningKey: "SigningKeyOut",
+    Invocation: "Invocation",
+    Requests: "Requests",
+    Cost: "Cost",
+    TaskUsage: "UsageOut",
+    UsageDay: "UsageDay",
+    UsageTotal: "UsageTotal",
+    UsageReport: "UsageReport",
 }

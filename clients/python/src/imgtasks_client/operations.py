@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from .errors import Conflict, InvalidInput, NotFound, TaskFailed, WaitTimeout
-from .models import ArchiveResult, File, ModelList, Page, ProcessResult, SigningKey, Task, Webhook
+from .models import ArchiveResult, File, ModelList, Page, ProcessResult, SigningKey, Task, UsageReport, Webhook
 
 # Through the API up to this size (its 4 MiB limit, less the multipart envelope); straight to
 # storage by presigned POST above it.
@@ -313,7 +313,14 @@ def download(task: Task, dest: Path, variant: str | None, every: bool, stem: str
     return written
 
 
-# ------------------------------------------------------------------ models and webhooks
+# ------------------------------------------------------------------ usage, models and webhooks
+def get_usage(first_day: str | None = None, last_day: str | None = None) -> Operation:
+    params = {name: value for name, value in (("from", first_day), ("to", last_day)) if value}
+    answer = yield Send("GET", "/usage", params=params, retry=True)
+    answer = received(answer)
+    return UsageReport.model_validate(answer.json())
+
+
 def list_models() -> Operation:
     answer = yield Send("GET", "/models", retry=True)
     answer = received(answer)

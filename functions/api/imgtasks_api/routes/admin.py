@@ -10,8 +10,10 @@ from pydantic import Field
 
 from imgtasks.domain.base import Model
 from imgtasks.domain.errors import Forbidden
+from imgtasks.services.usage import MAX_DAYS_EVERYONE, EveryonesUsage
 
 from ..context import caller, json_response, new_router, ok_response, problem_responses, wiring_of
+from .usage import FirstDay, LastDay
 
 router = new_router()
 
@@ -110,3 +112,15 @@ def get_admin_stats() -> Response[AdminStats]:
 def redrive_dead_letters(queue: QueueName) -> Response[RedriveOut]:
     operator()
     return json_response(202, RedriveOut.model_validate(wiring_of(router).monitoring.redrive(queue)))
+
+
+@router.get(
+    "/admin/usage",
+    summary=f"Every user's usage and cost, per day and type (operators only; at most {MAX_DAYS_EVERYONE} days)",
+    operation_id="get_admin_usage",
+    tags=["admin"],
+    responses={**ok_response(200, EveryonesUsage, "Every user's usage"), **problem_responses(400, 401, 403)},
+)
+def get_admin_usage(first: FirstDay = None, last: LastDay = None) -> Response[EveryonesUsage]:
+    operator()
+    return json_response(200, wiring_of(router).usage.of_everyone(first, last))

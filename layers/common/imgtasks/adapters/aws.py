@@ -2,7 +2,8 @@
 mypy-boto3 stubs.
 
 Nothing here knows whether it talks to AWS, LocalStack or the embedded emulator: boto3 reads
-AWS_ENDPOINT_URL from the environment when it is set."""
+AWS_ENDPOINT_URL from the environment when it is set. Every client reports its requests to the
+meters of the work running now (imgtasks.adapters.metering): what a task costs."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
+
+from imgtasks.adapters.metering import count_requests
 
 if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
@@ -40,44 +43,46 @@ def session() -> boto3.session.Session:
 
 @cache
 def s3() -> S3Client:
-    return session().client("s3", config=_CONFIG)
+    return count_requests(session().client("s3", config=_CONFIG))
 
 
 @cache
 def sqs() -> SQSClient:
-    return session().client("sqs", config=_CONFIG)
+    return count_requests(session().client("sqs", config=_CONFIG))
 
 
 @cache
 def dynamodb() -> DynamoDBClient:
-    return session().client("dynamodb", config=_CONFIG)
+    return count_requests(session().client("dynamodb", config=_CONFIG))
 
 
 @cache
 def secretsmanager() -> SecretsManagerClient:
-    return session().client("secretsmanager", config=_CONFIG)
+    return count_requests(session().client("secretsmanager", config=_CONFIG))
 
 
 @cache
 def cloudfront() -> CloudFrontClient:
-    return session().client("cloudfront", config=_CONFIG)
+    return count_requests(session().client("cloudfront", config=_CONFIG))
 
 
 @cache
 def cloudwatch() -> CloudWatchClient:
-    return session().client("cloudwatch", config=_CONFIG)
+    return count_requests(session().client("cloudwatch", config=_CONFIG))
 
 
 @cache
 def connections(endpoint_url: str) -> ApiGatewayManagementApiClient:
     """The WebSocket API's management API, at its stage's URL (never AWS_ENDPOINT_URL: on the
     local stack it is the gateway, not the emulator)."""
-    return session().client("apigatewaymanagementapi", endpoint_url=endpoint_url, config=_CONFIG)
+    return count_requests(session().client("apigatewaymanagementapi", endpoint_url=endpoint_url, config=_CONFIG))
 
 
 @cache
 def table(name: str) -> Table:
-    return session().resource("dynamodb", config=_CONFIG).Table(name)
+    resource = session().resource("dynamodb", config=_CONFIG)
+    count_requests(resource.meta.client)
+    return resource.Table(name)
 
 
 def forget_clients() -> None:

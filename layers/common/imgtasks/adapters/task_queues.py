@@ -3,8 +3,11 @@ of its kind, so video work reaches the video function and inference the infer fu
 
 from __future__ import annotations
 
-from imgtasks.adapters.queues import MessageQueue
+import math
+
+from imgtasks.adapters.queues import SQS_BATCH_LIMIT, MessageQueue
 from imgtasks.domain.messages import TaskMessage
+from imgtasks.domain.usage import Requests, Usage, with_call
 from imgtasks.kinds import Task
 
 
@@ -12,14 +15,22 @@ class TaskQueues:
     def __init__(self, by_kind: dict[str, MessageQueue]) -> None:
         self._by_kind = by_kind
 
-    def send(self, tasks: list[Task]) -> list[Task]:
+    def send(self, tasks: list[Task], dispatch_usage: Usage | None = None) -> list[Task]:
         """Sends the tasks' messages; returns the tasks whose messages SQS refused (a call that
-        fails as a whole raises)."""
+        fails as a whole raises). Each message carries `dispatch_usage` (the dispatcher's share
+        of its invocation per task) with its share of the SendMessageBatch calls."""
         by_kind: dict[str, list[Task]] = {}
         for task in tasks:
             by_kind.setdefault(task.kind, []).append(task)
         refused: list[Task] = []
         for kind, queued in by_kind.items():
-            messages = [TaskMessage(task_id=task.id, owner_id=task.owner_id, run=task.run) for task in queued]
+            carried = None
+            if dispatch_usage is not None:
+                calls = math.ceil(len(queued) / SQS_BATCH_LIMIT) / len(queued)
+                carried = with_call(dispatch_usage, "sqs SendMessageBatch", calls, Requests(sqs=calls))
+            messages = [
+                TaskMessage(task_id=task.id, owner_id=task.owner_id, run=task.run, dispatch_usage=carried)
+                for task in queued
+            ]
             refused.extend(queued[index] for index in self._by_kind[kind].send(messages))
         return refused

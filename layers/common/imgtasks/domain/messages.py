@@ -1,5 +1,6 @@
 """The message on a task queue. It names a task and the run it was sent for; the worker reads the
-task record for everything else, so a message never carries stale state."""
+task record for everything else, so a message never carries stale state. It also carries what the
+dispatcher used for it (the worker adds that to the task's usage with its own)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Literal
 from pydantic import ConfigDict
 
 from imgtasks.domain.base import Model
+from imgtasks.domain.usage import Usage
 
 
 class TaskMessage(Model):
@@ -17,6 +19,8 @@ class TaskMessage(Model):
     task_id: str
     owner_id: str
     run: int
+    # The dispatcher's share: one stream record of its invocation, and the message's send.
+    dispatch_usage: Usage | None = None
 
 
 class FetchMessage(Model):

@@ -12,6 +12,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, PlainSerializer
 
 from imgtasks.domain.base import Model
 from imgtasks.domain.errors import ErrorCode
+from imgtasks.domain.usage import Usage
 
 
 class TaskStatus(StrEnum):
@@ -159,6 +160,9 @@ class TaskBase(Model):
     # How many outputs the result holds (it grows while a task with variants runs): what a
     # long-poll and the `task.output` events compare.
     outputs_ready: int | None = None
+    # What the task used of AWS so far (imgtasks.adapters.metering): the API call that made it,
+    # its dispatch, every attempt that wrote an end. Stored as JSON text (usage_json).
+    usage: Usage | None = None
 
     def formats(self) -> list[str]:
         """The formats the task writes (GET /tasks?format=): its outputs' once it has them, else
@@ -169,7 +173,7 @@ class TaskBase(Model):
     def to_item(self) -> dict[str, Any]:
         """The record as stored: spec and result as JSON text (no float passes through DynamoDB's
         Decimal); the spec keeps only the fields that were set, so it reads back as it was asked."""
-        item = self.model_dump(exclude={"spec", "result", "error"}, exclude_none=True)
+        item = self.model_dump(exclude={"spec", "result", "error", "usage"}, exclude_none=True)
         spec: Model = getattr(self, "spec")  # noqa: B009 - every kind's task has one
         item["spec_json"] = spec.model_dump_json(exclude_unset=True, exclude_none=True)
         result: Model | None = getattr(self, "result", None)
@@ -177,6 +181,8 @@ class TaskBase(Model):
             item["result_json"] = result.model_dump_json()
         if self.error is not None:
             item["error"] = self.error.model_dump()
+        if self.usage is not None:
+            item["usage_json"] = self.usage.model_dump_json()
         item["formats"] = self.formats()
         return item
 
@@ -188,6 +194,8 @@ def task_fields(item: dict[str, Any]) -> dict[str, Any]:
     data["spec"] = json.loads(data.pop("spec_json", "{}"))
     result_json = data.pop("result_json", None)
     data["result"] = json.loads(result_json) if result_json else None
+    usage_json = data.pop("usage_json", None)
+    data["usage"] = json.loads(usage_json) if usage_json else None
     worker = data.pop("worker", None)
     data.setdefault("kind", worker or data.get("type", "process"))
     for number in _INTEGER_FIELDS:

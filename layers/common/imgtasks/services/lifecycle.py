@@ -25,11 +25,13 @@ from typing import Any, Generic, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from imgtasks.adapters import metering
 from imgtasks.adapters.repositories.tasks import TaskRepository
 from imgtasks.domain.clock import millis_between, now_rfc3339
 from imgtasks.domain.errors import Conflict, ErrorCode, NotFound, PermanentTaskError
 from imgtasks.domain.messages import TaskMessage
 from imgtasks.domain.records import FileRecord, TaskBase, TaskError, TaskStatus
+from imgtasks.domain.usage import Usage
 from imgtasks.kinds import Task, TaskKind, TaskResult
 from imgtasks.kinds.archive import ArchiveResult
 from imgtasks.kinds.infer import InferResult
@@ -149,6 +151,7 @@ class TaskLifecycle:
         running, counting the attempt. None when the task is finished, cancelled, deleted or on
         another run, so the message is dropped without work."""
         now = now_rfc3339()
+        metering.count_task_write()
         return self._move(
             message.owner_id,
             message.task_id,
@@ -160,6 +163,7 @@ class TaskLifecycle:
 
     def progress(self, task: TaskBase, percent: int) -> None:
         """Progress of a running task; nothing when it moved on meanwhile."""
+        metering.count_task_write()
         self._tasks.update_if(
             task.owner_id,
             task.id,
@@ -171,6 +175,7 @@ class TaskLifecycle:
     def output_ready(self, task: TaskBase, partial: ProcessResult, percent: int) -> None:
         """A running task's result so far (the outputs stored yet): clients see each output as it
         is made, and a long-poll wakes. Nothing when the task moved on meanwhile."""
+        metering.count_task_write()
         self._tasks.update_if(
             task.owner_id,
             task.id,
@@ -196,6 +201,7 @@ class TaskLifecycle:
         }
         if isinstance(result, ProcessResult):
             changes["outputs_ready"] = len(result.outputs)
+        changes |= self._usage_of_attempt(task)
         if self._move(task.owner_id, task.id, D, changes, run=task.run) is None:
             logger.info("task moved on while it ran; its result is dropped", extra={"task_id": task.id})
             return False
@@ -216,6 +222,7 @@ class TaskLifecycle:
         duration = attempt_ms(task, now)
         if duration is not None:
             changes["duration_ms"] = duration
+        changes |= self._usage_of_attempt(task)
         failed = self._move(task.owner_id, task.id, F, changes, run=task.run)
         if failed is None:
             logger.info("task could not be marked failed: it moved on", extra={"task_id": task.id})
@@ -245,6 +252,16 @@ class TaskLifecycle:
             ErrorCode.RETRIES_EXHAUSTED,
             f"{delivered(self._max_receive_count, task.attempts)}, the last one's worker ended without an answer",
         )
+
+    @staticmethod
+    def _usage_of_attempt(task: TaskBase) -> dict[str, Any]:
+        """The task's usage with the attempt running now added (a worker's last write), as the
+        write's change; none outside a worker's metered attempt."""
+        attempt = metering.current_attempt()
+        if attempt is None:
+            return {}
+        metering.will_call("dynamodb UpdateItem")  # this write (its request units are not known before it)
+        return {"usage_json": (task.usage or Usage()).plus(attempt.usage()).model_dump_json()}
 
     # ------------------------------------------------------------ files
     def file_ready(self, task: Task, record: FileRecord) -> Task | None:

@@ -7,10 +7,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from imgtasks.adapters import metering
 from imgtasks.adapters.outbound import OutboundRefused, check_url
 from imgtasks.adapters.repositories.counts import CountRepository
 from imgtasks.adapters.repositories.cursors import Page
 from imgtasks.adapters.repositories.files import FileRepository
+from imgtasks.adapters.repositories.items import BATCH_WRITE_LIMIT
 from imgtasks.adapters.repositories.tasks import TaskOrder, TaskRepository
 from imgtasks.adapters.storage import ObjectStore
 from imgtasks.domain.clock import now_rfc3339
@@ -19,6 +21,7 @@ from imgtasks.domain.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from imgtasks.domain.ids import new_id
 from imgtasks.domain.inspection import CONTENT_TYPES, EXTENSIONS, announces_video
 from imgtasks.domain.records import FileRecord, FileStatus, TaskStatus
+from imgtasks.domain.usage import Requests, Usage, with_call
 from imgtasks.kinds import CreateTaskRequest, Task
 from imgtasks.kinds.archive import ArchiveFile, ArchiveResult
 from imgtasks.kinds.infer import INFER, InferSpec, InferTask
@@ -33,6 +36,21 @@ DOWNLOAD_URL_SECONDS = 900
 MAX_WAIT_SECONDS = 20
 FIRST_POLL_DELAY_S = 0.25
 LONGEST_POLL_DELAY_S = 1.0
+
+
+def creation_usage(tasks: int, *, api_request: bool) -> Usage | None:
+    """Each of `tasks` new tasks' share of the invocation making them (POST /tasks, through API
+    Gateway; a drop-in, from an S3 event): its time and requests so far, and the call about to
+    store them (BatchWriteItem of 25 for the API, PutItem for a drop-in; its request units are
+    known only after it, so they are not counted). None outside a metered invocation."""
+    meter = metering.invocation_meter()
+    if meter is None:
+        return None
+    share = 1 / tasks
+    used = meter.usage(share, api_request=api_request)
+    if api_request:
+        return with_call(used, "dynamodb BatchWriteItem", -(-tasks // BATCH_WRITE_LIMIT) * share, Requests())
+    return with_call(used, "dynamodb PutItem", 1.0, Requests())
 
 
 class TaskService:
@@ -77,12 +95,16 @@ class TaskService:
         created = [
             self._task(owner_id, record, spec, webhook=request.webhook, expires_at=retain_until) for record in sources
         ]
+        usage = creation_usage(len(created), api_request=True)
+        for task in created:
+            task.usage = usage
         self._tasks.put_new_many(created)
         return self._start(created, {record.id: record for record in sources})
 
     def create_for_preset(self, record: FileRecord, preset: str, *, outbox: str | None = None) -> Task:
         """One process task with a preset on a file the service itself registered (an S3 drop-in)."""
         task = self._task(record.owner_id, record, preset_spec(preset), outbox=outbox)
+        task.usage = creation_usage(1, api_request=False)
         self._tasks.put_new(task)
         if record.status == FileStatus.REJECTED:
             return self._lifecycle.file_rejected(task, record) or task
