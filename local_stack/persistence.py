@@ -37,7 +37,7 @@ log = logging.getLogger("local_stack.persistence")
 SNAPSHOT_INTERVAL_S = 2.0
 # The share of its time the emulator may wait for snapshots at the most (a snapshot pauses it
 # while it pickles): past it, a change waits longer than SNAPSHOT_INTERVAL_S, and the log says so.
-SNAPSHOT_PAUSE_SHARE = 0.5
+SNAPSHOT_PAUSE_SHARE = 0.1
 # Room for the scheduler's own lateness on a busy machine.
 SNAPSHOT_MARGIN_S = 0.25
 # The services the template's resources live in (and what their calls touch). Not CloudWatch: the

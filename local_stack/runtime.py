@@ -46,6 +46,15 @@ class Invocation:
     stopped: bool = False
 
 
+def _cpu_seconds(pid: int) -> float:
+    """A live process's user and system CPU time so far (Linux: /proc/<pid>/stat); 0 elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def worker_name(spec: FunctionSpec) -> str:
     """The OS process name of the function's workers (Linux keeps 15 characters)."""
     return f"fn-{spec.logical_id}"[:15]
@@ -167,6 +176,9 @@ class FunctionPool:
         self._lock = threading.Lock()
         self._busy = 0
         self._finished: list[tuple[float, bool]] = []
+        self._invocations = 0
+        self._ms = 0.0
+        self._cpu_s = 0.0
         self._closed = threading.Event()
         # Workers being started: counted with the running ones, so threads that find no idle worker
         # at the same moment never start more than max_concurrency between them.
@@ -233,7 +245,20 @@ class FunctionPool:
             with self._lock:
                 self._busy -= 1
                 if not result.stopped:
-                    self._finished.append(((time.monotonic() - started) * 1000, result.ok))
+                    elapsed_ms = (time.monotonic() - started) * 1000
+                    self._finished.append((elapsed_ms, result.ok))
+                    self._invocations += 1
+                    self._ms += elapsed_ms
+
+    def _count_cpu(self, seconds: float) -> None:
+        with self._lock:
+            self._cpu_s += max(0.0, seconds)
+
+    def totals(self) -> tuple[int, float, float]:
+        """Every invocation so far: how many, their milliseconds and their workers' CPU
+        milliseconds (bench/stack.py prices them)."""
+        with self._lock:
+            return self._invocations, self._ms, self._cpu_s * 1000
 
     def take_finished(self) -> list[tuple[float, bool]]:
         """The invocations finished since the last call: (milliseconds, whether it succeeded), for
@@ -256,8 +281,10 @@ class FunctionPool:
                 self._replace(worker)
                 continue
             break
+        cpu_before = _cpu_seconds(worker.process.pid)
         try:
             answer = self._answer(worker, deadline)
+            self._count_cpu(_cpu_seconds(worker.process.pid) - cpu_before)
         except (EOFError, OSError):
             self._replace(worker)
             if self._closed.is_set():

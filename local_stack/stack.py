@@ -332,6 +332,11 @@ class LocalStack:
     def pool(self, logical_id: str) -> FunctionPool:
         return self._pools[logical_id]
 
+    def function_totals(self) -> dict[str, tuple[int, float, float, int]]:
+        """Each function's invocations so far: (how many, milliseconds, CPU milliseconds, its
+        memory size), for bench/stack.py's costs."""
+        return {name: (*pool.totals(), pool.spec.memory_mb) for name, pool in self._pools.items()}
+
     def stop(self) -> None:
         """Takes no new work, lets running invocations finish for a moment, ends the workers,
         saves the emulator's state and closes the ports."""
