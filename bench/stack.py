@@ -38,10 +38,12 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
+sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent), str(ROOT / "layers" / "common")]
 
 import requests  # noqa: E402
+from costs import MeasuredSet, cost_table, delta, lambda_lines, memory_lines  # noqa: E402
 from engine import photo_like  # noqa: E402
+from video import make_clip  # noqa: E402
 
 from local_stack.lambda_python import lambda_python  # noqa: E402
 from local_stack.stack import LocalStack, StackConfig  # noqa: E402
@@ -50,6 +52,10 @@ from tests.ports import free_port  # noqa: E402
 
 SIZES = [(1600, 1200), (1400, 1000), (1200, 1000), (1920, 1080), (1280, 960)]  # 1.2-2.1 MP
 WEB = {"type": "process", "preset": "web"}
+THUMBNAILS = {"type": "process", "preset": "thumbnails"}
+# A 10 s clip to a GIF 480 px wide at 15 fps, as the video e2e test asks for one.
+VIDEO_GIF = {"operations": [{"op": "resize", "width": 480}, {"op": "frames", "fps": 15}], "output": {"format": "gif"}}
+INFER = {"type": "infer", "detection_model": "shapes", "classification_model": "scenes"}
 # The engine alone, in the functions' interpreter and with their packages: N processes, each
 # rendering its share of the images with the `web` preset.
 ENGINE_SCRIPT = """
@@ -73,6 +79,49 @@ if __name__ == "__main__":
         pool.map(work, shares)
     print(len(paths) / (time.perf_counter() - started))
 """
+
+
+# The engine on one job with 1 core, then 2 (os.sched_setaffinity), in the functions' interpreter:
+# the median milliseconds of each.
+SPEEDUP_SCRIPT = """
+import os, statistics, sys, time
+from pathlib import Path
+from imgtasks.domain.limits import VideoLimits
+from imgtasks.kinds.process import ProcessSpec, preset_spec
+from imgtasks_imaging import DecodeLimits, render
+
+job, source = sys.argv[1], Path(sys.argv[2])
+data = source.read_bytes()
+if job == "video":
+    from imgtasks_imaging.video.render import render_video
+    operations = [{"op": "resize", "width": 480}, {"op": "frames", "fps": 15}]
+    spec = ProcessSpec.model_validate({"operations": operations, "output": {"format": "gif"}})
+    limits = VideoLimits(2**40, 3600, 600, 100_000, 10**12)
+    once = lambda: render_video(source, spec, max_pixels=100_000_000, limits=limits)
+    rounds = 3
+else:
+    spec, limits = preset_spec(job), DecodeLimits(max_pixels=100_000_000, max_frames=1000)
+    once = lambda: render(data, spec, limits)
+    rounds = 15
+times = []
+for cores in ({0}, {0, 1}):
+    os.sched_setaffinity(0, cores)
+    once()
+    taken = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        once()
+        taken.append((time.perf_counter() - started) * 1000)
+    times.append(statistics.median(taken))
+print(*times)
+"""
+
+
+def _priced(usage: dict[str, Any]) -> float:
+    from imgtasks.domain.prices import price
+    from imgtasks.domain.usage import Usage
+
+    return price(Usage.model_validate(usage), "us-east-1").cost_usd
 
 
 def _cpu_seconds(who: int) -> float:
@@ -100,11 +149,12 @@ class Bench:
                 concurrency=concurrency,
                 state_dir=self.state_dir,
                 python=lambda_python(),
-                models_dir=None,
+                models_dir=ROOT / "models",  # the inference set runs the shipped models
             )
         )
         self.http = requests.Session()
         self.images: list[Path] = []
+        self.api_requests = 0
 
     # ------------------------------------------------------------ setup
     def start(self) -> None:
@@ -130,11 +180,7 @@ class Bench:
             path = folder / f"photo-{index}.jpg"
             path.write_bytes(buffer.getvalue())
             self.images.append(path)
-            answer = self.http.post(
-                f"{self.stack.api_url}/files", files={"file": (path.name, buffer.getvalue(), "image/jpeg")}
-            )
-            answer.raise_for_status()
-            ids.append(answer.json()["id"])
+            ids.append(self.upload(path, "image/jpeg"))
         return ids
 
     # ------------------------------------------------------------ the emulator's view
@@ -174,6 +220,7 @@ class Bench:
         started = time.perf_counter()
         answer = self.http.post(f"{self.stack.api_url}/tasks", json={**WEB, "file_ids": file_ids})
         elapsed = time.perf_counter() - started
+        self.api_requests += 1
         answer.raise_for_status()
         return elapsed, [task["id"] for task in answer.json()["tasks"]]
 
@@ -190,10 +237,8 @@ class Bench:
         return timings
 
     def throughput(self, file_ids: list[str]) -> dict[str, Any]:
-        app = self.stack.emulator.app if self.stack.emulator else None
-        if app is None:
+        if self.stack.emulator is None:
             raise RuntimeError("the calls are counted by the embedded emulator")
-        app.take_calls()
         cpu_before = _cpu_seconds(resource.RUSAGE_SELF)
         chunks = [
             [file_ids[(start + i) % len(file_ids)] for i in range(min(50, self.tasks - start))]
@@ -202,27 +247,42 @@ class Bench:
         with ThreadPoolExecutor(max_workers=4) as submitters:
             created = [task_id for _, ids in submitters.map(self.create, chunks) for task_id in ids]
         finished = self.wait_all_done(set(created))
-        calls = app.take_calls()
         stack_cpu = _cpu_seconds(resource.RUSAGE_SELF) - cpu_before
         created_at = [parse_time(task["created_at"]) for task in finished]
         completed_at = [parse_time(task["completed_at"]) for task in finished]
         return {
             "seconds": max(completed_at) - min(created_at),
             "submit_to_done": [done - made for made, done in zip(created_at, completed_at, strict=True)],
-            "calls": calls,
             "stack_cpu_s": stack_cpu,
+            "ids": created,
         }
 
-    def engine_rate(self, processes: int, count: int) -> float:
+    def engine_environment(self) -> dict[str, str]:
         python = self.stack.config.python
-        paths = [str(self.images[i % len(self.images)]) for i in range(count)]
         search = [str(ROOT / "layers" / "common"), str(ROOT / "layers" / "imaging")]
         if python.packages is not None:
             search.append(str(python.packages))
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(search)}
+        return {**os.environ, "PYTHONPATH": os.pathsep.join(search)}
+
+    def speedup_2_cores(self, job: str, source: Path) -> float:
+        """The engine's speed on 2 cores against 1 on `job` (what Lambda's second vCPU buys)."""
+        if (os.cpu_count() or 1) < 2:
+            return 1.0
         ran = subprocess.run(
-            [python.executable, "-c", ENGINE_SCRIPT, str(processes), *paths],
-            env=env,
+            [self.stack.config.python.executable, "-c", SPEEDUP_SCRIPT, job, str(source)],
+            env=self.engine_environment(),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        one, two = (float(value) for value in ran.stdout.split())
+        return one / two
+
+    def engine_rate(self, processes: int, count: int) -> float:
+        paths = [str(self.images[i % len(self.images)]) for i in range(count)]
+        ran = subprocess.run(
+            [self.stack.config.python.executable, "-c", ENGINE_SCRIPT, str(processes), *paths],
+            env=self.engine_environment(),
             capture_output=True,
             text=True,
             check=True,
@@ -231,6 +291,61 @@ class Bench:
 
     def stop(self) -> None:
         self.stack.stop()
+
+    # ------------------------------------------------------------ costs (bench/costs.py)
+    def quiet(self, seconds: float = 2.0, longest: float = 120) -> None:
+        """Until no function has called the emulator for `seconds`: the change stream drained."""
+        app = self.stack.emulator.app  # type: ignore[union-attr]
+        deadline = time.monotonic() + longest
+        while time.monotonic() < deadline:
+            before = sum(app.calls_by_function.values())
+            time.sleep(seconds)
+            if sum(app.calls_by_function.values()) == before:
+                return
+
+    def measured(self, name: str, images: int, work: Any, ids: Any = lambda answer: answer) -> tuple[MeasuredSet, Any]:
+        """Runs `work()` (which makes `images` images' tasks and waits for them) and what the stack
+        did for it: each function's invocations and CPU, and the calls the emulator counted."""
+        app = self.stack.emulator.app  # type: ignore[union-attr]
+        self.quiet()
+        before = self.stack.function_totals()
+        app.take_calls_by_function()
+        app.take_calls()
+        requests_before = self.api_requests
+        answer = work()
+        self.quiet()
+        functions = delta(before, self.stack.function_totals())
+        calls = app.take_calls_by_function()
+        source_calls = app.take_calls()
+        api_requests = self.api_requests - requests_before
+        wanted = set(ids(answer) or [])
+        tasks = [task for task in self.tasks_in_table() if task["id"] in wanted]
+        usage = [json.loads(task["usage_json"]) for task in tasks if task.get("usage_json")]
+        task_usd = sum(_priced(used) for used in usage)
+        stored = sum(int(used.get("bytes_stored", 0)) for used in usage)
+        measured = MeasuredSet(name, images, functions, calls, source_calls, api_requests, stored, task_usd)
+        return measured, answer
+
+    def upload(self, path: Path, content_type: str) -> str:
+        answer = self.http.post(
+            f"{self.stack.api_url}/files", files={"file": (path.name, path.read_bytes(), content_type)}
+        )
+        self.api_requests += 1
+        answer.raise_for_status()
+        return str(answer.json()["id"])
+
+    def run_tasks(self, body: dict[str, Any], file_ids: list[str]) -> list[str]:
+        """Tasks of `body` on the files, 50 to a POST, waited for in the emulator's memory."""
+        created: list[str] = []
+        for start in range(0, len(file_ids), 50):
+            answer = self.http.post(
+                f"{self.stack.api_url}/tasks", json={**body, "file_ids": file_ids[start : start + 50]}
+            )
+            self.api_requests += 1
+            answer.raise_for_status()
+            created += [task["id"] for task in answer.json()["tasks"]]
+        self.wait_all_done(set(created))
+        return created
 
 
 def calls_table(calls: Counter[tuple[str, str, str]], tasks: int) -> list[str]:
@@ -249,18 +364,41 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=2, help="workers per function (the stack's default)")
     parser.add_argument("--latency-rounds", type=int, default=10)
+    parser.add_argument("--cost-tasks", type=int, default=100, help="thumbnails tasks (inference: half)")
+    parser.add_argument("--videos", type=int, default=3, help="10 s clips to GIF")
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     bench = Bench(args.tasks, args.concurrency)
     bench.start()
+    sets: list[MeasuredSet] = []
     try:
-        file_ids = bench.upload_corpus(20)
+        uploads, file_ids = bench.measured("upload (POST /files)", 20, lambda: bench.upload_corpus(20))
+        uploads.bytes_stored = sum(path.stat().st_size for path in bench.images)
         timings = bench.latency(file_ids, args.latency_rounds)
-        run = bench.throughput(file_ids)
+        web, run = bench.measured("web preset", args.tasks, lambda: bench.throughput(file_ids), ids=lambda r: r["ids"])
         total_tasks = args.tasks + args.latency_rounds * 51
+        chosen = [file_ids[i % len(file_ids)] for i in range(args.cost_tasks)]
+        thumbnails, _ = bench.measured(
+            "thumbnails preset (3 sizes)", len(chosen), lambda: bench.run_tasks(THUMBNAILS, chosen)
+        )
+        clip = bench.state_dir / "clip.mp4"
+        make_clip(clip, (640, 360), seconds=10, fps=30)
+        clip_id = bench.upload(clip, "video/mp4")
+        video_body = {"type": "process", **VIDEO_GIF}
+        videos, _ = bench.measured(
+            "10 s video to GIF (640x360)", args.videos, lambda: bench.run_tasks(video_body, [clip_id] * args.videos)
+        )
+        inferred = chosen[: max(1, args.cost_tasks // 2)]
+        inference, _ = bench.measured(
+            "inference (shapes + scenes)", len(inferred), lambda: bench.run_tasks(INFER, inferred)
+        )
+        sets = [web, thumbnails, videos, inference, uploads]
     finally:
         bench.stop()
+    web.speedup_2_cores["ProcessFunction"] = bench.speedup_2_cores("web", bench.images[0])
+    thumbnails.speedup_2_cores["ProcessFunction"] = bench.speedup_2_cores("thumbnails", bench.images[0])
+    videos.speedup_2_cores["VideoFunction"] = bench.speedup_2_cores("video", clip)
     state = bench.stack.state
     snapshots = (state.saves, state.last_save_s) if state else (0, 0.0)
     workers_cpu = _cpu_seconds(resource.RUSAGE_CHILDREN)  # every worker of the run, reaped at the stop
@@ -292,7 +430,21 @@ def main() -> None:
         f"(the emulator waits meanwhile)",
         "",
         f"AWS calls of the {args.tasks}-task run, counted at the emulator:",
-        *calls_table(run["calls"], args.tasks),
+        *calls_table(web.source_calls, args.tasks),
+        "",
+        *cost_table(sets),
+        "",
+        *lambda_lines(sets),
+        "",
+        *memory_lines(
+            sets,
+            {
+                web.name: "ProcessFunction",
+                thumbnails.name: "ProcessFunction",
+                videos.name: "VideoFunction",
+                inference.name: "InferFunction",
+            },
+        ),
     ]
     print("\n".join(lines))
     if args.json:
@@ -301,7 +453,7 @@ def main() -> None:
             "engine_tasks_per_s": engine,
             "stack_tasks_per_s": stack_rate,
             "submit_to_done_s": run["submit_to_done"],
-            "calls": {" / ".join(key): value for key, value in run["calls"].items()},
+            "calls": {" / ".join(key): value for key, value in web.source_calls.items()},
         }
         args.json.write_text(json.dumps(numbers, indent=2))
 

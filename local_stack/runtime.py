@@ -55,6 +55,17 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _peak_rss_mb(pid: int) -> float:
+    """A live process's peak resident memory (Linux: VmHWM in /proc/<pid>/status); 0 elsewhere."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def worker_name(spec: FunctionSpec) -> str:
     """The OS process name of the function's workers (Linux keeps 15 characters)."""
     return f"fn-{spec.logical_id}"[:15]
@@ -179,6 +190,7 @@ class FunctionPool:
         self._invocations = 0
         self._ms = 0.0
         self._cpu_s = 0.0
+        self._peak_rss_mb = 0.0
         self._closed = threading.Event()
         # Workers being started: counted with the running ones, so threads that find no idle worker
         # at the same moment never start more than max_concurrency between them.
@@ -250,15 +262,16 @@ class FunctionPool:
                     self._invocations += 1
                     self._ms += elapsed_ms
 
-    def _count_cpu(self, seconds: float) -> None:
+    def _count_cpu(self, seconds: float, peak_rss_mb: float) -> None:
         with self._lock:
             self._cpu_s += max(0.0, seconds)
+            self._peak_rss_mb = max(self._peak_rss_mb, peak_rss_mb)
 
-    def totals(self) -> tuple[int, float, float]:
-        """Every invocation so far: how many, their milliseconds and their workers' CPU
-        milliseconds (bench/stack.py prices them)."""
+    def totals(self) -> tuple[int, float, float, float]:
+        """Every invocation so far: how many, their milliseconds, their workers' CPU milliseconds,
+        and the largest resident memory a worker reached (bench/stack.py prices them)."""
         with self._lock:
-            return self._invocations, self._ms, self._cpu_s * 1000
+            return self._invocations, self._ms, self._cpu_s * 1000, self._peak_rss_mb
 
     def take_finished(self) -> list[tuple[float, bool]]:
         """The invocations finished since the last call: (milliseconds, whether it succeeded), for
@@ -284,7 +297,7 @@ class FunctionPool:
         cpu_before = _cpu_seconds(worker.process.pid)
         try:
             answer = self._answer(worker, deadline)
-            self._count_cpu(_cpu_seconds(worker.process.pid) - cpu_before)
+            self._count_cpu(_cpu_seconds(worker.process.pid) - cpu_before, _peak_rss_mb(worker.process.pid))
         except (EOFError, OSError):
             self._replace(worker)
             if self._closed.is_set():

@@ -332,9 +332,9 @@ class LocalStack:
     def pool(self, logical_id: str) -> FunctionPool:
         return self._pools[logical_id]
 
-    def function_totals(self) -> dict[str, tuple[int, float, float, int]]:
-        """Each function's invocations so far: (how many, milliseconds, CPU milliseconds, its
-        memory size), for bench/stack.py's costs."""
+    def function_totals(self) -> dict[str, tuple[int, float, float, float, int]]:
+        """Each function's invocations so far: (how many, milliseconds, CPU milliseconds, the
+        largest resident memory of a worker in MB, its memory size), for bench/stack.py's costs."""
         return {name: (*pool.totals(), pool.spec.memory_mb) for name, pool in self._pools.items()}
 
     def stop(self) -> None:
