@@ -3,13 +3,11 @@
 moto holds everything in Python objects (one backend per service); those are pickled, between
 requests (the emulator's gate), into STATE_DIR/emulator/state.pickle whenever a call may have
 changed something, soon enough after the change that it is on disk within SNAPSHOT_INTERVAL_S
-seconds while saves are quick, and once more at a clean stop. The bytes of S3 objects go to
+seconds whatever a save costs, and once more at a clean stop. The bytes of S3 objects go to
 STATE_DIR/emulator/blobs/, one file per distinct content, written once, so a snapshot does not
-rewrite every object. A `kill -9` loses at most the calls of the last 2 s, until a save pauses the
-emulator for more than a tenth of that: saves are then spaced so they pause it 10% of the time
-at the most (SNAPSHOT_PAUSE_SHARE; a 1,000-task state takes about a second to pickle), and a
-save that takes most of a second says so in the log. New blobs are written after the emulator
-goes on, and do not pause it.
+rewrite every object. A `kill -9` loses at most the calls of the last 2 s (longer only once one
+save takes most of a second, which the log then says; new blobs are written after the emulator
+goes on, and do not pause it).
 Files are replaced atomically: a crash mid-write leaves the previous snapshot.
 
 State written by another version of moto may not load: it is then set aside (renamed, never
@@ -39,7 +37,7 @@ log = logging.getLogger("local_stack.persistence")
 SNAPSHOT_INTERVAL_S = 2.0
 # The share of its time the emulator may wait for snapshots at the most (a snapshot pauses it
 # while it pickles): past it, a change waits longer than SNAPSHOT_INTERVAL_S, and the log says so.
-SNAPSHOT_PAUSE_SHARE = 0.1
+SNAPSHOT_PAUSE_SHARE = 0.5
 # Room for the scheduler's own lateness on a busy machine.
 SNAPSHOT_MARGIN_S = 0.25
 # The services the template's resources live in (and what their calls touch). Not CloudWatch: the

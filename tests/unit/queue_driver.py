@@ -33,7 +33,11 @@ class QueueDriver:
         if self.dispatcher is not None:
             self.dispatcher.drain()
         response = self.sqs.receive_message(
-            QueueUrl=self.url, MaxNumberOfMessages=max_messages, AttributeNames=["All"], WaitTimeSeconds=0
+            QueueUrl=self.url,
+            MaxNumberOfMessages=max_messages,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+            WaitTimeSeconds=0,
         )
         return list(response.get("Messages", []))
 

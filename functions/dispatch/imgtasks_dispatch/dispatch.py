@@ -126,7 +126,7 @@ class DispatchBatch:
         happened = activity_changes(change.old_image, change.new_image)
         if happened and change.new_image is not None:
             self._activity.append((str(change.sequence_number), activity_bucket(change.new_image), happened))
-        used = usage_changes(change.old_image, change.new_image, running_region())
+        used = self._usage_changes(change.old_image, change.new_image)
         if used is not None:
             owner, day, deltas = used
             self._usage.append((str(change.sequence_number), (owner, day), deltas))
@@ -144,6 +144,18 @@ class DispatchBatch:
         after = task_image(change.new_image)
         if after is not None and needs_dispatch(task_image(change.old_image), after):
             self._tasks.append((str(change.sequence_number), after))
+
+    @staticmethod
+    def _usage_changes(
+        old: dict[str, Any] | None, new: dict[str, Any] | None
+    ) -> tuple[str, str, dict[str, int]] | None:
+        """The record's usage sums; none for usage that cannot be read (a record the stream would
+        otherwise deliver again for a day, holding up every dispatch behind it)."""
+        try:
+            return usage_changes(old, new, running_region())
+        except ValueError:
+            logger.exception("a task's usage could not be read; it is left out of the sums")
+            return None
 
     def count(self, failed: set[str]) -> list[str]:
         """Adds the records' changes to their owners' counters: the records before the first one

@@ -118,11 +118,16 @@ class InferWorker:
             for group in by_model.values():
                 self._infer(kind, group)
         retry = []
+        # The batch's models ran once for all: each task takes an equal share of the invocation so
+        # far, taken once (claim and progress were its two writes before its last).
+        meter = metering.invocation_meter()
+        shared = meter.usage(1 / len(jobs)) if meter is not None and jobs else None
         for job in jobs:
             try:
-                # The batch's models ran once for all: each task takes an equal share of the
-                # invocation (claim and progress were its two writes before this one).
-                with metering.shared_attempt(job.carried, 1 / len(jobs), task_writes=2):
+                if shared is None:
+                    self._finish(job)
+                    continue
+                with metering.shared_attempt(job.carried, shared, task_writes=2):
                     self._finish(job)
             except Exception:
                 logger.exception(
@@ -202,7 +207,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
         receive_count = int(record.attributes.ApproximateReceiveCount)
         job = worker().prepare(record.body, record.messageId, receive_count)
         if job is not None:
-            job.carried = carried_usage(event, record.body, receive_count)
+            job.carried = carried_usage(event, record, receive_count)
             jobs.append(job)
 
     response = process_partial_response(

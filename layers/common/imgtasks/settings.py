@@ -10,7 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class FunctionSettings(BaseSettings):
     """The variables the template's Globals give every function."""
 
-    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+    # Built on first use (each function reads one of these classes): less to do at a cold start.
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True, defer_build=True)
 
     table_name: str
     uploads_bucket: str

@@ -19,7 +19,7 @@ from imgtasks.kinds.process import ProcessSpec, VariantSpec
 from .animation import retime
 from .decode import decode
 from .encode import ANIMATED_FORMATS, encode
-from .facts import look_of, metadata_of
+from .facts import COLOR_SIDE, look_of, metadata_of
 from .frames import Frames
 from .operations import SameWindow, apply, resize, resize_box
 
@@ -147,6 +147,8 @@ def render(
         fewer pixels to reduce than a decoded PNG's: 4-5 ms a task), else from the decoded picture."""
         nonlocal source
         if describe and source.look is None:
+            if whole_scaled is not None and max(whole_scaled.size) < 2 * COLOR_SIDE:
+                whole_scaled = None  # too small a copy to make the placeholders from
             source = replace(source, look=look_of((whole_scaled or decoded.frames).first))
 
     def look(result: Frames, operations: list[Operation]) -> PictureLook | None:

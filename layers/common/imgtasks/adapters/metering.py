@@ -154,14 +154,15 @@ def invocation_meter() -> Meter | None:
 
 # ------------------------------------------------------------ one task's attempt on a worker
 class TaskAttempt:
-    """A worker's work on one task message: its meter (`share` of it, where one invocation's work
-    served several tasks at once), and what the message carries: the dispatcher's share (on its
-    first delivery) and Lambda's polling of the queue."""
+    """A worker's work on one task message: its meter (beside `base`, a share of an invocation
+    whose work served several tasks at once), and what the message carries: the dispatcher's
+    share (on its first delivery) and Lambda's polling of the queue."""
 
-    def __init__(self, meter: Meter, carried: Usage | None, *, share: float = 1.0, task_writes: int = 0) -> None:
+    def __init__(self, meter: Meter, carried: Usage | None, *, task_writes: int = 0, base: Usage | None = None) -> None:
         self.meter = meter
         self.carried = carried
-        self.share = share
+        # A share of an invocation taken before this attempt's meter began (shared_attempt).
+        self.base = base
         # Writes to the task's record in this attempt: each is a change stream record the
         # dispatcher reads (lifecycle counts them).
         self.task_writes = task_writes
@@ -169,12 +170,18 @@ class TaskAttempt:
         # record's save): known in advance, counted in advance.
         self.later_calls: dict[str, float] = {}
 
+    def will_call(self, call: str) -> None:
+        self.later_calls[call] = self.later_calls.get(call, 0) + 1
+
     def usage(self) -> Usage:
         """The attempt so far with what its message carries, and the change stream's invocations
         its task's writes cause: modelled, each at the dispatcher's measured time per record."""
-        used = self.meter.usage(self.share)
+        used = self.meter.usage()
         for call, count in self.later_calls.items():
-            used = with_call(used, call, count * self.share, Requests())
+            used = with_call(used, call, count, Requests())
+        if self.base is not None:
+            own = used.invocations[0].model_copy(update={"share": 0.0})
+            used = self.base.plus(used.model_copy(update={"invocations": [own]}))
         if self.carried is None:
             return used
         used = used.plus(self.carried)
@@ -208,19 +215,18 @@ def task_attempt(function: str, carried: Usage | None) -> Iterator[TaskAttempt]:
 
 
 @contextmanager
-def shared_attempt(carried: Usage | None, share: float, task_writes: int) -> Iterator[TaskAttempt | None]:
-    """A task's part of the invocation running now, when its work was done for several tasks at
-    once (the infer worker runs a model over the batch): `share` of the invocation's meter."""
+def shared_attempt(carried: Usage | None, shared: Usage, task_writes: int) -> Iterator[TaskAttempt]:
+    """A task's part of an invocation whose work served several tasks at once (the infer worker
+    runs its models over the batch): `shared`, its share of the invocation taken once, and what
+    it does on its own from here (its last write), metered apart and counted in the same
+    invocation (no second request)."""
     global _attempt
-    meter = invocation_meter()
-    if meter is None:
-        yield None
-        return
-    _attempt = TaskAttempt(meter, carried, share=share, task_writes=task_writes)
-    try:
-        yield _attempt
-    finally:
-        _attempt = None
+    with metered(shared.invocations[0].function if shared.invocations else "shared") as meter:
+        _attempt = TaskAttempt(meter, carried, task_writes=task_writes, base=shared)
+        try:
+            yield _attempt
+        finally:
+            _attempt = None
 
 
 def current_attempt() -> TaskAttempt | None:
@@ -230,7 +236,7 @@ def current_attempt() -> TaskAttempt | None:
 def will_call(call: str) -> None:
     """The running attempt will make this call after its usage is written ('dynamodb UpdateItem')."""
     if _attempt is not None:
-        _attempt.later_calls[call] = _attempt.later_calls.get(call, 0) + 1
+        _attempt.will_call(call)
 
 
 def count_task_write() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from imgtasks.adapters.queues import SQS_BATCH_LIMIT, MessageQueue
-from imgtasks.domain.messages import TaskMessage
+from imgtasks.domain.messages import DISPATCH_USAGE_ATTRIBUTE, TaskMessage
 from imgtasks.domain.usage import Requests, Usage, with_call
 from imgtasks.kinds import Task
 
@@ -28,9 +28,7 @@ class TaskQueues:
             if dispatch_usage is not None:
                 calls = math.ceil(len(queued) / SQS_BATCH_LIMIT) / len(queued)
                 carried = with_call(dispatch_usage, "sqs SendMessageBatch", calls, Requests(sqs=calls))
-            messages = [
-                TaskMessage(task_id=task.id, owner_id=task.owner_id, run=task.run, dispatch_usage=carried)
-                for task in queued
-            ]
-            refused.extend(queued[index] for index in self._by_kind[kind].send(messages))
+            messages = [TaskMessage(task_id=task.id, owner_id=task.owner_id, run=task.run) for task in queued]
+            attributes = [{DISPATCH_USAGE_ATTRIBUTE: carried.model_dump_json()} if carried else {} for _ in queued]
+            refused.extend(queued[index] for index in self._by_kind[kind].send(messages, attributes=attributes))
         return refused

@@ -1,6 +1,7 @@
 """The message on a task queue. It names a task and the run it was sent for; the worker reads the
-task record for everything else, so a message never carries stale state. It also carries what the
-dispatcher used for it (the worker adds that to the task's usage with its own)."""
+task record for everything else, so a message never carries stale state. (What the dispatcher
+used for the task travels beside the body, as the message attribute DISPATCH_USAGE_ATTRIBUTE:
+a worker that does not know it still reads the body.)"""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Literal
 from pydantic import ConfigDict
 
 from imgtasks.domain.base import Model
-from imgtasks.domain.usage import Usage
+
+DISPATCH_USAGE_ATTRIBUTE = "dispatch_usage"
 
 
 class TaskMessage(Model):
@@ -19,8 +21,6 @@ class TaskMessage(Model):
     task_id: str
     owner_id: str
     run: int
-    # The dispatcher's share: one stream record of its invocation, and the message's send.
-    dispatch_usage: Usage | None = None
 
 
 class FetchMessage(Model):

@@ -26,8 +26,11 @@ REQUEST_CLASSES = (
 class Invocation(Model):
     function: str = Field(description="The function: api, dispatch, upload, process, video, infer or archive")
     memory_mb: int = Field(description="Its memory size (Lambda prices GB-seconds of it)")
-    ms: float = Field(description="This task's share of the invocation's run time, in milliseconds")
-    share: float = Field(description="This task's share of the invocation (1 / the tasks it worked on)")
+    ms: float = Field(description="This task's share of the invocations' run time, in milliseconds")
+    share: float = Field(
+        description="This task's share of the invocations (1 / the tasks each worked on), summed: "
+        "what Lambda's per-request price is multiplied by"
+    )
     calls: dict[str, float] = Field(
         default_factory=dict, description="Its AWS calls for the task by service and operation ('s3 PutObject')"
     )
@@ -63,7 +66,8 @@ class Requests(Model):
 
 class Usage(Model):
     invocations: list[Invocation] = Field(
-        default_factory=list, description="Each Lambda invocation that worked on the task, or its share of one"
+        default_factory=list,
+        description="The Lambda invocations that worked on the task (or its share of them), one entry a function",
     )
     requests: Requests = Field(
         default_factory=Requests,
@@ -74,8 +78,27 @@ class Usage(Model):
     bytes_stored: int = Field(default=0, description="Bytes the task's outputs keep in S3")
 
     def plus(self, other: Usage) -> Usage:
+        """Both together; invocations of the same function (and memory, and kind: timed or
+        modelled) add up into one entry, so a task retried or restarted many times stays small."""
+        merged: dict[tuple[str, int, bool], Invocation] = {}
+        for invocation in [*self.invocations, *other.invocations]:
+            key = (invocation.function, invocation.memory_mb, invocation.estimated)
+            found = merged.get(key)
+            if found is None:
+                merged[key] = invocation
+                continue
+            calls = dict(found.calls)
+            for name, count in invocation.calls.items():
+                calls[name] = calls.get(name, 0) + count
+            merged[key] = found.model_copy(
+                update={
+                    "ms": round(found.ms + invocation.ms, 3),
+                    "share": round(found.share + invocation.share, 6),
+                    "calls": calls,
+                }
+            )
         return Usage(
-            invocations=[*self.invocations, *other.invocations],
+            invocations=list(merged.values()),
             requests=self.requests.plus(other.requests),
             bytes_read=self.bytes_read + other.bytes_read,
             bytes_stored=self.bytes_stored + other.bytes_stored,

@@ -189,8 +189,10 @@ class TaskLifecycle:
             run=task.run,
         )
 
-    def complete(self, task: TaskBase, result: TaskResult) -> bool:
-        """running -> done with the result; False when the task moved on while it ran."""
+    def complete(self, task: TaskBase, result: TaskResult, metered: metering.TaskAttempt | None = None) -> bool:
+        """running -> done with the result; False when the task moved on while it ran. `metered`:
+        the attempt whose usage the write records (by default the one running on this thread's
+        invocation)."""
         now = now_rfc3339()
         changes: dict[str, Any] = {
             "progress": 100,
@@ -201,7 +203,7 @@ class TaskLifecycle:
         }
         if isinstance(result, ProcessResult):
             changes["outputs_ready"] = len(result.outputs)
-        changes |= self._usage_of_attempt(task)
+        changes |= self._usage_of_attempt(task, metered)
         if self._move(task.owner_id, task.id, D, changes, run=task.run) is None:
             logger.info("task moved on while it ran; its result is dropped", extra={"task_id": task.id})
             return False
@@ -209,8 +211,11 @@ class TaskLifecycle:
         logger.info("task done", extra={"task_id": task.id, "type": task.type})
         return True
 
-    def fail(self, task: TaskBase, code: ErrorCode, message: str) -> Task | None:
-        """-> failed with {code, message}, on the task's run; None when the task had moved on."""
+    def fail(
+        self, task: TaskBase, code: ErrorCode, message: str, metered: metering.TaskAttempt | None = None
+    ) -> Task | None:
+        """-> failed with {code, message}, on the task's run; None when the task had moved on.
+        `metered`: as for complete."""
         now = now_rfc3339()
         # A result a task with variants had begun to show goes: its outputs were discarded.
         changes: dict[str, Any] = {
@@ -222,7 +227,7 @@ class TaskLifecycle:
         duration = attempt_ms(task, now)
         if duration is not None:
             changes["duration_ms"] = duration
-        changes |= self._usage_of_attempt(task)
+        changes |= self._usage_of_attempt(task, metered)
         failed = self._move(task.owner_id, task.id, F, changes, run=task.run)
         if failed is None:
             logger.info("task could not be marked failed: it moved on", extra={"task_id": task.id})
@@ -254,13 +259,13 @@ class TaskLifecycle:
         )
 
     @staticmethod
-    def _usage_of_attempt(task: TaskBase) -> dict[str, Any]:
-        """The task's usage with the attempt running now added (a worker's last write), as the
-        write's change; none outside a worker's metered attempt."""
-        attempt = metering.current_attempt()
+    def _usage_of_attempt(task: TaskBase, metered: metering.TaskAttempt | None) -> dict[str, Any]:
+        """The task's usage with the attempt added (a worker's last write), as the write's change;
+        none outside a worker's metered attempt."""
+        attempt = metered or metering.current_attempt()
         if attempt is None:
             return {}
-        metering.will_call("dynamodb UpdateItem")  # this write (its request units are not known before it)
+        attempt.will_call("dynamodb UpdateItem")  # this write (its request units are not known before it)
         return {"usage_json": (task.usage or Usage()).plus(attempt.usage()).model_dump_json()}
 
     # ------------------------------------------------------------ files
@@ -360,6 +365,9 @@ class Attempt(Generic[TaskT]):
         self._lifecycle = lifecycle
         self.task = task
         self._receive_count = receive_count
+        # Its meter, held here: the watchdog's thread may end the task after the next record's
+        # attempt has begun.
+        self._metered = metering.current_attempt()
 
     def guarded(
         self, work: Callable[[TaskT], Value], *, seconds_left: Callable[[], float] | None = None
@@ -379,7 +387,7 @@ class Attempt(Generic[TaskT]):
         try:
             return work(self.task)
         except PermanentTaskError as error:
-            self._lifecycle.fail(self.task, error.code, error.message)
+            self._lifecycle.fail(self.task, error.code, error.message, self._metered)
         except Exception as error:
             self._lifecycle.retry_or_fail(self.task, error, self._receive_count)
         finally:
@@ -393,10 +401,11 @@ class Attempt(Generic[TaskT]):
             ErrorCode.PROCESSING_TIMEOUT,
             f"the task did not finish in the {allowed_s:.0f} s its worker may run; ask for less (a smaller "
             "size, fewer variants, a shorter video window)",
+            self._metered,
         )
 
     def fail(self, code: ErrorCode, message: str) -> None:
-        self._lifecycle.fail(self.task, code, message)
+        self._lifecycle.fail(self.task, code, message, metering.current_attempt() or self._metered)
 
     def complete(self, result: TaskResult) -> bool:
-        return self._lifecycle.complete(self.task, result)
+        return self._lifecycle.complete(self.task, result, metering.current_attempt() or self._metered)

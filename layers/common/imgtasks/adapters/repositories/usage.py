@@ -29,8 +29,9 @@ class UsageRepository:
                 Key=key, UpdateExpression=expression, ExpressionAttributeNames=names, ExpressionAttributeValues=values
             )
 
-    def _query(self, partition: str, condition: Any) -> list[dict[str, Any]]:
-        query: Item = {"KeyConditionExpression": Key("PK").eq(partition) & condition}
+    def _query(self, partition: str, condition: Any = None) -> list[dict[str, Any]]:
+        key = Key("PK").eq(partition)
+        query: Item = {"KeyConditionExpression": key & condition if condition is not None else key}
         items: list[dict[str, Any]] = []
         while True:
             response = self._table.query(**query)
@@ -46,4 +47,4 @@ class UsageRepository:
 
     def users(self, day: str) -> dict[str, dict[str, Any]]:
         """Every user's sums on `day`, by user id."""
-        return {str(item["SK"]): item for item in self._query(f"USAGEDAY#{day}", Key("SK").gte(""))}
+        return {str(item["SK"]): item for item in self._query(f"USAGEDAY#{day}")}
