@@ -30,11 +30,20 @@ class UsageTotal(Model):
     storage_usd_per_month: float
 
 
-class UsageReport(Model):
+class PricedPeriod(Model):
+    """The days a report covers and the prices it used."""
+
     first_day: str = Field(description="The first day counted (UTC)")
     last_day: str = Field(description="The last day counted (UTC), inclusive")
     region: str = Field(description="The region whose prices were used")
     prices_read_on: str
+
+
+def _period(start: date, end: date, region: str) -> dict[str, str]:
+    return {"first_day": start.isoformat(), "last_day": end.isoformat(), "region": region, "prices_read_on": READ_ON}
+
+
+class UsageReport(PricedPeriod):
     days: list[UsageDay] = Field(description="One row per day and type of task that had any usage")
     total: UsageTotal
 
@@ -45,11 +54,7 @@ class UserUsage(Model):
     total: UsageTotal
 
 
-class EveryonesUsage(Model):
-    first_day: str
-    last_day: str
-    region: str
-    prices_read_on: str
+class EveryonesUsage(PricedPeriod):
     users: list[UserUsage] = Field(description="Every user with usage in the range, the costliest first")
     total: UsageTotal
 
@@ -92,14 +97,7 @@ class UsageService:
             for day, stored in sorted(self._records.days(owner_id, start.isoformat(), end.isoformat()).items())
             for row in day_rows(day, stored, region)
         ]
-        return UsageReport(
-            first_day=start.isoformat(),
-            last_day=end.isoformat(),
-            region=region,
-            prices_read_on=READ_ON,
-            days=rows,
-            total=_total(rows),
-        )
+        return UsageReport(**_period(start, end, region), days=rows, total=_total(rows))
 
     def of_everyone(self, first: str | None, last: str | None) -> EveryonesUsage:
         start, end = day_range(first, last, MAX_DAYS_EVERYONE)
@@ -113,11 +111,4 @@ class UsageService:
         users = [UserUsage(user_id=user_id, days=rows, total=_total(rows)) for user_id, rows in by_user.items()]
         users.sort(key=lambda user: -user.total.cost_usd)
         every_row = [row for user in users for row in user.days]
-        return EveryonesUsage(
-            first_day=start.isoformat(),
-            last_day=end.isoformat(),
-            region=region,
-            prices_read_on=READ_ON,
-            users=users,
-            total=_total(every_row),
-        )
+        return EveryonesUsage(**_period(start, end, region), users=users, total=_total(every_row))
