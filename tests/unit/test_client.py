@@ -320,3 +320,28 @@ def test_a_batch_follows_a_task_that_outlasts_its_long_polls(
     state.record("k", {"input": "a.jpg", "task_id": "01TASK00000000000000000000", "status": "queued"})
     entry = batch.run_one(client, tmp_path / "a.jpg", {}, tmp_path, state, "k", lambda *_: None)
     assert (entry["status"], entry["error"]) == ("failed", "not an image")
+
+
+def test_everyones_usage_parses_and_the_cli_writes_costs_readably(api: Any, client: Client) -> None:
+    total = {
+        "tasks": 3,
+        "cost_usd": 0.000061,
+        "lambda_gb_seconds": 2.5,
+        "requests": 18,
+        "dynamodb_request_units": 12,
+        "bytes_stored": 120_000,
+        "storage_usd_per_month": 0.0000026,
+    }
+    period = {"first_day": "2026-11-05", "last_day": "2026-12-04", "region": "us-east-1", "prices_read_on": "x"}
+    user = {"user_id": "01USER", "days": [], "total": total}
+    route = api.get("/admin/usage").mock(
+        return_value=httpx.Response(200, json={**period, "users": [user], "total": total})
+    )
+    everyone = client.usage.everyone("2026-11-05", "2026-12-04")
+    assert route.calls.last.request.url.params["from"] == "2026-11-05"
+    assert (everyone.users[0].user_id, everyone.total.tasks) == ("01USER", 3)
+    from imgtasks_client import cli
+
+    assert (
+        cli.dollars(0.000061) == "$0.000061" and cli.dollars(12.5) == "$12.50" and cli.size_text(120_000) == "120.0 KB"
+    )

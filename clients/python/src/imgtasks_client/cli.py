@@ -24,7 +24,20 @@ from .batch import Report, RunState, collect, fingerprint, run_one
 from .client import Client
 from .config import DEFAULT_PROFILE, resolve_settings, write_profile
 from .errors import ImgtasksError, WaitTimeout
-from .models import ArchiveResult, ColorShare, File, InferResult, PictureMetadata, ProcessResult, SigningKey, Task
+from .models import (
+    ArchiveResult,
+    ColorShare,
+    EveryonesUsage,
+    File,
+    InferResult,
+    PictureMetadata,
+    ProcessResult,
+    SigningKey,
+    Task,
+    UsageDay,
+    UsageReport,
+    UsageTotal,
+)
 from .op_strings import parse_operation
 
 app = typer.Typer(
@@ -524,48 +537,45 @@ def size_text(size: int) -> str:
 def usage(
     first_day: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (30 days back)")] = None,
     last_day: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (today)")] = None,
+    everyone: Annotated[bool, typer.Option("--everyone", help="Every user's (operators only)")] = False,
     url: UrlOption = None,
     profile: ProfileOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """What your tasks used of AWS and cost, per day and type."""
+    """What your tasks used of AWS and cost, per day and type (with --everyone: each user's)."""
     with client(url, profile) as api:
-        report = api.usage.get(first_day, last_day)
+        report: UsageReport | EveryonesUsage = (
+            api.usage.everyone(first_day, last_day) if everyone else api.usage.get(first_day, last_day)
+        )
     if as_json:
         print_json(report.model_dump())
         return
     table = Table(title=f"usage {report.first_day} to {report.last_day}")
-    for column in ("day", "type", "tasks", "cost", "per 1,000", "Lambda GB-s", "requests", "stored"):
-        table.add_column(column, justify="left" if column in ("day", "type") else "right")
-    for row in report.days:
-        per_thousand = dollars(row.cost_usd / row.tasks * 1000) if row.tasks else ""
-        stored = size_text(row.bytes_stored)
+    first = "user" if isinstance(report, EveryonesUsage) else "day"
+    for column in (first, "type", "tasks", "cost", "per 1,000", "Lambda GB-s", "requests", "stored"):
+        table.add_column(column, justify="left" if column in (first, "type") else "right")
+    rows: list[tuple[str, str, UsageDay | UsageTotal]] = (
+        [(user.user_id, "all", user.total) for user in report.users]
+        if isinstance(report, EveryonesUsage)
+        else [(row.day, row.type, row) for row in report.days]
+    )
+    for label, kind, row in [*rows, ("total", "", report.total)]:
+        per_thousand = dollars(row.cost_usd / row.tasks * 1000) if row.tasks and label != "total" else ""
         table.add_row(
-            row.day,
-            row.type,
+            label,
+            kind,
             str(row.tasks),
             dollars(row.cost_usd),
             per_thousand,
             f"{row.lambda_gb_seconds:,.2f}",
             f"{row.requests:,.0f}",
-            stored,
+            size_text(row.bytes_stored),
+            style="bold" if label == "total" else None,
         )
-    total = report.total
-    table.add_row(
-        "total",
-        "",
-        str(total.tasks),
-        dollars(total.cost_usd),
-        "",
-        f"{total.lambda_gb_seconds:,.2f}",
-        f"{total.requests:,.0f}",
-        size_text(total.bytes_stored),
-        style="bold",
-    )
     console.print(table)
     console.print(
         f"Priced at AWS's public {report.region} prices (read {report.prices_read_on}); keeping the outputs "
-        f"costs {dollars(total.storage_usd_per_month)} a month."
+        f"costs {dollars(report.total.storage_usd_per_month)} a month."
     )
 
 

@@ -25,7 +25,7 @@ from . import render_urls
 from .config import Settings, resolve_settings
 from .errors import AuthenticationError, ImgtasksError, error_from
 from .events import Change, connect_url
-from .models import File, ModelList, Output, Page, SigningKey, Task, UsageReport, Webhook
+from .models import EveryonesUsage, File, ModelList, Output, Page, SigningKey, Task, UsageReport, Webhook
 from .operations import Operation, Progress, Send, Sleep
 from .webhooks import verify as verify_webhook
 
@@ -520,6 +520,10 @@ class Usage(_Resource):
         """Your tasks' use of AWS and its cost per day and type, from `first_day` to `last_day`
         (YYYY-MM-DD, UTC; the last 30 days by default)."""
         return self._run(ops.get_usage(first_day, last_day))  # type: ignore[no-any-return]
+
+    def everyone(self, first_day: str | None = None, last_day: str | None = None) -> EveryonesUsage:
+        """Every user's usage and cost (operators only; at most 92 days)."""
+        return self._run(ops.get_everyones_usage(first_day, last_day))  # type: ignore[no-any-return]
 
 
 class Models(_Resource):

@@ -265,6 +265,23 @@ class UsageReport(Model):
     total: UsageTotal
 
 
+class UserUsage(Model):
+    user_id: str
+    days: list[UsageDay]
+    total: UsageTotal
+
+
+class EveryonesUsage(Model):
+    """GET /admin/usage (operators): every user's usage and cost in the range."""
+
+    first_day: str
+    last_day: str
+    region: str
+    prices_read_on: str
+    users: list[UserUsage]
+    total: UsageTotal
+
+
 class Task(Model):
     id: str
     type: Literal["process", "infer", "archive"]
@@ -385,4 +402,6 @@ SCHEMAS: dict[type[Model], str] = {
     UsageDay: "UsageDay",
     UsageTotal: "UsageTotal",
     UsageReport: "UsageReport",
+    UserUsage: "UserUsage",
+    EveryonesUsage: "EveryonesUsage",
 }

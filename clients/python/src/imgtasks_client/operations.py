@@ -15,7 +15,18 @@ from typing import Any
 import httpx
 
 from .errors import Conflict, InvalidInput, NotFound, TaskFailed, WaitTimeout
-from .models import ArchiveResult, File, ModelList, Page, ProcessResult, SigningKey, Task, UsageReport, Webhook
+from .models import (
+    ArchiveResult,
+    EveryonesUsage,
+    File,
+    ModelList,
+    Page,
+    ProcessResult,
+    SigningKey,
+    Task,
+    UsageReport,
+    Webhook,
+)
 
 # Through the API up to this size (its 4 MiB limit, less the multipart envelope); straight to
 # storage by presigned POST above it.
@@ -319,6 +330,13 @@ def get_usage(first_day: str | None = None, last_day: str | None = None) -> Oper
     answer = yield Send("GET", "/usage", params=params, retry=True)
     answer = received(answer)
     return UsageReport.model_validate(answer.json())
+
+
+def get_everyones_usage(first_day: str | None = None, last_day: str | None = None) -> Operation:
+    params = {name: value for name, value in (("from", first_day), ("to", last_day)) if value}
+    answer = yield Send("GET", "/admin/usage", params=params, retry=True)
+    answer = received(answer)
+    return EveryonesUsage.model_validate(answer.json())
 
 
 def list_models() -> Operation:
