@@ -10,43 +10,42 @@ from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
 from imgtasks.adapters import aws
-from imgtasks.adapters.edge_cache import EdgeCache
-from imgtasks.adapters.model_registry import ModelRegistry
-from imgtasks.adapters.outbound import OutboundClient
 from imgtasks.adapters.queues import MessageQueue
 from imgtasks.adapters.repositories.activity import ActivityRepository
-from imgtasks.adapters.repositories.connections import ConnectionRepository
 from imgtasks.adapters.repositories.counts import CountRepository
 from imgtasks.adapters.repositories.files import FileRepository
-from imgtasks.adapters.repositories.renders import RenderRepository
-from imgtasks.adapters.repositories.signing_keys import SigningKeyRepository
 from imgtasks.adapters.repositories.tasks import TaskRepository
-from imgtasks.adapters.repositories.usage import UsageRepository
 from imgtasks.adapters.repositories.users import UserRepository
-from imgtasks.adapters.repositories.webhooks import WebhookRepository
 from imgtasks.adapters.storage import ObjectStore
 from imgtasks.adapters.task_queues import TaskQueues
 from imgtasks.domain.limits import Limits, VideoLimits
 from imgtasks.domain.webhooks import DELIVERY_TIMEOUT_S
 from imgtasks.kinds import KINDS
-from imgtasks.services.archives import Archives
-from imgtasks.services.dropins import DropIns
 from imgtasks.services.files import FileService
 from imgtasks.services.lifecycle import TaskLifecycle
-from imgtasks.services.push import Pusher
-from imgtasks.services.renders import CachedRenders, Renderer, RenderService, StableUrls
-from imgtasks.services.retention import GuestData
-from imgtasks.services.signing_keys import SigningKeys
 from imgtasks.services.tasks import TaskService
-from imgtasks.services.uploads import Uploads
-from imgtasks.services.url_ingest import UrlIngest
-from imgtasks.services.webhooks import WebhookService
 from imgtasks.settings import CacheSweepSettings, EventsSettings, FunctionSettings, OutputLinkSettings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
     from mypy_boto3_dynamodb.service_resource import Table
     from mypy_boto3_sqs import SQSClient
+
+    from imgtasks.adapters.model_registry import ModelRegistry
+    from imgtasks.adapters.outbound import OutboundClient
+    from imgtasks.adapters.repositories.renders import RenderRepository
+    from imgtasks.adapters.repositories.signing_keys import SigningKeyRepository
+    from imgtasks.adapters.repositories.usage import UsageRepository
+    from imgtasks.adapters.repositories.webhooks import WebhookRepository
+    from imgtasks.services.archives import Archives
+    from imgtasks.services.dropins import DropIns
+    from imgtasks.services.push import Pusher
+    from imgtasks.services.renders import CachedRenders, Renderer, RenderService, StableUrls
+    from imgtasks.services.retention import GuestData
+    from imgtasks.services.signing_keys import SigningKeys
+    from imgtasks.services.uploads import Uploads
+    from imgtasks.services.url_ingest import UrlIngest
+    from imgtasks.services.webhooks import WebhookService
 
 
 class Wiring:
@@ -80,6 +79,8 @@ class Wiring:
 
     @cached_property
     def usage_records(self) -> UsageRepository:
+        from imgtasks.adapters.repositories.usage import UsageRepository
+
         return UsageRepository(self.table)
 
     @cached_property
@@ -88,14 +89,20 @@ class Wiring:
 
     @cached_property
     def webhook_records(self) -> WebhookRepository:
+        from imgtasks.adapters.repositories.webhooks import WebhookRepository
+
         return WebhookRepository(self.table)
 
     @cached_property
     def signing_key_records(self) -> SigningKeyRepository:
+        from imgtasks.adapters.repositories.signing_keys import SigningKeyRepository
+
         return SigningKeyRepository(self.table)
 
     @cached_property
     def render_records(self) -> RenderRepository:
+        from imgtasks.adapters.repositories.renders import RenderRepository
+
         return RenderRepository(self.table)
 
     @cached_property
@@ -123,15 +130,21 @@ class Wiring:
     @cached_property
     def outbound(self) -> OutboundClient:
         """URL ingest's client: the SSRF guard, the settings' private-address rule."""
+        from imgtasks.adapters.outbound import OutboundClient
+
         return OutboundClient(allow_private=self.settings.allow_private_urls)
 
     @cached_property
     def webhook_client(self) -> OutboundClient:
         """Deliveries: 15 s to answer, and the same SSRF guard as URL ingest."""
+        from imgtasks.adapters.outbound import OutboundClient
+
         return OutboundClient(allow_private=self.settings.allow_private_urls, read_timeout_s=DELIVERY_TIMEOUT_S)
 
     @cached_property
     def model_registry(self) -> ModelRegistry:
+        from imgtasks.adapters.model_registry import ModelRegistry
+
         return ModelRegistry(aws.s3(), self.settings.models_bucket)
 
     def idempotency_store(self, table_name: str) -> DynamoDBPersistenceLayer:
@@ -167,24 +180,35 @@ class Wiring:
 
     @cached_property
     def uploads(self) -> Uploads:
+        from imgtasks.services.uploads import Uploads
+
         return Uploads(self.file_records, self.store, self.settings.uploads_bucket, self.limits)
 
     @cached_property
     def url_ingest(self) -> UrlIngest:
+        from imgtasks.services.url_ingest import UrlIngest
+
         return UrlIngest(self.file_records, self.store, self.settings.uploads_bucket, self.limits)
 
     @cached_property
     def webhooks(self) -> WebhookService:
+        from imgtasks.services.webhooks import WebhookService
+
         delays = [int(part) for part in self.settings.webhook_retry_delays.split(",") if part.strip()]
         return WebhookService(self.webhook_records, queue=self.webhook_queue, retry_delays=delays)
 
     @cached_property
     def signing_keys(self) -> SigningKeys:
+        from imgtasks.services.signing_keys import SigningKeys
+
         return SigningKeys(self.signing_key_records)
 
     @cached_property
     def pusher(self) -> Pusher | None:
         """Posts changes to WebSocket connections, in the function told where they are (events)."""
+        from imgtasks.adapters.repositories.connections import ConnectionRepository
+        from imgtasks.services.push import Pusher
+
         if not isinstance(self.settings, EventsSettings):
             return None
         return Pusher(ConnectionRepository(self.table), aws.connections(self.settings.connections_url))
@@ -192,12 +216,16 @@ class Wiring:
     @cached_property
     def stable_urls(self) -> StableUrls | None:
         """Outputs' `cdn_url`s, in the functions told where render URLs are served (CDN_BASE_URL)."""
+        from imgtasks.services.renders import StableUrls
+
         if not isinstance(self.settings, OutputLinkSettings):
             return None
         return StableUrls(self.signing_keys, self.settings.cdn_base_url)
 
     def render_service(self, renderer: Renderer, renders_per_minute: int) -> RenderService:
         """The render origin's service; the renderer is the imaging layer's (the render function's)."""
+        from imgtasks.services.renders import RenderService
+
         return RenderService(
             self.signing_keys,
             self.render_records,
@@ -209,6 +237,9 @@ class Wiring:
 
     @cached_property
     def cached_renders(self) -> CachedRenders:
+        from imgtasks.adapters.edge_cache import EdgeCache
+        from imgtasks.services.renders import CachedRenders
+
         settings = self.settings
         distribution = settings.distribution_id if isinstance(settings, CacheSweepSettings) else ""
         edges = EdgeCache(aws.cloudfront(), distribution) if distribution else None
@@ -230,10 +261,14 @@ class Wiring:
 
     @cached_property
     def archives(self) -> Archives:
+        from imgtasks.services.archives import Archives
+
         return Archives(self.task_records, self.file_records, self.store, self.settings.results_bucket)
 
     @cached_property
     def dropins(self) -> DropIns:
+        from imgtasks.services.dropins import DropIns
+
         return DropIns(
             self.user_records,
             self.file_records,
@@ -245,6 +280,8 @@ class Wiring:
 
     @cached_property
     def guest_data(self) -> GuestData:
+        from imgtasks.services.retention import GuestData
+
         return GuestData(self.file_records, self.task_records, self.store)
 
 
