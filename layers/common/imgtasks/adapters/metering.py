@@ -11,6 +11,7 @@ time, so the open meters are module state, seen by every thread of the invocatio
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -246,6 +247,20 @@ def count_task_write() -> None:
 
 
 # ------------------------------------------------------------ the clients' side
+def _quietly(hook: Callable[..., None]) -> Callable[..., None]:
+    """A hook that can never fail the call it watches: a miscount is logged, the call goes on."""
+
+    @wraps(hook)
+    def guarded(*args: Any, **kwargs: Any) -> None:
+        try:
+            hook(*args, **kwargs)
+        except Exception:
+            logging.getLogger(__name__).exception("a request could not be counted")
+
+    return guarded
+
+
+@_quietly
 def _on_send(event_name: str, request: Any = None, **_: Any) -> None:
     # before-send.<service>.<Operation>: once for every HTTP request, each retry included.
     service, operation = event_name.split(".", 2)[1:]
@@ -271,15 +286,18 @@ def _body_length(request: Any) -> int:
     return 0
 
 
+@_quietly
 def _on_s3_read(parsed: dict[str, Any], **_: Any) -> None:
     _count_bytes(int(parsed.get("ContentLength", 0)), 0)
 
 
+@_quietly
 def _ask_for_units(params: dict[str, Any], model: Any, **_: Any) -> None:
     if "ReturnConsumedCapacity" in model.input_shape.members and "ReturnConsumedCapacity" not in params:
         params["ReturnConsumedCapacity"] = "TOTAL"
 
 
+@_quietly
 def _on_units(parsed: dict[str, Any], model: Any, **_: Any) -> None:
     consumed = parsed.get("ConsumedCapacity")
     if consumed is None:
