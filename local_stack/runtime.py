@@ -262,7 +262,7 @@ class FunctionPool:
                     self._invocations += 1
                     self._ms += elapsed_ms
 
-    def _count_cpu(self, seconds: float, peak_rss_mb: float) -> None:
+    def _count_resources(self, seconds: float, peak_rss_mb: float) -> None:
         with self._lock:
             self._cpu_s += max(0.0, seconds)
             self._peak_rss_mb = max(self._peak_rss_mb, peak_rss_mb)
@@ -297,7 +297,7 @@ class FunctionPool:
         cpu_before = _cpu_seconds(worker.process.pid)
         try:
             answer = self._answer(worker, deadline)
-            self._count_cpu(_cpu_seconds(worker.process.pid) - cpu_before, _peak_rss_mb(worker.process.pid))
+            self._count_resources(_cpu_seconds(worker.process.pid) - cpu_before, _peak_rss_mb(worker.process.pid))
         except (EOFError, OSError):
             self._replace(worker)
             if self._closed.is_set():

@@ -107,17 +107,18 @@ _open: list[Meter] = []
 _open_lock = threading.Lock()
 
 
-def _count(name: str | None, amount: float, call: str | None = None) -> None:
+def _open_meters() -> list[Meter]:
     with _open_lock:
-        meters = list(_open)
-    for meter in meters:
+        return list(_open)
+
+
+def _count(name: str | None, amount: float, call: str | None = None) -> None:
+    for meter in _open_meters():
         meter.count(name, amount, call)
 
 
 def _count_bytes(read: int, written: int) -> None:
-    with _open_lock:
-        meters = list(_open)
-    for meter in meters:
+    for meter in _open_meters():
         meter.add_bytes(read, written)
 
 
@@ -149,8 +150,8 @@ def invocation(function: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
 
 def invocation_meter() -> Meter | None:
     """The meter of the invocation running now (the first one opened), if any."""
-    with _open_lock:
-        return _open[0] if _open else None
+    meters = _open_meters()
+    return meters[0] if meters else None
 
 
 # ------------------------------------------------------------ one task's attempt on a worker

@@ -115,12 +115,6 @@ class Usage(Model):
 def with_call(usage: Usage, call: str, count: float, requests: Requests) -> Usage:
     """`usage` (one invocation's share) with a call it is about to make counted in: the write or
     send that carries the usage itself, which cannot count its own request."""
-    first, *rest = usage.invocations
-    calls = dict(first.calls)
-    calls[call] = calls.get(call, 0) + count
-    return usage.model_copy(
-        update={
-            "invocations": [first.model_copy(update={"calls": calls}), *rest],
-            "requests": usage.requests.plus(requests),
-        }
-    )
+    first = usage.invocations[0]
+    call_only = first.model_copy(update={"ms": 0.0, "share": 0.0, "calls": {call: count}})
+    return usage.plus(Usage(invocations=[call_only], requests=requests))

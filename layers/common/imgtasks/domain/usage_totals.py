@@ -9,7 +9,6 @@ through Decimal): nano-dollars, GB-milliseconds, thousandths of a request."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pydantic import Field
@@ -46,7 +45,7 @@ def _measures(usage: Usage, region: str) -> dict[str, float]:
 
 def _usage_of(image: dict[str, Any] | None) -> Usage:
     text = (image or {}).get("usage_json")
-    return Usage.model_validate(json.loads(str(text))) if text else Usage()
+    return Usage.model_validate_json(str(text)) if text else Usage()
 
 
 def usage_changes(

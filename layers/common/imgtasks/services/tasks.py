@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -49,7 +50,7 @@ def creation_usage(tasks: int, *, api_request: bool) -> Usage | None:
     share = 1 / tasks
     used = meter.usage(share, api_request=api_request)
     if api_request:
-        return with_call(used, "dynamodb BatchWriteItem", -(-tasks // BATCH_WRITE_LIMIT) * share, Requests())
+        return with_call(used, "dynamodb BatchWriteItem", math.ceil(tasks / BATCH_WRITE_LIMIT) * share, Requests())
     return with_call(used, "dynamodb PutItem", 1.0, Requests())
 
 
